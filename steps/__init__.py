@@ -1,0 +1,1 @@
+"""steps: KYEOL's nine runbook phases and the adapters that touch the world."""

@@ -1,0 +1,100 @@
+"""One place that builds the adapters a run needs, lazily and once.
+
+Steps receive this object when they are built; nothing touches the world until a step
+asks for an adapter. Test overrides come from the environment (see docs/architecture.md §7),
+so the same product code runs against moto, the helm stand-in and the fake APIs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping
+
+from runbook.clock import Clock
+from runbook.redact import Redactor
+from steps.adapters.process import ProcessRunner
+from steps.config import KyeolConfig
+
+if TYPE_CHECKING:
+    from steps.adapters.aws import AwsSession
+    from steps.adapters.github import GitHub
+    from steps.adapters.helm import Helm
+    from steps.adapters.kube import KubeClient
+    from steps.adapters.terraform import Terraform
+
+
+class Services:
+    """The adapters of one run, created on first use."""
+
+    def __init__(
+        self,
+        config: KyeolConfig,
+        *,
+        dry_run: bool = False,
+        log: Any = None,
+        redactor: Redactor | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.dry_run = dry_run
+        self.redactor = redactor or Redactor()
+        self.clock = clock or Clock()
+        self.environ = dict(environ if environ is not None else os.environ)
+        self.log = log
+        self._aws: dict[str, AwsSession] = {}
+        self._kube: dict[str, KubeClient] = {}
+        for name in ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            self.redactor.add(self.environ.get(name))
+
+    @cached_property
+    def process(self) -> ProcessRunner:
+        return ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ)
+
+    @cached_property
+    def terraform(self) -> "Terraform":
+        from steps.adapters.terraform import Terraform
+
+        return Terraform(self.process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
+
+    def aws(self, region: str | None = None) -> "AwsSession":
+        from steps.adapters.aws import AwsSession
+
+        region = region or self.config.region
+        if region not in self._aws:
+            self._aws[region] = AwsSession(region, endpoint_url=self.environ.get("AWS_ENDPOINT_URL"))
+        return self._aws[region]
+
+    def kube(self, cluster: Mapping[str, Any]) -> "KubeClient":
+        """A Kubernetes client for an EKS cluster described by its Terraform outputs."""
+        from steps.adapters.kube import KubeClient
+
+        name = cluster["cluster_name"]
+        if name not in self._kube:
+            self._kube[name] = KubeClient.for_eks(
+                self.aws(),
+                cluster_name=name,
+                endpoint=cluster["cluster_endpoint"],
+                ca_data=cluster["cluster_certificate_authority_data"],
+                redactor=self.redactor,
+            )
+        return self._kube[name]
+
+    @cached_property
+    def helm(self) -> "Helm":
+        from steps.adapters.helm import Helm
+
+        return Helm(self.process, log=self.log, binary=self.environ.get("KYEOL_HELM", "helm"))
+
+    @cached_property
+    def github(self) -> "GitHub":
+        from steps.adapters.github import GitHub
+
+        token = self.environ.get("GITHUB_TOKEN") or self.environ.get("GH_TOKEN")
+        return GitHub(
+            token,
+            api_url=self.environ.get("KYEOL_GITHUB_API_URL", "https://api.github.com"),
+            repository=self.config.github_repository,
+            redactor=self.redactor,
+        )
