@@ -259,13 +259,14 @@ def load_config(
     envs_raw = raw.get("envs")
     if not isinstance(envs_raw, dict):
         raise ConfigError("missing [envs.*] tables", key="envs", path=s)
+    for name in envs_raw:
+        if name not in ALL_ENVS:
+            raise ConfigError(f"unknown environment {name!r}; expected one of {', '.join(ALL_ENVS)}", key=f"envs.{name}", path=s)
     for required in ALL_ENVS:
         if required not in envs_raw:
             raise ConfigError(f"environment {required!r} is missing", key=f"envs.{required}", path=s)
     envs: dict[str, EnvConfig] = {}
     for name, table in envs_raw.items():
-        if name not in ALL_ENVS:
-            raise ConfigError(f"unknown environment {name!r}; expected one of {', '.join(ALL_ENVS)}", key=f"envs.{name}", path=s)
         envs[name] = _load_env(name, table, prefix, domain, region, source, require_accounts)
     return KyeolConfig(
         source=source,

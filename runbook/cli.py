@@ -1,0 +1,392 @@
+"""The generic command layer: what ``deploy``, ``resume``, ``status``, ``steps`` and ``unlock``
+do, independent of any product. A product's CLI (Typer commands) parses options into an
+:class:`Invocation`, hands over a :class:`Project`, and exits with the code returned here.
+
+Errors become exit codes in one place (:func:`guarded`): 2 bad input, 3 lock held,
+1 a step failed, 4 pending changes (``--detailed-exitcode``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import copy
+import getpass
+import json
+import os
+import signal
+import socket
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol, Sequence, TextIO
+
+from runbook.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PENDING,
+    EXIT_USAGE,
+    RunbookError,
+    Unavailable,
+    UsageError,
+)
+from runbook.step import Step
+
+STATUS_MARK = {
+    "done": "✔",
+    "planned": "~",
+    "failed": "✘",
+    "running": "…",
+    "interrupted": "!",
+    "pending": "·",
+}
+
+
+@dataclass
+class Invocation:
+    """Everything a command needs to know, already parsed."""
+
+    command: str  # deploy | resume | verify
+    env: str | None = None
+    dry_run: bool = False
+    detailed_exitcode: bool = False
+    parallelism: int = 4
+    only: Sequence[str] = ()
+    from_: str | None = None
+    to: str | None = None
+    log_format: str = "auto"
+    state: str = "state.json"
+    runs_dir: str = ".kyeol/runs"
+    confirm_env: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Session(Protocol):
+    """What a product provides for one invocation (built by :meth:`Project.open`)."""
+
+    redactor: Any
+    clock: Any
+    log: Any
+
+    def steps(self) -> list[Step]: ...
+
+    def store(self) -> Any: ...
+
+    def classifier(self) -> Any: ...
+
+    def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]: ...
+
+    def confirm(self) -> None: ...
+
+    def phase_titles(self) -> dict[int, str]: ...
+
+
+class Project(Protocol):
+    name: str
+    version: str
+
+    def open(self, inv: Invocation) -> Session: ...
+
+
+# -- error handling -------------------------------------------------------------------------
+
+
+def guarded(fn: Callable[[], int], *, err: TextIO | None = None) -> int:
+    """Run a command body; turn every RunbookError into its message, hint and exit code."""
+    err = err or sys.stderr
+    try:
+        return fn()
+    except RunbookError as exc:
+        print(f"error: {exc.message}", file=err)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return EXIT_INTERRUPTED
+
+
+# -- run (deploy / resume / verify) ---------------------------------------------------------
+
+
+class _DryRunStore:
+    """A dry-run reads the real checkpoint but keeps every write in memory: it mutates nothing."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._doc: dict[str, Any] | None = None
+        self.location = getattr(real, "location", "memory")
+
+    def load(self) -> dict[str, Any]:
+        if self._doc is None:
+            self._doc = copy.deepcopy(self._real.load())
+        return self._doc
+
+    def save(self, doc: dict[str, Any]) -> None:
+        self._doc = doc
+
+
+def new_run_id(clock_now: datetime | None = None) -> str:
+    now = clock_now or datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def make_holder(run_id: str, command: str) -> Any:
+    from runbook.lock import LockHolder
+
+    return LockHolder(
+        run_id=run_id,
+        user=getpass.getuser(),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        command=command,
+    )
+
+
+class _Signals:
+    """SIGINT/SIGTERM ask the runner to stop; restored afterwards."""
+
+    def __init__(self, on_signal: Callable[[], None]) -> None:
+        self._on_signal = on_signal
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Signals":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, lambda *_: self._on_signal())
+            except ValueError:  # not the main thread (tests driving the CLI from a worker)
+                pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
+    """deploy / resume / verify: select steps, guard, lock, run, report, print."""
+    out = out or sys.stdout
+    from runbook.runner import Runner, RunOptions
+
+    session = project.open(inv)
+    steps = session.steps()
+    log = session.log
+    identity: dict[str, Any] = {}
+    notes: list[str] = []
+    try:
+        identity = session.preflight(steps, dry_run=inv.dry_run)
+    except Unavailable as exc:
+        if not inv.dry_run:
+            raise
+        notes.append(f"could not check the AWS identity offline: {exc.message}")
+    if not inv.dry_run:
+        session.confirm()
+
+    real_store = session.store()
+    store = _DryRunStore(real_store) if inv.dry_run else real_store
+    run_id = new_run_id()
+    holder = None
+    if not inv.dry_run:
+        holder = make_holder(run_id, inv.command)
+        real_store.acquire(holder)
+    try:
+        runner = Runner(
+            steps,
+            store=store,
+            run_id=run_id,
+            env=inv.env,
+            clock=session.clock,
+            log=log,
+            redactor=session.redactor,
+            classifier=session.classifier(),
+            options=RunOptions(
+                dry_run=inv.dry_run,
+                parallelism=inv.parallelism,
+                only=list(inv.only) or None,
+                from_=inv.from_,
+                to=inv.to,
+            ),
+            progress=_progress_for(out),
+            command=inv.command,
+        )
+        with _Signals(runner.request_stop):
+            result = runner.run()
+    finally:
+        if holder is not None:
+            real_store.release(run_id)
+
+    report = _write_report(project, inv, result, identity, notes, session)
+    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
+    code = result.exit_code
+    if code == EXIT_PENDING and not inv.detailed_exitcode:
+        return EXIT_OK
+    return code
+
+
+def _progress_for(out: TextIO) -> Any:
+    from runbook.progress import NullProgress
+
+    if getattr(out, "isatty", lambda: False)() and not os.environ.get("CI"):
+        try:
+            from runbook.progress import TtyProgress
+
+            return TtyProgress(stream=out)
+        except ImportError:  # pragma: no cover - progress view is optional
+            pass
+    return NullProgress()
+
+
+def _write_report(project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session) -> Path | None:
+    try:
+        from runbook.report import build_report, write_report
+    except ImportError:  # pragma: no cover
+        return None
+    report = build_report(
+        result,
+        tool=f"{project.name} {project.version}",
+        identity=identity,
+        notes=notes,
+    )
+    return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
+
+
+def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Sequence[str] = (), report: Path | None = None) -> None:
+    """The human summary: one block per phase in runbook order, then the totals."""
+    header = "PLAN" if result.dry_run else "RUN"
+    print(f"{header} {result.command} env={result.env} run={result.run_id}", file=out)
+    for note in notes:
+        print(f"  note: {note}", file=out)
+    phase = None
+    for s in sorted(result.steps, key=lambda s: s.phase):
+        if s.phase != phase:
+            phase = s.phase
+            print(f"\nPhase {phase}: {titles.get(phase, '')}".rstrip(), file=out)
+        mark = STATUS_MARK.get(s.status, "?")
+        took = f" ({s.duration_s:.1f}s)" if s.duration_s else ""
+        tries = f", {s.attempts} attempts" if s.attempts > 1 else ""
+        print(f"  {mark} {s.id:<16} {s.status:<11} {s.outcome}{took}{tries}", file=out)
+        for change in s.changes:
+            detail = f" – {change.get('detail')}" if change.get("detail") else ""
+            print(f"      {change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
+        if s.plan_unknown:
+            print(f"      unknown until applied: {s.plan_unknown}", file=out)
+        for note in s.notes:
+            print(f"      note: {note}", file=out)
+        if s.error:
+            print(f"      error: {s.error.get('message', '')}", file=out)
+            if s.error.get("hint"):
+                print(f"      hint: {s.error['hint']}", file=out)
+    counts: dict[str, int] = {}
+    for s in result.steps:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    print(f"\n{result.status}: {summary} in {result.duration_s:.1f}s", file=out)
+    if report is not None:
+        print(f"report: {report}", file=out)
+
+
+# -- status / steps / unlock ----------------------------------------------------------------
+
+
+def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: Sequence[str] = ()) -> int:
+    """Print what the checkpoint says, per step, and who holds the lock."""
+    out = out or sys.stdout
+    doc = store.load()
+    holder = store.holder()
+    if fmt == "json":
+        payload = {
+            "state": store.location,
+            "schema_version": doc.get("schema_version"),
+            "updated_at": doc.get("updated_at"),
+            "last_run": doc.get("last_run"),
+            "lock": holder.__dict__ if holder is not None else None,
+            "steps": doc.get("steps", {}),
+        }
+        json.dump(payload, out, indent=2, sort_keys=True, default=str)
+        out.write("\n")
+        return EXIT_OK
+    print(f"state: {store.location}", file=out)
+    last = doc.get("last_run") or {}
+    if last:
+        print(
+            f"last run: {last.get('run_id')} {last.get('command')} env={last.get('env')} "
+            f"status={last.get('status')} started={last.get('started_at')}",
+            file=out,
+        )
+    print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
+    records = doc.get("steps", {})
+    ids = [i for i in order if i in records] + sorted(set(records) - set(order))
+    if not ids:
+        print("no step has run yet", file=out)
+    for sid in ids:
+        rec = records[sid]
+        mark = STATUS_MARK.get(rec.get("status", ""), "?")
+        took = f" {rec['duration_s']:.1f}s" if rec.get("duration_s") else ""
+        print(f"  {mark} {sid:<16} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
+        err = rec.get("error")
+        if err:
+            print(f"      error: {err.get('message', err)}", file=out)
+    return EXIT_OK
+
+
+def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, str] | None = None, out: TextIO | None = None) -> int:
+    """The step graph in runbook order: text, Mermaid or JSON."""
+    from runbook.graph import Graph
+
+    out = out or sys.stdout
+    graph = Graph(steps)
+    if fmt == "mermaid":
+        out.write(graph.mermaid(titles or {}) + "\n")
+    elif fmt == "json":
+        json.dump(graph.as_json({s.id: s.estimate_s for s in steps}), out, indent=2)
+        out.write("\n")
+    elif fmt == "text":
+        length, path = graph.critical_path({s.id: s.estimate_s for s in steps})
+        phase = None
+        for sid in graph.order():
+            step = graph[sid]
+            if step.phase != phase:
+                phase = step.phase
+                title = (titles or {}).get(phase, "")
+                print(f"Phase {phase}: {title}".rstrip(), file=out)
+            needs = f"  needs: {', '.join(step.needs)}" if step.needs else ""
+            print(f"  {sid:<16} {step.title}{needs}", file=out)
+        total = sum(s.estimate_s for s in steps)
+        print(
+            f"\ncritical path ≈ {length / 60:.1f} min ({' → '.join(path)}); "
+            f"all steps one after another ≈ {total / 60:.1f} min",
+            file=out,
+        )
+    else:
+        raise UsageError(f"unknown format {fmt!r}", hint="use text, mermaid or json")
+    return EXIT_OK
+
+
+def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Callable[[str], bool] | None = None) -> int:
+    """Remove the state lock. Without --force only a lock whose holder is dead is removed."""
+    out = out or sys.stdout
+    holder = store.holder()
+    if holder is None:
+        print("the state is not locked", file=out)
+        return EXIT_OK
+    if not force:
+        raise UsageError(
+            f"the state is locked by {holder.describe()}",
+            hint="make sure that run is gone, then run `kyeol unlock --force`",
+        )
+    if confirm is not None and not confirm(f"Remove the lock held by {holder.describe()}?"):
+        print("left the lock in place", file=out)
+        return EXIT_USAGE
+    removed = store.force_unlock()
+    who = removed.describe() if removed is not None else "nobody"
+    print(f"removed the lock held by {who}", file=out)
+    return EXIT_OK
+
+
+def iter_phases(steps: Sequence[Step]) -> Iterator[tuple[int, list[Step]]]:
+    phases: dict[int, list[Step]] = {}
+    for step in steps:
+        phases.setdefault(step.phase, []).append(step)
+    for number in sorted(phases):
+        yield number, phases[number]

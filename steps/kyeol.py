@@ -1,0 +1,136 @@
+"""KYEOL as a runbook project: wires configuration, adapters, steps, state and guards
+into what :mod:`runbook.cli` needs for one invocation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Sequence
+
+from runbook import __version__
+from runbook.cli import Invocation
+from runbook.clock import Clock
+from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, UsageError
+from runbook.redact import Redactor
+from runbook.step import Step
+from steps.config import load_config
+from steps.project import PHASES, build_steps, check_identity, confirm_protected
+from steps.services import Services
+
+
+def open_store(location: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """The checkpoint store: a local file, or ``s3://bucket/key`` (the bootstrap bucket)."""
+    if location.startswith("s3://"):
+        from steps.adapters.s3_state import S3StateStore
+
+        bucket, _, key = location[len("s3://") :].partition("/")
+        if not bucket or not key:
+            raise UsageError(f"{location!r} is not s3://bucket/key", hint="e.g. s3://jung-kyeol-tfstate-123456789012/kyeol/state.json")
+        return S3StateStore(bucket, key, region=region, endpoint_url=endpoint_url)
+    from runbook.state import FileStateStore
+
+    return FileStateStore(location)
+
+
+class KyeolSession:
+    """One invocation's collaborators (the :class:`runbook.cli.Session` protocol)."""
+
+    def __init__(self, inv: Invocation) -> None:
+        from runbook.logs import configure_logging, get_logger
+
+        self.inv = inv
+        extra = inv.extra or {}
+        self.config = load_config(
+            extra.get("config"),
+            infra_repo=extra.get("infra_repo"),
+            platform_repo=extra.get("platform_repo"),
+            app_repo=extra.get("app_repo"),
+        )
+        self.redactor = Redactor()
+        self.clock = Clock()
+        configure_logging(inv.log_format, self.redactor)
+        self.log = get_logger(tool="kyeol")
+        self.services = Services(self.config, dry_run=inv.dry_run, log=self.log, redactor=self.redactor, clock=self.clock)
+        self._steps: list[Step] | None = None
+
+    def steps(self) -> list[Step]:
+        if self._steps is None:
+            self._steps = build_steps(self.services, self.inv.env or "dev")
+        return self._steps
+
+    def store(self) -> Any:
+        return open_store(
+            self.inv.state,
+            region=self.config.region,
+            endpoint_url=self.services.environ.get("AWS_ENDPOINT_URL"),
+        )
+
+    def classifier(self) -> Any:
+        from runbook.retry import Classifier
+        from steps import errors_catalog
+
+        classifier = Classifier()
+        errors_catalog.register(classifier)
+        return classifier
+
+    def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]:
+        return check_identity(self.services, steps)
+
+    def confirm(self) -> None:
+        env = self.inv.env or ""
+        protected = self.config.env(env).protected if env in self.config.envs else False
+        confirm_protected(
+            env,
+            protected,
+            self.inv.confirm_env,
+            interactive=sys.stdin.isatty(),
+            prompt=_prompt,
+        )
+
+    def phase_titles(self) -> dict[int, str]:
+        return dict(PHASES)
+
+
+def _prompt(text: str) -> str:
+    import typer
+
+    return typer.prompt(text)
+
+
+class KyeolProject:
+    """The :class:`runbook.cli.Project` for KYEOL."""
+
+    name = "kyeol"
+    version = __version__
+
+    def open(self, inv: Invocation) -> KyeolSession:
+        return KyeolSession(inv)
+
+    def store_for(self, location: str) -> Any:
+        return open_store(location)
+
+    def last_run(self, location: str) -> dict[str, Any] | None:
+        doc = self.store_for(location).load()
+        return doc.get("last_run")
+
+    def verify(self, env: str, *, output: str, config: str | None, log_format: str) -> int:
+        """`kyeol verify`: the phase 9 chain on its own, as a table or JSON."""
+        from steps.phase9_verify import run_chain
+
+        session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
+        results = run_chain(session.services, session.config.env(env))
+        failed = [r for r in results if not r.ok]
+        if output == "json":
+            payload = {
+                "env": env,
+                "ok": not failed,
+                "failed_link": failed[0].link if failed else None,
+                "links": [{"link": r.link, "ok": r.ok, "detail": r.detail} for r in results],
+            }
+            print(json.dumps(payload, indent=2))
+        else:
+            width = max((len(r.link) for r in results), default=4)
+            for r in results:
+                print(f"{'✔' if r.ok else '✘'} {r.link:<{width}}  {r.detail}")
+            print(f"\n{env}: {'verified' if not failed else 'FAILED at ' + failed[0].link}")
+        return EXIT_OK if not failed else EXIT_STEP_FAILED

@@ -1,0 +1,122 @@
+"""The guards before anything is touched: prod confirmation and the AWS identity check,
+and the graph of the whole runbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbook.errors import EXIT_USAGE, Unavailable, UsageError
+from runbook.graph import Graph
+from steps.config import load_config
+from steps.project import (
+    PHASES,
+    accounts_touched,
+    build_steps,
+    check_identity,
+    confirm_protected,
+    runbook_order,
+)
+from steps.services import Services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def services():
+    return Services(load_config(ROOT / "kyeol.toml"), dry_run=True, environ={"AWS_DEFAULT_REGION": "ap-northeast-1"})
+
+
+def test_prod_needs_its_name_confirmed_not_just_yes():
+    with pytest.raises(UsageError, match="--confirm-env prod"):
+        confirm_protected("prod", True, None, interactive=False)
+    with pytest.raises(UsageError, match="does not match"):
+        confirm_protected("prod", True, "stage", interactive=False)
+    confirm_protected("prod", True, "prod", interactive=False)
+    confirm_protected("dev", False, None, interactive=False)
+
+
+def test_prod_confirmation_at_a_terminal_takes_the_typed_name():
+    confirm_protected("prod", True, None, interactive=True, prompt=lambda text: "prod")
+    with pytest.raises(UsageError) as err:
+        confirm_protected("prod", True, None, interactive=True, prompt=lambda text: "yes")
+    assert err.value.exit_code == EXIT_USAGE
+
+
+def test_the_nine_phases_in_runbook_order(services):
+    steps = build_steps(services, "dev")
+    graph = Graph(steps)
+    phases = [graph[s].phase for s in graph.order()]
+    assert phases == sorted(phases)
+    assert set(phases) == set(PHASES) == set(range(1, 10))
+    ids = set(graph.order())
+    assert {"bootstrap", "global", "mgmt.registry", "mgmt.infra", "argocd"} <= ids
+    assert {f"dev.{s}" for s in ("infra", "register", "addons", "images", "sync", "verify")} <= ids
+    assert not any(i.startswith(("stage.", "prod.")) for i in ids)
+    order = runbook_order()
+    assert [i for i in order if i in ids] == graph.order()
+
+
+def test_mgmt_and_env_infra_are_independent_and_images_start_early(services):
+    graph = Graph(build_steps(services, "dev"))
+
+    def ancestors(sid):
+        seen, todo = set(), list(graph[sid].needs)
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(graph[n].needs)
+        return seen
+
+    assert "mgmt.infra" not in ancestors("dev.infra") and "dev.infra" not in ancestors("mgmt.infra")
+    assert "mgmt.infra" not in ancestors("dev.images")
+    assert {"dev.addons", "dev.images"} <= ancestors("dev.sync")
+    length, path = graph.critical_path({s.id: s.estimate_s for s in graph.steps})
+    total = sum(s.estimate_s for s in graph.steps)
+    assert length < total * 0.75, (length, total, path)
+
+
+def test_unknown_env_is_a_usage_error(services):
+    with pytest.raises(UsageError, match="unknown environment 'qa'"):
+        build_steps(services, "qa")
+
+
+def test_accounts_touched_by_shared_and_env_steps(services):
+    steps = build_steps(services, "dev")
+    touched = accounts_touched(services.config, steps)
+    assert touched == {"123456789012": {s.id for s in steps}}
+
+
+def test_region_of_the_shell_must_match(services):
+    services.environ["AWS_REGION"] = "us-west-2"
+    with pytest.raises(UsageError, match="us-west-2"):
+        check_identity(services, build_steps(services, "dev"))
+
+
+def test_identity_matches_moto_account(moto_endpoint):
+    svc = Services(load_config(ROOT / "kyeol.toml"))
+    steps = build_steps(svc, "dev")
+    assert check_identity(svc, steps)["account"] == "123456789012"
+
+
+def test_wrong_account_is_refused_naming_both(moto_endpoint, tmp_path):
+    text = (ROOT / "kyeol.toml").read_text().replace("123456789012", "210987654321")
+    path = tmp_path / "kyeol.toml"
+    path.write_text(text)
+    svc = Services(load_config(path))
+    with pytest.raises(UsageError) as err:
+        check_identity(svc, build_steps(svc, "dev"))
+    assert "123456789012" in err.value.message and "210987654321" in err.value.message
+    assert err.value.exit_code == EXIT_USAGE
+
+
+def test_no_credentials_is_unavailable_not_a_crash(monkeypatch):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    svc = Services(load_config(ROOT / "kyeol.toml"))
+    with pytest.raises(Unavailable):
+        check_identity(svc, build_steps(svc, "dev"))
