@@ -225,16 +225,12 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
 
 
 def _progress_for(out: TextIO) -> Any:
-    from runbook.progress import NullProgress
+    """The live view on a terminal (not in CI); nothing otherwise."""
+    from runbook.progress import NullProgress, make_progress
 
-    if getattr(out, "isatty", lambda: False)() and not os.environ.get("CI"):
-        try:
-            from runbook.progress import TtyProgress
-
-            return TtyProgress(stream=out)
-        except ImportError:  # pragma: no cover - progress view is optional
-            pass
-    return NullProgress()
+    if os.environ.get("CI"):
+        return NullProgress()
+    return make_progress(out)
 
 
 def _write_report(project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session) -> Path | None:
