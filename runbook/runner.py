@@ -283,6 +283,13 @@ class Runner:
                 "dry_run": opts.dry_run,
                 "status": RUNNING,
                 "started_at": started_at,
+                # What was selected, so `resume` continues exactly this run.
+                "selection": {
+                    "only": list(_as_list(opts.only)),
+                    "from": opts.from_,
+                    "to": opts.to,
+                    "parallelism": opts.parallelism,
+                },
             }
             self._save()
         self._log.info(
@@ -813,3 +820,9 @@ class Runner:
     def _now(self) -> str:
         return self._clock.now().isoformat(timespec="milliseconds")
 
+
+
+def _as_list(value: Sequence[str] | str | None) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)

@@ -141,9 +141,13 @@ def resume(
                 f"nothing to resume: {state} records no earlier run",
                 hint="start one with `kyeol deploy --env dev`",
             )
+        selection = last.get("selection") or {}
         inv = _invocation(
             "resume",
             last["env"],
+            only=tuple(selection.get("only") or ()),
+            from_=selection.get("from"),
+            to=selection.get("to"),
             parallelism=parallelism,
             state=state,
             log_format=log_format.value,
