@@ -115,22 +115,19 @@ class KyeolProject:
 
     def verify(self, env: str, *, output: str, config: str | None, log_format: str) -> int:
         """`kyeol verify`: the phase 9 chain on its own, as a table or JSON."""
+        from steps.adapters.https import as_json, format_table, summary
         from steps.phase9_verify import run_chain
 
         session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
         results = run_chain(session.services, session.config.env(env))
-        failed = [r for r in results if not r.ok]
+        payload = as_json(env, results)
+        failed = not payload["ok"]
         if output == "json":
-            payload = {
-                "env": env,
-                "ok": not failed,
-                "failed_link": failed[0].link if failed else None,
-                "links": [{"link": r.link, "ok": r.ok, "detail": r.detail} for r in results],
-            }
             print(json.dumps(payload, indent=2))
         else:
-            width = max((len(r.link) for r in results), default=4)
-            for r in results:
-                print(f"{'✔' if r.ok else '✘'} {r.link:<{width}}  {r.detail}")
-            print(f"\n{env}: {'verified' if not failed else 'FAILED at ' + failed[0].link}")
+            print(format_table(results))
+            verdict = "verified" if not failed else "FAILED at " + ", ".join(payload["failed_links"])
+            print(f"\n{env}: {verdict}")
+            if failed:
+                print(f"failed: {summary(results)}", file=sys.stderr)
         return EXIT_OK if not failed else EXIT_STEP_FAILED

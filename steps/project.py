@@ -59,9 +59,12 @@ def accounts_touched(config: KyeolConfig, steps: Iterable[Step]) -> dict[str, se
     """Which AWS account each selected step works in: shared steps in MGMT's, env steps in the env's."""
     result: dict[str, set[str]] = {}
     for step in steps:
-        owner = "mgmt" if step.scope == "shared" else step.scope
-        account = config.env(owner).account_id
-        result.setdefault(account, set()).add(step.id)
+        # A step may work in other accounts than its scope says (images live in MGMT's ECR;
+        # registration writes to MGMT's Argo CD): it lists them in `account_envs`.
+        owners = getattr(step, "account_envs", None) or ("mgmt" if step.scope == "shared" else step.scope,)
+        for owner in owners:
+            account = config.env(owner).account_id
+            result.setdefault(account, set()).add(step.id)
     return result
 
 

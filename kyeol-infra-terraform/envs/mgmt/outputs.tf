@@ -1,0 +1,69 @@
+################################################################################
+# EKS
+################################################################################
+
+output "cluster_name" {
+  description = "Name of the MGMT cluster (`jung-mgmt-eks`)"
+  value       = module.eks.cluster_name
+}
+
+output "cluster_endpoint" {
+  description = "Kubernetes API endpoint of the MGMT cluster"
+  value       = module.eks.cluster_endpoint
+}
+
+output "cluster_certificate_authority_data" {
+  description = "Base64 CA certificate of the MGMT cluster's API"
+  value       = module.eks.cluster_certificate_authority_data
+}
+
+output "cluster_oidc_issuer_url" {
+  description = "OIDC issuer URL of the MGMT cluster"
+  value       = module.eks.cluster_oidc_issuer_url
+}
+
+output "oidc_provider_arn" {
+  description = "IAM OIDC provider of the MGMT cluster (IRSA)"
+  value       = module.eks.oidc_provider_arn
+}
+
+################################################################################
+# VPC
+################################################################################
+
+output "vpc_id" {
+  description = "ID of the MGMT VPC"
+  value       = module.vpc.vpc_id
+}
+
+################################################################################
+# ECR
+################################################################################
+
+output "ecr_repository_urls" {
+  description = "Map image (`saleor-api`, `saleor-dashboard`, `saleor-storefront`) to repository URL"
+  value       = { for image, repo in local.repositories : image => module.ecr.repository_urls[repo] }
+}
+
+################################################################################
+# GitHub OIDC
+################################################################################
+
+output "github_actions_role_arn" {
+  description = "Role the image workflow assumes (`jung-mgmt-github-ecr-push`)"
+  value       = module.github_oidc.role_arn
+}
+
+################################################################################
+# Argo CD
+################################################################################
+
+output "argocd_manager_role_arn" {
+  description = "Role of the Argo CD service accounts (`jung-mgmt-argocd-manager`)"
+  value       = module.irsa.argocd_manager_role_arn
+}
+
+output "region" {
+  description = "AWS region of MGMT"
+  value       = var.region
+}

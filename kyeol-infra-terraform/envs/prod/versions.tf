@@ -1,0 +1,15 @@
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "6.69.1"
+    }
+    # Only for the ephemeral tls_private_key (Saleor's RSA_PRIVATE_KEY, never in state).
+    tls = {
+      source  = "hashicorp/tls"
+      version = "4.4.1"
+    }
+  }
+}

@@ -1,0 +1,67 @@
+################################################################################
+# GitHub OIDC provider
+################################################################################
+
+variable "create_provider" {
+  description = "Create the account's GitHub OIDC provider (an account has at most one per URL; set false if it already exists)"
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Role
+################################################################################
+
+variable "role_name" {
+  description = "Name of the role GitHub Actions assumes to push images"
+  type        = string
+  default     = "jung-mgmt-github-ecr-push"
+
+  validation {
+    condition     = can(regex("^jung-", var.role_name))
+    error_message = "role_name must start with `jung-`."
+  }
+}
+
+variable "github_repository" {
+  description = "`OWNER/REPO` whose main branch may push (legacy subject `repo:OWNER/REPO:ref:refs/heads/main`)"
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be OWNER/REPO."
+  }
+}
+
+variable "github_owner_id" {
+  description = "Numeric id of the repository owner, for GitHub's immutable subject `repo:OWNER@<owner id>/REPO@<repo id>:…` (repos created from 2026-07-15); null to trust only the legacy subject"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_owner_id == null || can(regex("^[0-9]+$", var.github_owner_id))
+    error_message = "github_owner_id must be digits."
+  }
+}
+
+variable "github_repository_id" {
+  description = "Numeric id of the repository, for the immutable subject; null to trust only the legacy subject"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_repository_id == null || can(regex("^[0-9]+$", var.github_repository_id))
+    error_message = "github_repository_id must be digits."
+  }
+}
+
+variable "ecr_repository_arns" {
+  description = "The repositories the role may push to (and only those)"
+  type        = list(string)
+}
+
+variable "tags" {
+  description = "Tags added to every resource"
+  type        = map(string)
+  default     = {}
+}

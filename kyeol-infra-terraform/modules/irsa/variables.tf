@@ -1,0 +1,117 @@
+################################################################################
+# Common
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every name (`jung-`)"
+  type        = string
+  default     = "jung-"
+
+  validation {
+    condition     = var.name_prefix == "jung-"
+    error_message = "Names start with `jung-` (runbook: name prefix)."
+  }
+}
+
+variable "environment" {
+  description = "Environment the roles belong to: `mgmt`, `dev`, `stage` or `prod`"
+  type        = string
+
+  validation {
+    condition     = contains(["mgmt", "dev", "stage", "prod"], var.environment)
+    error_message = "environment must be one of mgmt, dev, stage, prod."
+  }
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of the cluster's IAM OIDC provider (trusted by the service-account roles); null when only the deployer role is made"
+  type        = string
+  default     = null
+}
+
+variable "oidc_provider" {
+  description = "Cluster OIDC issuer without `https://` (prefix of the `:sub`/`:aud` condition keys)"
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every role"
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# AWS Load Balancer Controller
+################################################################################
+
+variable "create_lbc_role" {
+  description = "Create `<prefix><env>-lbc` for kube-system/aws-load-balancer-controller"
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# ExternalDNS
+################################################################################
+
+variable "create_external_dns_role" {
+  description = "Create `<prefix><env>-external-dns` for external-dns/external-dns"
+  type        = bool
+  default     = false
+}
+
+variable "external_dns_hosted_zone_id" {
+  description = "The one hosted zone ExternalDNS may change records in"
+  type        = string
+  default     = null
+}
+
+################################################################################
+# External Secrets
+################################################################################
+
+variable "create_external_secrets_role" {
+  description = "Create `<prefix><env>-external-secrets` for external-secrets/external-secrets (reads `<prefix><env>-*` secrets)"
+  type        = bool
+  default     = false
+}
+
+variable "external_secrets_extra_secret_arns" {
+  description = "Secrets outside the `<prefix><env>-*` names External Secrets may also read (the RDS-managed master secret)"
+  type        = list(string)
+  default     = []
+}
+
+variable "external_secrets_kms_key_arn" {
+  description = "KMS key the readable secrets are encrypted with"
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Argo CD
+################################################################################
+
+variable "create_argocd_manager_role" {
+  description = "Create `<prefix>mgmt-argocd-manager` (MGMT only) for the Argo CD controller, applicationset controller and server"
+  type        = bool
+  default     = false
+}
+
+variable "create_argocd_deployer_role" {
+  description = "Create `<prefix><env>-argocd-deployer`, assumable by the MGMT manager role; give it an EKS access entry on this env's cluster"
+  type        = bool
+  default     = false
+}
+
+variable "argocd_manager_account_id" {
+  description = "AWS account of MGMT (where `<prefix>mgmt-argocd-manager` lives)"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.argocd_manager_account_id == null || can(regex("^[0-9]{12}$", var.argocd_manager_account_id))
+    error_message = "argocd_manager_account_id must be a 12-digit AWS account id."
+  }
+}

@@ -1,0 +1,140 @@
+"""tests/infra/evaluate.py: the offline evaluator the runbook checks trace values with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from tests.infra.evaluate import Unknown, instantiate
+
+
+@pytest.fixture
+def root(tmp_path: Path):
+    (tmp_path / "modules/child").mkdir(parents=True)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "modules/child/main.tf").write_text(dedent("""
+        variable "name" {}
+        variable "size" {
+          default = 1
+        }
+        locals {
+          replicated = var.size > 1
+        }
+        resource "aws_eks_cluster" "this" {
+          name = var.name
+        }
+        output "label" {
+          value = "${var.name}-${local.replicated ? "ha" : "single"}"
+        }
+        output "issuer" {
+          value = aws_eks_cluster.this.identity[0].oidc[0].issuer
+        }
+        """))
+    (tmp_path / "root/main.tf").write_text(dedent("""
+        variable "prefix" {}
+        variable "env" {}
+        variable "cidr" {
+          default = "10.20.0.0/16"
+        }
+        variable "images" {
+          default = ["api", "web"]
+        }
+        locals {
+          name    = "${var.prefix}${var.env}"
+          repos   = { for i in var.images : i => "${var.prefix}${i}" if i != "web" }
+          subnets = [for i in range(2) : cidrsubnet(var.cidr, 4, i)]
+          azs     = slice(data.aws_availability_zones.all.names, 0, 2)
+          label   = module.child.label
+          issuer  = module.child.issuer
+          sizes   = merge({ a = 1 }, { b = 2 })
+          text    = format("%s-%d", local.name, 3)
+          maybe   = var.env == "prod" && true ? "yes" : "no"
+        }
+        module "child" {
+          source = "../modules/child"
+          name   = local.name
+          size   = var.env == "prod" ? 2 : 1
+        }
+        """))
+    (tmp_path / "root/terraform.tfvars").write_text('prefix = "jung-"\nenv = "stage"\n')
+    return instantiate(tmp_path / "root")
+
+
+def test_locals_variables_and_functions(root) -> None:
+    assert root.local("name") == "jung-stage"
+    assert root.local("repos") == {"api": "jung-api"}
+    assert root.local("subnets") == ["10.20.0.0/20", "10.20.16.0/20"]
+    assert root.local("sizes") == {"a": 1, "b": 2}
+    assert root.local("text") == "jung-stage-3"
+    assert root.local("maybe") == "no"
+
+
+def test_module_inputs_defaults_and_outputs(root) -> None:
+    child = root.children["child"]
+    assert child.variables == {"name": "jung-stage", "size": 1}
+    assert child.local("replicated") is False
+    assert root.local("label") == "jung-stage-single"
+
+
+def test_values_known_only_after_apply_keep_their_source(root) -> None:
+    azs = root.local("azs")
+    assert isinstance(azs, Unknown) and "data.aws_availability_zones.all.names" in azs.source
+    issuer = root.local("issuer")
+    assert isinstance(issuer, Unknown) and issuer.source == "child: aws_eks_cluster.this.identity.0.oidc.0.issuer"
+    partial = root.template("jung-${each.key}", {})
+    assert isinstance(partial, Unknown) and partial.prefix == "jung-"
+
+
+def test_resource_instances_from_for_each_and_count(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(dedent("""
+        variable "n" {
+          default = 0
+        }
+        resource "aws_ecr_repository" "r" {
+          for_each = toset(["b", "a"])
+          name     = "jung-${each.key}"
+        }
+        resource "aws_eip" "off" {
+          count = var.n
+        }
+        resource "aws_subnet" "later" {
+          for_each = data.aws_availability_zones.all.names
+        }
+        """))
+    inst = instantiate(tmp_path)
+    repo, off, later = inst.resources()
+    assert [inst.attr(repo, "name", scope=s) for s in inst.scopes(repo)] == ["jung-a", "jung-b"]
+    assert inst.scopes(off) == []
+    assert isinstance(inst.scopes(later), Unknown)
+
+
+def test_provider_region_follows_aliases_and_providers_maps(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/main.tf").write_text(dedent("""
+        resource "aws_wafv2_web_acl" "edge" {
+          provider = aws.edge
+        }
+        resource "aws_s3_bucket" "home" {}
+        resource "aws_acm_certificate" "own" {
+          region = "eu-west-1"
+        }
+        """))
+    (tmp_path / "main.tf").write_text(dedent("""
+        provider "aws" {
+          region = "ap-northeast-1"
+        }
+        provider "aws" {
+          alias  = "use1"
+          region = "us-east-1"
+        }
+        module "m" {
+          source    = "./m"
+          providers = { aws = aws, aws.edge = aws.use1 }
+        }
+        """))
+    m = instantiate(tmp_path).children["m"]
+    waf, bucket, cert = m.resources()
+    assert (m.provider_region(waf), m.provider_region(bucket), m.provider_region(cert)) == (
+        "us-east-1", "ap-northeast-1", "eu-west-1")
