@@ -9,11 +9,9 @@ Errors become exit codes in one place (:func:`guarded`): 2 bad input, 3 lock hel
 from __future__ import annotations
 
 import copy
-import getpass
 import json
 import os
 import signal
-import socket
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -56,7 +54,7 @@ class Invocation:
     to: str | None = None
     log_format: str = "auto"
     state: str = "state.json"
-    runs_dir: str = ".kyeol/runs"
+    runs_dir: str = "runs"
     confirm_env: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -134,14 +132,7 @@ def new_run_id(clock_now: datetime | None = None) -> str:
 def make_holder(run_id: str, command: str) -> Any:
     from runbook.lock import LockHolder
 
-    return LockHolder(
-        run_id=run_id,
-        user=getpass.getuser(),
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        command=command,
-    )
+    return LockHolder.for_this_process(run_id=run_id, command=command)
 
 
 class _Signals:
@@ -165,26 +156,28 @@ class _Signals:
 
 
 def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
-    """deploy / resume / verify: select steps, guard, lock, run, report, print."""
+    """deploy / resume / verify: guard, select, lock, run, report, print.
+
+    Everything that can refuse the run without touching anything goes first, cheapest first:
+    the confirmation of a protected target, the checkpoint (corrupt or unknown versions are
+    refused, the file left as it is), the step selection, then the product's preflight
+    (identity, tools) for exactly the selected steps. Only then is the lock taken.
+    """
     out = out or sys.stdout
+    from runbook.graph import Graph
     from runbook.runner import Runner, RunOptions
 
     session = project.open(inv)
-    steps = session.steps()
-    log = session.log
-    identity: dict[str, Any] = {}
-    notes: list[str] = []
-    try:
-        identity = session.preflight(steps, dry_run=inv.dry_run)
-    except Unavailable as exc:
-        if not inv.dry_run:
-            raise
-        notes.append(f"could not check the AWS identity offline: {exc.message}")
     if not inv.dry_run:
         session.confirm()
-
     real_store = session.store()
     store = _DryRunStore(real_store) if inv.dry_run else real_store
+    store.load()  # refuse a corrupt or unknown-version checkpoint before anything else happens
+    steps = session.steps()
+    graph = Graph(steps)
+    selected = [graph[sid] for sid in graph.select(only=list(inv.only) or None, from_=inv.from_, to=inv.to)]
+    identity, notes = _preflight(session, selected, dry_run=inv.dry_run)
+
     run_id = new_run_id()
     holder = None
     if not inv.dry_run:
@@ -197,7 +190,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
             run_id=run_id,
             env=inv.env,
             clock=session.clock,
-            log=log,
+            log=session.log,
             redactor=session.redactor,
             classifier=session.classifier(),
             options=RunOptions(
@@ -222,6 +215,22 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     if code == EXIT_PENDING and not inv.detailed_exitcode:
         return EXIT_OK
     return code
+
+
+def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tuple[dict[str, Any], list[str]]:
+    """The product's checks before anything is touched: (identity for the report, notes).
+
+    A product may return ``notes`` (what it could not check) with the identity. In a dry-run
+    an identity that cannot be checked offline is a note; in a real run it stops the run.
+    """
+    try:
+        identity = dict(session.preflight(steps, dry_run=dry_run) or {})
+    except Unavailable as exc:
+        if not dry_run:
+            raise
+        return {}, [f"could not check the identity offline: {exc.message}"]
+    notes = [str(n) for n in identity.pop("notes", None) or ()]
+    return identity, notes
 
 
 def _progress_for(out: TextIO) -> Any:
@@ -296,7 +305,7 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             "schema_version": doc.get("schema_version"),
             "updated_at": doc.get("updated_at"),
             "last_run": doc.get("last_run"),
-            "lock": holder.__dict__ if holder is not None else None,
+            "lock": _holder_dict(holder),
             "steps": doc.get("steps", {}),
         }
         json.dump(payload, out, indent=2, sort_keys=True, default=str)
@@ -360,17 +369,18 @@ def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, st
 
 
 def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Callable[[str], bool] | None = None) -> int:
-    """Remove the state lock. Without --force only a lock whose holder is dead is removed."""
+    """Remove the state lock. Without ``force`` only a lock whose holder is provably gone is removed.
+
+    That removal goes through ``store.acquire`` — the same atomic take-over of a dead holder's
+    lock a new run performs — so a lock that changed hands meanwhile is never deleted.
+    """
     out = out or sys.stdout
     holder = store.holder()
     if holder is None:
         print("the state is not locked", file=out)
         return EXIT_OK
     if not force:
-        raise UsageError(
-            f"the state is locked by {holder.describe()}",
-            hint="make sure that run is gone, then run `kyeol unlock --force`",
-        )
+        return _unlock_if_dead(store, holder, out)
     if confirm is not None and not confirm(f"Remove the lock held by {holder.describe()}?"):
         print("left the lock in place", file=out)
         return EXIT_USAGE
@@ -378,6 +388,33 @@ def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Calla
     who = removed.describe() if removed is not None else "nobody"
     print(f"removed the lock held by {who}", file=out)
     return EXIT_OK
+
+
+def _unlock_if_dead(store: Any, holder: Any, out: TextIO) -> int:
+    from runbook.errors import LockHeld
+    from runbook.lock import dead_reason
+    from runbook.state import tool_command
+
+    refusal = UsageError(
+        f"the state is locked by {holder.describe()}, which may still be running",
+        hint=f"make sure that run is gone, then run `{tool_command()} unlock --force`",
+    )
+    claim = make_holder(new_run_id(), "unlock")
+    try:
+        store.acquire(claim)  # succeeds only by taking over a provably dead holder's lock
+    except LockHeld:
+        raise refusal from None
+    store.release(claim.run_id)
+    reason = dead_reason(holder) or "its holder is gone"
+    print(f"removed the stale lock held by {holder.describe()}: {reason}", file=out)
+    return EXIT_OK
+
+
+def _holder_dict(holder: Any) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    as_dict = getattr(holder, "as_dict", None)
+    return dict(as_dict()) if callable(as_dict) else dict(vars(holder))
 
 
 def iter_phases(steps: Sequence[Step]) -> Iterator[tuple[int, list[Step]]]:

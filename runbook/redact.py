@@ -44,6 +44,10 @@ class Redactor:
     def __len__(self) -> int:
         return len(self._values)
 
+    def __bool__(self) -> bool:
+        # An empty redactor is still *the* redactor: `redactor or Redactor()` must keep it.
+        return True
+
     def _compiled(self) -> re.Pattern[str] | None:
         with self._lock:
             if self._regex is None and self._values:

@@ -1,0 +1,208 @@
+"""The state lock: exclusive, names its holder, taken over only from a provably dead holder."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook.errors import EXIT_LOCKED, LockHeld
+from runbook.lock import FileLock, LockHolder, dead_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = socket.gethostname()
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict[str, Any]]] = []
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.records.append(("warning", event, fields))
+
+
+def holder(run_id: str, **changes: Any) -> LockHolder:
+    h = LockHolder.for_this_process(run_id, "deploy")
+    for key, value in changes.items():
+        setattr(h, key, value)
+    return h
+
+
+def plant(path: Path, h: LockHolder, *, age_s: float = 0.0) -> None:
+    path.write_text(json.dumps(h.as_dict()))
+    if age_s:
+        past = time.time() - age_s
+        os.utime(path, (past, past))
+
+
+def exited_pid() -> int:
+    """The pid of a process that has run and is gone (reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_acquire_writes_the_holder_and_release_removes_it(tmp_path: Path) -> None:
+    lock = FileLock(tmp_path / "state.json.lock")
+    me = holder("run-1")
+    lock.acquire(me)
+    assert json.loads((tmp_path / "state.json.lock").read_text()) == me.as_dict()
+    assert lock.holder() == me
+    lock.acquire(me)  # the same holder again: already ours
+    assert lock.release("run-1") is True
+    assert not (tmp_path / "state.json.lock").exists() and lock.holder() is None
+    assert lock.release("run-1") is False
+
+
+def test_a_second_run_is_refused_with_everything_about_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "state.json.lock"
+    first = LockHolder(run_id="20261126T0100Z-aa", user="alice", host=HOST, pid=os.getpid(), started_at="2026-11-26T01:00:00+00:00", command="deploy")
+    # started_at must not predate this (live) process, or it would look like a reused pid:
+    first.started_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    FileLock(path).acquire(first)
+    with pytest.raises(LockHeld) as err:
+        FileLock(path).acquire(holder("run-2"))
+    message = err.value.message
+    assert err.value.exit_code == EXIT_LOCKED
+    for part in (str(tmp_path / "state.json"), "20261126T0100Z-aa", "alice", HOST, f"pid {os.getpid()}", first.started_at, "deploy"):
+        assert part in message
+    assert "unlock --force" in err.value.hint
+    assert json.loads(path.read_text())["run_id"] == "20261126T0100Z-aa"  # untouched
+
+
+def test_release_never_removes_another_runs_lock(tmp_path: Path) -> None:
+    log = RecordingLog()
+    lock = FileLock(tmp_path / "s.lock", log=log)
+    lock.acquire(holder("run-1"))
+    assert lock.release("run-2") is False
+    assert lock.holder().run_id == "run-1"
+    assert log.records[0][1] == "not releasing a state lock held by another run"
+
+
+def test_force_unlock_removes_any_lock_and_says_whose(tmp_path: Path) -> None:
+    lock = FileLock(tmp_path / "s.lock")
+    assert lock.force_unlock() is None
+    lock.acquire(holder("run-1"))
+    removed = FileLock(tmp_path / "s.lock").force_unlock()
+    assert removed is not None and removed.run_id == "run-1"
+    assert not (tmp_path / "s.lock").exists()
+
+
+def test_a_lock_of_a_dead_pid_on_this_host_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "state.json.lock"
+    stale = holder("crashed-run", pid=exited_pid())
+    plant(path, stale)
+    log = RecordingLog()
+    lock = FileLock(path, log=log)
+    lock.acquire(holder("run-2"))
+    assert lock.holder().run_id == "run-2"
+    assert lock.taken_over == stale
+    level, event, fields = log.records[0]
+    assert (level, event) == ("warning", "took over a stale state lock")
+    assert "crashed-run" in fields["stale"] and f"pid {stale.pid} no longer exists" in fields["reason"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc")
+def test_a_reused_pid_does_not_keep_a_stale_lock(tmp_path: Path) -> None:
+    # This process is alive, but it started long after the lock claims its holder started.
+    stale = holder("old-run", started_at="2001-01-01T00:00:00+00:00")
+    assert "now belongs to a process started at" in dead_reason(stale)
+    plant(tmp_path / "s.lock", stale)
+    lock = FileLock(tmp_path / "s.lock", log=RecordingLog())
+    lock.acquire(holder("new-run"))
+    assert lock.taken_over == stale and lock.holder().run_id == "new-run"
+
+
+def test_a_live_holder_or_one_on_another_host_is_never_taken_over(tmp_path: Path) -> None:
+    assert dead_reason(holder("live")) is None
+    elsewhere = holder("remote", host=HOST + "-ci-runner", pid=exited_pid())
+    assert dead_reason(elsewhere) is None  # its pid means nothing here
+    plant(tmp_path / "s.lock", elsewhere)
+    with pytest.raises(LockHeld, match="remote"):
+        FileLock(tmp_path / "s.lock").acquire(holder("run-2"))
+    assert FileLock(tmp_path / "s.lock").holder() == elsewhere
+
+
+def test_an_unreadable_lock_is_held_until_forced(tmp_path: Path) -> None:
+    path = tmp_path / "s.lock"
+    path.write_text("{half a holder")
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    with pytest.raises(LockHeld) as err:
+        FileLock(path).acquire(holder("run-2"))
+    assert "cannot be read" in err.value.message and "unlock --force" in err.value.hint
+    assert FileLock(path).holder() is None
+    assert FileLock(path).force_unlock() is None and not path.exists()
+
+
+def test_a_reader_waits_for_a_lock_being_written(tmp_path: Path) -> None:
+    """A lock created a moment ago but still empty is its creator mid-write: wait, then read it."""
+    import threading
+
+    path = tmp_path / "s.lock"
+    path.write_text("")
+    writer = holder("run-1")
+    threading.Timer(0.2, lambda: path.write_text(json.dumps(writer.as_dict()))).start()
+    assert FileLock(path).holder() == writer
+
+
+RACER = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from runbook.errors import LockHeld
+from runbook.lock import FileLock, LockHolder
+
+class Quiet:
+    def warning(self, *args, **kwargs):
+        pass
+
+base, rounds, me = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+print("ready", flush=True)
+for r in range(rounds):
+    go = os.path.join(base, f"go-{r}")
+    while not os.path.exists(go):
+        time.sleep(0.0002)
+    lock = FileLock(os.path.join(base, f"state-{r}.json.lock"), log=Quiet())
+    try:
+        lock.acquire(LockHolder.for_this_process(f"{me}-{r}", "deploy"))
+        print(f"{r} won", flush=True)
+    except LockHeld:
+        print(f"{r} held", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_racing_processes_exactly_one_wins_also_when_taking_over_a_dead_lock(tmp_path: Path) -> None:
+    rounds, racers = 90, 3
+    dead = exited_pid()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(ROOT), str(tmp_path), str(rounds), f"p{i}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(racers)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for r in range(rounds):
+            lock_path = tmp_path / f"state-{r}.json.lock"
+            if r % 3:  # two rounds in three: everybody finds a dead holder's lock and tries to take it over
+                plant(lock_path, holder(f"dead-{r}", pid=dead))
+            (tmp_path / f"go-{r}").touch()
+            answers = {f"p{i}": p.stdout.readline().split()[1] for i, p in enumerate(procs)}  # type: ignore[union-attr]
+            winners = [name for name, answer in answers.items() if answer == "won"]
+            assert len(winners) == 1, f"round {r}: {answers}"
+            assert json.loads(lock_path.read_text())["run_id"] == f"{winners[0]}-{r}"
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
