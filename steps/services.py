@@ -78,6 +78,8 @@ class Services:
                 endpoint=cluster["cluster_endpoint"],
                 ca_data=cluster["cluster_certificate_authority_data"],
                 redactor=self.redactor,
+                clock=self.clock,
+                log=self.log,
             )
         return self._kube[name]
 

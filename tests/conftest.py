@@ -15,10 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True, scope="session")
 def _terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The machines point TF_CLI_CONFIG_FILE at a missing file; give terraform a real one."""
-    cfg = tmp_path_factory.mktemp("tfcli") / "terraformrc"
-    cfg.write_text("")
+    home = tmp_path_factory.mktemp("tfcli")
+    cfg = home / "terraformrc"
+    # Providers only from a mirror on loopback that answers nothing: a test that would
+    # reach the public registry fails at once instead of sending traffic off the machine.
+    cfg.write_text(
+        'provider_installation {\n  network_mirror {\n    url = "https://127.0.0.1:9/"\n  }\n}\n'
+    )
     os.environ["TF_CLI_CONFIG_FILE"] = str(cfg)
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+    # Same for git: anything aimed at github.com goes to a closed loopback port.
+    gitconfig = home / "gitconfig"
+    gitconfig.write_text('[url "http://127.0.0.1:9/"]\n\tinsteadOf = https://github.com/\n')
+    os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
 
 
 @pytest.fixture(autouse=True)

@@ -29,8 +29,9 @@ def services():
 
 
 def test_prod_needs_its_name_confirmed_not_just_yes():
-    with pytest.raises(UsageError, match="--confirm-env prod"):
+    with pytest.raises(UsageError, match="explicit confirmation") as err:
         confirm_protected("prod", True, None, interactive=False)
+    assert "--confirm-env prod" in err.value.hint
     with pytest.raises(UsageError, match="does not match"):
         confirm_protected("prod", True, "stage", interactive=False)
     confirm_protected("prod", True, "prod", interactive=False)

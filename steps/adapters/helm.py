@@ -1,0 +1,275 @@
+"""Helm through its CLI, always via the subprocess chokepoint.
+
+kyeol reads a release (``helm status -o json``), its user-supplied values (``helm get values
+-o json``) and installs or upgrades with a pinned chart version, rolled back on failure and
+waited on (``upgrade --install --atomic --wait --timeout``). Helm talks to the cluster through
+a short-lived private kubeconfig that carries a freshly presigned EKS token (no exec plugin,
+no ``~/.kube/config``); the file is deleted after each call and the token is known to the
+redactor, so it appears in no log line. EKS accepts such a token for 15 minutes, longer than
+helm's 10-minute ``--wait``.
+
+Failures are classified from helm's own text: an unreachable cluster or chart repository is
+transient (retried), a pending operation left by an interrupted helm, a wait that ran out, or
+a refused identity is permanent, with what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ContextManager, Mapping, Protocol, Sequence
+
+from runbook.errors import PermanentError, TransientError
+from steps.adapters.process import Completed, ProcessRunner
+
+INSTALL_HINT = "install helm 3.x or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, or set KYEOL_HELM to its path"
+READ_TIMEOUT_S = 120.0
+# helm downloads the chart before it starts its own --timeout clock.
+DOWNLOAD_ALLOWANCE_S = 120.0
+
+# First match wins: permanent causes are tested before the transient ones they contain.
+_PERMANENT_RULES: tuple[tuple[str, str], ...] = (
+    (
+        r"another operation \(install/upgrade/rollback\) is in progress",
+        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`, "
+        "roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`), then run kyeol again",
+    ),
+    (
+        r"(?:UPGRADE|INSTALLATION) FAILED:.*(?:timed out waiting for the condition|context deadline exceeded)",
+        "helm rolled the release back after its wait ran out: look at the pods (`kubectl -n {namespace} get pods`, "
+        "`kubectl -n {namespace} describe pod …`); nodes without room (t3.medium holds 17 pods) are the usual cause",
+    ),
+    (
+        r"\bUnauthorized\b|\bforbidden\b",
+        "the IAM identity you run kyeol with needs an EKS access entry on the cluster with AmazonEKSClusterAdminPolicy",
+    ),
+    (
+        r"chart \"[^\"]+\" (?:version \"[^\"]+\" )?not found",
+        "the pinned chart version does not exist in its repository: check the version in kyeol",
+    ),
+)
+_TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
+    ("cluster unreachable", r"Kubernetes cluster unreachable"),
+    ("connection refused", r"connection refused"),
+    ("connection reset", r"connection reset by peer|unexpected EOF|http2: client connection lost"),
+    ("network timeout", r"i/o timeout|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded"),
+    (
+        "api server busy",
+        r"the server is currently unable to handle the request|etcdserver: request timed out|Too Many Requests"
+        r"|the server has received too many requests|ServiceUnavailable|Internal error occurred",
+    ),
+    (
+        "chart repository unreachable",
+        r"is not a valid chart repository or cannot be reached|failed to fetch https?://\S+|Service Unavailable|502 Bad Gateway",
+    ),
+)
+
+
+class KubeconfigSource(Protocol):
+    """What helm needs from a cluster: a temporary kubeconfig (see KubeClient.temporary_kubeconfig)."""
+
+    def temporary_kubeconfig(self) -> ContextManager[str]: ...
+
+
+@dataclass(frozen=True)
+class Release:
+    """The facts of a helm release that kyeol compares."""
+
+    name: str
+    namespace: str
+    chart: str
+    chart_version: str
+    app_version: str
+    status: str
+    revision: int
+
+    @classmethod
+    def from_status(cls, doc: Mapping[str, Any]) -> "Release":
+        metadata = (doc.get("chart") or {}).get("metadata") or {}
+        return cls(
+            name=str(doc.get("name") or ""),
+            namespace=str(doc.get("namespace") or ""),
+            chart=str(metadata.get("name") or ""),
+            chart_version=str(metadata.get("version") or ""),
+            app_version=str(metadata.get("appVersion") or ""),
+            status=str((doc.get("info") or {}).get("status") or ""),
+            revision=int(doc.get("version") or 0),
+        )
+
+
+def set_key_path(key: str) -> list[str]:
+    """The path of a ``--set`` key: dots separate, ``\\.`` is a literal dot."""
+    parts, current, escaped = [], "", False
+    for ch in key:
+        if escaped:
+            current += ch
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ".":
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return parts
+
+
+def escape_set_value(value: str) -> str:
+    """A value for ``--set-string`` that helm reads back unchanged (commas would split it)."""
+    return value.replace("\\", "\\\\").replace(",", "\\,")
+
+
+def merge_values(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """helm's coalescing of values: maps merge key by key, anything else is replaced."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def user_values(values_documents: Sequence[Mapping[str, Any]], set_values: Mapping[str, str]) -> dict[str, Any]:
+    """What ``helm get values`` reports after an install with these ``-f`` files and ``--set-string``s."""
+    result: dict[str, Any] = {}
+    for doc in values_documents:
+        result = merge_values(result, doc or {})
+    for key, value in set_values.items():
+        tree: dict[str, Any] = {}
+        node = tree
+        path = set_key_path(key)
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        result = merge_values(result, tree)
+    return result
+
+
+def go_duration(seconds: float) -> str:
+    """Seconds as a Go duration for ``--timeout`` (600 → ``10m0s``)."""
+    total = max(1, int(seconds))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+class Helm:
+    """The helm CLI, with pinned versions and classified failures."""
+
+    def __init__(self, process: ProcessRunner, *, log: Any = None, binary: str = "helm") -> None:
+        self.process = process
+        self.log = log
+        self.binary = binary
+        self._version: str | None = None
+
+    def version(self, *, ctx: Any = None) -> str:
+        """helm's version (``v3.17.3``); Unavailable with an install hint when helm is missing."""
+        if self._version is None:
+            path = self.process.require(self.binary, hint=INSTALL_HINT)
+            done = self.process.run([path, "version", "--short"], timeout=30.0, mutating=False, check=False, ctx=ctx)
+            match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", done.stdout.strip())
+            if done.returncode != 0 or not match:
+                raise PermanentError(f"`{self.binary} version --short` answered {done.stdout.strip() or done.stderr.strip()!r}", hint=INSTALL_HINT)
+            if int(match.group(1)) < 3:
+                raise PermanentError(f"helm {match.group(0)} is too old: kyeol needs helm 3 or 4", hint=INSTALL_HINT)
+            self._version = f"v{match.group(1)}.{match.group(2)}.{match.group(3)}"
+        return self._version
+
+    @property
+    def major(self) -> int:
+        return int((self._version or "v3").lstrip("v").split(".")[0])
+
+    def release(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> Release | None:
+        """The release ``namespace/name`` (``helm status -o json``), or None when there is none."""
+        done = self._read(["status", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+        if done.returncode != 0:
+            if "release: not found" in done.stderr:
+                return None
+            raise self._failure(done, f"read helm release {namespace}/{name}", name, namespace)
+        return Release.from_status(_json(done, "helm status"))
+
+    def get_values(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> dict[str, Any]:
+        """The user-supplied values of a release (``helm get values -o json``)."""
+        done = self._read(["get", "values", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+        if done.returncode != 0:
+            raise self._failure(done, f"read the values of helm release {namespace}/{name}", name, namespace)
+        return dict(_json(done, "helm get values") or {})
+
+    def upgrade_install(
+        self,
+        name: str,
+        chart: str,
+        *,
+        version: str,
+        repo: str,
+        namespace: str,
+        values_files: Sequence[str],
+        set_values: Mapping[str, str],
+        kube_env: KubeconfigSource,
+        timeout: float,
+        ctx: Any = None,
+    ) -> Release | None:
+        """``helm upgrade --install`` at a pinned version, rolled back on failure, waited on.
+
+        Mutating: skipped in a dry-run (returns None then).
+        """
+        helm = self.process.require(self.binary, hint=INSTALL_HINT)
+        self.version(ctx=ctx)
+        rollback = "--rollback-on-failure" if self.major >= 4 else "--atomic"
+        argv = [
+            helm, "upgrade", "--install", name, chart,
+            "--repo", repo,
+            "--version", version,
+            "--namespace", namespace,
+            "--create-namespace",
+            rollback,
+            "--wait",
+            "--timeout", go_duration(timeout),
+        ]
+        for path in values_files:
+            argv += ["--values", str(path)]
+        for key, value in set_values.items():
+            argv += ["--set-string", f"{key}={escape_set_value(value)}"]
+        with kube_env.temporary_kubeconfig() as kubeconfig:
+            done = self.process.run(
+                argv + ["--kubeconfig", kubeconfig, "--output", "json"],
+                timeout=timeout + DOWNLOAD_ALLOWANCE_S,
+                mutating=True,
+                check=False,
+                ctx=ctx,
+            )
+        if done.skipped_dry_run:
+            return None
+        if done.returncode != 0:
+            raise self._failure(done, f"install {chart} {version} as {namespace}/{name}", name, namespace)
+        return Release.from_status(_json(done, "helm upgrade"))
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _read(self, args: list[str], kube_env: KubeconfigSource, *, ctx: Any) -> Completed:
+        helm = self.process.require(self.binary, hint=INSTALL_HINT)
+        with kube_env.temporary_kubeconfig() as kubeconfig:
+            return self.process.run(
+                [helm, *args, "--kubeconfig", kubeconfig], timeout=READ_TIMEOUT_S, mutating=False, check=False, ctx=ctx
+            )
+
+    @staticmethod
+    def _failure(done: Completed, what: str, name: str, namespace: str) -> Exception:
+        text = (done.stderr or done.stdout).strip()
+        tail = "\n".join(text.splitlines()[-8:]) or f"exit {done.returncode}"
+        for pattern, hint in _PERMANENT_RULES:
+            if re.search(pattern, text, re.IGNORECASE | re.DOTALL):
+                return PermanentError(f"helm could not {what}: {tail}", hint=hint.format(name=name, namespace=namespace))
+        for reason, pattern in _TRANSIENT_RULES:
+            if re.search(pattern, text, re.IGNORECASE):
+                return TransientError(f"helm could not {what}: {tail}", reason=f"helm: {reason}")
+        return PermanentError(f"helm could not {what}: {tail}", hint="read helm's message above; run the same helm command by hand to see more")
+
+
+def _json(done: Completed, what: str) -> Any:
+    try:
+        return json.loads(done.stdout or "null")
+    except ValueError:
+        raise PermanentError(f"{what} did not print JSON: {done.stdout[:200]!r}", hint="check that KYEOL_HELM points at helm 3 or 4") from None
