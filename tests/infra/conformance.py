@@ -149,29 +149,75 @@ def check_tfvars(tree: Path, config: KyeolConfig, env: str) -> list[str]:
 # --- §3 sizing, as the module code really applies it ----------------------------------------------
 
 
+def copies(inst: Instance) -> int | Unknown:
+    """How many times a module instance exists: the product of count/for_each of the calls above it.
+
+    The evaluator expands every local module call once, switched off or not; counting nodes must
+    not count the node group of a module called with ``count = 0``.
+    """
+    n = 1
+    while inst.parent is not None and inst.call is not None:
+        scopes = inst.parent.scopes(inst.call)
+        if isinstance(scopes, Unknown):
+            return scopes
+        n *= len(scopes)
+        inst = inst.parent
+    return n
+
+
+def _group_address(inst: Instance, block: Block, scope: dict[str, Any]) -> str:
+    key = scope.get("each", {}).get("key", scope.get("count", {}).get("index"))
+    index = "" if key is None else f"[{key!r}]" if isinstance(key, str) else f"[{key}]"
+    return f"{inst.address + '.' if inst.address else ''}{'.'.join(block.labels)}{index}"
+
+
 def check_node_groups(root: Instance, env: str) -> list[str]:
+    """Runbook §3's "t3.medium x 3-5" is the whole cluster: every node group counts towards it.
+
+    The min and max sizes of all node groups of the env (the prod PG egress group included) must
+    add up to the runbook's range, and every group must run the runbook's instance type.
+    """
     size = SIZING[env]
-    problems, matching = [], []
-    groups = list(instances_of(root, "aws_eks_node_group"))
-    if not groups:
+    problems: list[str] = []
+    parts: list[tuple[str, int, int]] = []  # (address, min, max) of every node group instance
+    found = False
+    for inst in root.walk():
+        for block in inst.resources("aws_eks_node_group"):
+            found = True
+            place = where(inst, block)
+            times, scopes = copies(inst), inst.scopes(block)
+            if isinstance(times, Unknown) or isinstance(scopes, Unknown):
+                unknown = times if isinstance(times, Unknown) else scopes
+                problems.append(f"{place}: how many of this node group exist is only known after apply "
+                                f"({unknown.source}); runbook §3 counts every node")
+                continue
+            scaling = block.child("scaling_config")
+            if scaling is None:
+                problems.append(f"{place}: no scaling_config")
+                continue
+            for scope in scopes * times:
+                types = inst.attr(block, "instance_types", scope=scope)
+                got = [inst.attr(scaling, k, scope=scope) for k in ("min_size", "max_size", "desired_size")]
+                untraced = [p for value, what in ((types, "instance_types"), *zip(got, ("min_size", "max_size", "desired_size")))
+                            if (p := traced(value, what, place))]
+                problems += untraced
+                if isinstance(types, list) and types != [size.node_type]:
+                    problems.append(f"{place}: instance_types {types} != runbook §3 [{size.node_type!r}] for {env}")
+                if untraced:
+                    continue
+                low, high, desired = got
+                if not low <= desired <= high:
+                    problems.append(f"{place}: desired_size {desired} is not within min_size..max_size {low}-{high}")
+                parts.append((_group_address(inst, block, scope), low, high))
+    if not found:
         return [f"{root.directory}: no aws_eks_node_group in {env}"]
-    for inst, block, scope in groups:
-        place = where(inst, block)
-        types = inst.attr(block, "instance_types", scope=scope)
-        scaling = block.child("scaling_config")
-        if scaling is None:
-            problems.append(f"{place}: no scaling_config")
-            continue
-        got = tuple(inst.attr(scaling, k, scope=scope) for k in ("min_size", "max_size", "desired_size"))
-        for value, what in ((types, "instance_types"), *zip(got, ("min_size", "max_size", "desired_size"))):
-            if (p := traced(value, what, place)):
-                problems.append(p)
-        if isinstance(types, list) and types != [size.node_type]:
-            problems.append(f"{place}: instance_types {types} != runbook §3 [{size.node_type!r}] for {env}")
-        if got[:2] == (size.nodes_min, size.nodes_max) and types == [size.node_type]:
-            matching.append(place)
-    if not matching and not problems:
-        problems.append(f"{root.directory}: no node group of {size.node_type} x {size.nodes_min}-{size.nodes_max} (runbook §3, {env})")
+    if problems:
+        return problems
+    total = (sum(p[1] for p in parts), sum(p[2] for p in parts))
+    if total != (size.nodes_min, size.nodes_max):
+        breakdown = ", ".join(f"{address} {low}-{high}" for address, low, high in parts)
+        problems.append(f"{root.directory}: node groups add up to {total[0]}-{total[1]} nodes ({breakdown}); "
+                        f"runbook §3 wants {size.node_type} x {size.nodes_min}-{size.nodes_max} in total for {env}")
     return problems
 
 

@@ -13,6 +13,7 @@ still reason about provenance.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -91,6 +92,16 @@ def _format(fmt: str, *args: Any) -> str:
     return re.sub(r"%[sdv]", lambda _m: str(next(it)), fmt).replace("%%", "%")
 
 
+def _jsonencode(value: Any) -> str:
+    """Terraform's ``jsonencode``: compact, object keys sorted, ``<>&`` escaped as Go's encoder does.
+
+    A value holding an Unknown anywhere cannot be encoded (json raises), so the caller reports
+    the whole call as Unknown.
+    """
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": str.lower, "upper": str.upper, "tostring": str, "tonumber": float, "tobool": bool,
     "format": _format, "join": lambda sep, items: sep.join(map(str, items)),
@@ -107,6 +118,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "element": lambda lst, i: lst[int(i) % len(lst)], "compact": lambda lst: [x for x in lst if x not in ("", None)],
     "startswith": lambda s, p: s.startswith(p), "endswith": lambda s, p: s.endswith(p),
     "substr": lambda s, o, n: s[int(o):] if int(n) < 0 else s[int(o):int(o) + int(n)], "trimspace": str.strip,
+    "jsonencode": _jsonencode, "jsondecode": json.loads,
 }
 
 

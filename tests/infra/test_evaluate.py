@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from textwrap import dedent
 
@@ -138,3 +140,25 @@ def test_provider_region_follows_aliases_and_providers_maps(tmp_path: Path) -> N
     waf, bucket, cert = m.resources()
     assert (m.provider_region(waf), m.provider_region(bucket), m.provider_region(cert)) == (
         "us-east-1", "ap-northeast-1", "eu-west-1")
+
+
+def test_jsonencode_matches_terraform_and_leaves_unknowns_unknown(tmp_path: Path) -> None:
+    """The add-on configuration checks decode what jsonencode gives, so it must be byte-for-byte Terraform's."""
+    expression = '{ env = { B = "1", A = "<x>&" }, enableNetworkPolicy = "true", n = [1, 2.5, true, null] }'
+    (tmp_path / "main.tf").write_text(dedent(f"""
+        locals {{
+          cni   = jsonencode({expression})
+          back  = jsondecode(local.cni)
+          later = jsonencode({{ host = aws_db_instance.this.address }})
+        }}
+        """))
+    inst = instantiate(tmp_path)
+    empty = tmp_path / "console"  # terraform console needs no provider only in a root without resources
+    empty.mkdir()
+    console = subprocess.run(["terraform", "console"], input=f"jsonencode({expression})\n", cwd=empty,
+                             capture_output=True, text=True, timeout=60)
+    assert console.returncode == 0, console.stderr
+    assert inst.local("cni") == json.loads(console.stdout.strip())  # terraform prints the string quoted, JSON-style
+    assert inst.local("back")["env"] == {"A": "<x>&", "B": "1"}
+    later = inst.local("later")
+    assert isinstance(later, Unknown) and "jsonencode" in later.source

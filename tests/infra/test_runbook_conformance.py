@@ -193,12 +193,70 @@ def test_sizing_deviations_are_reported_at_the_resource(tmp_path: Path) -> None:
                                                 "node_max_size": 3})
     problems = sizing_problems(tree, "stage")
     assert problems == [
-        f"{tree}/envs/stage: no node group of t3.medium x 2-4 (runbook §3, stage)",
+        f"{tree}/envs/stage: node groups add up to 2-3 nodes (module.nodes.aws_eks_node_group.default 2-3); "
+        "runbook §3 wants t3.medium x 2-4 in total for stage",
         f"{(tree / 'modules/db/main.tf').resolve()}:1 (module.db.aws_db_instance.this): instance_class = 'db.t3.small', runbook §3 wants 'db.t3.medium' for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): automatic_failover_enabled = False, runbook §3 wants True for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): multi_az_enabled = False, runbook §3 wants True for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): num_cache_clusters = 1: stage wants a primary and at least one replica (replication)",
     ]
+
+
+PROD = STAGE | {"environment": "prod", "node_min_size": 3, "node_max_size": 5, "pg_min": 1, "pg_max": 2}
+EGRESS_GROUP = """
+    variable "pg_min" {}
+    variable "pg_max" {}
+    module "pg" {
+      source        = "../../modules/nodes"
+      count         = COUNT
+      name          = "${local.name}-pg"
+      instance_type = TYPE
+      min           = var.pg_min
+      max           = var.pg_max
+    }
+    """
+
+
+def prod_with_egress_group(tmp_path: Path, values: dict, *, count: str = "1", instance_type: str = "var.node_instance_type",
+                           derived: bool = False) -> Path:
+    """The prod miniature with a second node group (the PG egress one); *derived* sizes the main group as total - egress."""
+    tree = env_tree(tmp_path, "prod", values,
+                    extra_root=dedent(EGRESS_GROUP).replace("COUNT", count).replace("TYPE", instance_type))
+    if derived:
+        main = tree / "envs/prod/main.tf"
+        main.write_text(main.read_text().replace("min           = var.node_min_size", "min           = var.node_min_size - var.pg_min")
+                        .replace("max           = var.node_max_size", "max           = var.node_max_size - var.pg_max"))
+    return tree
+
+
+def test_every_node_group_counts_towards_the_runbook_total(tmp_path: Path) -> None:
+    tree = prod_with_egress_group(tmp_path, PROD)  # main group 3-5 plus an egress group 1-2: 4-7 nodes
+    assert c.check_node_groups(instantiate(tree / "envs/prod"), "prod") == [
+        f"{tree}/envs/prod: node groups add up to 4-7 nodes (module.nodes.aws_eks_node_group.default 3-5, "
+        "module.pg.aws_eks_node_group.default 1-2); runbook §3 wants t3.medium x 3-5 in total for prod"]
+
+
+def test_main_group_sized_as_the_total_minus_the_egress_group_passes(tmp_path: Path) -> None:
+    tree = prod_with_egress_group(tmp_path, PROD | {"pg_max": 1}, derived=True)  # 2-4 + 1-1
+    assert c.check_node_groups(instantiate(tree / "envs/prod"), "prod") == []
+    tree = prod_with_egress_group(tmp_path / "more", PROD | {"pg_max": 1, "node_max_size": 6}, derived=True)
+    (problem,) = c.check_node_groups(instantiate(tree / "envs/prod"), "prod")
+    assert "node groups add up to 3-6 nodes" in problem and "module.pg.aws_eks_node_group.default 1-1" in problem
+
+
+def test_node_group_of_a_module_switched_off_does_not_count(tmp_path: Path) -> None:
+    tree = prod_with_egress_group(tmp_path, PROD, count="0")
+    assert c.check_node_groups(instantiate(tree / "envs/prod"), "prod") == []
+
+
+def test_node_group_count_or_type_the_runbook_cannot_see_is_reported(tmp_path: Path) -> None:
+    tree = prod_with_egress_group(tmp_path, PROD, count="length(data.aws_subnets.pg.ids)")
+    (problem,) = c.check_node_groups(instantiate(tree / "envs/prod"), "prod")
+    assert problem.endswith("(module.pg.aws_eks_node_group.default): how many of this node group exist is only known "
+                            "after apply (prod: data.aws_subnets.pg.ids); runbook §3 counts every node")
+    tree = prod_with_egress_group(tmp_path / "large", PROD | {"pg_max": 1}, instance_type='"t3.large"', derived=True)
+    (problem,) = c.check_node_groups(instantiate(tree / "envs/prod"), "prod")
+    assert problem.endswith("(module.pg.aws_eks_node_group.default): instance_types ['t3.large'] != runbook §3 ['t3.medium'] for prod")
 
 
 def test_right_value_on_the_wrong_argument_is_caught(tmp_path: Path) -> None:

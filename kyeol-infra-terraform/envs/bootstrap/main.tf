@@ -16,7 +16,7 @@ locals {
   account_id   = data.aws_caller_identity.current.account_id
   state_bucket = "${var.name_prefix}kyeol-tfstate-${local.account_id}"
   logs_bucket  = "${var.name_prefix}kyeol-tfstate-logs-${local.account_id}"
-  lock_table   = var.lock_table
+  lock_table   = coalesce(var.lock_table, "${var.name_prefix}kyeol-tflock")
 }
 
 ################################################################################

@@ -3,13 +3,13 @@
 ################################################################################
 
 variable "name_prefix" {
-  description = "Prefix of every name (runbook: `jung-`)"
+  description = "Prefix of every name (kyeol.toml `project.prefix`; runbook: `jung-`)"
   type        = string
   default     = "jung-"
 
   validation {
-    condition     = var.name_prefix == "jung-"
-    error_message = "Names start with `jung-` (runbook: name prefix)."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (kyeol.toml project.prefix, e.g. `jung-`)."
   }
 }
 
@@ -40,24 +40,24 @@ variable "region" {
 ################################################################################
 
 variable "state_bucket" {
-  description = "Name of the state bucket, `jung-kyeol-tfstate-<MGMT account>` (kyeol passes the name it derives from kyeol.toml); null derives it from the account applying"
+  description = "Name of the state bucket, `<prefix>kyeol-tfstate-<MGMT account>` (kyeol passes the name it derives from kyeol.toml); null derives it from the account applying"
   type        = string
   default     = null
 
   validation {
-    condition     = var.state_bucket == null || can(regex("^jung-kyeol-tfstate-[0-9]{12}$", var.state_bucket))
-    error_message = "state_bucket must be `jung-kyeol-tfstate-<12-digit account id>`."
+    condition     = var.state_bucket == null || can(regex("^${var.name_prefix}kyeol-tfstate-[0-9]{12}$", var.state_bucket))
+    error_message = "state_bucket must be `<name_prefix>kyeol-tfstate-<12-digit account id>`."
   }
 }
 
 variable "lock_table" {
-  description = "Name of the DynamoDB lock table"
+  description = "Name of the DynamoDB lock table, `<prefix>kyeol-tflock` (kyeol passes it); null derives it from name_prefix"
   type        = string
-  default     = "jung-kyeol-tflock"
+  default     = null
 
   validation {
-    condition     = var.lock_table == "jung-kyeol-tflock"
-    error_message = "lock_table must be `jung-kyeol-tflock` (docs/architecture.md §5)."
+    condition     = var.lock_table == null || var.lock_table == "${var.name_prefix}kyeol-tflock"
+    error_message = "lock_table must be `<name_prefix>kyeol-tflock` (docs/architecture.md §5)."
   }
 }
 

@@ -118,9 +118,10 @@ module "dns_acm" {
 module "rds" {
   source = "../../modules/rds"
 
-  name           = local.name
-  instance_class = var.rds_instance_class
-  multi_az       = var.rds_multi_az
+  name             = local.name
+  instance_class   = var.rds_instance_class
+  multi_az         = var.rds_multi_az
+  password_version = var.db_password_version
 
   vpc_id                     = module.vpc.vpc_id
   subnet_ids                 = module.vpc.database_subnet_ids
@@ -181,9 +182,8 @@ module "irsa" {
   create_external_dns_role    = true
   external_dns_hosted_zone_id = module.dns_acm.hosted_zone_id
 
-  create_external_secrets_role       = true
-  external_secrets_kms_key_arn       = module.kms.key_arn
-  external_secrets_extra_secret_arns = [module.rds.master_user_secret_arn]
+  create_external_secrets_role = true
+  external_secrets_kms_key_arn = module.kms.key_arn
 
   create_argocd_deployer_role = true
   argocd_manager_account_id   = var.mgmt_account_id
@@ -203,6 +203,7 @@ module "edge" {
   api_host            = var.api_host
   origin_service_host = local.origin_service_host
   origin_api_host     = local.origin_api_host
+  web_acl_name        = "${var.name_prefix}cloudfront-waf"
 
   origin_verify_version          = var.origin_verify_version
   kms_key_arn                    = module.kms.key_arn

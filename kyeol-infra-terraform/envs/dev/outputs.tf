@@ -117,13 +117,12 @@ output "cloudfront_distribution_ids" {
 ################################################################################
 
 output "secret_arns" {
-  description = "Map purpose to Secrets Manager ARN: `saleor-app`, `saleor-db`, `saleor-cache`, `origin-verify`, and `saleor-db-master` (the RDS-managed password secret)"
+  description = "Map purpose to Secrets Manager ARN: `saleor-app`, `saleor-db`, `saleor-cache`, `origin-verify`"
   value = {
-    "saleor-app"       = module.app_secrets.secret_arn
-    "saleor-db"        = module.rds.connection_secret_arn
-    "saleor-cache"     = module.valkey.connection_secret_arn
-    "origin-verify"    = module.edge.origin_verify_secret_arn
-    "saleor-db-master" = module.rds.master_user_secret_arn
+    "saleor-app"    = module.app_secrets.secret_arn
+    "saleor-db"     = module.rds.connection_secret_arn
+    "saleor-cache"  = module.valkey.connection_secret_arn
+    "origin-verify" = module.edge.origin_verify_secret_arn
   }
 }
 

@@ -3,13 +3,13 @@
 ################################################################################
 
 variable "name_prefix" {
-  description = "Prefix of every name (runbook: `jung-`)"
+  description = "Prefix of every name (kyeol.toml `project.prefix`; runbook: `jung-`)"
   type        = string
   default     = "jung-"
 
   validation {
-    condition     = var.name_prefix == "jung-"
-    error_message = "Names start with `jung-` (runbook: name prefix)."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (kyeol.toml project.prefix, e.g. `jung-`)."
   }
 }
 
@@ -248,6 +248,12 @@ variable "cache_num_cache_clusters" {
 
 variable "app_secret_version" {
   description = "Version of the generated SECRET_KEY/RSA_PRIVATE_KEY in `<prefix><env>-saleor-app`"
+  type        = number
+  default     = 1
+}
+
+variable "db_password_version" {
+  description = "Version of the generated PostgreSQL master password in the instance and `<prefix><env>-saleor-db` (bump, apply, then restart the Saleor pods)"
   type        = number
   default     = 1
 }

@@ -109,6 +109,7 @@ module "irsa" {
 module "ecr" {
   source = "../../modules/ecr"
 
+  name_prefix      = var.name_prefix
   repository_names = values(local.repositories)
   kms_key_arn      = module.kms.key_arn
   pull_account_ids = var.ecr_pull_account_ids
@@ -122,6 +123,7 @@ module "github_oidc" {
   source = "../../modules/github-oidc"
 
   create_provider      = var.create_github_oidc_provider
+  name_prefix          = var.name_prefix
   role_name            = "${local.name}-github-ecr-push"
   github_repository    = var.github_repository
   github_owner_id      = var.github_owner_id

@@ -3,13 +3,13 @@
 ################################################################################
 
 variable "name_prefix" {
-  description = "Prefix of every name (runbook: `jung-`)"
+  description = "Prefix of every name (kyeol.toml `project.prefix`; runbook: `jung-`)"
   type        = string
   default     = "jung-"
 
   validation {
-    condition     = var.name_prefix == "jung-"
-    error_message = "Names start with `jung-` (runbook: name prefix)."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (kyeol.toml project.prefix, e.g. `jung-`)."
   }
 }
 

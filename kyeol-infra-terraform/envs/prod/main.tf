@@ -44,6 +44,12 @@ locals {
   secret_recovery_window_in_days = var.deletion_protection ? 30 : 0
 
   cluster_admins = { for i, arn in var.cluster_admin_principal_arns : "admin-${i}" => { principal_arn = arn } }
+
+  # Runbook §3's "t3.medium x 3-5" counts every node of the cluster: the dedicated PG egress
+  # group's nodes are part of the total, so the main group gets what is left of it.
+  main_node_min_size     = var.node_min_size - var.pg_node_min_size
+  main_node_max_size     = var.node_max_size - var.pg_node_max_size
+  main_node_desired_size = var.node_desired_size - var.pg_node_desired_size
 }
 
 ################################################################################
@@ -97,9 +103,9 @@ module "eks" {
   })
 
   node_instance_type = var.node_instance_type
-  node_min_size      = var.node_min_size
-  node_max_size      = var.node_max_size
-  node_desired_size  = var.node_desired_size
+  node_min_size      = local.main_node_min_size
+  node_max_size      = local.main_node_max_size
+  node_desired_size  = local.main_node_desired_size
 }
 
 ################################################################################
@@ -119,9 +125,10 @@ module "dns_acm" {
 module "rds" {
   source = "../../modules/rds"
 
-  name           = local.name
-  instance_class = var.rds_instance_class
-  multi_az       = var.rds_multi_az
+  name             = local.name
+  instance_class   = var.rds_instance_class
+  multi_az         = var.rds_multi_az
+  password_version = var.db_password_version
 
   vpc_id                     = module.vpc.vpc_id
   subnet_ids                 = module.vpc.database_subnet_ids
@@ -182,9 +189,8 @@ module "irsa" {
   create_external_dns_role    = true
   external_dns_hosted_zone_id = module.dns_acm.hosted_zone_id
 
-  create_external_secrets_role       = true
-  external_secrets_kms_key_arn       = module.kms.key_arn
-  external_secrets_extra_secret_arns = [module.rds.master_user_secret_arn]
+  create_external_secrets_role = true
+  external_secrets_kms_key_arn = module.kms.key_arn
 
   create_argocd_deployer_role = true
   argocd_manager_account_id   = var.mgmt_account_id
@@ -204,6 +210,7 @@ module "edge" {
   api_host            = var.api_host
   origin_service_host = local.origin_service_host
   origin_api_host     = local.origin_api_host
+  web_acl_name        = "${var.name_prefix}cloudfront-waf"
 
   origin_verify_version          = var.origin_verify_version
   kms_key_arn                    = module.kms.key_arn

@@ -3,13 +3,13 @@
 ################################################################################
 
 variable "name_prefix" {
-  description = "Prefix of every name (runbook: `jung-`)"
+  description = "Prefix of every name (kyeol.toml `project.prefix`; runbook: `jung-`)"
   type        = string
   default     = "jung-"
 
   validation {
-    condition     = var.name_prefix == "jung-"
-    error_message = "Names start with `jung-` (runbook: name prefix)."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (kyeol.toml project.prefix, e.g. `jung-`)."
   }
 }
 
@@ -138,7 +138,7 @@ variable "node_instance_type" {
 }
 
 variable "node_min_size" {
-  description = "Minimum nodes (runbook §3: dev 2, stage 2, prod 3)"
+  description = "Minimum nodes of the whole cluster, the PG egress group included (runbook §3: prod 3)"
   type        = number
 
   validation {
@@ -148,7 +148,7 @@ variable "node_min_size" {
 }
 
 variable "node_max_size" {
-  description = "Maximum nodes (runbook §3: dev 2, stage 4, prod 5)"
+  description = "Maximum nodes of the whole cluster, the PG egress group included (runbook §3: prod 5)"
   type        = number
 
   validation {
@@ -158,7 +158,7 @@ variable "node_max_size" {
 }
 
 variable "node_desired_size" {
-  description = "Desired nodes, between min and max"
+  description = "Desired nodes of the whole cluster, between min and max"
   type        = number
 
   validation {
@@ -252,6 +252,12 @@ variable "app_secret_version" {
   default     = 1
 }
 
+variable "db_password_version" {
+  description = "Version of the generated PostgreSQL master password in the instance and `<prefix><env>-saleor-db` (bump, apply, then restart the Saleor pods)"
+  type        = number
+  default     = 1
+}
+
 variable "cache_auth_token_version" {
   description = "Version of the generated Valkey AUTH token"
   type        = number
@@ -268,35 +274,41 @@ variable "origin_verify_version" {
 # PG NAT (prod only, runbook §2.2)
 ################################################################################
 
+# Part of the node_*_size totals: the main node group gets node_*_size - pg_node_*_size.
+
 variable "pg_node_min_size" {
-  description = "Minimum nodes of the tainted PG egress node group"
+  description = "Minimum nodes of the tainted PG egress node group (counted in node_min_size)"
   type        = number
   default     = 1
 
   validation {
-    condition     = var.pg_node_min_size >= 1
-    error_message = "pg_node_min_size must be at least 1."
+    condition     = var.pg_node_min_size >= 1 && var.node_min_size - var.pg_node_min_size >= 2
+    error_message = "pg_node_min_size must be at least 1 and leave the main node group at least 2 of node_min_size."
   }
 }
 
 variable "pg_node_max_size" {
-  description = "Maximum nodes of the PG egress node group"
-  type        = number
-  default     = 2
-
-  validation {
-    condition     = var.pg_node_max_size >= var.pg_node_min_size
-    error_message = "pg_node_max_size must be at least pg_node_min_size."
-  }
-}
-
-variable "pg_node_desired_size" {
-  description = "Desired nodes of the PG egress node group"
+  description = "Maximum nodes of the PG egress node group (counted in node_max_size)"
   type        = number
   default     = 1
 
   validation {
-    condition     = var.pg_node_desired_size >= var.pg_node_min_size && var.pg_node_desired_size <= var.pg_node_max_size
-    error_message = "pg_node_desired_size must be between pg_node_min_size and pg_node_max_size."
+    condition     = var.pg_node_max_size >= var.pg_node_min_size && var.node_max_size - var.pg_node_max_size >= var.node_min_size - var.pg_node_min_size
+    error_message = "pg_node_max_size must be at least pg_node_min_size, and node_max_size - pg_node_max_size (the main group's maximum) at least node_min_size - pg_node_min_size (its minimum)."
+  }
+}
+
+variable "pg_node_desired_size" {
+  description = "Desired nodes of the PG egress node group (counted in node_desired_size)"
+  type        = number
+  default     = 1
+
+  validation {
+    condition = (
+      var.pg_node_desired_size >= var.pg_node_min_size && var.pg_node_desired_size <= var.pg_node_max_size &&
+      var.node_desired_size - var.pg_node_desired_size >= var.node_min_size - var.pg_node_min_size &&
+      var.node_desired_size - var.pg_node_desired_size <= var.node_max_size - var.pg_node_max_size
+    )
+    error_message = "pg_node_desired_size must be between pg_node_min_size and pg_node_max_size, and node_desired_size - pg_node_desired_size (the main group's desired size) between the main group's minimum and maximum."
   }
 }

@@ -3,12 +3,12 @@
 ################################################################################
 
 variable "name" {
-  description = "Base name (e.g. `jung-dev`): the secret is `<name>-saleor-app`"
+  description = "Base name (`<prefix><env>`, e.g. `jung-dev`): the secret is `<name>-saleor-app`"
   type        = string
 
   validation {
-    condition     = can(regex("^jung-(dev|stage|prod)$", var.name))
-    error_message = "name must be `jung-dev`, `jung-stage` or `jung-prod`."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-(dev|stage|prod)$", var.name))
+    error_message = "name must be `<prefix><env>`: a name prefix (lowercase, ending in `-`, e.g. `jung-`) then dev, stage or prod."
   }
 }
 

@@ -3,6 +3,7 @@ data "aws_partition" "current" {}
 locals {
   repositories  = toset(var.repository_names)
   pull_accounts = distinct(var.pull_account_ids)
+  pull_roles    = coalesce(var.pull_role_name_pattern, "${var.name_prefix}*-eks-node")
 }
 
 ################################################################################
@@ -63,7 +64,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
 # Cross-account pull
 ################################################################################
 
-# The env accounts' node roles (`jung-<env>-eks-node`) pull; nothing else from those accounts.
+# The env accounts' node roles (`<prefix><env>-eks-node`) pull; nothing else from those accounts.
 data "aws_iam_policy_document" "pull" {
   count = length(local.pull_accounts) > 0 ? 1 : 0
 
@@ -83,7 +84,7 @@ data "aws_iam_policy_document" "pull" {
     condition {
       test     = "ArnLike"
       variable = "aws:PrincipalArn"
-      values   = [for a in local.pull_accounts : "arn:${data.aws_partition.current.partition}:iam::${a}:role/${var.pull_role_name_pattern}"]
+      values   = [for a in local.pull_accounts : "arn:${data.aws_partition.current.partition}:iam::${a}:role/${local.pull_roles}"]
     }
   }
 }

@@ -2,13 +2,23 @@
 # Repositories
 ################################################################################
 
+variable "name_prefix" {
+  description = "Prefix of every name (kyeol.toml `project.prefix`, e.g. `jung-`)"
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (e.g. `jung-`)."
+  }
+}
+
 variable "repository_names" {
-  description = "Repositories to create (`jung-saleor-api`, `jung-saleor-dashboard`, `jung-saleor-storefront`)"
+  description = "Repositories to create (`<prefix>saleor-api`, `-dashboard`, `-storefront`)"
   type        = list(string)
 
   validation {
-    condition     = length(var.repository_names) > 0 && alltrue([for n in var.repository_names : can(regex("^jung-[a-z0-9-]+$", n))])
-    error_message = "Repository names must start with `jung-`."
+    condition     = length(var.repository_names) > 0 && alltrue([for n in var.repository_names : startswith(n, var.name_prefix) && can(regex("^[a-z0-9-]+$", n))])
+    error_message = "Repository names must start with name_prefix and use lowercase letters, digits and dashes."
   }
 }
 
@@ -45,9 +55,9 @@ variable "pull_account_ids" {
 }
 
 variable "pull_role_name_pattern" {
-  description = "IAM role names (wildcards allowed) in those accounts that may pull: the EKS node roles"
+  description = "IAM role names (wildcards allowed) in those accounts that may pull; null: the EKS node roles, `<prefix>*-eks-node`"
   type        = string
-  default     = "jung-*-eks-node"
+  default     = null
 }
 
 variable "tags" {

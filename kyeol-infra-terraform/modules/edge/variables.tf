@@ -3,12 +3,12 @@
 ################################################################################
 
 variable "name" {
-  description = "Base name (e.g. `jung-dev`): secret `<name>-origin-verify`, bucket `<name>-cloudfront-logs-<account>`"
+  description = "Base name (`<prefix><env>`, e.g. `jung-dev`): secret `<name>-origin-verify`, bucket `<name>-cloudfront-logs-<account>`"
   type        = string
 
   validation {
-    condition     = can(regex("^jung-(dev|stage|prod)$", var.name))
-    error_message = "name must be `jung-dev`, `jung-stage` or `jung-prod`."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-(dev|stage|prod)$", var.name))
+    error_message = "name must be `<prefix><env>`: a name prefix (lowercase, ending in `-`, e.g. `jung-`) then dev, stage or prod."
   }
 }
 
@@ -51,9 +51,13 @@ variable "origin_api_host" {
 ################################################################################
 
 variable "web_acl_name" {
-  description = "The CLOUDFRONT-scope WAFv2 web ACL made by global/us-east-1"
+  description = "The CLOUDFRONT-scope WAFv2 web ACL made by global/us-east-1 (`<prefix>cloudfront-waf`)"
   type        = string
-  default     = "jung-cloudfront-waf"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-[a-z0-9-]+$", var.web_acl_name))
+    error_message = "web_acl_name must start with the name prefix (lowercase, ending in `-`), e.g. `jung-cloudfront-waf`."
+  }
 }
 
 variable "price_class" {

@@ -1,7 +1,11 @@
 locals {
   # t3.medium has 3 ENIs x 6 IPs = 17 pods without prefix delegation; with /28 prefixes the
   # managed node group sets max-pods to 110 (Ref: eni-max-pods.txt, EKS best practices).
+  # enableNetworkPolicy runs the VPC CNI's network policy agent on every node: without it the
+  # NetworkPolicies the GitOps trees ship (Saleor's default deny) are accepted by the API server
+  # and silently not enforced.
   vpc_cni_configuration = jsonencode({
+    enableNetworkPolicy = "true"
     env = {
       ENABLE_PREFIX_DELEGATION = "true"
       WARM_PREFIX_TARGET       = "1"

@@ -63,7 +63,7 @@ data "aws_iam_policy_document" "node_assume" {
   }
 }
 
-# Named `<cluster>-node`: the MGMT ECR repository policy lets roles matching `jung-*-eks-node` pull.
+# Named `<cluster>-node`: the MGMT ECR repository policy lets roles matching `<prefix>*-eks-node` pull.
 resource "aws_iam_role" "node" {
   name               = "${var.name}-node"
   description        = "Managed node groups of ${var.name}"

@@ -7,8 +7,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^jung-[a-z0-9-]+-eks$", var.name))
-    error_message = "The cluster name must look like `jung-<env>-eks`."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-[a-z0-9-]+-eks$", var.name))
+    error_message = "The cluster name must look like `<prefix><env>-eks` (a lowercase name prefix ending in `-`, e.g. `jung-dev-eks`)."
   }
 }
 

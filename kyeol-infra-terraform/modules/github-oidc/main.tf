@@ -27,7 +27,7 @@ resource "aws_iam_openid_connect_provider" "github" {
   url            = "https://${local.issuer_host}"
   client_id_list = ["sts.amazonaws.com"]
 
-  tags = merge(var.tags, { Name = "jung-github-actions" })
+  tags = merge(var.tags, { Name = "${var.name_prefix}github-actions" })
 }
 
 ################################################################################

@@ -12,14 +12,23 @@ variable "create_provider" {
 # Role
 ################################################################################
 
-variable "role_name" {
-  description = "Name of the role GitHub Actions assumes to push images"
+variable "name_prefix" {
+  description = "Prefix of every name (kyeol.toml `project.prefix`, e.g. `jung-`)"
   type        = string
-  default     = "jung-mgmt-github-ecr-push"
 
   validation {
-    condition     = can(regex("^jung-", var.role_name))
-    error_message = "role_name must start with `jung-`."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
+    error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (e.g. `jung-`)."
+  }
+}
+
+variable "role_name" {
+  description = "Name of the role GitHub Actions assumes to push images (`<prefix>mgmt-github-ecr-push`)"
+  type        = string
+
+  validation {
+    condition     = startswith(var.role_name, var.name_prefix) && can(regex("^[a-z0-9-]+$", var.role_name))
+    error_message = "role_name must start with name_prefix and use lowercase letters, digits and dashes."
   }
 }
 

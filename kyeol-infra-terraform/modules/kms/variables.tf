@@ -3,12 +3,12 @@
 ################################################################################
 
 variable "name" {
-  description = "Name of the key; the alias is `alias/<name>` (e.g. `jung-dev`)"
+  description = "Name of the key; the alias is `alias/<name>` (`<prefix>…`, e.g. `jung-dev`)"
   type        = string
 
   validation {
-    condition     = can(regex("^jung-[a-z0-9-]+$", var.name))
-    error_message = "The key name must start with `jung-` and use lowercase letters, digits and dashes."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-[a-z0-9-]+$", var.name))
+    error_message = "The key name must start with the name prefix (lowercase, ending in `-`, e.g. `jung-`) and use lowercase letters, digits and dashes."
   }
 }
 

@@ -3,12 +3,12 @@
 ################################################################################
 
 variable "name" {
-  description = "Base name (`jung-prod`): NAT `<name>-pg-nat`, subnets `<name>-pg-<az>`"
+  description = "Base name (`<prefix>prod`, e.g. `jung-prod`): NAT `<name>-pg-nat`, subnets `<name>-pg-<az>`"
   type        = string
 
   validation {
-    condition     = var.name == "jung-prod"
-    error_message = "The dedicated PG NAT exists in PROD only (runbook §2.2)."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-prod$", var.name))
+    error_message = "name must be `<prefix>prod` (a lowercase name prefix ending in `-`, e.g. `jung-prod`): the dedicated PG NAT exists in PROD only (runbook §2.2)."
   }
 }
 
@@ -76,7 +76,7 @@ variable "node_min_size" {
 variable "node_max_size" {
   description = "Maximum PG egress nodes"
   type        = number
-  default     = 2
+  default     = 1
 }
 
 variable "node_desired_size" {

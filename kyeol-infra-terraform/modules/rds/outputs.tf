@@ -36,12 +36,7 @@ output "security_group_id" {
 # Secrets
 ################################################################################
 
-output "master_user_secret_arn" {
-  description = "ARN of the RDS-managed secret holding the master user's password (`rds!db-…`)"
-  value       = aws_db_instance.this.master_user_secret[0].secret_arn
-}
-
 output "connection_secret_arn" {
-  description = "ARN of `<name>-saleor-db` (connection facts and the managed secret's ARN)"
+  description = "ARN of `<name>-saleor-db` (host, port, dbname, username, password; the value is never in state)"
   value       = aws_secretsmanager_secret.connection.arn
 }

@@ -3,12 +3,12 @@
 ################################################################################
 
 variable "name" {
-  description = "Base name (e.g. `jung-dev`): instance `<name>-postgres`, secret `<name>-saleor-db`"
+  description = "Base name (`<prefix><env>`, e.g. `jung-dev`): instance `<name>-postgres`, secret `<name>-saleor-db`"
   type        = string
 
   validation {
-    condition     = can(regex("^jung-(dev|stage|prod)$", var.name))
-    error_message = "name must be `jung-dev`, `jung-stage` or `jung-prod`."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-(dev|stage|prod)$", var.name))
+    error_message = "name must be `<prefix><env>`: a name prefix (lowercase, ending in `-`, e.g. `jung-`) then dev, stage or prod."
   }
 }
 
@@ -63,9 +63,20 @@ variable "db_name" {
 }
 
 variable "username" {
-  description = "Master user name (its password is generated and kept by RDS in Secrets Manager)"
+  description = "Master user name (its password is generated at apply time and written only to the instance and `<name>-saleor-db`)"
   type        = string
   default     = "saleor"
+}
+
+variable "password_version" {
+  description = "Bump to generate a new master password and write it to the instance and `<name>-saleor-db` (rotation; then restart the Saleor pods)"
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.password_version >= 1 && floor(var.password_version) == var.password_version
+    error_message = "password_version must be a whole number, at least 1 (bump it by one to rotate)."
+  }
 }
 
 variable "backup_retention_period" {
@@ -97,7 +108,7 @@ variable "log_retention_in_days" {
 }
 
 variable "kms_key_arn" {
-  description = "KMS key for storage, Performance Insights, the managed master secret and the connection secret"
+  description = "KMS key for storage, Performance Insights and the connection secret"
   type        = string
 }
 

@@ -7,8 +7,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^jung-[a-z0-9-]+$", var.name))
-    error_message = "The name must start with `jung-` and use lowercase letters, digits and dashes."
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}-[a-z0-9-]+$", var.name))
+    error_message = "The name must start with the name prefix (lowercase, ending in `-`, e.g. `jung-`) and use lowercase letters, digits and dashes."
   }
 }
 

@@ -1,0 +1,172 @@
+"""The tree's variable validations, evaluated by real terraform on built-in-only copies.
+
+No provider can be downloaded here, so `terraform plan` cannot run on the real roots. Variable
+validations need no provider: each test copies real `variable` blocks from the tree (verbatim)
+into an empty root, and `terraform plan` evaluates them as it would before a real deploy.
+Two things are proved: prod's node totals leave the main node group a sane share (runbook §3
+counts the PG egress node), and the name validations accept any kyeol.toml prefix of the
+right shape instead of hard-coding `jung-`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.infra import conformance as c
+from tests.infra.evaluate import instantiate
+from tests.infra.paths import INFRA
+
+
+def variable_blocks(path: Path, names: tuple[str, ...]) -> str:
+    """The text of the named `variable` blocks of a file (terraform fmt puts each block's `}` alone at column 0)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for name in names:
+        start = lines.index(f'variable "{name}" {{')
+        end = lines.index("}", start)
+        out.append("\n".join(lines[start:end + 1]))
+    return "\n\n".join(out) + "\n"
+
+
+def plan(root: Path, values: dict[str, object]) -> subprocess.CompletedProcess[str]:
+    argv = ["terraform", f"-chdir={root}", "plan", "-input=false", "-no-color", "-lock=false", "-refresh=false"]
+    argv += [f"-var={key}={value}" for key, value in values.items()]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def rejected(result: subprocess.CompletedProcess[str]) -> str:
+    """Terraform's validation error, whitespace-normalised (it wraps long messages); '' if the plan passed."""
+    if result.returncode == 0:
+        return ""
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" in text, text  # failed for the validation, not for anything else
+    return text
+
+
+def validation_line(variables_tf: Path, name: str) -> int:
+    """Line of a variable's `validation` block: terraform names it in the error, wherever the value came from."""
+    lines = variables_tf.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f'variable "{name}" {{')
+    return lines.index("  validation {", start) + 1
+
+
+def root_copy(tmp_path: Path, root: str) -> Path:
+    """A root's variables.tf and terraform.tfvars: the real inputs, without resources or providers."""
+    copy = tmp_path / root.replace("/", "-")
+    copy.mkdir()
+    for name in ("variables.tf", "terraform.tfvars"):
+        shutil.copy(INFRA / root / name, copy / name)
+    return copy
+
+
+def module_copy(tmp_path: Path, module: str, names: tuple[str, ...]) -> Path:
+    copy = tmp_path / module
+    copy.mkdir()
+    (copy / "variables.tf").write_text(variable_blocks(INFRA / "modules" / module / "variables.tf", names))
+    return copy
+
+
+# --- prod: runbook §3's 3-5 nodes include the PG egress group -----------------------------------
+
+
+def test_prod_main_group_gets_the_total_minus_the_egress_group() -> None:
+    root = instantiate(c.env_root(INFRA, "prod"))
+    eks, pg = root.children["eks"].inputs, root.children["pg_nat"].inputs
+    sizes = ("node_min_size", "node_max_size", "node_desired_size")
+    assert [eks[k] for k in sizes] == [2, 4, 2]
+    assert [pg[k] for k in sizes] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("values", "variable", "message"), [
+    ({}, None, None),
+    ({"pg_node_max_size": 2}, None, None),  # main 2-3 plus egress 1-2 is still 3-5 in total
+    ({"node_min_size": 2, "node_desired_size": 2}, "pg_node_min_size", "leave the main node group at least 2"),
+    ({"pg_node_min_size": 2, "pg_node_max_size": 2, "pg_node_desired_size": 2}, "pg_node_min_size",
+     "leave the main node group at least 2"),
+    ({"pg_node_max_size": 4}, "pg_node_max_size", "(the main group's maximum) at least"),
+    ({"pg_node_max_size": 2, "pg_node_desired_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
+    ({"node_desired_size": 5, "pg_node_max_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
+])
+def test_prod_node_split_validations(tmp_path: Path, values: dict, variable: str | None, message: str | None) -> None:
+    copy = root_copy(tmp_path, "envs/prod")
+    error = rejected(plan(copy, values))
+    if variable is None:
+        assert error == ""
+    else:
+        assert f"validation rule at variables.tf:{validation_line(copy / 'variables.tf', variable)}," in error, error
+        assert message in error, error
+
+
+# --- the name prefix is kyeol.toml's, of the right shape ------------------------------------------
+
+ROOTS = ("envs/bootstrap", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod", "global/us-east-1")
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_roots_take_any_prefix_of_the_right_shape(tmp_path: Path, root: str) -> None:
+    copy = root_copy(tmp_path, root)
+    assert rejected(plan(copy, {})) == "", "the real tfvars must pass"
+    assert rejected(plan(copy, {"name_prefix": "acme-"})) == ""
+    for bad in ("Jung-", "jung", "j-", "jung_-", "-jung-"):
+        assert "name_prefix must be a lowercase letter" in rejected(plan(copy, {"name_prefix": bad})), bad
+
+
+def test_bootstrap_state_store_names_follow_the_prefix(tmp_path: Path) -> None:
+    copy = root_copy(tmp_path, "envs/bootstrap")
+    acme = {"name_prefix": "acme-", "state_bucket": "acme-kyeol-tfstate-123456789012", "lock_table": "acme-kyeol-tflock"}
+    assert rejected(plan(copy, acme)) == ""
+    assert "state_bucket must be" in rejected(plan(copy, acme | {"state_bucket": "jung-kyeol-tfstate-123456789012"}))
+    assert "state_bucket must be" in rejected(plan(copy, acme | {"state_bucket": "acme-kyeol-tfstate-1234"}))
+    assert "lock_table must be" in rejected(plan(copy, acme | {"lock_table": "jung-kyeol-tflock"}))
+
+
+ENV_NAME = "a name prefix (lowercase, ending in `-`, e.g. `jung-`) then dev, stage or prod"
+MODULE_CASES = [
+    # (module, variable blocks, good inputs, bad inputs, error text)
+    *[(m, ("name",), [{"name": "acme-dev"}, {"name": "jung-prod"}, {"name": "ab1-stage"}],
+       [{"name": "acme-qa"}, {"name": "Acme-dev"}, {"name": "acmedev"}, {"name": "acme-dev-eks"}], ENV_NAME)
+      for m in ("edge", "valkey", "app-secrets", "rds")],
+    ("pg-nat", ("name",), [{"name": "acme-prod"}, {"name": "jung-prod"}],
+     [{"name": "acme-dev"}, {"name": "jung-stage"}, {"name": "prod"}], "the dedicated PG NAT exists in PROD only"),
+    ("irsa", ("name_prefix",), [{"name_prefix": "acme-"}], [{"name_prefix": "acme"}, {"name_prefix": "ACME-"}],
+     "name_prefix must be a lowercase letter"),
+    ("kms", ("name",), [{"name": "acme-dev"}, {"name": "acme-kyeol-tfstate"}], [{"name": "acme"}, {"name": "Acme-dev"}],
+     "The key name must start with the name prefix"),
+    ("vpc", ("name",), [{"name": "acme-stage"}], [{"name": "stage"}, {"name": "acme_stage"}],
+     "The name must start with the name prefix"),
+    ("eks", ("name",), [{"name": "acme-dev-eks"}], [{"name": "acme-dev"}, {"name": "eks"}],
+     "The cluster name must look like `<prefix><env>-eks`"),
+    ("edge", ("web_acl_name",), [{"web_acl_name": "acme-cloudfront-waf"}], [{"web_acl_name": "waf"}, {"web_acl_name": "JUNG-cloudfront-waf"}],
+     "web_acl_name must start with the name prefix"),
+    ("ecr", ("name_prefix", "repository_names"),
+     [{"name_prefix": "acme-", "repository_names": '["acme-saleor-api","acme-saleor-storefront"]'}],
+     [{"name_prefix": "acme-", "repository_names": '["acme-saleor-api","jung-saleor-storefront"]'},
+      {"name_prefix": "acme-", "repository_names": "[]"}],
+     "Repository names must start with name_prefix"),
+    ("github-oidc", ("name_prefix", "role_name"), [{"name_prefix": "acme-", "role_name": "acme-mgmt-github-ecr-push"}],
+     [{"name_prefix": "acme-", "role_name": "jung-mgmt-github-ecr-push"}], "role_name must start with name_prefix"),
+]
+
+
+@pytest.mark.parametrize(("module", "names", "good", "bad", "message"), MODULE_CASES,
+                         ids=[f"{case[0]}.{case[1][-1]}" for case in MODULE_CASES])
+def test_module_names_take_any_prefix_of_the_right_shape(tmp_path: Path, module: str, names: tuple[str, ...],
+                                                         good: list[dict], bad: list[dict], message: str) -> None:
+    copy = module_copy(tmp_path, module, names)
+    for values in good:
+        assert rejected(plan(copy, values)) == "", values
+    for values in bad:
+        assert message in rejected(plan(copy, values)), values
+
+
+def test_no_validation_hard_codes_the_runbook_prefix() -> None:
+    """The value `jung-` lives in kyeol.toml and the tfvars (checked by the conformance tests), not in conditions."""
+    offenders = [f"{path.relative_to(INFRA)}:{number}"
+                 for path in sorted(INFRA.rglob("*.tf"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if line.strip().startswith("condition") and "jung" in line]
+    assert offenders == []
