@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# moto reads this when it is imported: set it before any test imports moto, so ACM
+# certificates are issued at once instead of after 60 s.
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -629,7 +629,8 @@ def test_a_changed_input_makes_a_done_step_due_again() -> None:
     steps[1].wanted = "v2"
     result = make_runner(steps, store=store, run_id="run-2").run()
     assert [(s.id, s.outcome) for s in result.steps] == [("a", "unchanged"), ("b", "applied"), ("c", "unchanged")]
-    assert steps[1].calls == ["check", "apply", "verify"] and "apply" not in steps[0].calls + steps[2].calls
+    # Its check would only compare reality with the old inputs: skipped, apply decides.
+    assert steps[1].calls == ["apply", "verify"] and "apply" not in steps[0].calls + steps[2].calls
     assert store.doc["steps"]["b"]["fingerprint"] == steps[1].fingerprint() != old
     assert world.applied["b"] == "v2"
 
@@ -681,7 +682,7 @@ def test_recheck_false_trusts_done_steps_with_unchanged_inputs() -> None:
     steps[1].wanted = "v2"
     result = make_runner(steps, store=store, recheck=False).run()
     assert [s.outcome for s in result.steps] == ["unchanged", "applied"]
-    assert steps[0].calls == [] and steps[1].calls == ["check", "apply", "verify"]
+    assert steps[0].calls == [] and steps[1].calls == ["apply", "verify"]
 
 
 def test_a_check_refreshes_recorded_outputs() -> None:

@@ -1,0 +1,416 @@
+"""Read-only look-ups in AWS that the phases use to check reality (boto3, imported lazily).
+
+Each function answers one question (does the state bucket meet the rules? is the cluster
+ACTIVE? is the database Multi-AZ?) and translates AWS's failures into the engine's errors:
+
+* throttling and 5xx answers → :class:`TransientError` (the engine retries them);
+* no credentials, expired credentials, endpoint unreachable → :class:`Unavailable`
+  (a dry-run reports "could not check offline" and carries on);
+* anything else (AccessDenied, bad parameters) → :class:`PermanentError` with a hint.
+
+A missing resource is an answer, not an error: the look-ups return None (or list a problem).
+``AWS_ENDPOINT_URL`` (or ``endpoint_url``) sends every call to another endpoint — moto in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Callable, TypeVar
+
+from runbook.errors import PermanentError, TransientError, Unavailable
+from steps.errors_catalog import aws_error_reason
+
+T = TypeVar("T")
+
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "NoAuthTokenError",
+        "TokenRetrievalError",
+        "SSOTokenLoadError",
+        "UnauthorizedSSOTokenError",
+        "NoRegionError",
+    }
+)
+_REJECTED_CREDENTIAL_CODES = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException", "RequestExpired"}
+)
+_CREDENTIALS_HINT = "configure AWS credentials for the configured account (AWS_PROFILE, or `aws sso login`), then run again"
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # the fixed hosted zone of every CloudFront alias target
+
+
+class AwsSession:
+    """boto3 clients for one region, created on first use and shared by the steps of a run."""
+
+    def __init__(self, region: str, *, endpoint_url: str | None = None) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self._session: Any = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client (cached per service and region)."""
+        region = region or self.region
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                config = Config(
+                    region_name=region,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                    connect_timeout=10,
+                    read_timeout=60,
+                )
+                self._clients[key] = self._session.client(service, region_name=region, endpoint_url=self.endpoint_url,
+                                                          config=config)
+            return self._clients[key]
+
+    def _call(self, what: str, fn: Callable[[], T], *, missing: frozenset[str] = frozenset()) -> T | None:
+        """Run one AWS call; None when it failed with one of the ``missing`` codes."""
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - translated below
+            if _code(exc) in missing:
+                return None
+            raise translate(exc, what) from exc
+
+    # -- identity --------------------------------------------------------------------------
+
+    def caller_identity(self) -> dict[str, str]:
+        """Account, Arn and UserId of the credentials in use."""
+        found = self._call("read the AWS caller identity (sts:GetCallerIdentity)",
+                           lambda: self.client("sts").get_caller_identity())
+        assert found is not None
+        return {"Account": found["Account"], "Arn": found["Arn"], "UserId": found["UserId"]}
+
+    # -- Terraform state backend (phase 1) ---------------------------------------------------
+
+    def check_state_backend(self, bucket: str, table: str) -> list[str]:
+        """What is wrong with the Terraform state bucket and lock table ([] when nothing).
+
+        The rules: the bucket exists, is versioned, encrypted with SSE-KMS and blocks all
+        public access; the lock table exists with the LockID string key and is ACTIVE.
+        """
+        problems: list[str] = []
+        s3 = self.client("s3")
+        exists = self._call(f"look up S3 bucket {bucket}", lambda: s3.head_bucket(Bucket=bucket),
+                            missing=frozenset({"404", "NoSuchBucket", "NotFound"}))
+        if exists is None:
+            problems.append(f"state bucket {bucket} does not exist")
+        else:
+            versioning = self._call(f"read versioning of {bucket}", lambda: s3.get_bucket_versioning(Bucket=bucket)) or {}
+            if versioning.get("Status") != "Enabled":
+                problems.append(f"state bucket {bucket} is not versioned (status {versioning.get('Status', 'never enabled')})")
+            encryption = self._call(
+                f"read encryption of {bucket}",
+                lambda: s3.get_bucket_encryption(Bucket=bucket),
+                missing=frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
+            )
+            algorithms = [
+                (rule.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")
+                for rule in ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
+            ]
+            if not any(a.startswith("aws:kms") for a in algorithms):
+                found = ", ".join(a for a in algorithms if a) or "none"
+                problems.append(f"state bucket {bucket} is not encrypted with SSE-KMS (found: {found})")
+            block = self._call(
+                f"read the public access block of {bucket}",
+                lambda: s3.get_public_access_block(Bucket=bucket),
+                missing=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+            )
+            settings = (block or {}).get("PublicAccessBlockConfiguration") or {}
+            wanted = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+            open_ = [name for name in wanted if not settings.get(name)]
+            if open_:
+                problems.append(f"state bucket {bucket} does not block all public access (off: {', '.join(open_)})")
+        described = self._call(
+            f"describe DynamoDB table {table}",
+            lambda: self.client("dynamodb").describe_table(TableName=table),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
+        if described is None:
+            problems.append(f"lock table {table} does not exist")
+        else:
+            info = described["Table"]
+            if info.get("TableStatus") != "ACTIVE":
+                problems.append(f"lock table {table} is {info.get('TableStatus')}, not ACTIVE")
+            keys = {k["AttributeName"]: k["KeyType"] for k in info.get("KeySchema", [])}
+            types = {a["AttributeName"]: a["AttributeType"] for a in info.get("AttributeDefinitions", [])}
+            if keys.get("LockID") != "HASH" or types.get("LockID") != "S":
+                problems.append(f"lock table {table} has no string hash key LockID (Terraform needs it)")
+        return problems
+
+    # -- EKS, RDS, ElastiCache (phases 2-3) ----------------------------------------------------
+
+    def eks_cluster(self, name: str) -> dict[str, Any] | None:
+        """Status, endpoint, CA, OIDC issuer and version of an EKS cluster; None if it does not exist."""
+        found = self._call(f"describe EKS cluster {name}", lambda: self.client("eks").describe_cluster(name=name),
+                           missing=frozenset({"ResourceNotFoundException"}))
+        if found is None:
+            return None
+        c = found["cluster"]
+        return {
+            "name": c.get("name", name),
+            "arn": c.get("arn", ""),
+            "status": c.get("status", ""),
+            "version": c.get("version", ""),
+            "endpoint": c.get("endpoint", ""),
+            "certificate_authority_data": (c.get("certificateAuthority") or {}).get("data", ""),
+            "oidc_issuer_url": ((c.get("identity") or {}).get("oidc") or {}).get("issuer", ""),
+        }
+
+    def rds_instance(self, instance_id: str) -> dict[str, Any] | None:
+        """Status, Multi-AZ, class, engine and endpoint of an RDS instance; None if it does not exist."""
+        found = self._call(
+            f"describe RDS instance {instance_id}",
+            lambda: self.client("rds").describe_db_instances(DBInstanceIdentifier=instance_id),
+            missing=frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"}),
+        )
+        if not found or not found.get("DBInstances"):
+            return None
+        db = found["DBInstances"][0]
+        endpoint = db.get("Endpoint") or {}
+        return {
+            "id": db.get("DBInstanceIdentifier", instance_id),
+            "status": db.get("DBInstanceStatus", ""),
+            "multi_az": bool(db.get("MultiAZ")),
+            "instance_class": db.get("DBInstanceClass", ""),
+            "engine": db.get("Engine", ""),
+            "engine_version": db.get("EngineVersion", ""),
+            "endpoint": f"{endpoint['Address']}:{endpoint.get('Port', '')}".rstrip(":") if endpoint.get("Address") else "",
+        }
+
+    def replication_group(self, group_id: str) -> dict[str, Any] | None:
+        """Status, node count, failover and Multi-AZ of an ElastiCache replication group (Valkey)."""
+        found = self._call(
+            f"describe ElastiCache replication group {group_id}",
+            lambda: self.client("elasticache").describe_replication_groups(ReplicationGroupId=group_id),
+            missing=frozenset({"ReplicationGroupNotFoundFault"}),
+        )
+        if not found or not found.get("ReplicationGroups"):
+            return None
+        g = found["ReplicationGroups"][0]
+        primary = ((g.get("NodeGroups") or [{}])[0].get("PrimaryEndpoint") or {}).get("Address", "")
+        return {
+            "id": g.get("ReplicationGroupId", group_id),
+            "status": g.get("Status", ""),
+            "node_count": len(g.get("MemberClusters") or []),
+            "automatic_failover": g.get("AutomaticFailover", "disabled") == "enabled",
+            "multi_az": g.get("MultiAZ", "disabled") == "enabled",
+            "node_type": g.get("CacheNodeType", ""),
+            "engine": g.get("Engine", ""),
+            "primary_endpoint": primary,
+        }
+
+    # -- ECR (phase 7) ------------------------------------------------------------------------
+
+    def image_tags_present(self, repository: str, tags: list[str] | tuple[str, ...]) -> dict[str, bool]:
+        """For each wanted tag, whether the ECR repository holds an image with it."""
+        ecr = self.client("ecr")
+        found: set[str] = set()
+
+        def page() -> list[dict[str, Any]]:
+            details: list[dict[str, Any]] = []
+            for chunk in ecr.get_paginator("describe_images").paginate(repositoryName=repository,
+                                                                      filter={"tagStatus": "TAGGED"}):
+                details.extend(chunk.get("imageDetails", []))
+            return details
+
+        details = self._call(f"list images of ECR repository {repository}", page,
+                             missing=frozenset({"RepositoryNotFoundException"}))
+        if details is None:
+            raise PermanentError(
+                f"ECR repository {repository} does not exist",
+                hint="it is created by the mgmt.registry step (envs/mgmt, module.ecr): run that step first",
+            )
+        for detail in details:
+            found.update(detail.get("imageTags") or [])
+        return {tag: tag in found for tag in tags}
+
+    def repositories(self, names: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+        """The URI of each named ECR repository (None for the ones that do not exist)."""
+        ecr = self.client("ecr")
+        result: dict[str, str | None] = {}
+        for name in names:
+            found = self._call(f"describe ECR repository {name}", lambda n=name: ecr.describe_repositories(repositoryNames=[n]),
+                               missing=frozenset({"RepositoryNotFoundException"}))
+            repos = (found or {}).get("repositories") or []
+            result[name] = repos[0]["repositoryUri"] if repos else None
+        return result
+
+    # -- Secrets Manager (phase 8) -------------------------------------------------------------
+
+    def secret_exists(self, name: str) -> bool:
+        """Whether secret ``name`` exists and is not scheduled for deletion (metadata only: the
+        value is not read, so a dry-run can ask)."""
+        found = self._call(f"describe Secrets Manager secret {name}",
+                           lambda: self.client("secretsmanager").describe_secret(SecretId=name),
+                           missing=frozenset({"ResourceNotFoundException"}))
+        return found is not None and not found.get("DeletedDate")
+
+    def secret_json(self, name: str) -> dict[str, Any] | None:
+        """The JSON object in the current version of secret ``name``; None if it does not exist.
+
+        The caller registers every value it takes from the answer with the redactor
+        (``ctx.secret``). No error raised here carries the secret string: a value that is not
+        a JSON object is reported by its shape only.
+        """
+        found = self._call(f"read Secrets Manager secret {name}",
+                           lambda: self.client("secretsmanager").get_secret_value(SecretId=name),
+                           missing=frozenset({"ResourceNotFoundException"}))
+        if found is None:
+            return None
+        raw = found.get("SecretString")
+        hint = f"write {name} as a JSON object (the Terraform root that owns it does), then run again"
+        if raw is None:
+            raise PermanentError(f"Secrets Manager secret {name} holds binary data, not a JSON string", hint=hint)
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+            problem = "is not valid JSON"
+        else:
+            problem = f"is JSON {type(doc).__name__}, not an object"
+        if not isinstance(doc, dict):
+            raise PermanentError(f"the value of Secrets Manager secret {name} {problem}", hint=hint)
+        return doc
+
+    # -- Route53, CloudFront, ACM, WAFv2 (phases 2, 3 and 9) ----------------------------------
+
+    def find_zone(self, domain: str) -> dict[str, Any] | None:
+        """The public hosted zone named exactly ``domain`` (id without /hostedzone/), or None."""
+        wanted = domain.rstrip(".") + "."
+        found = self._call(f"list Route53 zones named {domain}",
+                           lambda: self.client("route53", "us-east-1").list_hosted_zones_by_name(DNSName=wanted, MaxItems="10"))
+        for zone in (found or {}).get("HostedZones", []):
+            if zone.get("Name") == wanted and not (zone.get("Config") or {}).get("PrivateZone"):
+                return {"id": zone["Id"].rsplit("/", 1)[-1], "name": domain.rstrip("."),
+                        "record_count": zone.get("ResourceRecordSetCount", 0)}
+        return None
+
+    def alias_target(self, zone_id: str, name: str, record_type: str = "A") -> dict[str, Any] | None:
+        """The alias target (DNS name, zone) of record ``name`` in zone ``zone_id``, or None."""
+        wanted = name.rstrip(".") + "."
+        found = self._call(
+            f"read Route53 record {name}",
+            lambda: self.client("route53", "us-east-1").list_resource_record_sets(
+                HostedZoneId=zone_id, StartRecordName=wanted, StartRecordType=record_type, MaxItems="1"),
+            missing=frozenset({"NoSuchHostedZone"}),
+        )
+        for record in (found or {}).get("ResourceRecordSets", []):
+            if record.get("Name") == wanted and record.get("Type") == record_type and record.get("AliasTarget"):
+                target = record["AliasTarget"]
+                return {
+                    "dns_name": target.get("DNSName", "").rstrip("."),
+                    "hosted_zone_id": target.get("HostedZoneId", ""),
+                    "is_cloudfront": target.get("HostedZoneId") == CLOUDFRONT_ZONE_ID,
+                }
+        return None
+
+    def distribution(self, distribution_id: str) -> dict[str, Any] | None:
+        """Status, aliases, domain name and web ACL of a CloudFront distribution, or None."""
+        found = self._call(f"read CloudFront distribution {distribution_id}",
+                           lambda: self.client("cloudfront", "us-east-1").get_distribution(Id=distribution_id),
+                           missing=frozenset({"NoSuchDistribution"}))
+        if found is None:
+            return None
+        d = found["Distribution"]
+        config = d.get("DistributionConfig") or {}
+        return {
+            "id": d.get("Id", distribution_id),
+            "status": d.get("Status", ""),
+            "domain_name": d.get("DomainName", ""),
+            "aliases": list((config.get("Aliases") or {}).get("Items") or []),
+            "web_acl_id": config.get("WebACLId", ""),
+            "enabled": bool(config.get("Enabled")),
+            "certificate_arn": (config.get("ViewerCertificate") or {}).get("ACMCertificateArn", ""),
+        }
+
+    def certificate(self, arn: str) -> dict[str, Any] | None:
+        """Status, domain and names of an ACM certificate (looked up in the ARN's region), or None."""
+        region = _arn_region(arn) or self.region
+        found = self._call(f"describe ACM certificate {arn}",
+                           lambda: self.client("acm", region).describe_certificate(CertificateArn=arn),
+                           missing=frozenset({"ResourceNotFoundException"}))
+        if found is None:
+            return None
+        c = found["Certificate"]
+        return {
+            "arn": c.get("CertificateArn", arn),
+            "status": c.get("Status", ""),
+            "domain": c.get("DomainName", ""),
+            "names": list(c.get("SubjectAlternativeNames") or []),
+            "region": region,
+            "in_use_by": list(c.get("InUseBy") or []),
+        }
+
+    def web_acl(self, arn: str) -> dict[str, Any] | None:
+        """Name, scope and rule names of a WAFv2 web ACL given its ARN, or None."""
+        region, scope, name, acl_id = _parse_web_acl_arn(arn)
+        found = self._call(f"read WAFv2 web ACL {name}",
+                           lambda: self.client("wafv2", region).get_web_acl(Name=name, Scope=scope, Id=acl_id),
+                           missing=frozenset({"WAFNonexistentItemException"}))
+        if found is None:
+            return None
+        acl = found["WebACL"]
+        return {"arn": acl.get("ARN", arn), "name": acl.get("Name", name), "scope": scope,
+                "rules": [r.get("Name", "") for r in acl.get("Rules", [])]}
+
+
+def translate(exc: BaseException, what: str) -> Exception:
+    """The engine's error for an AWS failure while trying to ``what``."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & _CREDENTIAL_ERRORS:
+        return Unavailable(f"could not {what}: no usable AWS credentials ({type(exc).__name__}: {exc})",
+                           hint=_CREDENTIALS_HINT)
+    if "EndpointConnectionError" in names or "ConnectTimeoutError" in names:
+        return Unavailable(f"could not {what}: the AWS endpoint is unreachable ({exc})",
+                           hint="check the network (and AWS_ENDPOINT_URL, if set), then run again")
+    code = _code(exc)
+    if code in _REJECTED_CREDENTIAL_CODES:
+        return Unavailable(f"could not {what}: AWS rejected the credentials ({code})", hint=_CREDENTIALS_HINT)
+    reason = aws_error_reason(exc)
+    if reason:
+        return TransientError(f"could not {what}: {exc}", reason=reason)
+    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403"):
+        return PermanentError(
+            f"could not {what}: access denied ({exc})",
+            hint="the credentials in use lack this read permission: use the deployer role of the configured account",
+        )
+    if code:
+        return PermanentError(f"could not {what}: {exc}", hint="see the AWS error code above")
+    return PermanentError(f"could not {what}: {type(exc).__name__}: {exc}",
+                          hint="an unexpected error from the AWS SDK; see the log")
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str((response.get("Error") or {}).get("Code") or "")
+    return ""
+
+
+def _arn_region(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and arn.startswith("arn:") else ""
+
+
+def _parse_web_acl_arn(arn: str) -> tuple[str, str, str, str]:
+    """(region, scope, name, id) of arn:aws:wafv2:<region>:<acct>:<global|regional>/webacl/<name>/<id>."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "wafv2":
+        raise PermanentError(f"{arn!r} is not a WAFv2 web ACL ARN", hint="check the waf_web_acl_arn output of global/us-east-1")
+    kind, _, name, acl_id = (parts[5].split("/") + ["", "", "", ""])[:4]
+    scope = "CLOUDFRONT" if kind == "global" else "REGIONAL"
+    return parts[3], scope, name, acl_id

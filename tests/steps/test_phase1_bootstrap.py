@@ -1,0 +1,113 @@
+"""Phase 1 with the real Terraform CLI on the fixture's envs/bootstrap, making the bucket in moto."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runbook.errors import PermanentError
+from steps import phase1_bootstrap
+from steps.terraform_root import INPUTS_OUTPUT
+from tests.fixtures.infra.seed import Seed
+from tests.fixtures.infra.world import World, make_world
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def world(tmp_path: Path, moto_endpoint: str) -> World:
+    return make_world(tmp_path, moto_endpoint)
+
+
+def bootstrap(world: World, *, dry_run: bool = False) -> phase1_bootstrap.Bootstrap:
+    services = world.services(dry_run=dry_run)
+    [step] = phase1_bootstrap.build(services, world.config.env("dev"))
+    return step
+
+
+def test_the_step_is_phase_1_with_realistic_timing(world: World) -> None:
+    step = bootstrap(world)
+    assert (step.id, step.phase, step.needs, step.scope) == ("bootstrap", 1, (), "shared")
+    assert step.estimate_s == 60 and step.timeout_s == 600
+    assert step.inputs()["facts"] == {
+        "state_bucket": "jung-kyeol-tfstate-123456789012",
+        "lock_table": "jung-kyeol-tflock",
+        "region": "ap-northeast-1",
+    }
+
+
+def test_check_plan_apply_verify_then_a_second_run_is_a_no_op(world: World) -> None:
+    step = bootstrap(world)
+    check = step.check(world.context(step))
+    assert not check.done
+    assert check.reason == ("state bucket jung-kyeol-tfstate-123456789012 does not exist; "
+                            "lock table jung-kyeol-tflock does not exist")
+
+    plan = bootstrap(world, dry_run=True).plan(world.context(step, dry_run=True))
+    assert [(c.action, c.target) for c in plan.changes] == [("create", "module.backend.terraform_data.this")]
+    assert "output state_bucket: create" in plan.notes
+    assert not (world.infra / "envs/bootstrap/terraform.tfstate").exists(), "a dry-run plan creates nothing"
+
+    result = world.run([step])
+    assert result.exit_code == 0
+    assert result.step("bootstrap").outcome == "applied"
+    outputs = world.store.outputs("bootstrap")
+    assert outputs["state_bucket"] == "jung-kyeol-tfstate-123456789012"
+    assert outputs["lock_table"] == "jung-kyeol-tflock"
+    assert outputs["region"] == "ap-northeast-1"
+    assert outputs["kms_key_arn"].startswith("arn:aws:kms:ap-northeast-1:123456789012:key/")
+    assert outputs[INPUTS_OUTPUT] == step.fingerprint()
+    state = world.infra / "envs/bootstrap/terraform.tfstate"
+    assert state.exists(), "bootstrap keeps its state next to its code"
+    serial = json.loads(state.read_text())["serial"]
+    assert world.services().aws().check_state_backend("jung-kyeol-tfstate-123456789012", "jung-kyeol-tflock") == []
+
+    again = world.run([bootstrap(world)])
+    assert again.step("bootstrap").outcome == "unchanged" and not again.changed
+    direct = bootstrap(world)
+    ctx = world.context(direct)
+    applies = len(world.log.commands("apply"))
+    direct.apply(ctx)  # even when asked to apply: the plan is empty, so nothing is applied
+    assert len(world.log.commands("apply")) == applies
+    assert json.loads(state.read_text())["serial"] == serial
+
+
+def test_a_backend_made_elsewhere_counts_as_done(world: World) -> None:
+    """Another machine bootstrapped (its local state is not here): the AWS API is the proof."""
+    from tests.fixtures.infra.seed import seed_bootstrap
+
+    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
+                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    step = bootstrap(world)
+    check = step.check(world.context(step))
+    assert check.done
+    assert check.outputs["state_bucket"] == "jung-kyeol-tfstate-123456789012"
+    assert check.outputs[INPUTS_OUTPUT] == step.fingerprint()
+
+
+def test_verify_checks_the_backend_again(world: World) -> None:
+    world.run([bootstrap(world)])
+    s3 = Seed(world.endpoint, "ap-northeast-1").client("s3")
+    s3.put_bucket_versioning(Bucket="jung-kyeol-tfstate-123456789012", VersioningConfiguration={"Status": "Suspended"})
+    step = bootstrap(world)
+    check = step.check(world.context(step))
+    assert not check.done and "is not versioned (status Suspended)" in check.reason
+    with pytest.raises(PermanentError, match="not as required after apply: .*not versioned") as caught:
+        step.verify(world.context(step))
+    assert "versioning" in caught.value.hint
+
+
+def test_changed_files_make_the_step_due(world: World) -> None:
+    step = bootstrap(world)
+    before = step.fingerprint()
+    (world.infra / "envs/bootstrap/README.md").write_text("notes are not inputs")
+    assert step.fingerprint() == before
+    module = world.infra / "modules/seeded/main.tf"
+    module.write_text(module.read_text() + "\n# a change in a module the root uses\n")
+    assert step.fingerprint() != before
+    assert "modules/seeded/main.tf" in step.inputs()["files"]
+    world.store.doc["steps"]["bootstrap"] = {"status": "done", "outputs": {INPUTS_OUTPUT: before}}
+    check = step.check(world.context(step))
+    assert not check.done and "changed since the last apply" in check.reason
