@@ -143,6 +143,10 @@ class TerraformRootStep(Step):
             "use_lockfile": True,
             "encrypt": True,
         }
+        # State objects are encrypted with bootstrap's customer key, not the S3 default key.
+        kms_key = ctx.outputs_of("bootstrap").get("kms_key_arn")
+        if kms_key:
+            config["kms_key_id"] = kms_key
         config.update(backend_extra(self.services.environ))
         return config
 

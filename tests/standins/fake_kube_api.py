@@ -7,7 +7,8 @@ No API server can run on the test machines, so this small threaded server answer
 * discovery of one group-version (``/api/v1``, ``/apis/apps/v1``, ``/apis/argoproj.io/v1alpha1``)
   and ``/version``;
 * core/v1 namespaces, secrets, services, endpoints, configmaps, serviceaccounts; apps/v1
-  deployments and statefulsets; argoproj.io/v1alpha1 applications, appprojects, applicationsets;
+  deployments and statefulsets; networking.k8s.io/v1 ingresses; argoproj.io/v1alpha1
+  applications, appprojects, applicationsets;
 * GET, LIST (label selectors), server-side apply (PATCH ``application/apply-patch+yaml``:
   create or merge, field ownership per manager, 409 on a conflict unless ``force``), JSON
   merge patch (also on ``/status``), POST, PUT and DELETE; ``resourceVersion`` increments on
@@ -65,6 +66,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "ServiceAccount", "serviceaccounts", True, status_subresource=False),
     Kind("apps", "v1", "Deployment", "deployments", True),
     Kind("apps", "v1", "StatefulSet", "statefulsets", True),
+    Kind("networking.k8s.io", "v1", "Ingress", "ingresses", True),
     # Argo CD's Application and AppProject CRDs have no status subresource.
     Kind("argoproj.io", "v1alpha1", "Application", "applications", True, status_subresource=False),
     Kind("argoproj.io", "v1alpha1", "AppProject", "appprojects", True, status_subresource=False),
@@ -389,6 +391,15 @@ class FakeKubeAPI:
             previous = self._objects.get(key)
             self._finish(k, key, body, previous)
             return copy.deepcopy(self._objects[key])
+
+    def apply(self, obj: dict[str, Any], manager: str, *, force: bool = False) -> dict[str, Any]:
+        """Server-side apply as another client would (a controller, Argo CD): field ownership is
+        recorded for ``manager``, so a later apply by someone else meets it (409 unless forced)."""
+        k = self.kind(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata") or {}
+        key = (k.group, k.plural, meta.get("namespace", "") if k.namespaced else "", meta["name"])
+        with self._lock:
+            return self._apply(k, key, obj, manager, force)[1]
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         with self._lock:

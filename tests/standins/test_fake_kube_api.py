@@ -178,3 +178,18 @@ def test_endpoints_become_ready_after_reads(api: FakeKubeAPI) -> None:
     path = "/api/v1/namespaces/kube-system/endpoints/webhook"
     subsets = [call(api, "GET", path)[1]["subsets"][0] for _ in range(3)]
     assert ["addresses" in s for s in subsets] == [False, False, True]
+
+
+def test_ingresses_are_served_and_a_direct_apply_owns_its_fields(api: FakeKubeAPI) -> None:
+    path = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web"
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web", "namespace": "default", "labels": {"x": "1"}, "annotations": {"a": "git", "b": "git"}},
+               "spec": {"ingressClassName": "alb"}}
+    assert any(r["kind"] == "Ingress" and r["namespaced"] for r in call(api, "GET", "/apis/networking.k8s.io/v1")[1]["resources"])
+    api.apply(ingress, "argocd-controller")  # as a controller would, without HTTP
+    assert call(api, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses?labelSelector=x%3D1")[1]["items"][0]["spec"] == {"ingressClassName": "alb"}
+    mine = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "default", "annotations": {"a": "live"}}}
+    status, body = apply(api, path, mine, manager="kyeol-origin-verify")
+    assert status == 409 and 'conflict with "argocd-controller"' in body["message"]
+    _, forced = apply(api, path, mine, manager="kyeol-origin-verify", force=True)
+    assert forced["metadata"]["annotations"] == {"a": "live", "b": "git"} and forced["spec"] == {"ingressClassName": "alb"}
