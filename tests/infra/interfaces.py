@@ -4,7 +4,10 @@ Each check returns a list of :class:`Problem`; an empty list means the tree is c
 Checked: module calls pass only declared variables and every required one; ``module.x.y``
 names a call and an output that exist; ``var.x`` names a declared variable; variables carry a
 ``type`` and a ``description``; roots and modules have the standard four files; env roots
-declare the S3 backend (settings come from ``kyeol`` at init); tfvars set only declared variables.
+declare the S3 backend (settings come from ``kyeol`` at init); tfvars set only declared variables;
+``moved`` blocks lead from an address no longer declared to one that is, through nested local
+module calls (``module.a.module.b[0].aws_x.y``), with an instance key only where the call has
+``count``/``for_each``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from tests.infra.hcl import Attr, Block, load_file, load_module, module_dirs, references, tf_files, top_blocks
 
@@ -22,6 +25,10 @@ MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_o
 BACKEND_FROM_KYEOL = ("bucket", "key", "region", "dynamodb_table")
 _MODULE_REF = re.compile(r"\bmodule\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?(?:\.([A-Za-z_][\w-]*))?")
 _VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
+# Blocks whose arguments are addresses (module.x, aws_x.y), not expressions: checked by check_moved.
+ADDRESS_BLOCKS = {"moved", "removed"}
+_ADDRESS_STEP = re.compile(r"module\.([A-Za-z_][\w-]*)(\[[^\]]*\])?(?:\.|$)")
+_RESOURCE_ADDRESS = re.compile(r"(data\.)?([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(\[[^\]]*\])?")
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,9 @@ def check_references(directory: Path) -> list[Problem]:
     calls = module_calls(directory)
     declared_vars = variables(directory)
     for file in load_module(directory):
-        for _block, attr in _attrs(file):
+        expressions = Block(file.type, file.labels, file.line, file.file, file.attrs,
+                            [b for b in file.blocks if b.type not in ADDRESS_BLOCKS])
+        for _block, attr in _attrs(expressions):
             for text in references(attr.value):  # only expressions, never prose in strings
                 for m in _MODULE_REF.finditer(text):
                     mod, out = m.group(1), m.group(2)
@@ -125,6 +134,63 @@ def check_references(directory: Path) -> list[Problem]:
                 for var in _VAR_REF.findall(text):
                     if var not in declared_vars:
                         problems.append(Problem(file.file, attr.line, "undeclared-variable", f'"var.{var}" is not declared in {directory.name}'))
+    return problems
+
+
+def _address(value: Any) -> str:
+    """``"${module.a.module.b[0]}"`` (hcl2's serialization of an address) → ``module.a.module.b[0]``."""
+    text = str(value or "").strip()
+    return text[2:-1] if text.startswith("${") and text.endswith("}") else text
+
+
+def resolve_address(directory: Path, address: str) -> str | None:
+    """Why *address* names nothing declared from *directory*, or None when it does.
+
+    Follows ``module.<call>[key]`` steps through local module calls, then looks for the
+    resource (``aws_x.y``, ``data.aws_x.y``) in the module reached; an address that ends at a
+    call names that module instance. A key (``[0]``, ``["k"]``) needs ``count``/``for_each`` on
+    the call, and a call with ``count``/``for_each`` needs one.
+    """
+    rest, here = address, directory
+    while (m := _ADDRESS_STEP.match(rest)):
+        name, key = m.group(1), m.group(2)
+        call = module_calls(here).get(name)
+        if call is None:
+            return f'no module "{name}" in {here.name}'
+        repeated = "count" in call.attrs or "for_each" in call.attrs
+        if repeated != (key is not None):
+            return (f'module "{name}" in {here.name} ' +
+                    ("has count/for_each: name one instance (e.g. [0])" if repeated else "has no count/for_each: drop the key"))
+        target = local_source(call)
+        if target is None or not tf_files(target):
+            return f'module "{name}" in {here.name} is not a local module this check can follow'
+        here, rest = target, rest[m.end():]
+    if not rest:
+        return None
+    r = _RESOURCE_ADDRESS.fullmatch(rest)
+    if r is None:
+        return f'"{rest}" is not a resource address'
+    kind, tf_type, name = ("data" if r.group(1) else "resource"), r.group(2), r.group(3)
+    if not any(b.labels[:2] == (tf_type, name) for b in top_blocks(here, kind)):
+        return f'no {kind} "{tf_type}" "{name}" in {here.name}'
+    return None
+
+
+def check_moved(directory: Path) -> list[Problem]:
+    """``moved`` blocks: ``to`` is declared (through nested module calls), ``from`` no longer is."""
+    problems = []
+    for block in top_blocks(directory, "moved"):
+        source, target = _address(block.value("from")), _address(block.value("to"))
+        if not source or not target:
+            problems.append(Problem(block.file, block.line, "moved-incomplete", "moved block needs both from and to"))
+            continue
+        why = resolve_address(directory, target)
+        if why is not None:
+            problems.append(Problem(block.file, block.attrs["to"].line, "moved-to-unknown",
+                                    f'moved to "{target}", which is not declared: {why}'))
+        if resolve_address(directory, source) is None:
+            problems.append(Problem(block.file, block.attrs["from"].line, "moved-from-declared",
+                                    f'moved from "{source}", which is still declared: Terraform refuses the move'))
     return problems
 
 
@@ -188,6 +254,7 @@ def check_tree(tree: Path) -> list[Problem]:
     for directory in module_dirs(layout.tree):
         problems += check_module_calls(directory)
         problems += check_references(directory)
+        problems += check_moved(directory)
         problems += check_variable_docs(directory)
         problems += check_tfvars(directory)
     for directory in layout.roots + layout.modules:

@@ -107,7 +107,7 @@ def test_the_real_module_without_the_agent_is_caught(tmp_path: Path, infra_tree:
     edit(tree / "modules/eks/addons.tf", '    enableNetworkPolicy = "true"\n', "")
     (problem,) = a.check_network_policy_enforced(instantiate(tree / "envs/prod"), "prod")
     assert f"{(tree / 'modules/eks/addons.tf').resolve()}:" in problem
-    assert "(module.eks.aws_eks_addon.before_nodes): vpc-cni enableNetworkPolicy = None" in problem
+    assert "(module.environment.module.eks.aws_eks_addon.before_nodes): vpc-cni enableNetworkPolicy = None" in problem
 
 
 @pytest.mark.parametrize("env", c.CLUSTER_ENVS)

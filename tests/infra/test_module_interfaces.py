@@ -9,7 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.infra.interfaces import Layout, check_backend, check_tree
+import pytest
+
+from tests.infra.interfaces import Layout, check_backend, check_moved, check_tree
 from tests.infra.paths import FIXTURES
 
 GOOD = FIXTURES / "interfaces" / "good"
@@ -30,6 +32,9 @@ def test_every_planted_mistake_is_found_once() -> None:
         ("envs/bootstrap/versions.tf", 2, "unexpected-backend"),  # bootstrap makes the bucket: local state
         ("envs/dev/main.tf", 1, "missing-input"),  # cidr (no default) not passed
         ("envs/dev/main.tf", 4, "unknown-input"),  # vpc_cidr is not a variable of modules/net
+        ("envs/dev/migrations.tf", 3, "moved-to-unknown"),  # module.network
+        ("envs/dev/migrations.tf", 7, "moved-from-declared"),  # module.net is still there
+        ("envs/dev/migrations.tf", 8, "moved-to-unknown"),  # module.net[0], but net has no count
         ("envs/dev/outputs.tf", 3, "unknown-output"),  # module.net.id
         ("envs/dev/outputs.tf", 8, "unknown-module"),  # module.network
         ("envs/dev/outputs.tf", 13, "undeclared-variable"),  # var.region
@@ -46,6 +51,47 @@ def test_messages_say_what_to_fix() -> None:
     assert 'module "net" does not pass required variable "cidr" of net' in text
     assert '"module.net.id": module net has no output "id"' in text
     assert 'backend "bucket" is passed by kyeol with -backend-config' in text
+    assert 'moved to "module.network.aws_vpc.main", which is not declared: no module "network" in dev' in text
+    assert 'moved to "module.net[0]", which is not declared: module "net" in dev has no count/for_each: drop the key' in text
+
+
+# A root calling a composition module that calls a counted one: module.stack.module.net[0].aws_vpc.this.
+NESTED = {
+    "envs/dev/main.tf": 'module "stack" {\n  source = "../../modules/stack"\n}\n',
+    "modules/stack/main.tf": 'module "net" {\n  source = "../net"\n  count  = 1\n}\n',
+    "modules/net/main.tf": ('resource "aws_vpc" "this" {\n  cidr_block = "10.0.0.0/16"\n}\n'
+                            'data "aws_region" "current" {}\n'),
+}
+
+
+def moved_problems(tmp_path: Path, source: str, target: str) -> list[str]:
+    files = NESTED | {"envs/dev/migrations.tf": f"moved {{\n  from = {source}\n  to   = {target}\n}}\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    return [p.message for p in check_moved(tmp_path / "envs/dev")]
+
+
+@pytest.mark.parametrize("target", ["module.stack.module.net[0].aws_vpc.this", "module.stack.module.net[0]", "module.stack"])
+def test_moved_into_nested_modules_resolves(tmp_path: Path, target: str) -> None:
+    assert moved_problems(tmp_path, "module.net", target) == []
+
+
+@pytest.mark.parametrize(("source", "target", "why"), [
+    ("module.net", "module.stack.module.net.aws_vpc.this",
+     'module "net" in stack has count/for_each: name one instance (e.g. [0])'),
+    ("module.net", "module.stack.module.net[0].aws_vpc.main", 'no resource "aws_vpc" "main" in net'),
+    ("module.net", "module.stack.module.network[0]", 'no module "network" in stack'),
+    ("module.net", "module.stack.module.net[0].data.aws_region.here", 'no data "aws_region" "here" in net'),
+    ("module.net", "module.stack.module.net[0].aws_vpc", '"aws_vpc" is not a resource address'),
+])
+def test_moved_to_an_undeclared_nested_address_is_reported(tmp_path: Path, source: str, target: str, why: str) -> None:
+    assert moved_problems(tmp_path, source, target) == [f'moved to "{target}", which is not declared: {why}']
+
+
+def test_moved_from_an_address_still_declared_is_reported(tmp_path: Path) -> None:
+    assert moved_problems(tmp_path, "module.stack", "module.stack.module.net[0]") == [
+        'moved from "module.stack", which is still declared: Terraform refuses the move']
 
 
 def test_env_root_without_backend_is_reported(tmp_path: Path) -> None:

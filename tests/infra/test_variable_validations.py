@@ -74,8 +74,9 @@ def module_copy(tmp_path: Path, module: str, names: tuple[str, ...]) -> Path:
 
 
 def test_prod_main_group_gets_the_total_minus_the_egress_group() -> None:
-    root = instantiate(c.env_root(INFRA, "prod"))
-    eks, pg = root.children["eks"].inputs, root.children["pg_nat"].inputs
+    environment = instantiate(c.env_root(INFRA, "prod")).children["environment"]  # modules/saleor-environment
+    assert environment.inputs["create_pg_nat"] is True
+    eks, pg = environment.children["eks"].inputs, environment.children["pg_nat"].inputs
     sizes = ("node_min_size", "node_max_size", "node_desired_size")
     assert [eks[k] for k in sizes] == [2, 4, 2]
     assert [pg[k] for k in sizes] == [1, 1, 1]

@@ -1,211 +1,37 @@
-provider "aws" {
-  region = var.region
+# DEV (runbook §1, §3): the application environment of modules/saleor-environment, sized by
+# terraform.tfvars (one NAT gateway, deletable database). No PG NAT: that is PROD only.
 
-  default_tags {
-    tags = {
-      project     = "kyeol"
-      environment = var.environment
-      managed-by  = "terraform/kyeol"
-    }
-  }
-}
+module "environment" {
+  source = "../../modules/saleor-environment"
 
-provider "tls" {}
-
-# The three AZs are named (not "the first three available"), so a new AZ never moves subnets.
-data "aws_availability_zones" "available" {
-  state = "available"
-
-  filter {
-    name   = "zone-name"
-    values = var.azs
-  }
-}
-
-locals {
-  name         = "${var.name_prefix}${var.environment}"
-  cluster_name = "${local.name}-eks"
-  azs          = sort(data.aws_availability_zones.available.names)
-
-  # /16 plan (scales down to /20): private = three quarters (/18 each) for nodes and pods
-  # (prefix delegation takes /28s); public and database /22s in the last quarter.
-  private_subnets  = [for i in range(3) : cidrsubnet(var.vpc_cidr, 2, i)]
-  public_subnets   = [for i in range(3) : cidrsubnet(var.vpc_cidr, 6, 48 + i)]
-  database_subnets = [for i in range(3) : cidrsubnet(var.vpc_cidr, 6, 52 + i)]
-
-  # Origin names ExternalDNS points at the ALB (steps/config.py EnvConfig._origin):
-  # dev.<domain> -> origin-dev.<domain>, the apex -> origin.<domain>.
-  service_label       = trimsuffix(trimsuffix(var.service_host, var.domain), ".")
-  api_label           = trimsuffix(trimsuffix(var.api_host, var.domain), ".")
-  origin_service_host = local.service_label == "" ? "origin.${var.domain}" : "origin-${local.service_label}.${var.domain}"
-  origin_api_host     = "origin-${local.api_label}.${var.domain}"
-
-  secret_recovery_window_in_days = var.deletion_protection ? 30 : 0
-
-  cluster_admins = { for i, arn in var.cluster_admin_principal_arns : "admin-${i}" => { principal_arn = arn } }
-}
-
-################################################################################
-# KMS
-################################################################################
-
-module "kms" {
-  source = "../../modules/kms"
-
-  name                = local.name
-  description         = "${local.name}: EKS secrets, logs, RDS, Valkey, Secrets Manager, CloudFront logs"
-  enable_log_delivery = true
-}
-
-################################################################################
-# VPC
-################################################################################
-
-module "vpc" {
-  source = "../../modules/vpc"
-
-  name             = local.name
-  cidr             = var.vpc_cidr
-  azs              = local.azs
-  public_subnets   = local.public_subnets
-  private_subnets  = local.private_subnets
-  database_subnets = local.database_subnets
-  cluster_name     = local.cluster_name
-
-  single_nat_gateway = var.single_nat_gateway
-  kms_key_arn        = module.kms.key_arn
-}
-
-################################################################################
-# EKS
-################################################################################
-
-module "eks" {
-  source = "../../modules/eks"
-
-  name               = local.cluster_name
-  kubernetes_version = var.kubernetes_version
-  subnet_ids         = module.vpc.private_subnet_ids
-  kms_key_arn        = module.kms.key_arn
-
-  endpoint_public_access_cidrs = distinct(concat(var.operator_cidrs, var.mgmt_nat_cidrs))
-
-  # Argo CD (MGMT) deploys through the deployer role: cluster admin via an access entry.
-  access_entries = merge(local.cluster_admins, {
-    argocd = { principal_arn = module.irsa.argocd_deployer_role_arn }
-  })
-
-  node_instance_type = var.node_instance_type
-  node_min_size      = var.node_min_size
-  node_max_size      = var.node_max_size
-  node_desired_size  = var.node_desired_size
-}
-
-################################################################################
-# DNS and ALB certificate (ap-northeast-1: apex + wildcard covers the origin names)
-################################################################################
-
-module "dns_acm" {
-  source = "../../modules/dns-acm"
-
-  domain = var.domain
-}
-
-################################################################################
-# RDS (PostgreSQL 17)
-################################################################################
-
-module "rds" {
-  source = "../../modules/rds"
-
-  name             = local.name
-  instance_class   = var.rds_instance_class
-  multi_az         = var.rds_multi_az
-  password_version = var.db_password_version
-
-  vpc_id                     = module.vpc.vpc_id
-  subnet_ids                 = module.vpc.database_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
-
-  deletion_protection            = var.deletion_protection
-  kms_key_arn                    = module.kms.key_arn
-  secret_recovery_window_in_days = local.secret_recovery_window_in_days
-}
-
-################################################################################
-# Valkey
-################################################################################
-
-module "valkey" {
-  source = "../../modules/valkey"
-
-  name               = local.name
-  node_type          = var.cache_node_type
-  num_cache_clusters = var.cache_num_cache_clusters
-  auth_token_version = var.cache_auth_token_version
-
-  vpc_id                     = module.vpc.vpc_id
-  subnet_ids                 = module.vpc.database_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
-
-  kms_key_arn                    = module.kms.key_arn
-  secret_recovery_window_in_days = local.secret_recovery_window_in_days
-}
-
-################################################################################
-# Saleor application secret (SECRET_KEY, RSA_PRIVATE_KEY)
-################################################################################
-
-module "app_secrets" {
-  source = "../../modules/app-secrets"
-
-  name                    = local.name
-  secret_version          = var.app_secret_version
-  kms_key_arn             = module.kms.key_arn
-  recovery_window_in_days = local.secret_recovery_window_in_days
-}
-
-################################################################################
-# IAM roles for service accounts and Argo CD
-################################################################################
-
-module "irsa" {
-  source = "../../modules/irsa"
-
-  name_prefix       = var.name_prefix
-  environment       = var.environment
-  oidc_provider_arn = module.eks.oidc_provider_arn
-  oidc_provider     = module.eks.oidc_provider
-
-  create_lbc_role = true
-
-  create_external_dns_role    = true
-  external_dns_hosted_zone_id = module.dns_acm.hosted_zone_id
-
-  create_external_secrets_role = true
-  external_secrets_kms_key_arn = module.kms.key_arn
-
-  create_argocd_deployer_role = true
-  argocd_manager_account_id   = var.mgmt_account_id
-}
-
-################################################################################
-# Edge (CloudFront + WAF from global/us-east-1, viewer records)
-################################################################################
-
-module "edge" {
-  source = "../../modules/edge"
-
-  name                = local.name
+  name_prefix         = var.name_prefix
+  environment         = var.environment
   domain              = var.domain
-  hosted_zone_id      = module.dns_acm.hosted_zone_id
   service_host        = var.service_host
   api_host            = var.api_host
-  origin_service_host = local.origin_service_host
-  origin_api_host     = local.origin_api_host
-  web_acl_name        = "${var.name_prefix}cloudfront-waf"
+  mgmt_account_id     = var.mgmt_account_id
+  deletion_protection = var.deletion_protection
 
-  origin_verify_version          = var.origin_verify_version
-  kms_key_arn                    = module.kms.key_arn
-  secret_recovery_window_in_days = local.secret_recovery_window_in_days
+  azs                = var.azs
+  vpc_cidr           = var.vpc_cidr
+  single_nat_gateway = var.single_nat_gateway
+
+  kubernetes_version           = var.kubernetes_version
+  node_instance_type           = var.node_instance_type
+  node_min_size                = var.node_min_size
+  node_max_size                = var.node_max_size
+  node_desired_size            = var.node_desired_size
+  operator_cidrs               = var.operator_cidrs
+  mgmt_nat_cidrs               = var.mgmt_nat_cidrs
+  cluster_admin_principal_arns = var.cluster_admin_principal_arns
+
+  rds_instance_class       = var.rds_instance_class
+  rds_multi_az             = var.rds_multi_az
+  cache_node_type          = var.cache_node_type
+  cache_num_cache_clusters = var.cache_num_cache_clusters
+
+  app_secret_version       = var.app_secret_version
+  db_password_version      = var.db_password_version
+  cache_auth_token_version = var.cache_auth_token_version
+  origin_verify_version    = var.origin_verify_version
 }

@@ -4,27 +4,27 @@
 
 output "cluster_name" {
   description = "Name of the cluster (`jung-<env>-eks`; Argo CD destination name)"
-  value       = module.eks.cluster_name
+  value       = module.environment.cluster_name
 }
 
 output "cluster_endpoint" {
   description = "Kubernetes API endpoint"
-  value       = module.eks.cluster_endpoint
+  value       = module.environment.cluster_endpoint
 }
 
 output "cluster_certificate_authority_data" {
   description = "Base64 CA certificate of the API (Argo CD cluster Secret `caData`)"
-  value       = module.eks.cluster_certificate_authority_data
+  value       = module.environment.cluster_certificate_authority_data
 }
 
 output "cluster_oidc_issuer_url" {
   description = "OIDC issuer URL of the cluster"
-  value       = module.eks.cluster_oidc_issuer_url
+  value       = module.environment.cluster_oidc_issuer_url
 }
 
 output "oidc_provider_arn" {
   description = "IAM OIDC provider of the cluster (IRSA)"
-  value       = module.eks.oidc_provider_arn
+  value       = module.environment.oidc_provider_arn
 }
 
 ################################################################################
@@ -33,7 +33,7 @@ output "oidc_provider_arn" {
 
 output "vpc_id" {
   description = "ID of the VPC (LBC `vpcId`)"
-  value       = module.vpc.vpc_id
+  value       = module.environment.vpc_id
 }
 
 output "region" {
@@ -47,22 +47,22 @@ output "region" {
 
 output "argocd_deployer_role_arn" {
   description = "Role Argo CD assumes for this cluster (cluster Secret `awsAuthConfig.roleARN`)"
-  value       = module.irsa.argocd_deployer_role_arn
+  value       = module.environment.argocd_deployer_role_arn
 }
 
 output "lbc_role_arn" {
   description = "IRSA role of the AWS Load Balancer Controller"
-  value       = module.irsa.lbc_role_arn
+  value       = module.environment.lbc_role_arn
 }
 
 output "external_dns_role_arn" {
   description = "IRSA role of ExternalDNS"
-  value       = module.irsa.external_dns_role_arn
+  value       = module.environment.external_dns_role_arn
 }
 
 output "external_secrets_role_arn" {
   description = "IRSA role of External Secrets"
-  value       = module.irsa.external_secrets_role_arn
+  value       = module.environment.external_secrets_role_arn
 }
 
 ################################################################################
@@ -71,12 +71,12 @@ output "external_secrets_role_arn" {
 
 output "hosted_zone_id" {
   description = "ID of the public hosted zone (ExternalDNS)"
-  value       = module.dns_acm.hosted_zone_id
+  value       = module.environment.hosted_zone_id
 }
 
 output "alb_certificate_arn" {
   description = "ap-northeast-1 certificate (apex + wildcard) for the ALB (Ingress `certificate-arn`)"
-  value       = module.dns_acm.certificate_arn
+  value       = module.environment.alb_certificate_arn
 }
 
 ################################################################################
@@ -85,22 +85,22 @@ output "alb_certificate_arn" {
 
 output "rds_instance_id" {
   description = "Identifier of the PostgreSQL instance"
-  value       = module.rds.instance_id
+  value       = module.environment.rds_instance_id
 }
 
 output "rds_endpoint" {
   description = "PostgreSQL endpoint (`host:port`)"
-  value       = module.rds.endpoint
+  value       = module.environment.rds_endpoint
 }
 
 output "valkey_replication_group_id" {
   description = "ID of the Valkey replication group"
-  value       = module.valkey.replication_group_id
+  value       = module.environment.valkey_replication_group_id
 }
 
 output "valkey_primary_endpoint" {
   description = "Primary endpoint of Valkey (TLS, AUTH)"
-  value       = module.valkey.primary_endpoint_address
+  value       = module.environment.valkey_primary_endpoint
 }
 
 ################################################################################
@@ -109,7 +109,7 @@ output "valkey_primary_endpoint" {
 
 output "cloudfront_distribution_ids" {
   description = "Map `service`/`api` to CloudFront distribution ID"
-  value       = module.edge.distribution_ids
+  value       = module.environment.cloudfront_distribution_ids
 }
 
 ################################################################################
@@ -118,12 +118,7 @@ output "cloudfront_distribution_ids" {
 
 output "secret_arns" {
   description = "Map purpose to Secrets Manager ARN: `saleor-app`, `saleor-db`, `saleor-cache`, `origin-verify`"
-  value = {
-    "saleor-app"    = module.app_secrets.secret_arn
-    "saleor-db"     = module.rds.connection_secret_arn
-    "saleor-cache"  = module.valkey.connection_secret_arn
-    "origin-verify" = module.edge.origin_verify_secret_arn
-  }
+  value       = module.environment.secret_arns
 }
 
 ################################################################################
@@ -132,5 +127,5 @@ output "secret_arns" {
 
 output "pg_nat_eip" {
   description = "Fixed egress IP of the dedicated PG NAT gateway (the payment gateway's allow-list)"
-  value       = module.pg_nat.pg_nat_eip
+  value       = module.environment.pg_nat_eip
 }

@@ -13,3 +13,18 @@ terraform {
     }
   }
 }
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      project     = "kyeol"
+      environment = var.environment
+      managed-by  = "terraform/kyeol"
+    }
+  }
+}
+
+# app-secrets makes Saleor's RSA key with the ephemeral tls_private_key.
+provider "tls" {}
