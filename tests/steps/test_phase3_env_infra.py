@@ -106,7 +106,7 @@ def test_transient_failures_are_retried_by_the_engine_until_the_apply_passes(tmp
     world = make_world(tmp_path, moto_endpoint, TF_VAR_fail_transient_times="2")
     result = world.run(steps(world))
     step = result.step("dev.infra")
-    assert step.status == "done" and step.attempts == 3
+    assert step.status == "done" and step.attempts == 3, (step.error, step.retries)
     assert [r["reason"] for r in step.retries] == ["throttling", "throttling"]
     assert all("Rate exceeded" in r["error"] for r in step.retries)
     assert world.log.events("retry 2/3 because throttling")
