@@ -72,9 +72,17 @@ class Session(Protocol):
 
     def classifier(self) -> Any: ...
 
-    def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]: ...
+    def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]:
+        """Checks before anything is touched, for the selected ``steps``; raise to refuse.
 
-    def confirm(self) -> None: ...
+        Returns the identity for the report; an optional ``notes`` list says what a dry-run
+        could not check.
+        """
+        ...
+
+    def confirm(self) -> None:
+        """Refuse (UsageError) unless a protected target was confirmed; runs first of all."""
+        ...
 
     def phase_titles(self) -> dict[int, str]: ...
 
@@ -227,7 +235,8 @@ def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tup
         identity = dict(session.preflight(steps, dry_run=dry_run) or {})
     except Unavailable as exc:
         if not dry_run:
-            raise
+            # Nothing can be proven about where we would write: bad input, nothing touched.
+            raise UsageError(f"refusing to run: {exc.message}", hint=exc.hint or "provide credentials, or use --dry-run") from exc
         return {}, [f"could not check the identity offline: {exc.message}"]
     notes = [str(n) for n in identity.pop("notes", None) or ()]
     return identity, notes

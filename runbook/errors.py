@@ -15,7 +15,7 @@ EXIT_INTERRUPTED = 130
 
 
 class RunbookError(Exception):
-    """Base of every error kyeol reports to a user."""
+    """Base of every error the tool reports to a user."""
 
     exit_code = EXIT_STEP_FAILED
 

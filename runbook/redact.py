@@ -1,4 +1,4 @@
-"""Redaction of known secret values from every line kyeol writes.
+"""Redaction of known secret values from every line the tool writes.
 
 Secrets are registered as they become known (tokens from the environment, generated
 passwords, presigned tokens); every log line, subprocess line and report passes here.
@@ -14,14 +14,11 @@ MASK = "***"
 # Values shorter than this are not registered: masking "a" or "1" would destroy output.
 MIN_SECRET_LEN = 6
 
-# Shapes that are secret wherever they appear, known or not.
+# Shapes that are secret wherever they appear, known or not. Products add their own
+# (cloud key ids, cluster tokens) with :meth:`Redactor.add_pattern`.
 _PATTERNS = [
-    re.compile(r"AKIA[0-9A-Z]{16}"),
-    re.compile(r"(?i)(aws_secret_access_key|secret_access_key)(\s*[=:]\s*)\S+"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"k8s-aws-v1\.[A-Za-z0-9_\-]+"),
-    re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),
-    re.compile(r"(?i)(authorization:\s*(?:bearer|token)\s+)\S+"),
+    re.compile(r"(?i)(authorization:\s*(?:bearer|token|basic)\s+)\S+"),
 ]
 
 
@@ -32,6 +29,14 @@ class Redactor:
         self._values: set[str] = set()
         self._lock = threading.Lock()
         self._regex: re.Pattern[str] | None = None
+        self._patterns: list[re.Pattern[str]] = list(_PATTERNS)
+
+    def add_pattern(self, pattern: str | re.Pattern[str]) -> None:
+        """Mask every match of ``pattern`` (with up to two groups kept as a prefix)."""
+        compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
+        with self._lock:
+            if compiled.pattern not in {p.pattern for p in self._patterns}:
+                self._patterns.append(compiled)
 
     def add(self, value: str | None) -> None:
         if not value or len(value) < MIN_SECRET_LEN:
@@ -61,7 +66,7 @@ class Redactor:
         regex = self._compiled()
         if regex is not None:
             text = regex.sub(MASK, text)
-        for pattern in _PATTERNS:
+        for pattern in list(self._patterns):
             if pattern.groups >= 2:
                 text = pattern.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
             elif pattern.groups == 1:

@@ -117,7 +117,7 @@ class StepContext:
         if key not in values:
             raise OutputUnknown(
                 f"step {step_id!r} recorded no output {key!r}",
-                hint=f"re-apply {step_id} (kyeol deploy --from {step_id})",
+                hint=f"re-apply {step_id} (deploy --from {step_id})",
             )
         return values[key]
 
@@ -151,7 +151,7 @@ class Step:
     timeout_s: float = 1800.0
     # Typical duration from reality (reference/durations.md); used for ETA and benchmarks.
     estimate_s: float = 60.0
-    # True for steps that only prove the result (kyeol verify runs only these).
+    # True for steps that only prove the result (a verify command runs only these).
     verification: bool = False
 
     def inputs(self) -> Any:

@@ -6,7 +6,6 @@ only inside the commands that need them, so `kyeol --help` and `kyeol status` st
 from __future__ import annotations
 
 import enum
-import os
 import sys
 from typing import Annotated, Any, Optional, Sequence
 
@@ -46,6 +45,11 @@ class StepsFormat(str, enum.Enum):
 
 class Output(str, enum.Enum):
     table = "table"
+    json = "json"
+
+
+class StatusFormat(str, enum.Enum):
+    text = "text"
     json = "json"
 
 
@@ -178,16 +182,15 @@ def verify(
 @app.command()
 def status(
     state: StateOpt = "state.json",
-    format: Annotated[Output, typer.Option("--format", help="table (text) or json.")] = Output.table,
+    format: Annotated[StatusFormat, typer.Option("--format", help="text or json.")] = StatusFormat.text,
 ) -> None:
     """What the checkpoint says, per step, and who holds the lock."""
 
     def body() -> int:
         store = _project().store_for(state)
-        fmt = "json" if format is Output.json else "text"
         from steps.project import runbook_order
 
-        return core.status(store, fmt=fmt, order=runbook_order())
+        return core.status(store, fmt=format.value, order=runbook_order())
 
     _exit(core.guarded(body))
 
@@ -218,6 +221,10 @@ def unlock(
     """Remove a lock left by a run that is gone."""
 
     def body() -> int:
+        from runbook.logs import configure_logging
+        from runbook.redact import Redactor
+
+        configure_logging("auto", Redactor())  # a stale lock taken over is logged as a warning
         store = _project().store_for(state)
         confirm = None
         if force and not yes:

@@ -4,32 +4,82 @@ into what :mod:`runbook.cli` needs for one invocation."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from typing import Any, Sequence
 
 from runbook import __version__
 from runbook.cli import Invocation
 from runbook.clock import Clock
-from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, UsageError
+from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, Unavailable, UsageError
 from runbook.redact import Redactor
 from runbook.step import Step
 from steps.config import load_config
 from steps.project import PHASES, build_steps, check_identity, confirm_protected
-from steps.services import Services
+from steps.services import Services, redactor_for_kyeol
+
+# The programs the phases run, which phases run them, and how a user names another binary.
+# (runbook §5: Terraform for the infrastructure, helm for Argo CD, kubectl's kustomize for the
+# GitOps trees.) Checked before a real run touches anything; a dry-run only notes them.
+TOOLS: tuple[tuple[str, str | None, frozenset[int]], ...] = (
+    ("terraform", "KYEOL_TERRAFORM", frozenset({1, 2, 3})),
+    ("helm", "KYEOL_HELM", frozenset({4})),
+    ("kubectl", None, frozenset({6, 7, 8})),
+)
+
+
+def _install_hint(tool: str) -> str:
+    if tool == "terraform":
+        from steps.adapters.terraform import INSTALL_HINT
+
+        return INSTALL_HINT
+    if tool == "helm":
+        from steps.adapters.helm import INSTALL_HINT as HELM_HINT
+
+        return HELM_HINT
+    return "install kubectl (https://kubernetes.io/docs/tasks/tools/) and put it on PATH"
+
+
+def missing_tools(environ: dict[str, str], steps: Sequence[Step]) -> list[tuple[str, str, list[str]]]:
+    """(tool, why it is not usable, the step ids that need it) for every tool the steps need but lack."""
+    found: list[tuple[str, str, list[str]]] = []
+    for tool, variable, phases in TOOLS:
+        users = [s.id for s in steps if s.phase in phases]
+        if not users:
+            continue
+        binary = environ.get(variable, "") if variable else ""
+        if binary:
+            if os.path.sep in binary:
+                usable = os.path.isfile(binary) and os.access(binary, os.X_OK)
+            else:
+                usable = shutil.which(binary, path=environ.get("PATH")) is not None
+            if not usable:
+                found.append((tool, f"{variable}={binary} is not an executable file", users))
+        elif shutil.which(tool, path=environ.get("PATH")) is None:
+            found.append((tool, "it is not on PATH", users))
+    return found
+
+
+TOOL = f"kyeol {__version__}"
 
 
 def open_store(location: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """The checkpoint store: a local file, or ``s3://bucket/key`` (the bootstrap bucket)."""
+    """The checkpoint store: a local file, or ``s3://bucket/key`` (the bootstrap bucket).
+
+    The tool name is given, not looked up: finding it from the installed distributions costs
+    tens of milliseconds on every load, which `kyeol status` would pay each time.
+    """
     if location.startswith("s3://"):
         from steps.adapters.s3_state import S3StateStore
 
         bucket, _, key = location[len("s3://") :].partition("/")
         if not bucket or not key:
             raise UsageError(f"{location!r} is not s3://bucket/key", hint="e.g. s3://jung-kyeol-tfstate-123456789012/kyeol/state.json")
-        return S3StateStore(bucket, key, region=region, endpoint_url=endpoint_url)
+        return S3StateStore(bucket, key, region=region, endpoint_url=endpoint_url, tool=TOOL)
     from runbook.state import FileStateStore
 
-    return FileStateStore(location)
+    return FileStateStore(location, tool=TOOL)
 
 
 class KyeolSession:
@@ -46,7 +96,7 @@ class KyeolSession:
             platform_repo=extra.get("platform_repo"),
             app_repo=extra.get("app_repo"),
         )
-        self.redactor = Redactor()
+        self.redactor = redactor_for_kyeol()
         self.clock = Clock()
         configure_logging(inv.log_format, self.redactor)
         self.log = get_logger(tool="kyeol")
@@ -74,7 +124,28 @@ class KyeolSession:
         return classifier
 
     def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]:
-        return check_identity(self.services, steps)
+        """Tools, then the AWS identity, for the selected steps; a real run stops on either.
+
+        A dry-run goes on and returns what it could not check as ``notes``.
+        """
+        notes: list[str] = []
+        missing = missing_tools(self.services.environ, steps)
+        if missing and not dry_run:
+            raise UsageError(
+                "; ".join(f"{tool} is needed by {', '.join(users)} but {why}" for tool, why, users in missing)
+                + " (nothing was touched)",
+                hint="; ".join(_install_hint(tool) for tool, _, _ in missing),
+            )
+        for tool, why, users in missing:
+            notes.append(f"could not check offline: {tool} is not available ({why}); needed by {', '.join(users)}")
+        try:
+            identity = check_identity(self.services, steps)
+        except Unavailable as exc:
+            if not dry_run:
+                raise
+            identity = {}
+            notes.append(f"could not check the AWS identity offline: {exc.message}")
+        return {**identity, "notes": notes}
 
     def confirm(self) -> None:
         env = self.inv.env or ""

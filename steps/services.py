@@ -24,6 +24,25 @@ if TYPE_CHECKING:
     from steps.adapters.terraform import Terraform
 
 
+# Secret shapes masked wherever they appear, registered or not: AWS access key ids and
+# secret keys, presigned EKS tokens, GitHub tokens.
+SECRET_SHAPES = (
+    r"AKIA[0-9A-Z]{16}",
+    r"(?i)(aws_secret_access_key|secret_access_key)(\s*[=:]\s*)\S+",
+    r"k8s-aws-v1\.[A-Za-z0-9_\-]+",
+    r"gh[pousr]_[A-Za-z0-9]{20,}",
+    r"github_pat_[A-Za-z0-9_]{20,}",
+)
+
+
+def redactor_for_kyeol(redactor: Redactor | None = None) -> Redactor:
+    """A redactor that knows the secret shapes of the systems kyeol talks to."""
+    redactor = redactor if redactor is not None else Redactor()
+    for shape in SECRET_SHAPES:
+        redactor.add_pattern(shape)
+    return redactor
+
+
 class Services:
     """The adapters of one run, created on first use."""
 
@@ -39,7 +58,7 @@ class Services:
     ) -> None:
         self.config = config
         self.dry_run = dry_run
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor_for_kyeol(redactor)
         self.clock = clock or Clock()
         self.environ = dict(environ if environ is not None else os.environ)
         self.log = log

@@ -61,7 +61,7 @@ class ProcessRunner:
         base_env: Mapping[str, str] | None = None,
         which: Callable[[str], str | None] = shutil.which,
     ) -> None:
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor if redactor is not None else Redactor()
         self.log = log
         self.dry_run = dry_run
         self.base_env = dict(base_env) if base_env is not None else dict(os.environ)

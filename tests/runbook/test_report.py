@@ -76,6 +76,7 @@ def test_summary_counts_dry_run_plans() -> None:
 def test_write_report_is_atomic_and_redacted(tmp_path: Path) -> None:
     redactor = Redactor()
     redactor.add(SECRET)
+    redactor.add_pattern(r"AKIA[0-9A-Z]{16}")
     report = build_report(a_result(), tool="kyeol 0.1.0", identity={"arn": "arn:aws:sts::123456789012:assumed-role/x"}, notes=[f"note {SECRET}", "key AKIAIOSFODNN7EXAMPLE"])
     path = write_report(tmp_path / "runs", report, redactor=redactor)
     assert path == tmp_path / "runs" / "20261126T010203Z-abc123.json"

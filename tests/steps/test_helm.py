@@ -12,6 +12,7 @@ import yaml
 from runbook.clock import FakeClock
 from runbook.errors import PermanentError, TransientError, Unavailable
 from runbook.redact import Redactor
+from steps.services import redactor_for_kyeol
 from steps.adapters.aws import AwsSession
 from steps.adapters.helm import Helm, escape_set_value, go_duration, set_key_path, user_values
 from steps.adapters.kube import KubeClient
@@ -67,7 +68,7 @@ def test_version_and_a_missing_binary(tmp_path: Path) -> None:
 
 
 def test_upgrade_install_runs_pinned_atomic_waited_with_a_private_token_kubeconfig(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient, values: Path) -> None:
-    fake, log, redactor = FakeHelm(tmp_path), RecordingLog(), Redactor()
+    fake, log, redactor = FakeHelm(tmp_path), RecordingLog(), redactor_for_kyeol()
     helm = make_helm(fake, log=log, redactor=redactor)
     assert helm.release("argocd", "argocd", kube) is None
     release = install(helm, kube, values)
