@@ -285,7 +285,12 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
             print(f"      {change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
         if s.plan_unknown:
             print(f"      unknown until applied: {s.plan_unknown}", file=out)
+        shown = {s.plan_unknown} if s.plan_unknown else set()
         for note in s.notes:
+            # The same reason often arrives twice (the check and the plan could not run): once is enough.
+            if note in shown or note.removeprefix("could not check offline: ") in shown:
+                continue
+            shown.add(note)
             print(f"      note: {note}", file=out)
         if s.error:
             print(f"      error: {s.error.get('message', '')}", file=out)

@@ -392,6 +392,12 @@ class Terraform:
                 return StateLocked(str(root), lock, self.lock_timeout_s, holder_gone=holder_gone(lock, root))
         detail = "; ".join(errors) or _tail(done)
         if _OFFLINE.search(text):
+            if "provider packages" in text or "registry.terraform.io" in text:
+                # The full registry error is long and says one thing: providers cannot be downloaded.
+                return Unavailable(
+                    f"terraform {command} in {root} could not download its providers (no access to the Terraform registry)",
+                    hint="run with network access to registry.terraform.io, or configure a provider mirror",
+                )
             return Unavailable(
                 f"terraform {command} in {root} could not reach AWS or the Terraform registry: {detail}",
                 hint="check AWS credentials (AWS_PROFILE) and network access, then run again",
