@@ -185,6 +185,12 @@ class ArgoCdStep(Step):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         kube, role_arn = self._mgmt(ctx)
         problems, release = self.release_problems(ctx, kube, role_arn)
+        if release is not None and release.status.startswith("pending-"):
+            # A helm still at work — typically the one an interrupted kyeol run started, which
+            # goes on without it: let it finish rather than be refused ("another operation
+            # is in progress") or install twice.
+            self.wait_settled(ctx, kube)
+            problems, release = self.release_problems(ctx, kube, role_arn)
         if problems:
             ctx.log.info("installing Argo CD", reasons=problems, chart=CHART_REF, version=CHART_VERSION)
             ctx.waiting_for(f"helm upgrade --install {RELEASE} ({CHART_REF} {CHART_VERSION})")
@@ -212,6 +218,29 @@ class ArgoCdStep(Step):
                 hint=f"look at `helm history {RELEASE} -n {ARGOCD_NAMESPACE}` on {self.config.mgmt.cluster_name}",
             )
         return self._outputs(release)
+
+    def wait_settled(self, ctx: StepContext, kube: Any) -> str:
+        """Wait while the release is pending-install/-upgrade/-rollback (another helm at work)."""
+        what = f"the helm operation in progress on {ARGOCD_NAMESPACE}/{RELEASE} to finish"
+        ctx.waiting_for(what)
+
+        def probe() -> tuple[bool, str]:
+            release = self.services.helm.release(RELEASE, ARGOCD_NAMESPACE, kube, ctx=ctx)
+            status = release.status if release is not None else "gone"
+            return not status.startswith("pending-"), f"helm release {ARGOCD_NAMESPACE}/{RELEASE} is {status}"
+
+        return wait_for(
+            probe,
+            what=what,
+            timeout=HELM_TIMEOUT_S,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            deadline=ctx.deadline,
+            on_poll=lambda n, ready, detail: ctx.waiting_for(f"{what}: {detail}"),
+            hint=f"no helm seems to be working on it any more: look at `helm history {RELEASE} -n {ARGOCD_NAMESPACE}`, "
+            f"roll back to the last deployed revision (`helm rollback {RELEASE} <revision> -n {ARGOCD_NAMESPACE}`), "
+            "then run kyeol again",
+        )
 
     def wait_ready(self, ctx: StepContext, kube: Any) -> str:
         what = "Argo CD server, repo server and application controller to be ready"

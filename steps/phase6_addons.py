@@ -105,7 +105,10 @@ class AddonsStep(Step):
     def children(self, kube: Any) -> tuple[bool, str]:
         """Are all of this env's add-on Applications settled? (ready, which are not and why)."""
         found = kube.list(ARGOCD_API, "Application", ARGOCD_NAMESPACE, f"kyeol.io/env={self.env.name}")
-        states = {s.name: s for s in (ApplicationState(app) for app in found)}
+        # The env label also marks the env's other Applications (saleor-<env>, phase 8): only
+        # the add-ons are this step's to wait for.
+        wanted = set(child_names(self.env))
+        states = {s.name: s for s in (ApplicationState(app) for app in found) if s.name in wanted}
         missing = [name for name in child_names(self.env) if name not in states]
         failed = [s for s in states.values() if s.operation_failed]
         if failed:

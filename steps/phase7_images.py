@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -199,7 +200,12 @@ class ImagesStep(Step):
             return _outputs(images)
         github = self.services.github
         github.require_token()
-        correlation = f"kyeol-{self.env.name}-{secrets.token_hex(5)}"
+        followed = self.follow_unfinished(ctx)
+        if followed is not None:
+            absent = self.missing(images, repositories_must_exist=True)
+            if not absent:
+                return {**_outputs(images), "workflow_run": followed.html_url}
+        correlation = f"{self.correlation_prefix}{secrets.token_hex(5)}"
         ctx.waiting_for(f"GitHub Actions {WORKFLOW} ({correlation})")
         run = github.dispatch_workflow(
             WORKFLOW,
@@ -226,6 +232,32 @@ class ImagesStep(Step):
                 hint="read the build jobs' logs: they skip tags they think exist and push to the registry named in kyeol.toml",
             )
         return {**_outputs(images), "workflow_run": run.html_url}
+
+    @property
+    def correlation_prefix(self) -> str:
+        """Every run kyeol dispatches for this env carries it in its title (images.yml run-name)."""
+        return f"kyeol-{self.env.name}-"
+
+    def follow_unfinished(self, ctx: StepContext) -> Any:
+        """Follow a run kyeol dispatched for this env that is still going (a run an interrupted
+        kyeol started goes on without it): building the same images twice wastes up to 25
+        minutes, and the workflow's concurrency group would only queue the second run."""
+        github = self.services.github
+        ongoing = github.unfinished_runs(WORKFLOW, self.correlation_prefix, within=timedelta(seconds=RUN_TIMEOUT_S + 300),
+                                         clock=ctx.clock, cancel=ctx.cancel, deadline=ctx.deadline)
+        if not ongoing:
+            return None
+        run = ongoing[0]
+        _log(ctx, "following an images run already under way", run_id=run.id, url=run.html_url, title=run.display_title)
+        ctx.waiting_for(f"GitHub Actions {WORKFLOW} run {run.id} (already under way)")
+        return github.wait_run(
+            run.id,
+            timeout=RUN_TIMEOUT_S,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            deadline=ctx.deadline,
+            on_status=lambda r: ctx.waiting_for(f"GitHub Actions run {r.id}: {r.status}"),
+        )
 
     def _token_message(self) -> str:
         from steps.adapters.github import token_instructions

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbook.errors import PermanentError, WaitTimeout
+from runbook.errors import OutputUnknown, PermanentError, WaitTimeout
 from runbook.step import CheckResult, Change, Plan, Step, StepContext
 from runbook.waits import wait_for
 from steps.adapters.https import LINKS, Chain, LinkResult, Site, VerifySettings, summary
@@ -71,8 +71,16 @@ class VerifyStep(Step):
         return {"sites": [s.__dict__ for s in sites(self.env)], "domain": self.env.domain}
 
     def check(self, ctx: StepContext) -> CheckResult:
+        # A verification this state never recorded is this run's to do (and report as
+        # applied); only a recorded pass is re-checked. A dry-run sends nothing to the site,
+        # so it trusts the recorded pass: a deployed, verified env plans no change.
+        verified = _recorded(ctx, self.id).get("verified") is True
         if ctx.dry_run:
+            if verified:
+                return CheckResult(done=True, reason="verified by the last run (a dry-run sends no request to the site)")
             return CheckResult(done=False, reason="verification runs after the app is synced")
+        if not verified:
+            return CheckResult(done=False, reason="not verified yet")
         results = run_chain(self.services, self.env)
         if all(r.ok for r in results):
             return CheckResult(done=True, outputs=_outputs(results))
@@ -121,6 +129,14 @@ class VerifyStep(Step):
             f"{self.env.name} verification failed at {', '.join(links)}{when}: {summary(results)}",
             hint=HINTS[first].format(env=self.env.name),
         )
+
+
+def _recorded(ctx: StepContext, step_id: str) -> dict[str, Any]:
+    """What the last successful run of ``step_id`` recorded ({} when none)."""
+    try:
+        return dict(ctx.outputs_of(step_id))
+    except OutputUnknown:
+        return {}
 
 
 def _outputs(results: list[LinkResult]) -> dict[str, Any]:

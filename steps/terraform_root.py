@@ -29,6 +29,7 @@ from typing import Any, Callable
 from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
+from steps.adapters.terraform import StateLocked
 from steps.config import EnvConfig
 from steps.services import Services
 
@@ -184,11 +185,32 @@ class TerraformRootStep(Step):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         tf = self.services.terraform
         self._init(ctx)
-        planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+        try:
+            planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+        except StateLocked as locked:
+            if not locked.holder_gone:
+                raise
+            self._release(ctx, locked)
+            planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
         tf.apply(self.root_dir, planned, ctx)
         outputs = dict(tf.output(self.root_dir, ctx))
         outputs[INPUTS_OUTPUT] = self.fingerprint()
         return outputs
+
+    def _release(self, ctx: StepContext, locked: StateLocked) -> None:
+        """A lock whose holder is provably gone — a terraform on this machine that died with
+        the kyeol run that started it (killed, out of memory) — is released, as kyeol takes
+        over its own lock from a dead run; a live holder's lock is never touched."""
+        lock = locked.lock
+        ctx.log.warning("releasing the Terraform state lock of a run that is gone", root=self.root, lock_id=lock.id,
+                        who=lock.who, operation=lock.operation, since=lock.created, why=locked.gone_because)
+        try:
+            self.services.terraform.force_unlock(self.root_dir, lock.id, ctx)
+        except PermanentError as exc:
+            # A holder that died halfway through releasing left only part of the lock (the
+            # DynamoDB item or the S3 lock file); terraform releases what it finds and then
+            # stops at the missing part. Whatever is still held, the plan that follows finds.
+            ctx.log.warning("terraform force-unlock found part of the lock gone", root=self.root, error=exc.message)
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:
         outputs = self.terraform_outputs(ctx)

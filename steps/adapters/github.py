@@ -221,6 +221,30 @@ class GitHub:
         )
         return found[-1]
 
+    def unfinished_runs(
+        self,
+        workflow_file: str,
+        title_contains: str,
+        *,
+        within: timedelta,
+        clock: Clock | None = None,
+        cancel: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> list[WorkflowRun]:
+        """Dispatched runs of ``workflow_file`` from the last ``within`` that have not completed
+        and whose title contains ``title_contains``, newest first: work a caller started
+        earlier (and may follow instead of dispatching the same again)."""
+        self.require_token()
+        clock = clock or self.clock
+        # Rate-limit pauses may use the time up to the caller's deadline, as for a dispatch.
+        budget = self._budget(clock, 60.0 if deadline is None else float("inf"), deadline, cancel)
+        since = (clock.now() - within).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        path = f"/repos/{self.repository}/actions/workflows/{workflow_file}/runs"
+        params = {"event": "workflow_dispatch", "created": ">=" + since, "per_page": "50"}
+        docs = _json(self._request("GET", path, budget, params=params)).get("workflow_runs") or []
+        runs = [WorkflowRun.from_api(doc) for doc in docs]
+        return sorted((r for r in runs if not r.completed and title_contains in r.display_title), key=lambda r: -r.id)
+
     def get_run(
         self,
         run_id: int,

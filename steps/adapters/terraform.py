@@ -109,6 +109,7 @@ class StateLocked(PermanentError):
         )
         self.lock = lock
         self.holder_gone = bool(holder_gone)
+        self.gone_because = holder_gone
 
 
 def _lock_hint(root: str, lock: LockInfo, holder_gone: str) -> str:
@@ -327,6 +328,20 @@ class Terraform:
             raise self._failure("apply", root, done)
         self._log("info", "terraform apply done", root=str(root))
         return True
+
+    def force_unlock(self, root: str | os.PathLike[str], lock_id: str, ctx: Any = None) -> None:
+        """Release the state lock ``lock_id`` of ``root`` (``force-unlock -force``).
+
+        Only for a lock whose holder is provably gone (:attr:`StateLocked.holder_gone`): taking
+        a live run's lock away corrupts the state.
+        """
+        root = Path(root)
+        done = self._run([self._executable(), "force-unlock", "-force", "-no-color", lock_id], root, ctx, mutating=True)
+        if done.skipped_dry_run:
+            return
+        if done.returncode != 0:
+            raise self._failure("force-unlock", root, done)
+        self._log("warning", "terraform state lock released", root=str(root), lock_id=lock_id)
 
     # -- outputs ---------------------------------------------------------------------------
 

@@ -39,6 +39,11 @@ class RunScript:
     jobs: tuple[tuple[str, str], ...] = (("plan", "success"), ("build (saleor-api)", "success"), ("bump", "success"))
     # Called with the run's inputs when it completes successfully (e.g. push images to moto ECR).
     on_success: Callable[[dict[str, str]], None] | None = None
+    # Seconds the run takes on the server's clock, whoever polls it (then ``statuses`` is not
+    # used): in_progress until then, completed after, ``on_success`` called at that moment.
+    complete_after_s: float | None = None
+    # How many list calls miss the new run (GitHub lists new runs with a delay).
+    listed_after: int = 1
 
 
 @dataclass
@@ -53,9 +58,13 @@ class FakeRun:
     polls: int = 0
     listed_after: int = 1  # how many list calls miss it (GitHub lists new runs with a delay)
     done_hook_called: bool = False
+    due_at: float | None = None  # with a timed script: when it completes (the server's clock)
+    now: Callable[[], float] | None = None
 
     @property
     def status(self) -> str:
+        if self.due_at is not None and self.now is not None:
+            return "completed" if self.now() >= self.due_at else "in_progress"
         return self.script.statuses[min(self.polls, len(self.script.statuses) - 1)]
 
     def as_api(self, base: str, repo: str) -> dict[str, Any]:
@@ -104,6 +113,8 @@ class FakeGitHub:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status answered)
         self.dispatches: list[dict[str, Any]] = []
         self._scripts: list[RunScript] = []
+        # What a dispatched run does when no script was queued for it (None: RunScript()).
+        self.default_script: RunScript | None = None
         self._throttles: list[_Throttle] = []
         self._exhausted_until: float | None = None
         self._failures: list[int] = []
@@ -270,7 +281,7 @@ class FakeGitHub:
                 return 422, {"message": f"Provided value '{inputs[name]}' for input '{name}' not in the list of allowed values"}
         if not isinstance(body.get("ref"), str) or not body["ref"]:
             return 422, {"message": "Invalid value for parameter 'ref'"}
-        script = self._scripts.pop(0) if self._scripts else RunScript()
+        script = self._scripts.pop(0) if self._scripts else (self.default_script or RunScript())
         run_id = self._next_id
         self._next_id += 1
         run = FakeRun(
@@ -281,7 +292,13 @@ class FakeGitHub:
             title=_render_run_name(doc.get("run-name") or str(doc.get("name") or workflow), inputs),
             created_at=datetime.fromtimestamp(self.now(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             script=script,
+            listed_after=script.listed_after,
         )
+        if script.complete_after_s is not None:
+            run.due_at, run.now = self.now() + script.complete_after_s, self.now
+            timer = threading.Timer(script.complete_after_s, self._finish_timed, args=(run,))
+            timer.daemon = True
+            timer.start()
         self.runs[run_id] = run
         self.dispatches.append(body)
         if self.dispatch_mode == "details" and body.get("return_run_details"):
@@ -310,10 +327,23 @@ class FakeGitHub:
 
     def _advance(self, run: FakeRun) -> None:
         run.polls += 1
+        self._complete(run)
+
+    def _complete(self, run: FakeRun) -> None:
         if run.status == "completed" and run.script.conclusion == "success" and not run.done_hook_called:
             run.done_hook_called = True
             if run.script.on_success is not None:
                 run.script.on_success(dict(run.inputs))
+
+    def _finish_timed(self, run: FakeRun) -> None:
+        """A timed run completes on its own, like a real workflow nobody is watching (timed
+        scripts need a server clock that moves with real time)."""
+        for _ in range(100):  # the timer and the clock may disagree by a tick
+            if run.due_at is None or self.now() >= run.due_at:
+                break
+            time.sleep(0.01)
+        with self._lock:
+            self._complete(run)
 
 
 def _render_run_name(template: str, inputs: dict[str, Any]) -> str:

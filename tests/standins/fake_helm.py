@@ -14,8 +14,10 @@ uses, with helm's own output shapes and error texts:
 Every invocation appends its argv as a JSON line to ``$FAKE_HELM_LOG``; releases (name,
 namespace, chart, version, values, revision, status) live in the JSON file ``$FAKE_HELM_STATE``.
 The state file also scripts failures (``fail``: the next N runs of a command exit 1 with a
-message; an ``--atomic`` upgrade then leaves the previous release as it was) and what an
-install does on the cluster: with ``--kubeconfig`` it talks to the Kubernetes API named there
+message; an ``--atomic`` upgrade then leaves the previous release as it was), how long an
+upgrade takes (``delay_s``: meanwhile the release is ``pending-install``/``pending-upgrade``, and
+another upgrade is refused, as helm does), and what an install does on the cluster: with
+``--kubeconfig`` it talks to the Kubernetes API named there
 (the fake API in tests) with the kubeconfig's CA and bearer token, creating the namespace and,
 for the argo-cd chart, Argo CD's service accounts (with their values' annotations) and
 workloads — ready or not, as configured.
@@ -32,6 +34,7 @@ import re
 import ssl
 import stat
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -133,15 +136,18 @@ class FakeHelm:
 def main(argv: list[str]) -> int:
     state_path = Path(os.environ["FAKE_HELM_STATE"])
     state = json.loads(state_path.read_text())
+    before = json.dumps(state, sort_keys=True)
     args = _Args(argv)
     _record(argv, args)
     try:
         out = _dispatch(args, state)
     except HelmExit as exc:
         print(f"Error: {exc}", file=sys.stderr)
-        state_path.write_text(json.dumps(state, indent=1))
+        if json.dumps(state, sort_keys=True) != before:
+            _save(state_path, state)
         return exc.code
-    state_path.write_text(json.dumps(state, indent=1))
+    if json.dumps(state, sort_keys=True) != before:  # reads write nothing (a running upgrade may)
+        _save(state_path, state)
     if out:
         print(out)
     return 0
@@ -291,6 +297,9 @@ def _upgrade(args: _Args, state: dict[str, Any], namespace: str) -> str:
     for item in args.many("--set-string"):
         values = _deep_merge(values, parse_set(item, typed=False))
 
+    current = state["releases"].get(f"{namespace}/{name}")
+    if current is not None and str(current.get("status", "")).startswith("pending-"):
+        raise HelmExit("UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
     kube = _Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig") else None
     if kube is not None:
         if args.has("--create-namespace"):
@@ -302,6 +311,7 @@ def _upgrade(args: _Args, state: dict[str, Any], namespace: str) -> str:
 
     key = f"{namespace}/{name}"
     previous = state["releases"].get(key)
+    _pending(state, key, name, namespace, chart, previous)
     state["releases"][key] = {
         "name": name, "namespace": namespace, "chart": chart["name"], "version": chart["version"], "app_version": chart["app_version"],
         "values": values, "revision": (previous["revision"] + 1) if previous else 1, "status": "deployed",
@@ -310,6 +320,30 @@ def _upgrade(args: _Args, state: dict[str, Any], namespace: str) -> str:
     if args.one("-o", "--output") == "json":
         return json.dumps(_status_json(state["releases"][key]))
     return f'Release "{name}" has been {"upgraded" if previous else "installed"}. Happy Helming!'
+
+
+def _pending(state: dict[str, Any], key: str, name: str, namespace: str, chart: dict[str, str], previous: dict[str, Any] | None) -> None:
+    """With ``delay_s`` configured, an upgrade takes that long, and meanwhile the release is
+    ``pending-install``/``pending-upgrade`` for every other helm call, as helm records it
+    before it waits. (A helm killed in this window leaves it pending.)"""
+    delay = float(state["config"].get("delay_s") or 0)
+    if delay <= 0:
+        return
+    state["releases"][key] = {
+        "name": name, "namespace": namespace, "chart": chart["name"], "version": chart["version"], "app_version": chart["app_version"],
+        "values": (previous or {}).get("values") or {}, "revision": (previous["revision"] + 1) if previous else 1,
+        "status": "pending-upgrade" if previous else "pending-install",
+        "description": "Preparing upgrade" if previous else "Initial install underway",
+    }
+    _save(Path(os.environ["FAKE_HELM_STATE"]), state)
+    time.sleep(delay)
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    """Write the state file atomically: a concurrent helm call reads it whole or not at all."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, path)
 
 
 def _resolve_chart(ref: str, repo: str, version: str) -> dict[str, str]:

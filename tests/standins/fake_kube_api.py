@@ -19,7 +19,7 @@ No API server can run on the test machines, so this small threaded server answer
 
 TLS uses a trustme CA, so the client verifies ``ca_data`` exactly as against EKS. Faults can be
 injected (the next N requests answer 503; 401/403 for every request; an Application turning
-Degraded) and scripted "controllers" run before every request to move the world on: Argo CD
+Degraded; a write carried out at once but answered late) and scripted "controllers" run before every request to move the world on: Argo CD
 Applications syncing after a number of reads, children appearing under a root app, Endpoints
 and workloads becoming ready. Controllers count *reads* (and optionally time on an injected
 clock), so tests with a FakeClock never sleep.
@@ -34,6 +34,7 @@ import re
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
@@ -284,6 +285,7 @@ class FakeKubeAPI:
         self.controllers: list[Controller] = []
         self.auth_mode = "eks"  # eks | deny (401) | forbid (403)
         self._faults: list[tuple[int, int, str]] = []  # [remaining, status, message]
+        self._slow: list[list[Any]] = []  # [method, path part, seconds, remaining]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.ca = trustme.CA()
@@ -349,6 +351,12 @@ class FakeKubeAPI:
         """The next ``count`` authenticated requests answer ``status``."""
         with self._lock:
             self._faults.append((count, status, message))
+
+    def slow_answer(self, method: str, path_part: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` requests ``method`` on a path containing ``path_part`` are carried
+        out at once, but answered only ``seconds`` later (a client can die in between)."""
+        with self._lock:
+            self._slow.append([method, path_part, seconds, times])
 
     def add_controller(self, controller: Controller) -> Controller:
         with self._lock:
@@ -473,7 +481,17 @@ class FakeKubeAPI:
             except ApiError as err:
                 status, answer = err.code, err.body
             record.status = status
-            return status, answer
+            delay = self._slow_delay(method, record.path)
+        if delay:
+            time.sleep(delay)
+        return status, answer
+
+    def _slow_delay(self, method: str, path: str) -> float:
+        for rule in self._slow:
+            if rule[0] == method and rule[1] in path and rule[3] > 0:
+                rule[3] -= 1
+                return float(rule[2])
+        return 0.0
 
     def _authenticate(self, token: str) -> None:
         problem = eks_token_problem(token) if token else "no bearer token"
@@ -810,6 +828,9 @@ class AppBehaviour:
     hooks: tuple[dict[str, Any], ...] = ()
     # Revision an automated sync resolves to (None: the controller's revision).
     revision: str | None = None
+    # A requested sync completes on the request that first sees it (once due), without a
+    # Running phase a client could observe: for end-to-end runs that must not wait a poll.
+    instant_operations: bool = False
 
 
 @dataclass
@@ -843,11 +864,12 @@ class ArgoCdController:
                 api.mutate("argoproj.io/v1alpha1", "Application", name, self.namespace, self._initial)
             operation = app.get("operation")
             if operation:
-                if name not in self._op_started:
+                just_seen = name not in self._op_started
+                if just_seen:
                     self._op_started[name] = (reads, now)
                     self.operations_seen.append(copy.deepcopy(operation))
                     api.mutate("argoproj.io/v1alpha1", "Application", name, self.namespace, _running(operation))
-                elif self._due(self._op_started[name], reads, now, behaviour):
+                if (not just_seen or behaviour.instant_operations) and self._due(self._op_started[name], reads, now, behaviour):
                     del self._op_started[name]
                     revision = ((operation.get("sync") or {}).get("revision")) or behaviour.revision or self.revision
                     api.mutate("argoproj.io/v1alpha1", "Application", name, self.namespace, self._converge(behaviour, revision, operation))

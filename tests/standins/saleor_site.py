@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,8 @@ class Behaviour:
     graphql: dict[str, Any] = field(default_factory=lambda: dict(SHOP))
     # Answers to give, in order, for a path before answering normally (e.g. 503 while starting).
     statuses: dict[str, list[int]] = field(default_factory=dict)
+    # Seconds to think before each answer (a slow origin: a client can be stopped meanwhile).
+    delay_s: float = 0.0
 
 
 class SaleorSite:
@@ -113,6 +116,8 @@ class SaleorSite:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         self.requests.append((host, method, path))
+        if self.behaviour.delay_s > 0:
+            time.sleep(self.behaviour.delay_s)
         status, content_type, payload = self._route(host, method, path, body)
         queued = self.behaviour.statuses.get(path)
         if queued:

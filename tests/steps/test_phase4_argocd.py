@@ -106,6 +106,41 @@ def test_workloads_that_never_become_ready_fail_at_the_deadline_naming_them(worl
     assert world.clock.monotonic() - start >= READY_TIMEOUT_S
 
 
+def leave_pending(world: KubeWorld) -> dict:
+    """Another helm (the one a killed kyeol started, say) is upgrading the release right now."""
+    values = world.helm.releases()["argocd/argocd"]["values"]
+    world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values=values, status="pending-upgrade")
+    return values
+
+
+def test_a_release_pending_in_another_helm_is_waited_for_not_installed_again(world: KubeWorld) -> None:
+    step = step_for(world)
+    drive(step, world.context(step))
+    values = leave_pending(world)
+    sleep = world.clock.sleep
+
+    def the_other_helm_finishes(seconds: float, cancel: object = None) -> bool:
+        world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values=values)
+        return sleep(seconds, cancel)
+
+    world.clock.sleep = the_other_helm_finishes  # type: ignore[method-assign]
+    outcome = drive(step_for(world), world.context(step))
+    assert outcome.kind == "applied" and world.helm.releases()["argocd/argocd"]["status"] == "deployed"
+    assert len(world.helm.argvs("upgrade")) == 1, "no second upgrade (helm would refuse it anyway)"
+    assert any("helm operation in progress on argocd/argocd" in what for _, what in world.waits)
+
+
+def test_a_release_left_pending_for_good_fails_with_the_rollback_to_do(world: KubeWorld) -> None:
+    step = step_for(world)
+    drive(step, world.context(step))
+    leave_pending(world)
+    with pytest.raises(WaitTimeout) as timeout:
+        drive(step_for(world), world.context(step))
+    assert "helm release argocd/argocd is pending-upgrade" in timeout.value.message
+    assert "helm rollback argocd <revision> -n argocd" in timeout.value.hint
+    assert len(world.helm.argvs("upgrade")) == 1
+
+
 def test_dry_run_changes_nothing_and_says_what_it_would_install(world: KubeWorld) -> None:
     before, writes = world.mgmt.snapshot(), world.mgmt.writes
     step = step_for(world, dry_run=True)

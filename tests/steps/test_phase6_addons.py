@@ -93,6 +93,19 @@ def test_a_child_stuck_progressing_fails_at_the_deadline_naming_it_and_its_resou
     assert time.monotonic() - wall < 30  # fake time: nothing really slept for 15 minutes
 
 
+def test_the_envs_other_applications_are_not_waited_for(world: KubeWorld) -> None:
+    # saleor-dev carries the same env label; its health is phase 8's business, not the add-ons'.
+    argo(world, **{"saleor-dev": AppBehaviour(health="Degraded", health_message="one or more resources are degraded")})
+    webhook(world)
+    world.mgmt.put({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                    "metadata": {"name": "saleor-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"}},
+                    "spec": {"project": "apps", "destination": {"name": "jung-dev-eks"}}})
+    step = step_for(world)
+    outcome = drive(step, world.context(step))
+    assert outcome.kind == "applied" and "saleor-dev" not in outcome.outputs["children"]
+    assert drive(step_for(world), world.context(step)).kind == "done"
+
+
 def test_children_not_created_yet_are_named(world: KubeWorld) -> None:
     world.mgmt.add_controller(ArgoCdController(revision=REVISION))  # no ApplicationSets: the children never appear
     step = step_for(world)

@@ -229,6 +229,37 @@ def test_missing_tags_are_built_by_the_workflow_and_rechecked(app_tree: Path, mo
     assert step.check(context(step, clock)).done
 
 
+def dispatch_before(fake: FakeGitHub, env: str, tags: str) -> None:
+    """A dispatch by an earlier kyeol (killed since): its run goes on without it."""
+    import httpx
+
+    httpx.post(f"{fake.url}/repos/kyeol/kyeol/actions/workflows/images.yml/dispatches", headers={"Authorization": f"Bearer {TOKEN}"},
+               json={"ref": "main", "inputs": {"env": env, "tags": tags, "correlation_id": f"kyeol-{env}-0123456789"}}).raise_for_status()
+
+
+def test_a_run_an_interrupted_kyeol_dispatched_is_followed_not_dispatched_again(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    fake.script_next_run(RunScript(statuses=("in_progress", "in_progress", "completed"), on_success=push_from_inputs(ecr),
+                                   listed_after=0))
+    dispatch_before(fake, "dev", ",".join(f"{name}={tag}" for name, tag in TAGS.items()))
+    step = make_step(app_tree, moto_endpoint, clock, fake)
+    outputs = step.apply(context(step, clock))
+    assert len(fake.dispatches) == 1, "nothing dispatched again"
+    (run,) = fake.runs.values()
+    assert outputs["workflow_run"] == f"https://github.com/kyeol/kyeol/actions/runs/{run.id}"
+    assert step.check(context(step, clock)).done
+
+
+def test_a_run_for_another_env_is_not_followed(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.script_next_run(RunScript(statuses=("in_progress",), listed_after=0))
+    dispatch_before(fake, "stage", "saleor-api=3.23.28")
+    fake.script_next_run(RunScript(on_success=push_from_inputs(ecr)))
+    step = make_step(app_tree, moto_endpoint, clock, fake)
+    step.apply(context(step, clock))
+    assert [d["inputs"]["env"] for d in fake.dispatches] == ["stage", "dev"]
+
+
 def test_a_failed_run_fails_the_step_naming_the_job(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
     fake.script_next_run(RunScript(conclusion="failure", jobs=(
         ("plan", "success"), ("build (saleor-api)", "success"), ("build (saleor-storefront)", "failure"))))
@@ -261,7 +292,8 @@ def test_the_rate_limit_is_waited_out_on_the_injected_clock(app_tree: Path, moto
     step.apply(context(step, clock))
     assert clock.sleeps[0] >= 600
     assert 600 <= clock.monotonic() - start < step.timeout_s
-    assert fake.requests[0][2] == 403 and fake.requests[1][2] == 204
+    # The look for a run already under way waits out the limit; then the dispatch goes through.
+    assert [(method, status) for method, _, status in fake.requests[:3]] == [("GET", 403), ("GET", 200), ("POST", 204)]
 
 
 def test_a_run_that_never_ends_fails_at_the_deadline(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:

@@ -58,7 +58,8 @@ def services_for(site: SaleorSite, moto_endpoint: str, ca_bundle: str, clock: Fa
     return Services(CONFIG, dry_run=dry_run, clock=clock, environ=environ)
 
 
-def context(step: VerifyStep, clock: FakeClock, *, dry_run: bool = False, timeout: float | None = None) -> StepContext:
+def context(step: VerifyStep, clock: FakeClock, *, dry_run: bool = False, timeout: float | None = None,
+            recorded: dict[str, Any] | None = None) -> StepContext:
     return StepContext(
         run_id="run-1",
         step_id=step.id,
@@ -66,7 +67,7 @@ def context(step: VerifyStep, clock: FakeClock, *, dry_run: bool = False, timeou
         dry_run=dry_run,
         clock=clock,
         log=None,
-        outputs={},
+        outputs={step.id: recorded} if recorded else {},
         deadline=clock.monotonic() + (timeout or step.timeout_s),
     )
 
@@ -88,8 +89,11 @@ def test_a_healthy_env_verifies_and_records_the_link_table(moto_endpoint: str, c
     edge(moto_endpoint)
     with serve(ca) as site:
         step = VerifyStep(services_for(site, moto_endpoint, ca_bundle, clock), DEV)
-        checked = step.check(context(step, clock))
+        first = step.check(context(step, clock))
         outputs = step.apply(context(step, clock))
+        checked = step.check(context(step, clock, recorded=outputs))
+    # Never verified in this state: the run verifies (apply); a recorded pass is re-checked.
+    assert not first.done and first.reason == "not verified yet"
     assert checked.done and checked.outputs["verified"] is True
     assert outputs["verified"] is True
     assert [(link["link"], link["status"]) for link in outputs["links"]] == [(link, "pass") for _ in range(2) for link in LINKS]
@@ -170,8 +174,11 @@ def test_dry_run_plans_without_touching_the_network(moto_endpoint: str, ca: trus
         ctx = context(step, clock, dry_run=True)
         checked = step.check(ctx)
         plan = step.plan(ctx)
+        # After a recorded pass, a dry-run has nothing to plan, still without a request to the site.
+        again = step.check(context(step, clock, dry_run=True, recorded={"verified": True, "links": []}))
     assert not checked.done and "after the app is synced" in checked.reason
     assert plan.changes[0].action == "read" and "DNS → TLS → edge → HTTP → HSTS" in plan.changes[0].detail
+    assert again.done
     assert site.requests == [] and site.sni == []
 
 

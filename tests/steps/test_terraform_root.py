@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,69 @@ def test_cluster_facts_fill_gaps_and_terraform_stays_authoritative() -> None:
     recorded = cluster_outputs({"cluster_endpoint": "https://127.0.0.1:6443"}, cluster, log)
     assert "cluster_endpoint" not in recorded
     assert [r["output"] for r in log.events("Terraform output differs from the EKS API")] == ["cluster_endpoint"]
+
+
+# -- a state lock left by a run that is gone ------------------------------------------------------
+
+LOCK_BUCKET = "jung-kyeol-tfstate-123456789012"
+LOCK_KEY = "global/us-east-1/terraform.tfstate"
+
+
+def leave_lock(endpoint: str, *, lock_file: bool, item: bool = True, who: str = "") -> str:
+    """What a terraform that died holding the lock of global/us-east-1 leaves: the DynamoDB item
+    and the S3 lock file, or one of them when it died halfway through releasing them."""
+    import boto3
+
+    lock_id = str(uuid.uuid4())
+    info = json.dumps({"ID": lock_id, "Operation": "OperationTypeApply", "Info": "",
+                       "Who": who or f"{getpass.getuser()}@{socket.gethostname()}", "Version": "1.11.4",
+                       "Created": "2026-11-26T08:00:00.000000000Z", "Path": f"{LOCK_BUCKET}/{LOCK_KEY}"})
+    dynamodb = boto3.client("dynamodb", region_name="ap-northeast-1", endpoint_url=endpoint)
+    if item:
+        dynamodb.put_item(TableName="jung-kyeol-tflock",
+                          Item={"LockID": {"S": f"{LOCK_BUCKET}/{LOCK_KEY}"}, "Info": {"S": info}})
+    if lock_file:
+        s3 = boto3.client("s3", region_name="ap-northeast-1", endpoint_url=endpoint)
+        s3.put_object(Bucket=LOCK_BUCKET, Key=f"{LOCK_KEY}.tflock", Body=info.encode())
+    return lock_id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lock_file", "item"), [(True, True), (False, True), (True, False)],
+                         ids=["both-locks", "dynamodb-item-only", "lock-file-only"])
+def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(tmp_path: Path, moto_endpoint: str,
+                                                                        lock_file: bool, item: bool) -> None:
+    from steps import phase1_bootstrap, phase2_mgmt
+    from tests.fixtures.infra.world import lock_items, make_world, s3_keys
+
+    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
+    services, env = world.services(), world.config.env("dev")
+    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
+    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    lock_id = leave_lock(moto_endpoint, lock_file=lock_file, item=item)
+
+    result = world.run([bootstrap, edge], only=["global"])
+    assert result.exit_code == 0 and result.step("global").outcome == "applied"
+    (released,) = world.log.events("releasing the Terraform state lock of a run that is gone")
+    assert released["lock_id"] == lock_id and "no terraform process" in released["why"]
+    assert f"{LOCK_KEY}.tflock" not in s3_keys(moto_endpoint, LOCK_BUCKET)
+    assert [i for i in lock_items(moto_endpoint, "jung-kyeol-tflock") if i["LockID"]["S"] == f"{LOCK_BUCKET}/{LOCK_KEY}"] == []
+    assert LOCK_KEY in s3_keys(moto_endpoint, LOCK_BUCKET), "the apply ran and saved its state"
+
+
+@pytest.mark.slow
+def test_a_lock_held_from_another_machine_is_never_taken(tmp_path: Path, moto_endpoint: str) -> None:
+    from steps import phase1_bootstrap, phase2_mgmt
+    from tests.fixtures.infra.world import make_world, s3_keys
+
+    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
+    services, env = world.services(), world.config.env("dev")
+    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
+    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    lock_id = leave_lock(moto_endpoint, lock_file=True, who="ci@runner-7")
+
+    result = world.run([bootstrap, edge], only=["global"])
+    assert result.exit_code == 1 and result.step("global").error["type"] == "StateLocked"
+    assert lock_id in result.step("global").error["message"]
+    assert world.log.events("releasing the Terraform state lock of a run that is gone") == []
+    assert f"{LOCK_KEY}.tflock" in s3_keys(moto_endpoint, LOCK_BUCKET), "a colleague's lock stays"
