@@ -87,9 +87,11 @@ class Result:
                     continue
         return events
 
-    def __repr__(self) -> str:  # what a failed assertion shows
-        return (f"kyeol {' '.join(self.args)} -> {self.code} in {self.seconds:.1f}s\n--- stdout\n{self.stdout[-6000:]}"
-                f"\n--- stderr (last lines)\n{self.stderr[-6000:]}")
+    def __repr__(self) -> str:  # what a failed assertion shows; pytest keeps only its start
+        errors = [line.strip() for line in (self.stdout + "\n" + self.stderr).splitlines()
+                  if line.strip().startswith(("error:", "hint:"))]
+        return (f"kyeol {' '.join(self.args)} -> {self.code} in {self.seconds:.1f}s: {' | '.join(errors)[:1500]}"
+                f"\n--- stdout\n{self.stdout[-6000:]}\n--- stderr (last lines)\n{self.stderr[-6000:]}")
 
 
 class World:
