@@ -185,22 +185,27 @@ class TerraformRootStep(Step):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         tf = self.services.terraform
         self._init(ctx)
-        try:
-            planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
-        except StateLocked as locked:
-            if not locked.holder_gone:
-                raise
-            self._release(ctx, locked)
-            planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
-        tf.apply(self.root_dir, planned, ctx)
+        for attempt in (1, 2):
+            try:
+                planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+                tf.apply(self.root_dir, planned, ctx)
+                break
+            except StateLocked as locked:
+                # The plan or the apply met a lock whose holder is gone: release it once and
+                # plan again (a failed lock changed nothing, and the saved plan is discarded).
+                if attempt == 2 or not locked.holder_gone:
+                    raise
+                self._release(ctx, locked)
         outputs = dict(tf.output(self.root_dir, ctx))
         outputs[INPUTS_OUTPUT] = self.fingerprint()
         return outputs
 
     def _release(self, ctx: StepContext, locked: StateLocked) -> None:
         """A lock whose holder is provably gone — a terraform on this machine that died with
-        the kyeol run that started it (killed, out of memory) — is released, as kyeol takes
-        over its own lock from a dead run; a live holder's lock is never touched."""
+        the kyeol run that started it (killed, out of memory), or one that exited leaving its
+        own lock behind (a lock write retried after its answer was lost finds itself already
+        there) — is released, as kyeol takes over its own lock from a dead run; a live
+        holder's lock is never touched."""
         lock = locked.lock
         ctx.log.warning("releasing the Terraform state lock of a run that is gone", root=self.root, lock_id=lock.id,
                         who=lock.who, operation=lock.operation, since=lock.created, why=locked.gone_because)

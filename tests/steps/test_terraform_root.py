@@ -112,6 +112,32 @@ def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(tmp_path:
 
 
 @pytest.mark.slow
+def test_a_dead_holders_lock_met_by_the_apply_is_released_and_planned_again(tmp_path: Path, moto_endpoint: str) -> None:
+    from steps import phase1_bootstrap, phase2_mgmt
+    from tests.fixtures.infra.world import make_world
+
+    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
+    services, env = world.services(), world.config.env("dev")
+    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
+    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    terraform, left = services.terraform, []
+    real_plan, applies = terraform.plan, len(world.log.commands("apply"))
+
+    def plan_then_a_lock_is_left(*args: object, **kwargs: object) -> object:
+        planned = real_plan(*args, **kwargs)
+        if not left:  # between the plan and its apply, as when a retried lock write meets itself
+            left.append(leave_lock(moto_endpoint, lock_file=True))
+        return planned
+
+    terraform.plan = plan_then_a_lock_is_left  # type: ignore[method-assign]
+    result = world.run([bootstrap, edge], only=["global"])
+    assert result.exit_code == 0 and result.step("global").outcome == "applied"
+    (released,) = world.log.events("releasing the Terraform state lock of a run that is gone")
+    assert released["lock_id"] == left[0]
+    assert len(world.log.commands("apply")) - applies == 2, "the apply that met the lock, then the one that applied"
+
+
+@pytest.mark.slow
 def test_a_lock_held_from_another_machine_is_never_taken(tmp_path: Path, moto_endpoint: str) -> None:
     from steps import phase1_bootstrap, phase2_mgmt
     from tests.fixtures.infra.world import make_world, s3_keys
