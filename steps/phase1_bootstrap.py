@@ -37,10 +37,17 @@ class Bootstrap(TerraformRootStep):
         return dict(self.facts())
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
-        problems = self.services.aws().check_state_backend(self.config.state_bucket, self.config.lock_table)
+        aws = self.services.aws()
+        problems = aws.check_state_backend(self.config.state_bucket, self.config.lock_table)
         if problems:
             return False, "; ".join(problems), {}
-        return True, f"state bucket {self.config.state_bucket} and lock table {self.config.lock_table} are ready", self.facts()
+        found = self.facts()
+        # Found rather than applied here (another machine bootstrapped): the key still has to be
+        # known, or every later root's state would fall back to the bucket's default key.
+        kms_key = outputs.get("kms_key_arn") or aws.state_bucket_kms_key(self.config.state_bucket)
+        if kms_key:
+            found["kms_key_arn"] = kms_key
+        return True, f"state bucket {self.config.state_bucket} and lock table {self.config.lock_table} are ready", found
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         for key, wanted in self.facts().items():

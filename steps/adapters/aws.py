@@ -40,6 +40,8 @@ _REJECTED_CREDENTIAL_CODES = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException", "RequestExpired"}
 )
 _CREDENTIALS_HINT = "configure AWS credentials for the configured account (AWS_PROFILE, or `aws sso login`), then run again"
+# A load balancer or target group deleted between listing it and reading its tags.
+_GONE_ELBV2 = frozenset({"LoadBalancerNotFound", "TargetGroupNotFound"})
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # the fixed hosted zone of every CloudFront alias target
 
 
@@ -151,6 +153,29 @@ class AwsSession:
                 problems.append(f"lock table {table} has no string hash key LockID (Terraform needs it)")
         return problems
 
+    def state_bucket_kms_key(self, bucket: str) -> str | None:
+        """ARN of the customer KMS key the state bucket encrypts with by default, or None when
+        it uses the AWS-managed aws/s3 key (or no SSE-KMS at all).
+
+        The other roots' S3 backends pass it as ``kms_key_id`` so that their state objects are
+        encrypted with the same key even when this machine did not apply the bootstrap. The
+        bucket may name the key by id, ARN or alias; the backend wants the ARN.
+        """
+        encryption = self._call(
+            f"read encryption of {bucket}",
+            lambda: self.client("s3").get_bucket_encryption(Bucket=bucket),
+            missing=frozenset({"ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"}),
+        )
+        for rule in ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", []):
+            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+            named = default.get("KMSMasterKeyID")
+            if default.get("SSEAlgorithm", "").startswith("aws:kms") and named:
+                described = self._call(f"describe KMS key {named}",
+                                       lambda: self.client("kms").describe_key(KeyId=named))
+                assert described is not None
+                return str(described["KeyMetadata"]["Arn"])
+        return None
+
     # -- EKS, RDS, ElastiCache (phases 2-3) ----------------------------------------------------
 
     def eks_cluster(self, name: str) -> dict[str, Any] | None:
@@ -248,6 +273,54 @@ class AwsSession:
             repos = (found or {}).get("repositories") or []
             result[name] = repos[0]["repositoryUri"] if repos else None
         return result
+
+    # -- ELBv2 (teardown: what the load balancer controller made outside Terraform) -----------
+
+    def tagged_load_balancing(self, tag_key: str, tag_value: str) -> dict[str, list[dict[str, str]]]:
+        """ELBv2 load balancers and target groups carrying the tag ``tag_key=tag_value``.
+
+        The AWS Load Balancer Controller tags everything it creates with
+        ``elbv2.k8s.aws/cluster=<cluster>``; those ALBs (and their ENIs and security groups)
+        are not in any Terraform state and keep a VPC from being deleted. Returns
+        ``{"load_balancers": [{"name", "arn"}], "target_groups": [{"name", "arn"}]}``.
+        """
+        elbv2 = self.client("elbv2")
+
+        def listed(operation: str, key: str, name_key: str, arn_key: str) -> list[dict[str, str]]:
+            items: list[dict[str, str]] = []
+            for chunk in elbv2.get_paginator(operation).paginate():
+                items += [{"name": i.get(name_key, ""), "arn": i[arn_key]} for i in chunk.get(key, [])]
+            return items
+
+        def matching(items: list[dict[str, str]]) -> list[dict[str, str]]:
+            wanted: list[dict[str, str]] = []
+            for start in range(0, len(items), 20):  # DescribeTags takes at most 20 ARNs
+                batch = items[start:start + 20]
+                described = {"TagDescriptions": []}
+                try:
+                    described = elbv2.describe_tags(ResourceArns=[i["arn"] for i in batch])
+                except Exception as exc:  # noqa: BLE001 - one of them was deleted meanwhile: ask one by one
+                    if _code(exc) not in _GONE_ELBV2:
+                        raise
+                    for item in batch:
+                        try:
+                            described["TagDescriptions"] += elbv2.describe_tags(ResourceArns=[item["arn"]])["TagDescriptions"]
+                        except Exception as one:  # noqa: BLE001
+                            if _code(one) not in _GONE_ELBV2:
+                                raise
+                tagged = {d["ResourceArn"] for d in described.get("TagDescriptions", [])
+                          if any(t.get("Key") == tag_key and t.get("Value") == tag_value for t in d.get("Tags", []))}
+                wanted += [i for i in batch if i["arn"] in tagged]
+            return wanted
+
+        def find() -> dict[str, list[dict[str, str]]]:
+            balancers = listed("describe_load_balancers", "LoadBalancers", "LoadBalancerName", "LoadBalancerArn")
+            groups = listed("describe_target_groups", "TargetGroups", "TargetGroupName", "TargetGroupArn")
+            return {"load_balancers": matching(balancers), "target_groups": matching(groups)}
+
+        found = self._call(f"list ELBv2 load balancers and target groups tagged {tag_key}={tag_value}", find)
+        assert found is not None
+        return found
 
     # -- Secrets Manager (phase 8) -------------------------------------------------------------
 

@@ -78,13 +78,49 @@ def test_a_backend_made_elsewhere_counts_as_done(world: World) -> None:
     """Another machine bootstrapped (its local state is not here): the AWS API is the proof."""
     from tests.fixtures.infra.seed import seed_bootstrap
 
-    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
-                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    made = seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
+                          {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
     step = bootstrap(world)
     check = step.check(world.context(step))
     assert check.done
     assert check.outputs["state_bucket"] == "jung-kyeol-tfstate-123456789012"
     assert check.outputs[INPUTS_OUTPUT] == step.fingerprint()
+    # The other roots encrypt their state with the bucket's own customer key, found or applied.
+    assert check.outputs["kms_key_arn"] == made["kms_key_arn"]
+
+
+def test_a_backend_made_elsewhere_names_its_key_as_an_arn_however_the_bucket_names_it(world: World) -> None:
+    """A bucket's default encryption may name its key by id or alias; the S3 backend wants the ARN."""
+    from tests.fixtures.infra.seed import seed_bootstrap
+
+    seeds = Seed(world.endpoint, "ap-northeast-1")
+    made = seed_bootstrap(seeds, {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    key_id = made["kms_key_arn"].rsplit("/", 1)[1]
+    seeds.client("kms").create_alias(AliasName="alias/elsewhere-state", TargetKeyId=key_id)
+    for named in (key_id, "alias/elsewhere-state"):
+        seeds.client("s3").put_bucket_encryption(
+            Bucket="jung-kyeol-tfstate-123456789012",
+            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": named}}]},
+        )
+        step = bootstrap(world)
+        check = step.check(world.context(step))
+        assert check.done and check.outputs["kms_key_arn"] == made["kms_key_arn"], named
+
+
+def test_a_backend_on_the_aws_managed_key_records_no_key(world: World) -> None:
+    """aws:kms without a key id is the AWS-managed aws/s3 key: the backends then use it too."""
+    from tests.fixtures.infra.seed import seed_bootstrap
+
+    seeds = Seed(world.endpoint, "ap-northeast-1")
+    seed_bootstrap(seeds, {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    seeds.client("s3").put_bucket_encryption(
+        Bucket="jung-kyeol-tfstate-123456789012",
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]},
+    )
+    step = bootstrap(world)
+    check = step.check(world.context(step))
+    assert check.done and "kms_key_arn" not in check.outputs
 
 
 def test_verify_checks_the_backend_again(world: World) -> None:
