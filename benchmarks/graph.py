@@ -15,13 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
-# Minutes per step (durations.md §3). mgmt.registry is the ECR + OIDC part of phase 2 that
-# images wait for; global is ACM validation + WAF in us-east-1.
+# Minutes per step (durations.md §3). mgmt.registry is the ECR + OIDC + VPC part of phase 2
+# that images (and the env roots, for MGMT's NAT addresses) wait for: VPC < 0.5 + NAT gateway
+# 2 (durations.md §1); global is ACM validation + WAF in us-east-1.
 MINUTES: dict[str, float] = {
     "bootstrap": 1.0,
     "global": 2.0,
-    "mgmt.registry": 0.5,
-    "mgmt.infra": 14.0,
+    "mgmt.registry": 2.5,
+    "mgmt.infra": 13.0,  # EKS 10 + vpc-cni 0.5 + node group 2 + Terraform 0.5; the VPC is already there
     "dev.infra": 14.0,  # VPC + EKS + node group + add-ons; RDS single-AZ (6) fits inside
     "argocd": 2.0,
     "dev.register": 0.5,

@@ -2,10 +2,13 @@
 
 * ``global`` applies ``global/us-east-1``: the CloudFront certificate and the WAFv2 web ACL
   (scope CLOUDFRONT), which only exist in us-east-1, and the public hosted zone's id.
-* ``mgmt.registry`` applies ``envs/mgmt`` with ``-target=module.ecr -target=module.github_oidc``:
-  the ECR repositories and the GitHub OIDC role take seconds, while the MGMT cluster takes
-  ~14 minutes. Splitting them lets phase 7 (CI image builds, ~8 min) start at minute ~1.5
-  instead of ~15, taking the images off the critical path (reference/durations.md §3).
+* ``mgmt.registry`` applies ``envs/mgmt`` with ``-target=module.ecr -target=module.github_oidc
+  -target=module.vpc``: the ECR repositories and the GitHub OIDC role take seconds and the VPC
+  with its NAT gateways ~2.5 minutes, while the MGMT cluster takes ~13 more. Splitting them lets
+  phase 7 (CI image builds, ~8 min) start at minute ~3.5 instead of ~17, taking the images off
+  the critical path (reference/durations.md §3), and makes MGMT's NAT addresses known before
+  the env roots apply: Argo CD reaches the env clusters' public API endpoints from them, so
+  ``<env>.infra`` passes them as ``mgmt_nat_cidrs`` and the first deploy needs no second apply.
   ``-target`` is Terraform's documented way to apply a subset; the full apply right after
   (``mgmt.infra``) converges the whole root, so nothing stays partially applied.
 * ``mgmt.infra`` applies all of ``envs/mgmt`` and proves the MGMT cluster is ACTIVE through the
@@ -98,15 +101,15 @@ class GlobalEdge(TerraformRootStep):
 class MgmtRegistry(TerraformRootStep):
     id = "mgmt.registry"
     phase = 2
-    title = "ECR repositories and GitHub OIDC role (targeted envs/mgmt)"
+    title = "ECR, GitHub OIDC role, MGMT VPC and NAT addresses (targeted envs/mgmt)"
     scope = SHARED
     needs = ("bootstrap",)
     root = "envs/mgmt"
-    targets = ("module.ecr", "module.github_oidc")
-    required_outputs = ("ecr_repository_urls", "github_actions_role_arn")
-    # ECR and IAM: seconds each, plus init/plan/apply overhead.
-    estimate_s = 30.0
-    timeout_s = 600.0
+    targets = ("module.ecr", "module.github_oidc", "module.vpc")
+    required_outputs = ("ecr_repository_urls", "github_actions_role_arn", "nat_public_ips")
+    # ECR and IAM: seconds each; VPC < 30 s and NAT gateways ~2 min; plus init/plan/apply overhead.
+    estimate_s = 150.0
+    timeout_s = 900.0
 
     def facts(self) -> dict[str, Any]:
         return {
@@ -125,7 +128,13 @@ class MgmtRegistry(TerraformRootStep):
         unnamed = [image for image in IMAGES if image not in urls]
         if unnamed:
             return False, f"ecr_repository_urls has no entry for {', '.join(unnamed)}"
-        return True, f"ECR repositories {', '.join(names)} exist"
+        ips = list(outputs.get("nat_public_ips") or [])
+        if not ips:
+            return False, "envs/mgmt outputs no nat_public_ips (MGMT's NAT gateway addresses)"
+        released = self.services.aws().missing_elastic_ips(ips)
+        if released:
+            return False, f"MGMT's NAT addresses {', '.join(released)} are no longer allocated"
+        return True, f"ECR repositories {', '.join(names)} and MGMT's NAT addresses {', '.join(ips)} exist"
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
         done, detail = self._registry(outputs)
@@ -136,7 +145,8 @@ class MgmtRegistry(TerraformRootStep):
         if not done:
             raise PermanentError(
                 f"after applying {', '.join(self.targets)} of envs/mgmt: {detail}",
-                hint="module.ecr must create one repository per image (jung-saleor-*) and output ecr_repository_urls",
+                hint="module.ecr must create one repository per image (jung-saleor-*) and output ecr_repository_urls; "
+                "module.vpc must allocate the NAT gateways' Elastic IPs and the root output them as nat_public_ips",
             )
         return dict(outputs)
 
@@ -149,8 +159,8 @@ class MgmtInfra(TerraformRootStep):
     needs = ("mgmt.registry",)
     root = "envs/mgmt"
     required_outputs = MGMT_OUTPUTS
-    # VPC 0.5 + EKS 10 + add-ons + node group 2 + overhead ≈ 14 min (11-20).
-    estimate_s = 14 * 60.0
+    # EKS 10 + add-ons + node group 2 + overhead ≈ 13 min (the VPC came with mgmt.registry).
+    estimate_s = 13 * 60.0
     timeout_s = 60 * 60.0
 
     def facts(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbook.errors import PermanentError
+from runbook.errors import OutputUnknown, PermanentError
 from runbook.step import StepContext
 from steps.config import EnvConfig
 from steps.phase2_mgmt import prove_cluster
@@ -48,10 +48,14 @@ ENV_OUTPUTS = (
 
 class EnvInfra(TerraformRootStep):
     phase = 3
-    needs = ("bootstrap", "global")
+    # mgmt.registry: MGMT's NAT addresses, which the env cluster's API endpoint must admit.
+    # It finishes (~3.5 min) before global (~3.5 min incl. bootstrap) matters, so MGMT and env
+    # infra still run side by side.
+    needs = ("bootstrap", "global", "mgmt.registry")
     required_outputs = ENV_OUTPUTS
-    # The env root finds the us-east-1 certificate and web ACL with data sources (§4).
-    plan_requires = ("global",)
+    # The env root finds the us-east-1 certificate and web ACL with data sources (§4), and
+    # takes MGMT's NAT addresses as a variable.
+    plan_requires = ("global", "mgmt.registry")
 
     def __init__(self, services: Services, env: EnvConfig) -> None:
         super().__init__(services, env)
@@ -75,6 +79,32 @@ class EnvInfra(TerraformRootStep):
             "valkey": [e.cache_node_type, e.cache_replicas],
             "hosts": [e.service_host, e.api_host],
         }
+
+    def variables(self, ctx: StepContext) -> dict[str, Any]:
+        """MGMT's NAT addresses as ``mgmt_nat_cidrs``: Argo CD on MGMT calls this cluster's public
+        API endpoint from them. kyeol knows them from mgmt.registry, so nobody copies them into
+        tfvars and re-applies after MGMT's first apply (the value there is for plain terraform)."""
+        return {"mgmt_nat_cidrs": self._mgmt_nat_cidrs(ctx)}
+
+    @staticmethod
+    def _mgmt_nat_cidrs(ctx: StepContext) -> list[str]:
+        return sorted(f"{ip}/32" for ip in ctx.output("mgmt.registry", "nat_public_ips"))
+
+    def _unreachable_from_mgmt(self, ctx: StepContext, cluster: dict[str, Any]) -> str:
+        """Why Argo CD on MGMT could not call this cluster's API ("" when it can, or when
+        MGMT's addresses are not known yet)."""
+        try:
+            wanted = self._mgmt_nat_cidrs(ctx)
+        except OutputUnknown:
+            return ""
+        if not cluster.get("endpoint_public_access"):
+            return ""
+        admitted = set(cluster.get("public_access_cidrs") or [])
+        missing = [cidr for cidr in wanted if cidr not in admitted and "0.0.0.0/0" not in admitted]
+        if not missing:
+            return ""
+        return (f"the public API endpoint of {cluster['name']} does not admit MGMT's NAT address(es) "
+                f"{', '.join(missing)}, so Argo CD could not reach it")
 
     # -- the proofs --------------------------------------------------------------------------
 
@@ -131,12 +161,22 @@ class EnvInfra(TerraformRootStep):
         if not ready or group is None:
             return False, detail, {}
         problems = self.sizing_problems(db, group)
+        unreachable = self._unreachable_from_mgmt(ctx, cluster)
+        if unreachable:
+            problems.append(unreachable)
         if problems:
             return False, "; ".join(problems), {}
         return True, f"{name} ACTIVE, {db['id']} and {group['id']} available", cluster_outputs(outputs, cluster, ctx.log)
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         recorded = prove_cluster(self, ctx, outputs, self.env)
+        unreachable = self._unreachable_from_mgmt(ctx, self.services.aws().eks_cluster(self.env.cluster_name) or {})
+        if unreachable:
+            raise PermanentError(
+                f"{self.id}: {unreachable}",
+                hint=f"{self.root} must pass mgmt_nat_cidrs (kyeol sets it) into the cluster's "
+                "endpoint_public_access_cidrs; fix the root and run kyeol again",
+            )
         found: dict[str, dict[str, Any]] = {}
 
         def database() -> tuple[bool, str]:

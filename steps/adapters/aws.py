@@ -176,6 +176,15 @@ class AwsSession:
                 return str(described["KeyMetadata"]["Arn"])
         return None
 
+    def missing_elastic_ips(self, public_ips: list[str]) -> list[str]:
+        """Those of ``public_ips`` that are not (or no longer) Elastic IPs of this account."""
+        found = self._call(
+            "describe Elastic IPs " + ", ".join(public_ips),
+            lambda: self.client("ec2").describe_addresses(Filters=[{"Name": "public-ip", "Values": public_ips}]),
+        ) or {}
+        allocated = {a.get("PublicIp") for a in found.get("Addresses", [])}
+        return [ip for ip in public_ips if ip not in allocated]
+
     # -- EKS, RDS, ElastiCache (phases 2-3) ----------------------------------------------------
 
     def eks_cluster(self, name: str) -> dict[str, Any] | None:
@@ -193,6 +202,8 @@ class AwsSession:
             "endpoint": c.get("endpoint", ""),
             "certificate_authority_data": (c.get("certificateAuthority") or {}).get("data", ""),
             "oidc_issuer_url": ((c.get("identity") or {}).get("oidc") or {}).get("issuer", ""),
+            "endpoint_public_access": bool((c.get("resourcesVpcConfig") or {}).get("endpointPublicAccess")),
+            "public_access_cidrs": list((c.get("resourcesVpcConfig") or {}).get("publicAccessCidrs") or []),
         }
 
     def rds_instance(self, instance_id: str) -> dict[str, Any] | None:

@@ -33,10 +33,11 @@ def test_graph_and_timing(world: World) -> None:
     by_id = {s.id: s for s in steps(world)}
     assert by_id["global"].needs == ("bootstrap",) and by_id["global"].root == "global/us-east-1"
     assert by_id["mgmt.registry"].needs == ("bootstrap",)
-    assert by_id["mgmt.registry"].targets == ("module.ecr", "module.github_oidc")
+    assert by_id["mgmt.registry"].targets == ("module.ecr", "module.github_oidc", "module.vpc")
     assert by_id["mgmt.infra"].needs == ("mgmt.registry",)
     assert {s.phase for s in by_id.values() if s.id != "bootstrap"} == {2}
-    assert by_id["mgmt.infra"].estimate_s == 14 * 60 and by_id["mgmt.registry"].estimate_s < 60
+    # VPC + NAT gateways (~2.5 min) move from the cluster's apply into the registry's.
+    assert by_id["mgmt.infra"].estimate_s == 13 * 60 and by_id["mgmt.registry"].estimate_s == 150
     assert by_id["mgmt.infra"].timeout_s >= 30 * 60  # EKS alone may take 15 min; provider timeout 30
 
 
@@ -78,6 +79,9 @@ def test_registry_first_then_mgmt_cluster_then_nothing_to_do(world: World) -> No
     assert registry["ecr_repository_urls"]["saleor-api"].endswith("/jung-saleor-api")
     assert registry["github_actions_role_arn"] == "arn:aws:iam::123456789012:role/jung-mgmt-github-ecr-push"
     assert aws.eks_cluster("jung-mgmt-eks") is None, "-target kept the cluster out of the registry step"
+    # MGMT's NAT addresses exist before its cluster: the env roots admit Argo CD from them.
+    (nat_ip,) = registry["nat_public_ips"]
+    assert aws.missing_elastic_ips([nat_ip]) == []
 
     second = world.run(steps(world))
     assert second.step("mgmt.infra").outcome == "applied"
@@ -105,6 +109,18 @@ def test_registry_first_then_mgmt_cluster_then_nothing_to_do(world: World) -> No
     third = world.run(steps(world))
     assert {s.outcome for s in third.steps} == {"unchanged"} and not third.changed
     assert len([r for r in world.log.records if r["event"] == "run"]) == commands, "a no-op run runs no terraform at all"
+
+
+def test_a_released_nat_address_makes_the_registry_due(world: World) -> None:
+    """Argo CD's egress address is part of what the registry step promises the env roots."""
+    assert world.run(steps(world), to="mgmt.registry").exit_code == 0
+    (nat_ip,) = world.store.outputs("mgmt.registry")["nat_public_ips"]
+    ec2 = Seed(world.endpoint, "ap-northeast-1").client("ec2")
+    (address,) = ec2.describe_addresses(Filters=[{"Name": "public-ip", "Values": [nat_ip]}])["Addresses"]
+    ec2.release_address(AllocationId=address["AllocationId"])
+    step = steps(world)[2]
+    check = step.check(world.context(step))
+    assert not check.done and check.reason == f"MGMT's NAT addresses {nat_ip} are no longer allocated"
 
 
 def test_a_changed_root_file_is_planned_again_and_applies_nothing_new(world: World) -> None:

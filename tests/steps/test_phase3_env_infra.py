@@ -22,8 +22,8 @@ BUCKET = "jung-kyeol-tfstate-123456789012"
 def steps(world: World, env: str = "dev") -> list[TerraformRootStep]:
     services = world.services()
     cfg = world.config.env(env)
-    return [*phase1_bootstrap.build(services, cfg), phase2_mgmt.build(services, cfg)[0],
-            *phase3_env_infra.build(services, cfg)]
+    global_edge, registry, _ = phase2_mgmt.build(services, cfg)
+    return [*phase1_bootstrap.build(services, cfg), global_edge, registry, *phase3_env_infra.build(services, cfg)]
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def test_one_step_per_env_with_realistic_timing(world: World) -> None:
     services = world.services()
     dev = phase3_env_infra.build(services, world.config.env("dev"))[0]
     prod = phase3_env_infra.build(services, world.config.env("prod"))[0]
-    assert (dev.id, dev.phase, dev.scope, dev.root, dev.needs) == ("dev.infra", 3, "dev", "envs/dev", ("bootstrap", "global"))
+    assert (dev.id, dev.phase, dev.scope, dev.root, dev.needs) == ("dev.infra", 3, "dev", "envs/dev",
+                                                                     ("bootstrap", "global", "mgmt.registry"))
     assert prod.id == "prod.infra" and prod.root == "envs/prod"
     assert dev.estimate_s == 14 * 60 and prod.estimate_s > dev.estimate_s  # Multi-AZ RDS outlasts EKS
     assert dev.timeout_s >= 40 * 60 and prod.timeout_s > dev.timeout_s
@@ -68,6 +69,36 @@ def test_dev_infra_applies_is_proven_and_a_second_run_does_nothing(world: World)
     again = world.run(steps(world))
     assert {s.outcome for s in again.steps} == {"unchanged"} and not again.changed
     assert len(world.log.events("run")) == runs, "nothing changed: no terraform command ran"
+
+
+def test_the_env_cluster_admits_mgmt_nat_addresses_without_anyone_copying_them(world: World) -> None:
+    """Argo CD on MGMT calls the env cluster's public endpoint from MGMT's NAT: kyeol passes the
+    addresses mgmt.registry made, so the first deploy needs no tfvars edit and second apply."""
+    assert world.run(steps(world)).exit_code == 0
+    (nat_ip,) = world.store.outputs("mgmt.registry")["nat_public_ips"]
+    aws = world.services().aws()
+    cluster = aws.eks_cluster("jung-dev-eks")
+    assert cluster is not None and cluster["endpoint_public_access"]
+    assert sorted(cluster["public_access_cidrs"]) == sorted(["203.0.113.0/24", f"{nat_ip}/32"])
+
+    # Someone narrows the endpoint by hand (or MGMT's NAT changed): the step is due again ...
+    Seed(world.endpoint, "ap-northeast-1").client("eks").update_cluster_config(
+        name="jung-dev-eks", resourcesVpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]})
+    step = steps(world)[-1]
+    check = step.check(world.context(step))
+    assert not check.done
+    assert check.reason == (f"the public API endpoint of jung-dev-eks does not admit MGMT's NAT address(es) {nat_ip}/32, "
+                            "so Argo CD could not reach it")
+
+
+def test_a_root_that_ignores_mgmt_nat_cidrs_fails_naming_the_address(world: World) -> None:
+    main = world.infra / "envs/dev/main.tf"
+    main.write_text(main.read_text().replace("concat(var.operator_cidrs, var.mgmt_nat_cidrs)", "var.operator_cidrs"))
+    result = world.run(steps(world))
+    failed = result.step("dev.infra")
+    assert failed.status == "failed" and failed.error is not None
+    assert "does not admit MGMT's NAT address(es)" in failed.error["message"]
+    assert "mgmt_nat_cidrs" in failed.error["hint"]
 
 
 def test_stage_with_multi_az_and_a_replica_is_proven(world: World) -> None:
@@ -131,7 +162,10 @@ def test_dry_run_plans_the_env_root_without_touching_anything(world: World) -> N
     world.run(steps(world)[:1])  # bootstrap for real: the backend exists, global's data does not
     halfway = world.run(steps(world), dry_run=True)
     assert halfway.step("dev.infra").plan_unknown == "unknown until global is applied: envs/dev reads what it creates"
-    world.run(steps(world)[:2])  # and global
+    world.run(steps(world)[:2])  # and global; MGMT's NAT addresses (mgmt.registry) are not known yet
+    waiting = world.run(steps(world), dry_run=True)
+    assert waiting.step("dev.infra").plan_unknown.startswith("unknown until mgmt.registry is applied")
+    world.run(steps(world)[:3])
     dry = world.run(steps(world), dry_run=True)
     planned = dry.step("dev.infra")
     assert planned.status == "planned" and planned.plan_unknown == ""

@@ -36,6 +36,11 @@ output "vpc_id" {
   value       = module.vpc.vpc_id
 }
 
+output "nat_public_ips" {
+  description = "Public addresses of MGMT's NAT gateways: Argo CD reaches the env clusters' public API endpoints from them, so kyeol passes them to the env roots as `mgmt_nat_cidrs`"
+  value       = module.vpc.nat_public_ips
+}
+
 ################################################################################
 # ECR
 ################################################################################
