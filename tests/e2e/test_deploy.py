@@ -72,7 +72,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert text.code == 0 and all(f"✔ {sid}" in text.stdout for sid in STEP_IDS), text
 
     # What the phases did in the world, once each.
-    assert sorted(world.seeds()) == sorted(["bootstrap", "global", "ecr", "github_oidc", "eks", "eks", "data", "edge"])
+    assert sorted(world.seeds()) == sorted(["bootstrap", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
     assert len(world.helm.argvs("upgrade")) == 1 and world.helm.releases()["argocd/argocd"]["status"] == "deployed"
     assert world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd") is not None
     assert len(world.github.dispatches) == 1
