@@ -7,6 +7,7 @@ import json
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,21 +89,30 @@ def leave_lock(endpoint: str, *, lock_file: bool, item: bool = True, who: str = 
     return lock_id
 
 
+def bootstrapped_world(tmp_path: Path, moto_endpoint: str) -> tuple[Any, Any, list[Any]]:
+    """A world whose state backend exists, with no lock wait, and its bootstrap + global steps
+    (global is the root the lock tests apply)."""
+    from steps import phase1_bootstrap, phase2_mgmt
+    from tests.fixtures.infra.world import World, make_world
+
+    world: World = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
+    services, env = world.services(), world.config.env("dev")
+    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
+    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    return world, services, [bootstrap, edge]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("lock_file", "item"), [(True, True), (False, True), (True, False)],
                          ids=["both-locks", "dynamodb-item-only", "lock-file-only"])
 def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(tmp_path: Path, moto_endpoint: str,
                                                                         lock_file: bool, item: bool) -> None:
-    from steps import phase1_bootstrap, phase2_mgmt
-    from tests.fixtures.infra.world import lock_items, make_world, s3_keys
+    from tests.fixtures.infra.world import lock_items, s3_keys
 
-    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
-    services, env = world.services(), world.config.env("dev")
-    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
-    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    world, _, steps = bootstrapped_world(tmp_path, moto_endpoint)
     lock_id = leave_lock(moto_endpoint, lock_file=lock_file, item=item)
 
-    result = world.run([bootstrap, edge], only=["global"])
+    result = world.run(steps, only=["global"])
     assert result.exit_code == 0 and result.step("global").outcome == "applied"
     (released,) = world.log.events("releasing the Terraform state lock of a run that is gone")
     assert released["lock_id"] == lock_id and "no terraform process" in released["why"]
@@ -113,13 +123,7 @@ def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(tmp_path:
 
 @pytest.mark.slow
 def test_a_dead_holders_lock_met_by_the_apply_is_released_and_planned_again(tmp_path: Path, moto_endpoint: str) -> None:
-    from steps import phase1_bootstrap, phase2_mgmt
-    from tests.fixtures.infra.world import make_world
-
-    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
-    services, env = world.services(), world.config.env("dev")
-    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
-    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    world, services, steps = bootstrapped_world(tmp_path, moto_endpoint)
     terraform, left = services.terraform, []
     real_plan, applies = terraform.plan, len(world.log.commands("apply"))
 
@@ -130,7 +134,7 @@ def test_a_dead_holders_lock_met_by_the_apply_is_released_and_planned_again(tmp_
         return planned
 
     terraform.plan = plan_then_a_lock_is_left  # type: ignore[method-assign]
-    result = world.run([bootstrap, edge], only=["global"])
+    result = world.run(steps, only=["global"])
     assert result.exit_code == 0 and result.step("global").outcome == "applied"
     (released,) = world.log.events("releasing the Terraform state lock of a run that is gone")
     assert released["lock_id"] == left[0]
@@ -139,16 +143,12 @@ def test_a_dead_holders_lock_met_by_the_apply_is_released_and_planned_again(tmp_
 
 @pytest.mark.slow
 def test_a_lock_held_from_another_machine_is_never_taken(tmp_path: Path, moto_endpoint: str) -> None:
-    from steps import phase1_bootstrap, phase2_mgmt
-    from tests.fixtures.infra.world import make_world, s3_keys
+    from tests.fixtures.infra.world import s3_keys
 
-    world = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
-    services, env = world.services(), world.config.env("dev")
-    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
-    assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
+    world, _, steps = bootstrapped_world(tmp_path, moto_endpoint)
     lock_id = leave_lock(moto_endpoint, lock_file=True, who="ci@runner-7")
 
-    result = world.run([bootstrap, edge], only=["global"])
+    result = world.run(steps, only=["global"])
     assert result.exit_code == 1 and result.step("global").error["type"] == "StateLocked"
     assert lock_id in result.step("global").error["message"]
     assert world.log.events("releasing the Terraform state lock of a run that is gone") == []
