@@ -113,6 +113,11 @@ class EnvConfig:
         return f"{self.prefix}{self.name}-{purpose}"
 
     @property
+    def media_bucket(self) -> str:
+        """Saleor's media bucket, jung-<env>-saleor-media-<account> (S3 names are global: account suffix)."""
+        return f"{self.prefix}{self.name}-saleor-media-{self.account_id or 'ACCOUNT_ID'}"
+
+    @property
     def argocd_app_name(self) -> str:
         return f"saleor-{self.name}"
 

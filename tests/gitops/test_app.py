@@ -312,6 +312,36 @@ def test_pods_get_their_settings_from_external_secrets_of_this_environment(env, 
                     assert source["secretRef"]["name"] in secret_names
 
 
+# ------------------------------------------------------------------ media (S3 through IRSA)
+
+
+@ENVS
+def test_only_the_api_and_worker_accounts_assume_the_environments_media_role(env, overlays, config):
+    """IRSA for the two processes that store uploads; the rest keep no AWS identity at all."""
+    e = config.env(env)
+    roles = {sa["metadata"]["name"]: (sa["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+             for sa in support.find(overlays[env], "ServiceAccount")}
+    want = f"arn:aws:iam::{e.account_id}:role/{e.role_name('saleor')}"
+    assert {name: arn for name, arn in roles.items() if arn} == {"saleor-api": want, "saleor-worker": want}
+    for workload in _workloads(overlays[env]):
+        # the pod identity webhook projects its own web-identity token: no Kubernetes API token is needed
+        assert support.pod_spec(workload)["automountServiceAccountToken"] is False, workload["metadata"]["name"]
+
+
+@ENVS
+def test_api_and_worker_store_media_in_the_environments_bucket_served_by_the_api_host(env, overlays, config):
+    e = config.env(env)
+    want = {"AWS_MEDIA_BUCKET_NAME": e.media_bucket, "AWS_LOCATION": "media",
+            "AWS_MEDIA_CUSTOM_DOMAIN": e.api_host, "AWS_S3_REGION_NAME": config.region}
+    for name in ("saleor-api", "saleor-worker"):
+        (container,) = support.containers(support.one(overlays[env], "Deployment", name), init=False)
+        settings = {v["name"]: v.get("value") for v in container.get("env", [])}
+        assert {k: v for k, v in settings.items() if k.startswith("AWS_")} == want, name
+    # No signed URLs and no ACLs (the bucket enforces owner ownership): Saleor's defaults must not be overridden.
+    for cm in support.find(overlays[env], "ConfigMap"):
+        assert not {"AWS_QUERYSTRING_AUTH", "AWS_DEFAULT_ACL"} & set(cm.get("data") or {}), cm["metadata"]["name"]
+
+
 # ------------------------------------------------------------------ placement and network
 
 

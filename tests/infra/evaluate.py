@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
 from tests.infra.hcl import Block, load_file, load_module, tf_files
@@ -386,7 +387,7 @@ class Instance:
 
     address: str  # "" for the root, "module.eks", "module.a.module.b"
     directory: Path
-    inputs: dict[str, Any]
+    inputs: Mapping[str, Any]
     parent: "Instance | None" = None
     call: Block | None = None
     children: dict[str, "Instance"] = field(default_factory=dict)
@@ -589,6 +590,43 @@ def instantiate(root: Path, tfvars: dict[str, Any] | None = None) -> Instance:
     return top
 
 
+class _CallInputs(Mapping[str, Any]):
+    """The arguments of a module call, evaluated in the caller when first read.
+
+    Lazy because a call may pass another call's output whatever their order in the file
+    (``module.media`` after ``module.edge`` that reads it, and the other way round): by the
+    time anything is read, every sibling instance exists.
+    """
+
+    _META = ("source", "version", "count", "for_each", "providers", "depends_on")
+
+    def __init__(self, caller: Instance, call: Block):
+        self._caller = caller
+        self._attrs = {k: a for k, a in call.attrs.items() if k not in self._META}
+        self._done: dict[str, Any] = {}
+        self._busy: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._done:
+            return self._done[name]
+        attr = self._attrs[name]  # KeyError for an argument the call does not pass
+        if name in self._busy:
+            return Unknown(f"{name} (cycle)")
+        self._busy.add(name)
+        try:
+            value = self._caller.evaluate(attr.value)
+        finally:
+            self._busy.discard(name)
+        self._done[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._attrs)
+
+    def __len__(self) -> int:
+        return len(self._attrs)
+
+
 def _expand(instance: Instance) -> None:
     for call in instance.top("module"):
         source = call.value("source")
@@ -598,9 +636,8 @@ def _expand(instance: Instance) -> None:
         if not tf_files(directory):
             continue
         name = call.labels[0]
-        inputs = {k: instance.evaluate(a.value) for k, a in call.attrs.items()
-                  if k not in ("source", "version", "count", "for_each", "providers", "depends_on")}
         address = f"{instance.address}.module.{name}".lstrip(".")
-        child = Instance(address=address, directory=directory, inputs=inputs, parent=instance, call=call)
+        child = Instance(address=address, directory=directory, inputs=_CallInputs(instance, call), parent=instance, call=call)
         instance.children[name] = child
+    for child in instance.children.values():
         _expand(child)

@@ -80,6 +80,52 @@ def test_module_inputs_defaults_and_outputs(root) -> None:
     assert root.local("label") == "jung-stage-single"
 
 
+def test_a_module_call_may_read_a_sibling_declared_after_it(tmp_path: Path) -> None:
+    """Terraform orders module calls by reference, not by position (edge reads media, media reads edge)."""
+    (tmp_path / "modules/m").mkdir(parents=True)
+    (tmp_path / "modules/m/main.tf").write_text(dedent("""
+        variable "name" {}
+        variable "peer" {
+          default = null
+        }
+        resource "aws_s3_bucket" "this" {
+          bucket = var.name
+        }
+        output "label" {
+          value = "${var.name}-label"
+        }
+        output "peer" {
+          value = var.peer
+        }
+        output "arn" {
+          value = aws_s3_bucket.this.arn
+        }
+        """))
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root/main.tf").write_text(dedent("""
+        module "first" {
+          source = "../modules/m"
+          name   = "first"
+          peer   = module.second.label
+        }
+        module "second" {
+          source = "../modules/m"
+          name   = "second"
+          peer   = module.first.arn
+        }
+        module "loop" {
+          source = "../modules/m"
+          name   = module.loop.label
+        }
+        """))
+    root = instantiate(tmp_path / "root")
+    assert root.children["first"].variables["peer"] == "second-label"
+    peer = root.children["second"].variables["peer"]
+    assert isinstance(peer, Unknown) and peer.source == "m: aws_s3_bucket.this.arn"
+    name = root.children["loop"].variables["name"]
+    assert isinstance(name, Unknown) and "cycle" in name.source
+
+
 def test_values_known_only_after_apply_keep_their_source(root) -> None:
     azs = root.local("azs")
     assert isinstance(azs, Unknown) and "data.aws_availability_zones.all.names" in azs.source

@@ -130,7 +130,7 @@ MODULE_CASES = [
     # (module, variable blocks, good inputs, bad inputs, error text)
     *[(m, ("name",), [{"name": "acme-dev"}, {"name": "jung-prod"}, {"name": "ab1-stage"}],
        [{"name": "acme-qa"}, {"name": "Acme-dev"}, {"name": "acmedev"}, {"name": "acme-dev-eks"}], ENV_NAME)
-      for m in ("edge", "valkey", "app-secrets", "rds")],
+      for m in ("edge", "valkey", "app-secrets", "rds", "saleor-media")],
     ("pg-nat", ("name",), [{"name": "acme-prod"}, {"name": "jung-prod"}],
      [{"name": "acme-dev"}, {"name": "jung-stage"}, {"name": "prod"}], "the dedicated PG NAT exists in PROD only"),
     ("irsa", ("name_prefix",), [{"name_prefix": "acme-"}], [{"name_prefix": "acme"}, {"name_prefix": "ACME-"}],
@@ -150,6 +150,21 @@ MODULE_CASES = [
      "Repository names must start with name_prefix"),
     ("github-oidc", ("name_prefix", "role_name"), [{"name_prefix": "acme-", "role_name": "acme-mgmt-github-ecr-push"}],
      [{"name_prefix": "acme-", "role_name": "jung-mgmt-github-ecr-push"}], "role_name must start with name_prefix"),
+    # Saleor media: one path segment as the prefix (AWS_LOCATION = the URL folder), real ARNs and endpoints.
+    ("saleor-media", ("key_prefix",), [{"key_prefix": "media"}], [{"key_prefix": "media/"}, {"key_prefix": "/media"},
+     {"key_prefix": "a/b"}, {"key_prefix": ""}], "key_prefix must be one path segment"),
+    ("saleor-media", ("cloudfront_distribution_arn",),
+     [{"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}],
+     [{"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/*"},
+      {"cloudfront_distribution_arn": "E2QWRUHAPOMQZL"}], "cloudfront_distribution_arn must be a CloudFront distribution ARN"),
+    ("edge", ("media_bucket_regional_domain_name",),
+     [{"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3.ap-northeast-1.amazonaws.com"}],
+     [{"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012"},
+      {"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3-website-ap-northeast-1.amazonaws.com"}],
+     "media_bucket_regional_domain_name must be a bucket's regional S3 endpoint"),
+    ("irsa", ("saleor_media_bucket_arn",), [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012"}],
+     [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012/media/*"},
+      {"saleor_media_bucket_arn": "arn:aws:s3:::*"}], "saleor_media_bucket_arn must be an S3 bucket ARN"),
 ]
 
 

@@ -65,6 +65,11 @@ output "external_secrets_role_arn" {
   value       = module.environment.external_secrets_role_arn
 }
 
+output "saleor_role_arn" {
+  description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn` in the app overlay)"
+  value       = module.environment.saleor_role_arn
+}
+
 ################################################################################
 # DNS and certificates
 ################################################################################
@@ -101,6 +106,20 @@ output "valkey_replication_group_id" {
 output "valkey_primary_endpoint" {
   description = "Primary endpoint of Valkey (TLS, AUTH)"
   value       = module.environment.valkey_primary_endpoint
+}
+
+################################################################################
+# Saleor media
+################################################################################
+
+output "media_bucket" {
+  description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME in the app overlay); keys under `media/` (AWS_LOCATION)"
+  value       = module.environment.media_bucket
+}
+
+output "media_host" {
+  description = "Public host serving the media at `/media/*` (AWS_MEDIA_CUSTOM_DOMAIN in the app overlay): the API host"
+  value       = module.environment.media_host
 }
 
 ################################################################################

@@ -11,16 +11,25 @@ locals {
       # Storefront build output is content-hashed: cache it at the edge. The dashboard shares
       # the service host under /dashboard/ and is dynamic like the storefront pages.
       ordered = [
-        { path = "/_next/static/*", cached = true },
-        { path = "/dashboard/*", cached = false },
+        { path = "/_next/static/*", cached = true, origin = "alb" },
+        { path = "/dashboard/*", cached = false, origin = "alb" },
       ]
     }
+    # Saleor media (AWS_MEDIA_CUSTOM_DOMAIN = the API host) comes from S3 under /media/*: the
+    # API host is where Saleor serves media itself, and uploaded files never share an origin
+    # with the dashboard (service host), whose staff token a crafted upload could otherwise read.
     api = {
-      alias   = var.api_host
-      origin  = var.origin_api_host
-      ordered = []
+      alias  = var.api_host
+      origin = var.origin_api_host
+      ordered = [
+        { path = "/${var.media_key_prefix}/*", cached = true, origin = local.media_origin_id },
+      ]
     }
   }
+
+  media_distribution            = "api"
+  media_origin_id               = "media"
+  media_content_security_policy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
   all_methods    = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
   cached_methods = ["GET", "HEAD"]
@@ -108,6 +117,20 @@ data "aws_secretsmanager_secret_version" "origin_verify" {
 }
 
 ################################################################################
+# Media origin (S3, origin access control)
+################################################################################
+
+# CloudFront signs its requests to the media bucket (SigV4); the bucket policy admits only the
+# API distribution's ARN, so the bucket stays private and no other distribution can read it.
+resource "aws_cloudfront_origin_access_control" "media" {
+  name                              = "${var.name}-saleor-media"
+  description                       = "${var.name}: CloudFront reads Saleor media from S3"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+################################################################################
 # Response headers (HSTS)
 ################################################################################
 
@@ -147,15 +170,55 @@ resource "aws_cloudfront_response_headers_policy" "security" {
   }
 }
 
+# The same headers for uploaded media, plus a CSP that sandboxes a file opened directly (an SVG
+# or HTML upload runs no script and gets an opaque origin); <img> ignores it.
+resource "aws_cloudfront_response_headers_policy" "media" {
+  name    = "${var.name}-media-headers"
+  comment = "HSTS, hardening headers and a sandboxing CSP for Saleor media of ${var.name}"
+
+  security_headers_config {
+    strict_transport_security {
+      access_control_max_age_sec = var.hsts_max_age_seconds
+      include_subdomains         = true
+      preload                    = true
+      override                   = true
+    }
+
+    content_security_policy {
+      content_security_policy = local.media_content_security_policy
+      override                = true
+    }
+
+    content_type_options {
+      override = true
+    }
+
+    frame_options {
+      frame_option = "SAMEORIGIN"
+      override     = true
+    }
+
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+
+    xss_protection {
+      protection = true
+      mode_block = true
+      override   = true
+    }
+  }
+}
+
 ################################################################################
 # Distributions
 ################################################################################
 
 resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_305:Dynamic origins (Next.js storefront, GraphQL API) answer "/" themselves; a default root object would rewrite it.
-  #checkov:skip=CKV_AWS_310:A single ALB origin per environment; the ALB spreads over three AZs, there is no second origin to fail over to.
+  #checkov:skip=CKV_AWS_310:A single ALB origin per environment (the API host adds the media bucket for /media/* only); the ALB spreads over three AZs, there is no second copy to fail over to.
   #checkov:skip=CKV_AWS_374:The shop sells to any country; no geo restriction is wanted.
-  #checkov:skip=CKV2_AWS_46:The origin is an ALB, not S3; the only S3 bucket connected is the access-log target, which needs no origin access control.
   #checkov:skip=CKV2_AWS_47:The web ACL is made in global/us-east-1 and found here by data source, so its rules are not visible; it includes AWSManagedRulesKnownBadInputsRuleSet (Log4j).
   for_each = local.distributions
 
@@ -186,6 +249,16 @@ resource "aws_cloudfront_distribution" "this" {
     }
   }
 
+  dynamic "origin" {
+    for_each = each.key == local.media_distribution ? [var.media_bucket_regional_domain_name] : []
+
+    content {
+      origin_id                = local.media_origin_id
+      domain_name              = origin.value
+      origin_access_control_id = aws_cloudfront_origin_access_control.media.id
+    }
+  }
+
   default_cache_behavior {
     target_origin_id           = "alb"
     viewer_protocol_policy     = "redirect-to-https"
@@ -202,14 +275,14 @@ resource "aws_cloudfront_distribution" "this" {
 
     content {
       path_pattern               = ordered_cache_behavior.value.path
-      target_origin_id           = "alb"
+      target_origin_id           = ordered_cache_behavior.value.origin
       viewer_protocol_policy     = "redirect-to-https"
       allowed_methods            = ordered_cache_behavior.value.cached ? ["GET", "HEAD", "OPTIONS"] : local.all_methods
       cached_methods             = local.cached_methods
       compress                   = true
       cache_policy_id            = ordered_cache_behavior.value.cached ? data.aws_cloudfront_cache_policy.caching_optimized.id : data.aws_cloudfront_cache_policy.caching_disabled.id
       origin_request_policy_id   = ordered_cache_behavior.value.cached ? null : data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
-      response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+      response_headers_policy_id = ordered_cache_behavior.value.origin == local.media_origin_id ? aws_cloudfront_response_headers_policy.media.id : aws_cloudfront_response_headers_policy.security.id
     }
   }
 

@@ -12,6 +12,16 @@ output "distribution_domain_names" {
   value       = { for k, d in aws_cloudfront_distribution.this : k => d.domain_name }
 }
 
+output "media_distribution_arn" {
+  description = "ARN of the distribution serving `/<media_key_prefix>/*` (the API host's), the only reader of the media bucket"
+  value       = aws_cloudfront_distribution.this[local.media_distribution].arn
+}
+
+output "media_host" {
+  description = "Public host whose `/<media_key_prefix>/*` is the media bucket (Saleor's AWS_MEDIA_CUSTOM_DOMAIN)"
+  value       = local.distributions[local.media_distribution].alias
+}
+
 output "viewer_hosts" {
   description = "Map `service`/`api` to the public host name (runbook §1)"
   value       = { for k, d in local.distributions : k => d.alias }

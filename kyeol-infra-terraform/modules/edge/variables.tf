@@ -47,6 +47,31 @@ variable "origin_api_host" {
 }
 
 ################################################################################
+# Media (S3 origin of the API distribution)
+################################################################################
+
+variable "media_bucket_regional_domain_name" {
+  description = "Regional S3 endpoint of the media bucket (`<bucket>.s3.<region>.amazonaws.com`), origin of `/<media_key_prefix>/*` on the API host"
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]+\\.s3\\.[a-z0-9-]+\\.amazonaws\\.com$", var.media_bucket_regional_domain_name))
+    error_message = "media_bucket_regional_domain_name must be a bucket's regional S3 endpoint, e.g. jung-dev-saleor-media-123456789012.s3.ap-northeast-1.amazonaws.com."
+  }
+}
+
+variable "media_key_prefix" {
+  description = "Folder of the media bucket Saleor writes under (AWS_LOCATION); CloudFront serves it at `/<media_key_prefix>/*`"
+  type        = string
+  default     = "media"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]*$", var.media_key_prefix))
+    error_message = "media_key_prefix must be one path segment of lowercase letters, digits and dashes (e.g. `media`)."
+  }
+}
+
+################################################################################
 # Distributions
 ################################################################################
 

@@ -13,6 +13,11 @@ locals {
     lbc              = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
     external_dns     = ["system:serviceaccount:external-dns:external-dns"]
     external_secrets = ["system:serviceaccount:external-secrets:external-secrets"]
+    # Saleor's api and worker (the beat shares the worker's account): they write media.
+    saleor = [
+      "system:serviceaccount:saleor:saleor-api",
+      "system:serviceaccount:saleor:saleor-worker",
+    ]
     argocd_manager = [
       "system:serviceaccount:argocd:argocd-application-controller",
       "system:serviceaccount:argocd:argocd-applicationset-controller",
@@ -24,6 +29,7 @@ locals {
     lbc              = var.create_lbc_role
     external_dns     = var.create_external_dns_role
     external_secrets = var.create_external_secrets_role
+    saleor           = var.create_saleor_role
     argocd_manager   = var.create_argocd_manager_role
   }
 
@@ -486,6 +492,60 @@ resource "aws_iam_role_policy" "external_secrets" {
   name   = "read-env-secrets"
   role   = aws_iam_role.external_secrets[0].id
   policy = data.aws_iam_policy_document.external_secrets[0].json
+}
+
+################################################################################
+# Saleor (media storage)
+################################################################################
+
+# Saleor's S3MediaStorage (django-storages, default boto3 credential chain → IRSA) reads,
+# writes and deletes objects under the media prefix only; listing is limited to that prefix.
+# No ACL or bucket-level write: the bucket enforces owner ownership and Saleor sends no ACL.
+data "aws_iam_policy_document" "saleor" {
+  count = var.create_saleor_role ? 1 : 0
+
+  statement {
+    sid       = "MediaObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.saleor_media_bucket_arn}/${var.saleor_media_key_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListMediaPrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [var.saleor_media_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.saleor_media_key_prefix}/*"]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.saleor_media_bucket_arn != null
+      error_message = "create_saleor_role needs saleor_media_bucket_arn."
+    }
+  }
+}
+
+resource "aws_iam_role" "saleor" {
+  count = var.create_saleor_role ? 1 : 0
+
+  name               = "${local.env_prefix}-saleor"
+  description        = "Saleor api and worker of ${local.env_prefix}-eks: media objects in S3 (IRSA)"
+  assume_role_policy = data.aws_iam_policy_document.irsa_assume["saleor"].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "saleor" {
+  count = var.create_saleor_role ? 1 : 0
+
+  name   = "media-objects"
+  role   = aws_iam_role.saleor[0].id
+  policy = data.aws_iam_policy_document.saleor[0].json
 }
 
 ################################################################################

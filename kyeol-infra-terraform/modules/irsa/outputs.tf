@@ -26,6 +26,15 @@ output "external_secrets_role_arn" {
 }
 
 ################################################################################
+# Saleor
+################################################################################
+
+output "saleor_role_arn" {
+  description = "IAM role of Saleor's api and worker service accounts (null when not created)"
+  value       = try(aws_iam_role.saleor[0].arn, null)
+}
+
+################################################################################
 # Argo CD
 ################################################################################
 

@@ -89,6 +89,38 @@ variable "external_secrets_kms_key_arn" {
 }
 
 ################################################################################
+# Saleor (media storage)
+################################################################################
+
+variable "create_saleor_role" {
+  description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media objects under `saleor_media_key_prefix/` only)"
+  type        = bool
+  default     = false
+}
+
+variable "saleor_media_bucket_arn" {
+  description = "ARN of the media bucket Saleor reads and writes"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.saleor_media_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.saleor_media_bucket_arn))
+    error_message = "saleor_media_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>), without a key."
+  }
+}
+
+variable "saleor_media_key_prefix" {
+  description = "Folder of the media bucket Saleor writes under (its AWS_LOCATION); the role reaches nothing outside it"
+  type        = string
+  default     = "media"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]*$", var.saleor_media_key_prefix))
+    error_message = "saleor_media_key_prefix must be one path segment of lowercase letters, digits and dashes (e.g. `media`)."
+  }
+}
+
+################################################################################
 # Argo CD
 ################################################################################
 

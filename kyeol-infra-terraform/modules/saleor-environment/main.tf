@@ -29,6 +29,9 @@ locals {
 
   secret_recovery_window_in_days = var.deletion_protection ? 30 : 0
 
+  # Saleor's AWS_LOCATION: objects live under media/ and CloudFront serves /media/<key>.
+  media_key_prefix = "media"
+
   cluster_admins = { for i, arn in var.cluster_admin_principal_arns : "admin-${i}" => { principal_arn = arn } }
 
   # Runbook §3's "t3.medium x 3-5" counts every node of the cluster: with the PG NAT, the
@@ -181,6 +184,10 @@ module "irsa" {
   create_external_secrets_role = true
   external_secrets_kms_key_arn = module.kms.key_arn
 
+  create_saleor_role      = true
+  saleor_media_bucket_arn = module.media.bucket_arn
+  saleor_media_key_prefix = module.media.key_prefix
+
   create_argocd_deployer_role = true
   argocd_manager_account_id   = var.mgmt_account_id
 }
@@ -201,9 +208,24 @@ module "edge" {
   origin_api_host     = local.origin_api_host
   web_acl_name        = "${var.name_prefix}cloudfront-waf"
 
+  media_bucket_regional_domain_name = module.media.bucket_regional_domain_name
+  media_key_prefix                  = module.media.key_prefix
+
   origin_verify_version          = var.origin_verify_version
   kms_key_arn                    = module.kms.key_arn
   secret_recovery_window_in_days = local.secret_recovery_window_in_days
+}
+
+################################################################################
+# Saleor media (S3, read by the API distribution, written through IRSA)
+################################################################################
+
+module "media" {
+  source = "../saleor-media"
+
+  name                        = local.name
+  key_prefix                  = local.media_key_prefix
+  cloudfront_distribution_arn = module.edge.media_distribution_arn
 }
 
 ################################################################################

@@ -60,6 +60,11 @@ output "external_secrets_role_arn" {
   value       = module.irsa.external_secrets_role_arn
 }
 
+output "saleor_role_arn" {
+  description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn`)"
+  value       = module.irsa.saleor_role_arn
+}
+
 ################################################################################
 # DNS and certificates
 ################################################################################
@@ -96,6 +101,20 @@ output "valkey_replication_group_id" {
 output "valkey_primary_endpoint" {
   description = "Primary endpoint of Valkey (TLS, AUTH)"
   value       = module.valkey.primary_endpoint_address
+}
+
+################################################################################
+# Saleor media
+################################################################################
+
+output "media_bucket" {
+  description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME); keys under `media/` (AWS_LOCATION)"
+  value       = module.media.bucket
+}
+
+output "media_host" {
+  description = "Public host serving the media at `/media/*` (AWS_MEDIA_CUSTOM_DOMAIN): the API host"
+  value       = module.edge.media_host
 }
 
 ################################################################################
