@@ -61,6 +61,9 @@ PERMANENT_PATTERNS: tuple[str, ...] = (
     r"Missing\s+required\s+argument",
     r"Reference\s+to\s+undeclared",
     r"Invalid\s+function\s+argument",
+    # A variable's validation refused a value (e.g. the shipped operator_cidrs placeholder):
+    # only an edit of the tfvars helps, whatever a provider printed next to it.
+    r"Invalid\s+value\s+for\s+variable",
     r"\bAccessDenied(?:Exception)?\b",
     r"Access\s+Denied",
     r"UnauthorizedOperation",

@@ -70,6 +70,15 @@ def module_copy(tmp_path: Path, module: str, names: tuple[str, ...]) -> Path:
     return copy
 
 
+# What a site sets before its first real deploy (the tfvars ship a documentation range).
+OPERATORS = {"operator_cidrs": '["54.250.10.0/28"]'}
+CLUSTER_ROOTS = ("envs/mgmt", "envs/dev", "envs/stage", "envs/prod")
+
+
+def site_values(root: str) -> dict[str, str]:
+    return OPERATORS if root in CLUSTER_ROOTS else {}
+
+
 # --- prod: runbook §3's 3-5 nodes include the PG egress group -----------------------------------
 
 
@@ -94,7 +103,7 @@ def test_prod_main_group_gets_the_total_minus_the_egress_group() -> None:
 ])
 def test_prod_node_split_validations(tmp_path: Path, values: dict, variable: str | None, message: str | None) -> None:
     copy = root_copy(tmp_path, "envs/prod")
-    error = rejected(plan(copy, values))
+    error = rejected(plan(copy, OPERATORS | values))
     if variable is None:
         assert error == ""
     else:
@@ -110,10 +119,24 @@ ROOTS = ("envs/bootstrap", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod", "
 @pytest.mark.parametrize("root", ROOTS)
 def test_roots_take_any_prefix_of_the_right_shape(tmp_path: Path, root: str) -> None:
     copy = root_copy(tmp_path, root)
-    assert rejected(plan(copy, {})) == "", "the real tfvars must pass"
-    assert rejected(plan(copy, {"name_prefix": "acme-"})) == ""
+    site = site_values(root)
+    assert rejected(plan(copy, site)) == "", "the real tfvars must pass once the site's operators are set"
+    assert rejected(plan(copy, site | {"name_prefix": "acme-"})) == ""
     for bad in ("Jung-", "jung", "j-", "jung_-", "-jung-"):
-        assert "name_prefix must be a lowercase letter" in rejected(plan(copy, {"name_prefix": bad})), bad
+        assert "name_prefix must be a lowercase letter" in rejected(plan(copy, site | {"name_prefix": bad})), bad
+
+
+@pytest.mark.parametrize("root", CLUSTER_ROOTS)
+def test_the_shipped_operator_placeholder_is_refused_until_a_site_sets_its_own(tmp_path: Path, root: str) -> None:
+    """A cluster whose public endpoint admits only TEST-NET locks kyeol out at phase 4: refuse it at plan."""
+    copy = root_copy(tmp_path, root)
+    shipped = rejected(plan(copy, {}))
+    assert "operator_cidrs holds a documentation range" in shipped and "terraform.tfvars" in shipped
+    for doc in ('["192.0.2.0/24"]', '["198.51.100.7/32"]', '["54.250.10.0/28", "203.0.113.128/25"]'):
+        assert "documentation range" in rejected(plan(copy, {"operator_cidrs": doc})), doc
+    for real in ('["54.250.10.0/28"]', '["198.51.101.0/24", "192.0.3.9/32"]'):
+        assert rejected(plan(copy, {"operator_cidrs": real})) == "", real
+    assert "0.0.0.0/0 is not allowed" in rejected(plan(copy, {"operator_cidrs": '["0.0.0.0/0"]'}))
 
 
 def test_bootstrap_state_store_names_follow_the_prefix(tmp_path: Path) -> None:

@@ -62,6 +62,9 @@ PERMANENT_TEXT = [
     # A permanent cause wins even when the same output also shows throttling.
     "AccessDenied: not authorized; later: Throttling: Rate exceeded",
     "InvalidClientTokenId: The security token included in the request is invalid.",
+    # A refused variable stays refused, even in output that also shows a provider's 503.
+    "Invalid value for variable: operator_cidrs holds a documentation range (TEST-NET 192.0.2.0/24, ...); "
+    "earlier: StatusCode: 503, ServiceUnavailable",
     "creating RDS DB Instance: InvalidParameterCombination: RDS does not support creating a DB instance with "
     "the following combination: DBInstanceClass=db.t3.small, Engine=postgres",
 ]

@@ -175,6 +175,15 @@ variable "operator_cidrs" {
     condition     = length(var.operator_cidrs) > 0 && alltrue([for c in var.operator_cidrs : can(cidrnetmask(c)) && c != "0.0.0.0/0"])
     error_message = "Give at least one IPv4 CIDR block; 0.0.0.0/0 is not allowed."
   }
+
+  validation {
+    # The repository ships TEST-NET-3 here, so that nobody applies a guess: a real deploy must
+    # say where its operators are, or the API endpoint refuses kyeol from phase 4 on.
+    condition = alltrue([for c in var.operator_cidrs : !try(
+      tonumber(split("/", c)[1]) >= 24 && contains(["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"], cidrsubnet("${cidrhost(c, 0)}/24", 0, 0)),
+    false)])
+    error_message = "operator_cidrs holds a documentation range (TEST-NET 192.0.2.0/24, 198.51.100.0/24 or 203.0.113.0/24), the placeholder this repository ships: set it in terraform.tfvars to the public addresses kyeol, helm and kubectl run from (office or VPN egress, CI runners)."
+  }
 }
 
 variable "mgmt_nat_cidrs" {
