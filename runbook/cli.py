@@ -213,6 +213,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         )
         with _Signals(runner.request_stop):
             result = runner.run()
+        if not inv.dry_run:
+            forget_undone(real_store, graph, result)
     finally:
         if holder is not None:
             real_store.release(run_id)
@@ -223,6 +225,31 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     if code == EXIT_PENDING and not inv.detailed_exitcode:
         return EXIT_OK
     return code
+
+
+def forget_undone(store: Any, graph: Any, result: Any) -> list[str]:
+    """A step that tears down what other steps built lists them in ``undoes``; once it is done,
+    their records are reset (:func:`runbook.state.forget`) so they no longer claim a result
+    that is gone, and the next run applies them again. Runs under the run's lock, after the
+    runner saved; a run killed before this point forgets on its resume (the undoing steps are
+    then found done and this runs again). Returns the ids forgotten.
+    """
+    from runbook.state import forget
+
+    undone: list[tuple[str, tuple[str, ...]]] = []
+    for step_result in result.steps:
+        ids = tuple(getattr(graph[step_result.id], "undoes", ()) or ())
+        if step_result.status == "done" and ids:
+            undone.append((step_result.id, ids))
+    if not undone:
+        return []
+    doc = store.load()
+    changed: list[str] = []
+    for step_id, ids in undone:
+        changed += forget(doc, ids, because=f"{step_id} undid it (run {result.run_id})")
+    if changed:
+        store.save(doc)
+    return changed
 
 
 def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tuple[dict[str, Any], list[str]]:

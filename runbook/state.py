@@ -102,6 +102,40 @@ def record(doc: dict[str, Any], step_id: str, *, phase: int = 0, scope: str = ""
     return rec
 
 
+def forget(doc: dict[str, Any], step_ids: Any, *, because: str = "", at: str | None = None) -> list[str]:
+    """Make the records of ``step_ids`` say "never done": status ``pending``, no outputs, no
+    fingerprint, so the next run checks and applies those steps again.
+
+    For an operation that undoes what steps made (tearing down what they built): their
+    records must stop claiming the result exists. Phase and scope are kept (listings stay in
+    order); ``forgotten_at``/``forgotten_because`` say when and why. Records that do not
+    exist or are already pending with no outputs are left alone. Returns the ids changed.
+    """
+    records = doc.setdefault("steps", {})
+    changed: list[str] = []
+    for sid in dict.fromkeys(step_ids):
+        rec = records.get(sid)
+        if rec is None or (rec.get("status") == "pending" and not rec.get("outputs") and not rec.get("fingerprint")):
+            continue
+        rec.update(
+            status="pending",
+            attempts=0,
+            started_at=None,
+            finished_at=None,
+            duration_s=None,
+            fingerprint=None,
+            outputs={},
+            changes=[],
+            error=None,
+            forgotten_at=at or utc_now(),
+            forgotten_because=because,
+        )
+        for stale in ("previous_status", "plan_unknown", "notes", "planned_at"):
+            rec.pop(stale, None)
+        changed.append(sid)
+    return changed
+
+
 # -- validation and migration -----------------------------------------------------------------
 
 # key -> (accepted types, may be null). Keys not listed are kept as they are: the runner adds

@@ -125,6 +125,47 @@ def deploy(
 
 
 @app.command()
+def destroy(
+    env: EnvOpt,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")] = False,
+    detailed_exitcode: DetailedOpt = False,
+    only: OnlyOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    state: StateOpt = "state.json",
+    log_format: LogOpt = LogFormat.auto,
+    confirm_env: ConfirmOpt = None,
+    config: ConfigOpt = None,
+    infra_repo: InfraOpt = None,
+    runs_dir: RunsOpt = ".kyeol/runs",
+) -> None:
+    """Tear down ONE environment, the deploy in reverse: drain (delete its Saleor and add-on
+    Applications on MGMT's Argo CD, wait until no load balancer or target group tagged with its
+    cluster is left), deregister its cluster from Argo CD, terraform destroy of envs/<env>.
+
+    The shared MGMT cluster, ECR images, Argo CD, global (us-east-1) and bootstrap (state bucket)
+    are never destroyed: they serve every environment. prod is refused: its PG-NAT Elastic IP
+    has prevent_destroy. Afterwards `kyeol deploy --env E` builds the environment again.
+    """
+    inv = _invocation(
+        "destroy",
+        env.value,
+        dry_run=dry_run,
+        detailed_exitcode=detailed_exitcode,
+        parallelism=1,  # the three steps run one after another
+        only=tuple(only or ()),
+        from_=from_,
+        to=to,
+        state=state,
+        log_format=log_format.value,
+        confirm_env=confirm_env,
+        runs_dir=runs_dir,
+        extra=dict(config=config, infra_repo=infra_repo),
+    )
+    _exit(core.guarded(lambda: core.run(_project(), inv)))
+
+
+@app.command()
 def resume(
     parallelism: ParallelOpt = 4,
     state: StateOpt = "state.json",
@@ -136,7 +177,7 @@ def resume(
     app_repo: AppOpt = None,
     runs_dir: RunsOpt = ".kyeol/runs",
 ) -> None:
-    """Continue the last run from its checkpoint; steps a crash left running are re-checked."""
+    """Continue the last run (a deploy or a destroy) from its checkpoint; steps a crash left running are re-checked."""
 
     def body() -> int:
         last = _project().last_run(state)
@@ -146,8 +187,10 @@ def resume(
                 hint="start one with `kyeol deploy --env dev`",
             )
         selection = last.get("selection") or {}
+        # An interrupted `kyeol destroy` goes on destroying (and stays "destroy" for the next resume).
+        command = "destroy" if last.get("command") == "destroy" else "resume"
         inv = _invocation(
-            "resume",
+            command,
             last["env"],
             only=tuple(selection.get("only") or ()),
             from_=selection.get("from"),

@@ -16,14 +16,14 @@ from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, Unavailable, UsageError
 from runbook.redact import Redactor
 from runbook.step import Step
 from steps.config import load_config
-from steps.project import PHASES, build_steps, check_identity, confirm_protected
+from steps.project import DESTROY_PHASES, PHASES, build_destroy_steps, build_steps, check_identity, confirm_protected
 from steps.services import Services, redactor_for_kyeol
 
 # The programs the phases run, which phases run them, and how a user names another binary.
 # (runbook §5: Terraform for the infrastructure, helm for Argo CD, kubectl's kustomize for the
 # GitOps trees.) Checked before a real run touches anything; a dry-run only notes them.
 TOOLS: tuple[tuple[str, str | None, frozenset[int]], ...] = (
-    ("terraform", "KYEOL_TERRAFORM", frozenset({1, 2, 3})),
+    ("terraform", "KYEOL_TERRAFORM", frozenset({1, 2, 3, 12})),  # 12: the env's terraform destroy
     ("helm", "KYEOL_HELM", frozenset({4})),
     ("kubectl", None, frozenset({6, 7, 8})),
 )
@@ -105,7 +105,8 @@ class KyeolSession:
 
     def steps(self) -> list[Step]:
         if self._steps is None:
-            self._steps = build_steps(self.services, self.inv.env or "dev")
+            build = build_destroy_steps if self.inv.command == "destroy" else build_steps
+            self._steps = build(self.services, self.inv.env or "dev")
         return self._steps
 
     def store(self) -> Any:
@@ -159,7 +160,7 @@ class KyeolSession:
         )
 
     def phase_titles(self) -> dict[int, str]:
-        return dict(PHASES)
+        return {**PHASES, **DESTROY_PHASES}
 
 
 def _prompt(text: str) -> str:

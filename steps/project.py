@@ -24,6 +24,14 @@ PHASES = {
     9: "HTTPS verification",
 }
 
+# `kyeol destroy` (steps/phase_destroy.py): numbered after the nine, so listings show the
+# teardown in the order it runs.
+DESTROY_PHASES = {
+    10: "Drain (reverse of phases 8 and 6): Saleor and add-on Applications, the controller's load balancers",
+    11: "Deregister (reverse of phase 5): the Argo CD cluster Secret",
+    12: "Environment infra destroy (reverse of phase 3): terraform destroy of envs/<env>",
+}
+
 _PHASE_MODULES = (
     "steps.phase1_bootstrap",
     "steps.phase2_mgmt",
@@ -53,6 +61,21 @@ def build_steps(services: Services, env: str) -> list[Step]:
         for step in module.build(services, env_cfg):
             seen.setdefault(step.id, step)
     return list(seen.values())
+
+
+def build_destroy_steps(services: Services, env: str) -> list[Step]:
+    """The teardown of one environment (drain, deregister, infra destroy), never the shared
+    steps; a protected environment is refused here, before anything is touched."""
+    from steps import phase_destroy
+
+    if env not in TARGET_ENVS:
+        raise UsageError(
+            f"unknown environment {env!r}",
+            hint=f"choose one of: {', '.join(TARGET_ENVS)} (MGMT, global and bootstrap serve every env and are not destroyed)",
+        )
+    env_cfg = services.config.env(env)
+    phase_destroy.refuse_protected(env_cfg)
+    return phase_destroy.build(services, env_cfg)
 
 
 def accounts_touched(config: KyeolConfig, steps: Iterable[Step]) -> dict[str, set[str]]:
@@ -139,5 +162,7 @@ def runbook_order() -> list[str]:
     ids += [f"{e}.infra" for e in TARGET_ENVS]
     ids.append("argocd")
     for suffix in ("register", "addons", "images", "sync", "verify"):
+        ids += [f"{e}.{suffix}" for e in TARGET_ENVS]
+    for suffix in ("drain", "deregister", "infra.destroy"):  # `kyeol destroy`, after the deploy's steps
         ids += [f"{e}.{suffix}" for e in TARGET_ENVS]
     return ids

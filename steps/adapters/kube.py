@@ -399,6 +399,30 @@ class KubeClient:
         found = self._call(what, call) or {}
         return list(found.get("items") or [])
 
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Ask the API server to delete an object; False when it was already gone (404).
+
+        An object with finalizers (an Argo CD Application with the resources finalizer) is
+        only marked for deletion and stays readable until its controller lets it go.
+        """
+        what = f"delete {kind} {_ref(namespace, name)} on {self.name}"
+
+        def call() -> Any:
+            resource = self._resource(api_version, kind)
+            return self._dyn().delete(
+                resource,
+                name=name,
+                namespace=namespace if resource.namespaced else None,
+                serializer=_raw,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+
+        try:
+            self._call(what, call)
+        except KubeNotFound:
+            return False
+        return True
+
     def status(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """A (custom) resource's ``.status`` ({} before a controller wrote one); None if absent."""
         obj = self.get(api_version, kind, name, namespace)

@@ -251,15 +251,21 @@ class Terraform:
         ctx: Any = None,
         variables: Mapping[str, Any] | None = None,
         targets: Sequence[str] = (),
+        *,
+        destroy: bool = False,
     ) -> TerraformPlan:
         """Plan to a saved file and summarise it. Read-only, so it runs in a dry-run too.
 
         A dry-run plans without taking the state lock: it must not write anything anywhere.
+        ``destroy`` plans the removal of everything in the state (``plan -destroy``); applying
+        that saved plan is ``terraform destroy``, shown first exactly like any other change.
         """
         root = Path(root)
         workdir = Path(tempfile.mkdtemp(prefix="kyeol-tf-"))
         plan_file = workdir / "plan.tfplan"
         argv = [self._executable(), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
+        if destroy:
+            argv.append("-destroy")
         if getattr(ctx, "dry_run", False):
             argv.append("-lock=false")
         else:
@@ -281,8 +287,21 @@ class Terraform:
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        self._log("info", "terraform plan", root=str(root), summary=plan.summary(), targets=list(targets) or None)
+        self._log("info", "terraform plan", root=str(root), summary=plan.summary(), targets=list(targets) or None,
+                  destroy=destroy or None)
         return plan
+
+    def state_list(self, root: str | os.PathLike[str], ctx: Any = None) -> list[str]:
+        """The resource addresses in the root's state (``state list``); [] when it holds none."""
+        root = Path(root)
+        done = self._run([self._executable(), "state", "list", "-no-color"], root, ctx, mutating=False,
+                         timeout=_SHORT_TIMEOUT_S, quiet=True)
+        if done.returncode != 0:
+            text = "\n".join([done.stderr, done.stdout])
+            if "No state file was found" in text:
+                return []
+            raise self._failure("state list", root, done)
+        return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
     def _summarise(self, plan: TerraformPlan, ctx: Any) -> None:
         assert plan.path is not None

@@ -11,7 +11,15 @@ controller, run by :class:`tests.standins.fake_kube_api.FakeKubeAPI` before ever
   env overlay, rendered by ``kubectl kustomize``) exists on the env cluster, owned by Argo CD's
   field manager (what phase 8 patches with the origin header);
 * :class:`ExternalDnsPublishes` — once that Ingress exists, its ``origin-*`` names are in
-  Route53 (moto), as ExternalDNS writes them (what phase 9's DNS link checks).
+  Route53 (moto), as ExternalDNS writes them (what phase 9's DNS link checks);
+* :class:`AddonApplicationSets` — the add-on ApplicationSets: ``<addon>-<env>`` exists while the
+  root app exists and the cluster Secret carries ``kyeol.io/addon-<addon>: "true"`` (what phase 6
+  waits for, and what `kyeol destroy` removes by taking the labels off);
+* :class:`LbcManagesAlb` — the load balancer controller: while the Saleor Ingress exists there is
+  an ALB and a target group in moto tagged ``elbv2.k8s.aws/cluster=<cluster>``; ``delete_after_s``
+  after the Ingress went, they go too (what `kyeol destroy` waits for);
+* :class:`ArgoCdFinalizesSaleor` — Argo CD's resources finalizer: a ``saleor-<env>`` marked for
+  deletion deletes its Ingress on the env cluster, then the finalizer is removed.
 
 Cross-cluster controllers sit on MGMT and write to the env cluster, never the other way, so
 the two stand-ins' locks are always taken in the same order.
@@ -20,12 +28,13 @@ the two stand-ins' locks are always taken in the same order.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.gitops.support import render
-from tests.standins.fake_kube_api import FakeKubeAPI, RecordedRequest
+from tests.standins.fake_kube_api import ArgoCdController, FakeKubeAPI, RecordedRequest
 
 ARGO = "argoproj.io/v1alpha1"
 INGRESS = "networking.k8s.io/v1"
@@ -116,3 +125,107 @@ class ExternalDnsPublishes:
                                                               "ResourceRecords": [{"Value": ALB_NAME}]}} for host in hosts]
         r53.change_resource_record_sets(HostedZoneId=zones[0]["Id"].rsplit("/", 1)[-1], ChangeBatch={"Changes": changes})
         return True
+
+
+@dataclass
+class AddonApplicationSets:
+    """Runs on MGMT: ``<addon>-<env>`` exists exactly while ``platform-root`` exists and the cluster
+    Secret carries the add-on's label (the ApplicationSets' cluster generators)."""
+
+    children: list[dict[str, Any]]
+    argo: ArgoCdController
+    secret: str = "cluster-jung-dev-eks"
+    root: str = "platform-root"
+
+    def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
+        found = api.get("v1", "Secret", self.secret, "argocd")
+        labels = ((found or {}).get("metadata") or {}).get("labels") or {}
+        root = api.get(ARGO, "Application", self.root, "argocd") is not None
+        for child in self.children:
+            name = child["metadata"]["name"]
+            addon = child["metadata"]["labels"]["kyeol.io/addon"]
+            wanted = root and labels.get(f"kyeol.io/addon-{addon}") == "true"
+            present = api.get(ARGO, "Application", name, "argocd") is not None
+            if wanted and not present:
+                api.put(child)
+            elif present and not wanted:
+                api.delete(ARGO, "Application", name, "argocd")
+                self.argo.forget(name)
+
+
+@dataclass
+class LbcManagesAlb:
+    """Runs on MGMT, looks at the env cluster: the Saleor Ingress → an ALB and a target group in
+    moto tagged with the cluster; ``delete_after_s`` (real time) after the Ingress went, they go."""
+
+    cluster: FakeKubeAPI
+    endpoint: str
+    cluster_name: str = "jung-dev-eks"
+    ingress: tuple[str, str] = ("saleor", "saleor")
+    delete_after_s: float = 0.0
+    name: str = "k8s-saleor-saleor-0123456789"
+    arns: dict[str, str] = field(default_factory=dict)
+    deleted: int = 0
+    _gone_since: float | None = None
+
+    def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
+        namespace, name = self.ingress
+        present = self.cluster.get(INGRESS, "Ingress", name, namespace) is not None
+        if present and not self.arns:
+            self._gone_since = None
+            self.arns = self._create()
+        elif not present and self.arns:
+            now = time.monotonic()
+            if self._gone_since is None:
+                self._gone_since = now
+            if now - self._gone_since >= self.delete_after_s:
+                client = self._elbv2()
+                client.delete_load_balancer(LoadBalancerArn=self.arns["lb"])
+                client.delete_target_group(TargetGroupArn=self.arns["tg"])
+                self.arns = {}
+                self.deleted += 1
+
+    def _elbv2(self) -> Any:
+        import boto3
+
+        return boto3.client("elbv2", region_name="ap-northeast-1", endpoint_url=self.endpoint)
+
+    def _create(self) -> dict[str, str]:
+        import boto3
+
+        ec2 = boto3.client("ec2", region_name="ap-northeast-1", endpoint_url=self.endpoint)
+        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"ap-northeast-1{az}")["Subnet"]["SubnetId"]
+                   for i, az in enumerate("ac")]
+        tags = [{"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name}, {"Key": "ingress.k8s.aws/stack", "Value": "saleor/saleor"}]
+        client = self._elbv2()
+        lb = client.create_load_balancer(Name=self.name, Subnets=subnets, Scheme="internet-facing", Type="application", Tags=tags)
+        tg = client.create_target_group(Name=f"{self.name[:28]}-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", Tags=tags)
+        return {"lb": lb["LoadBalancers"][0]["LoadBalancerArn"], "tg": tg["TargetGroups"][0]["TargetGroupArn"]}
+
+
+@dataclass
+class ArgoCdFinalizesSaleor:
+    """Runs on MGMT: ``saleor-<env>`` marked for deletion → its Ingress is deleted on the env
+    cluster, then the resources finalizer is removed (the Application goes)."""
+
+    cluster: FakeKubeAPI
+    argo: ArgoCdController
+    application: str = "saleor-dev"
+    ingress: tuple[str, str] = ("saleor", "saleor")
+    finalized: int = 0
+
+    def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
+        app = api.get(ARGO, "Application", self.application, "argocd")
+        if app is None or not app["metadata"].get("deletionTimestamp"):
+            return
+        namespace, name = self.ingress
+        self.cluster.delete(INGRESS, "Ingress", name, namespace)
+
+        def release(obj: dict[str, Any]) -> None:
+            obj["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or []
+                                             if f != "resources-finalizer.argocd.argoproj.io"]
+
+        api.mutate(ARGO, "Application", self.application, "argocd", release)
+        self.argo.forget(self.application)
+        self.finalized += 1

@@ -32,11 +32,19 @@ import trustme
 
 from runbook.clock import Clock
 from steps.config import ADDONS, load_config
-from tests.e2e.controllers import ExternalDnsPublishes, LbcWebhookComesUp, SaleorSyncCreates, git_ingress
+from tests.e2e.controllers import (
+    AddonApplicationSets,
+    ArgoCdFinalizesSaleor,
+    ExternalDnsPublishes,
+    LbcManagesAlb,
+    LbcWebhookComesUp,
+    SaleorSyncCreates,
+    git_ingress,
+)
 from tests.fixtures.infra.world import copy_tree, tf_environ
 from tests.standins.fake_github import FakeGitHub, RunScript
 from tests.standins.fake_helm import FakeHelm
-from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, CreateWhenPresent, FakeKubeAPI
+from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, FakeKubeAPI
 from tests.standins.saleor_site import SaleorSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,11 +155,15 @@ class World:
             default=AppBehaviour(converge_after_reads=0),
             behaviours={DEV.argocd_app_name: self.saleor_behaviour()},
         )
-        self.mgmt.add_controller(CreateWhenPresent(("argoproj.io/v1alpha1", "Application", "platform-root", "argocd"), addon_children()))
+        self.mgmt.add_controller(AddonApplicationSets(addon_children(), self.argo))
         self.mgmt.add_controller(self.argo)
         self.mgmt.add_controller(LbcWebhookComesUp(self.dev))
         self.saleor_sync = SaleorSyncCreates(self.dev, git_ingress(ROOT / "kyeol-app-gitops/apps/saleor/overlays/dev"))
         self.mgmt.add_controller(self.saleor_sync)
+        # What `kyeol destroy` meets: Argo CD's resources finalizer and the LB controller's ALB.
+        self.mgmt.add_controller(ArgoCdFinalizesSaleor(self.dev, self.argo))
+        self.lbc = LbcManagesAlb(self.dev, moto)
+        self.mgmt.add_controller(self.lbc)
         self.external_dns = ExternalDnsPublishes(moto, DEV.domain)
         self.dev.add_controller(self.external_dns)
 
@@ -219,12 +231,12 @@ class World:
     def common(self, command: str) -> list[str]:
         """The options every run command gets: this world's state, reports, config and trees."""
         args = ["--state", str(self.state), "--config", str(CONFIG), "--log-format", "json"]
-        if command in ("deploy", "resume"):
+        if command in ("deploy", "resume", "destroy"):
             args += ["--runs-dir", str(self.runs), "--infra-repo", str(self.infra)]
         return args
 
     def argv(self, command: str, *args: str) -> list[str]:
-        extra = self.common(command) if command in ("deploy", "resume") else []
+        extra = self.common(command) if command in ("deploy", "resume", "destroy") else []
         if command == "status":
             extra = ["--state", str(self.state)]
         if command == "verify":

@@ -11,7 +11,8 @@ No API server can run on the test machines, so this small threaded server answer
   applications, appprojects, applicationsets;
 * GET, LIST (label selectors), server-side apply (PATCH ``application/apply-patch+yaml``:
   create or merge, field ownership per manager, 409 on a conflict unless ``force``), JSON
-  merge patch (also on ``/status``), POST, PUT and DELETE; ``resourceVersion`` increments on
+  merge patch (also on ``/status``), POST, PUT and DELETE (an object with ``finalizers`` only
+  gets a ``deletionTimestamp`` and goes when the last one is removed); ``resourceVersion`` increments on
   every change (a no-op apply leaves it as it was); a Secret's ``stringData`` is stored as
   base64 ``data``; 404 and 409 answers are Kubernetes ``Status`` objects;
 * bearer-token authentication that accepts only EKS-shaped tokens: ``k8s-aws-v1.`` + base64url
@@ -275,6 +276,7 @@ class FakeKubeAPI:
         self.kinds = [k for k in KINDS if argocd_crds or k.group != ARGO_GROUP]
         self._lock = threading.RLock()
         self._objects: dict[Key, dict[str, Any]] = {}
+        self._gone: dict[Key, dict[str, Any]] = {}  # last state of objects whose finalizers let them go
         self._owners: dict[Key, dict[tuple[str, ...], str]] = {}
         self._reads: dict[Key, int] = {}
         self._rv = 100
@@ -398,7 +400,7 @@ class FakeKubeAPI:
         with self._lock:
             previous = self._objects.get(key)
             self._finish(k, key, body, previous)
-            return copy.deepcopy(self._objects[key])
+            return copy.deepcopy(self._stored(key))
 
     def apply(self, obj: dict[str, Any], manager: str, *, force: bool = False) -> dict[str, Any]:
         """Server-side apply as another client would (a controller, Argo CD): field ownership is
@@ -657,7 +659,7 @@ class FakeKubeAPI:
                     if value is not None:
                         owners[path] = manager or "unknown"
             self._finish(kind, key, updated, current)
-            return 200, copy.deepcopy(self._objects[key])
+            return 200, copy.deepcopy(self._stored(key))
         raise ApiError(415, "UnsupportedMediaType", f"the fake API does not support PATCH with {req.content_type!r}")
 
     def _apply(self, kind: Kind, key: Key, body: dict[str, Any], manager: str, force: bool) -> tuple[int, dict[str, Any]]:
@@ -699,7 +701,7 @@ class FakeKubeAPI:
         if kind.namespaced:
             meta["namespace"] = key[2]
         self._finish(kind, key, updated, current)
-        return (201 if current is None else 200), copy.deepcopy(self._objects[key])
+        return (201 if current is None else 200), copy.deepcopy(self._stored(key))
 
     def _create(self, kind: Kind, namespace: str, req: RecordedRequest) -> tuple[int, dict[str, Any]]:
         body = self._check_identity(kind, namespace, "", req.body)
@@ -716,7 +718,7 @@ class FakeKubeAPI:
         if kind.namespaced:
             created["metadata"]["namespace"] = namespace
         self._finish(kind, key, created, None)
-        return 201, copy.deepcopy(self._objects[key])
+        return 201, copy.deepcopy(self._stored(key))
 
     def _replace(self, kind: Kind, namespace: str, name: str, req: RecordedRequest) -> tuple[int, dict[str, Any]]:
         body = self._check_identity(kind, namespace, name, req.body)
@@ -736,12 +738,22 @@ class FakeKubeAPI:
         if kind.status_subresource and "status" in current:
             replaced["status"] = current["status"]
         self._finish(kind, key, replaced, current)
-        return 200, copy.deepcopy(self._objects[key])
+        return 200, copy.deepcopy(self._stored(key))
 
     def _delete(self, kind: Kind, namespace: str, name: str) -> tuple[int, dict[str, Any]]:
         key = (kind.group, kind.plural, namespace, name)
-        if self._objects.pop(key, None) is None:
+        current = self._objects.get(key)
+        if current is None:
             raise self._not_found(kind, name)
+        if (current.get("metadata") or {}).get("finalizers"):
+            # As kube-apiserver: an object with finalizers is only marked; it goes once its
+            # controllers have removed every finalizer (see _finish).
+            if not current["metadata"].get("deletionTimestamp"):
+                marked = copy.deepcopy(current)
+                marked["metadata"]["deletionTimestamp"] = "2026-01-01T00:02:00Z"
+                self._finish(kind, key, marked, current)
+            return 200, copy.deepcopy(self._stored(key))
+        self._objects.pop(key)
         self._owners.pop(key, None)
         self.writes += 1
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": kind.plural}}
@@ -767,6 +779,13 @@ class FakeKubeAPI:
         meta["resourceVersion"] = str(self._rv)
         self._objects[key] = updated
         self.writes += 1
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            self._gone[key] = self._objects.pop(key)  # marked for deletion and the last finalizer is gone
+            self._owners.pop(key, None)
+
+    def _stored(self, key: Key) -> dict[str, Any]:
+        """The object as stored, or as last written when that write finished its deletion."""
+        return self._objects.get(key) or self._gone[key]
 
     @staticmethod
     def _not_found(kind: Kind, name: str) -> ApiError:
@@ -878,6 +897,12 @@ class ArgoCdController:
                 revision = behaviour.revision or self.revision
                 api.mutate("argoproj.io/v1alpha1", "Application", name, self.namespace, self._converge(behaviour, revision, None))
                 self._converged.add(name)
+
+    def forget(self, name: str) -> None:
+        """An Application was deleted: a new one of the same name starts from scratch."""
+        self._started.pop(name, None)
+        self._op_started.pop(name, None)
+        self._converged.discard(name)
 
     @staticmethod
     def _due(start: tuple[int, float], reads: int, now: float, behaviour: AppBehaviour) -> bool:

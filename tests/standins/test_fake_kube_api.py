@@ -193,3 +193,22 @@ def test_ingresses_are_served_and_a_direct_apply_owns_its_fields(api: FakeKubeAP
     assert status == 409 and 'conflict with "argocd-controller"' in body["message"]
     _, forced = apply(api, path, mine, manager="kyeol-origin-verify", force=True)
     assert forced["metadata"]["annotations"] == {"a": "live", "b": "git"} and forced["spec"] == {"ingressClassName": "alb"}
+
+
+def test_an_object_with_finalizers_is_only_marked_until_the_last_one_is_removed(api: FakeKubeAPI) -> None:
+    api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": "a", "namespace": "argocd", "finalizers": ["resources-finalizer.argocd.argoproj.io"]}}
+    api.put(app)
+    path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/a"
+    status, body = call(api, "DELETE", path)
+    assert status == 200 and body["metadata"]["deletionTimestamp"]
+    assert call(api, "DELETE", path)[0] == 200  # deleting again changes nothing
+    assert api.get("argoproj.io/v1alpha1", "Application", "a", "argocd")["metadata"]["deletionTimestamp"]
+    patch = call(api, "PATCH", path, {"metadata": {"finalizers": None}}, content_type="application/merge-patch+json")
+    assert patch[0] == 200
+    assert api.get("argoproj.io/v1alpha1", "Application", "a", "argocd") is None
+    assert call(api, "GET", path)[0] == 404
+    api.put(secret("plain"))
+    assert call(api, "DELETE", "/api/v1/namespaces/default/secrets/plain")[0] == 200
+    assert api.get("v1", "Secret", "plain", "default") is None  # no finalizers: gone at once
