@@ -6,7 +6,8 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_18:This bucket is the access-log sink; logging it into itself would loop and another sink adds nothing.
   #checkov:skip=CKV_AWS_144:Access logs are not replicated to a second region; losing them with the region is accepted.
   #checkov:skip=CKV2_AWS_62:Nothing consumes log-arrival events.
-  bucket = "${var.name}-cloudfront-logs-${data.aws_caller_identity.current.account_id}"
+  bucket        = "${var.name}-cloudfront-logs-${data.aws_caller_identity.current.account_id}"
+  force_destroy = var.force_destroy
 
   tags = merge(var.tags, { Name = "${var.name}-cloudfront-logs" })
 }

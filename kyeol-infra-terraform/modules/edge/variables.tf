@@ -143,3 +143,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "force_destroy" {
+  description = "Let terraform destroy delete the bucket with its objects and their versions (dev: a disposable environment, so `kyeol destroy` can finish; never with deletion protection)"
+  type        = bool
+  default     = false
+}

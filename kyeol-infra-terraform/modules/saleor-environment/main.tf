@@ -28,6 +28,9 @@ locals {
   origin_api_host     = "origin-${local.api_label}.${var.domain}"
 
   secret_recovery_window_in_days = var.deletion_protection ? 30 : 0
+  # Versioned buckets (media, access logs) block terraform destroy while they hold objects: an
+  # env without deletion protection (dev) is disposable, so `kyeol destroy` empties them.
+  buckets_force_destroy = !var.deletion_protection
 
   # Saleor's AWS_LOCATION: objects live under media/ and CloudFront serves /media/<key>.
   media_key_prefix = "media"
@@ -214,6 +217,7 @@ module "edge" {
   origin_verify_version          = var.origin_verify_version
   kms_key_arn                    = module.kms.key_arn
   secret_recovery_window_in_days = local.secret_recovery_window_in_days
+  force_destroy                  = local.buckets_force_destroy
 }
 
 ################################################################################
@@ -226,6 +230,7 @@ module "media" {
   name                        = local.name
   key_prefix                  = local.media_key_prefix
   cloudfront_distribution_arn = module.edge.media_distribution_arn
+  force_destroy               = local.buckets_force_destroy
 }
 
 ################################################################################

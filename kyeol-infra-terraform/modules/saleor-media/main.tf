@@ -20,7 +20,8 @@ resource "aws_s3_bucket" "media" {
   #checkov:skip=CKV_AWS_144:Media is versioned in one region; product images can be uploaded again, so cross-region replication is not worth a second bucket.
   #checkov:skip=CKV2_AWS_62:Nothing consumes upload events (thumbnails are made by the Celery worker).
   #checkov:skip=CKV_AWS_145:SSE-S3 on purpose: the objects are public through CloudFront, and SSE-KMS would need the env key's policy to name the distribution, which itself depends on that key (origin-verify secret): a cycle, and a KMS call per cache miss.
-  bucket = local.bucket
+  bucket        = local.bucket
+  force_destroy = var.force_destroy
 
   tags = merge(var.tags, { Name = "${var.name}-saleor-media" })
 }
@@ -149,7 +150,8 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_144:Access logs are not replicated to a second region; losing them with the region is accepted.
   #checkov:skip=CKV2_AWS_62:Nothing consumes log-arrival events.
   #checkov:skip=CKV_AWS_145:S3 server access log delivery supports only SSE-S3 (AES256) default encryption on the target bucket, not SSE-KMS.
-  bucket = local.logs_bucket
+  bucket        = local.logs_bucket
+  force_destroy = var.force_destroy
 
   tags = merge(var.tags, { Name = "${var.name}-saleor-media-logs" })
 }

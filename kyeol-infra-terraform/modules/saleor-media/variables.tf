@@ -68,3 +68,9 @@ variable "access_log_retention_days" {
     error_message = "access_log_retention_days must be at least 1."
   }
 }
+
+variable "force_destroy" {
+  description = "Let terraform destroy delete the bucket with its objects and their versions (dev: a disposable environment, so `kyeol destroy` can finish; never with deletion protection)"
+  type        = bool
+  default     = false
+}
