@@ -151,6 +151,11 @@ class KyeolSession:
     def confirm(self) -> None:
         env = self.inv.env or ""
         protected = self.config.env(env).protected if env in self.config.envs else False
+        if protected and self.inv.command == "destroy":
+            # Refused whatever is confirmed: say why at once instead of asking for a name first.
+            from steps.phase_destroy import refuse_protected
+
+            refuse_protected(self.config.env(env))
         confirm_protected(
             env,
             protected,

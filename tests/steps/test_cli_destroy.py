@@ -32,12 +32,14 @@ def test_an_unknown_environment_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("confirm", [[], ["--confirm-env", "stage"]], ids=["unconfirmed", "wrong-name"])
-def test_prod_without_its_name_confirmed_exits_2_before_anything(tmp_path: Path, confirm: list[str]) -> None:
+def test_prod_unconfirmed_is_refused_for_the_real_reason_without_asking_for_its_name(tmp_path: Path,
+                                                                                      confirm: list[str]) -> None:
+    """Asking to type "prod" for a destroy that is refused anyway would only waste the reader's time."""
     state = tmp_path / "state.json"
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "KYEOL_TERRAFORM": "/nonexistent/terraform"}
     result = invoke("destroy", "--env", "prod", *confirm, "--config", str(config_copy(tmp_path)), "--state", str(state), env=env)
     assert result.exit_code == EXIT_USAGE, cli_output(result)
-    assert "--confirm-env prod" in cli_output(result) and "prevent_destroy" not in cli_output(result)
+    assert "prevent_destroy" in cli_output(result) and "does not match" not in cli_output(result)
     assert not state.exists() and not (tmp_path / "state.json.lock").exists()
 
 
