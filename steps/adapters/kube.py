@@ -561,6 +561,10 @@ class KubeClient:
             return TransientError(
                 f"cannot {what}: connection to {self.endpoint} failed: {self._redact(str(exc))}",
                 reason=f"connection error ({type(exc).__name__})",
+                hint=f"if this never connects: the public API endpoint of {self.name} admits only its allow-list "
+                f"(aws eks describe-cluster --name {self.name} --query cluster.resourcesVpcConfig.publicAccessCidrs); "
+                "add the public address this machine leaves from to operator_cidrs in the cluster's "
+                "kyeol-infra-terraform/envs/<env>/terraform.tfvars and run kyeol again (the infra step re-applies)",
             )
         if isinstance(exc, ValueError):
             return PermanentError(f"cannot {what}: {self._redact(str(exc))}")

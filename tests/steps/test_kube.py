@@ -214,6 +214,9 @@ def test_a_refused_connection_is_transient(api: FakeKubeAPI, clock: FakeClock) -
     with pytest.raises(TransientError) as refused:
         kube.get("v1", "Secret", "s", "default")
     assert refused.value.reason.startswith("connection error")
+    # If it never connects, the likeliest cause is the endpoint's allow-list: say where it is set.
+    hint = refused.value.hint
+    assert "operator_cidrs" in hint and "publicAccessCidrs" in hint and kube.name in hint
 
 
 # -- reads -----------------------------------------------------------------------------------
