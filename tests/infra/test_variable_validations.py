@@ -174,6 +174,11 @@ MODULE_CASES = [
     ("github-oidc", ("name_prefix", "role_name"), [{"name_prefix": "acme-", "role_name": "acme-mgmt-github-ecr-push"}],
      [{"name_prefix": "acme-", "role_name": "jung-mgmt-github-ecr-push"}], "role_name must start with name_prefix"),
     # Saleor media: one path segment as the prefix (AWS_LOCATION = the URL folder), real ARNs and endpoints.
+    ("access-logs", ("bucket",), [{"bucket": "acme-kyeol-tfstate-logs-123456789012"}],
+     [{"bucket": "Acme_logs"}, {"bucket": "-acme-logs"}, {"bucket": "ab"}], "bucket must be a valid S3 bucket name"),
+    ("access-logs", ("source_bucket_arns",), [{"source_bucket_arns": '["arn:aws:s3:::acme-dev-saleor-media-123456789012"]'}],
+     [{"source_bucket_arns": "[]"}, {"source_bucket_arns": '["arn:aws:s3:::acme-media/*"]'}],
+     "source_bucket_arns must be S3 bucket ARNs"),
     ("saleor-media", ("key_prefix",), [{"key_prefix": "media"}], [{"key_prefix": "media/"}, {"key_prefix": "/media"},
      {"key_prefix": "a/b"}, {"key_prefix": ""}], "key_prefix must be one path segment"),
     ("saleor-media", ("cloudfront_distribution_arn",),

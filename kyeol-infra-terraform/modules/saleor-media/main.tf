@@ -89,8 +89,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
 
 resource "aws_s3_bucket_logging" "media" {
   bucket        = aws_s3_bucket.media.id
-  target_bucket = aws_s3_bucket.logs.id
-  target_prefix = "s3-access/"
+  target_bucket = module.logs.id
+  target_prefix = module.logs.key_prefix
 }
 
 # Only the env's own distribution reads, only keys under the prefix, and nothing without TLS.
@@ -145,127 +145,13 @@ resource "aws_s3_bucket_policy" "media" {
 # Access log bucket
 ################################################################################
 
-resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_18:This bucket is the access-log sink of the media bucket; logging it into itself would loop.
-  #checkov:skip=CKV_AWS_144:Access logs are not replicated to a second region; losing them with the region is accepted.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes log-arrival events.
-  #checkov:skip=CKV_AWS_145:S3 server access log delivery supports only SSE-S3 (AES256) default encryption on the target bucket, not SSE-KMS.
-  bucket        = local.logs_bucket
-  force_destroy = var.force_destroy
+module "logs" {
+  source = "../access-logs"
 
-  tags = merge(var.tags, { Name = "${var.name}-saleor-media-logs" })
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.access_log_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.logs]
-}
-
-# Server access logs are delivered by the S3 logging service principal, limited to the media
-# bucket of this account (Ref: AWS S3 user guide, "Enable server access logging").
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "S3ServerAccessLogs"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/s3-access/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.media.arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.logs.arn,
-      "${aws_s3_bucket.logs.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  policy = data.aws_iam_policy_document.logs.json
-
-  depends_on = [aws_s3_bucket_public_access_block.logs]
+  bucket             = local.logs_bucket
+  source_bucket_arns = [aws_s3_bucket.media.arn]
+  source_account_id  = local.account_id
+  retention_days     = var.access_log_retention_days
+  force_destroy      = var.force_destroy
+  tags               = var.tags
 }

@@ -28,5 +28,5 @@ output "key_prefix" {
 
 output "logs_bucket" {
   description = "S3 bucket receiving the media bucket's server access logs"
-  value       = aws_s3_bucket.logs.id
+  value       = module.logs.id
 }
