@@ -5,8 +5,9 @@ the engine resets those records, so a later ``kyeol deploy`` applies them again)
 
 1. ``<env>.drain`` — on MGMT's Argo CD, delete the Saleor Application ``saleor-<env>`` (its
    ``resources-finalizer`` makes Argo CD delete the Ingress while the AWS Load Balancer
-   Controller still runs, so the controller deletes the ALB), wait until no ELBv2 load
-   balancer or target group tagged ``elbv2.k8s.aws/cluster=<cluster>`` is left, then take the
+   Controller and ExternalDNS still run, so the controller deletes the ALB and ExternalDNS,
+   policy ``sync``, the ``origin-*`` records), wait until no ELBv2 load balancer or target
+   group tagged ``elbv2.k8s.aws/cluster=<cluster>`` and no origin record is left, then take the
    add-on labels off the cluster Secret, so the add-on ApplicationSets drop
    ``<addon>-<env>``, and wait for those Applications to go. In this order because the
    controller's ALBs, ENIs and security groups are outside Terraform and would keep the VPC
@@ -97,7 +98,8 @@ class DrainStep(Step):
         self.addons = child_names(env)
 
     def inputs(self) -> Any:
-        return {"cluster": self.env.cluster_name, "application": self.app, "addons": self.addons, "tag": LB_CLUSTER_TAG}
+        return {"cluster": self.env.cluster_name, "application": self.app, "addons": self.addons, "tag": LB_CLUSTER_TAG,
+                "origin_hosts": list(self.env.origin_hosts)}
 
     # -- reality --------------------------------------------------------------------------
 
@@ -120,6 +122,15 @@ class DrainStep(Step):
     def _load_balancing(self) -> dict[str, list[dict[str, str]]]:
         return self.services.aws().tagged_load_balancing(LB_CLUSTER_TAG, self.env.cluster_name)
 
+    def _origin_records(self) -> list[str]:
+        """ExternalDNS's records of the env's origin names in the shared zone ("name TYPE").
+
+        They must go while ExternalDNS still runs (before the add-ons): the zone serves every
+        env, and nothing else would ever delete a record that points at a deleted ALB."""
+        aws = self.services.aws()
+        zone = aws.find_zone(self.services.config.domain)
+        return aws.records_named(zone["id"], self.env.origin_hosts) if zone else []
+
     def survey(self, ctx: StepContext) -> dict[str, Any]:
         """What of the env is still there: the Saleor app, add-on apps and labels, ELBv2 objects."""
         kube = self._mgmt(ctx)
@@ -128,6 +139,7 @@ class DrainStep(Step):
             "addons": self._addon_apps(kube),
             "labels": self._secret_addon_labels(kube),
             "elbv2": self._load_balancing(),
+            "dns": self._origin_records(),
         }
 
     def left_over(self, found: dict[str, Any]) -> list[str]:
@@ -142,6 +154,8 @@ class DrainStep(Step):
         elbv2 = describe_load_balancing(found["elbv2"])
         if elbv2:
             left.append(f"ELBv2 tagged {LB_CLUSTER_TAG}={self.env.cluster_name}: {elbv2}")
+        if found["dns"]:
+            left.append("Route53 records " + ", ".join(found["dns"]))
         return left
 
     # -- the four operations ---------------------------------------------------------------
@@ -163,6 +177,8 @@ class DrainStep(Step):
         for kind, key in (("load balancer", "load_balancers"), ("target group", "target_groups")):
             for item in found["elbv2"].get(key) or []:
                 changes.append(Change("delete", f"ELBv2 {kind} {item['name']}", f"by the LB controller; kyeol waits ({item['arn']})"))
+        for record in found["dns"]:
+            changes.append(Change("delete", f"Route53 record {record}", "by ExternalDNS (policy sync) once the Ingress is gone; kyeol waits"))
         if found["labels"]:
             changes.append(Change("update", f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {mgmt}",
                                   "remove labels " + ", ".join(found["labels"]) + " (the add-on ApplicationSets drop their Applications)"))
@@ -173,11 +189,12 @@ class DrainStep(Step):
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         kube = self._mgmt(ctx)
         self._delete_saleor(ctx, kube)
-        self._wait(ctx, f"Application {self.app} and the load balancers of {self.env.cluster_name} to be gone",
+        self._wait(ctx, f"Application {self.app}, the load balancers and origin records of {self.env.cluster_name} to be gone",
                    lambda: self._saleor_gone(kube), LOAD_BALANCERS_TIMEOUT_S,
-                   hint=f"Argo CD deletes the Ingress, then the LB controller on {self.env.cluster_name} deletes the ALB: "
-                   "look at the Application's conditions and the controller's logs; delete a load balancer it no longer "
-                   "manages by hand (aws elbv2 delete-load-balancer --load-balancer-arn …), then run kyeol destroy again")
+                   hint=f"Argo CD deletes the Ingress, then the LB controller on {self.env.cluster_name} deletes the ALB and "
+                   "ExternalDNS the origin records: look at the Application's conditions and the controllers' logs; delete a "
+                   "load balancer or record they no longer manage by hand (aws elbv2 delete-load-balancer --load-balancer-arn …, "
+                   "aws route53 change-resource-record-sets …), then run kyeol destroy again")
         labels = self._secret_addon_labels(kube)
         if labels:
             kube.merge_patch("v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE,
@@ -221,7 +238,11 @@ class DrainStep(Step):
             parts.append(f"Application {self.app} is still being deleted")
         if elbv2:
             parts.append(f"still tagged {LB_CLUSTER_TAG}={self.env.cluster_name}: {elbv2}")
-        return (not parts), "; ".join(parts) or f"Application {self.app} and every load balancer of {self.env.cluster_name} are gone"
+        records = self._origin_records()
+        if records:
+            parts.append("ExternalDNS has not deleted " + ", ".join(records))
+        return (not parts), "; ".join(parts) or (f"Application {self.app}, every load balancer and origin record "
+                                                 f"of {self.env.cluster_name} are gone")
 
     def _addons_gone(self, kube: Any) -> tuple[bool, str]:
         left = self._addon_apps(kube)

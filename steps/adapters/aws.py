@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any, Callable, TypeVar
 
 from runbook.errors import PermanentError, TransientError, Unavailable
@@ -382,6 +383,23 @@ class AwsSession:
                 return {"id": zone["Id"].rsplit("/", 1)[-1], "name": domain.rstrip("."),
                         "record_count": zone.get("ResourceRecordSetCount", 0)}
         return None
+
+    def records_named(self, zone_id: str, names: Iterable[str]) -> list[str]:
+        """``"<name> <TYPE>"`` of every record in zone ``zone_id`` named exactly one of ``names``
+        (NS and SOA aside): what a DNS controller still publishes for those names."""
+        left: list[str] = []
+        route53 = self.client("route53", "us-east-1")
+        for name in names:
+            wanted = name.rstrip(".") + "."
+            found = self._call(
+                f"read Route53 records {name}",
+                lambda: route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=wanted, MaxItems="10"),
+                missing=frozenset({"NoSuchHostedZone"}),
+            )
+            for record in (found or {}).get("ResourceRecordSets", []):
+                if record.get("Name") == wanted and record.get("Type") not in ("NS", "SOA"):
+                    left.append(f"{name.rstrip('.')} {record.get('Type')}")
+        return left
 
     def alias_target(self, zone_id: str, name: str, record_type: str = "A") -> dict[str, Any] | None:
         """The alias target (DNS name, zone) of record ``name`` in zone ``zone_id``, or None."""

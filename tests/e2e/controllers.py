@@ -93,35 +93,41 @@ class SaleorSyncCreates:
 
 @dataclass
 class ExternalDnsPublishes:
-    """Runs on the env cluster: the Ingress's hostname annotation → CNAME records to the ALB."""
+    """Runs on the env cluster: the Ingress's hostname annotation → CNAME records to the ALB;
+    policy sync: the Ingress gone → its records deleted. ``cluster`` is the env cluster when
+    the requests that drive it go to another API (MGMT, while kyeol destroy drains)."""
 
     endpoint: str
     domain: str
+    cluster: Any = None
     ingress: tuple[str, str] = ("saleor", "saleor")
     published: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
         namespace, name = self.ingress
-        found = api.get(INGRESS, "Ingress", name, namespace)
+        found = (self.cluster or api).get(INGRESS, "Ingress", name, namespace)
         if found is None:
+            with self._lock:
+                if self.published and self._change("DELETE", sorted(self.published)):
+                    self.published.clear()
             return
         wanted = {h.strip() for h in ((found["metadata"].get("annotations") or {}).get(HOSTNAME_ANNOTATION) or "").split(",") if h.strip()}
         with self._lock:
             missing = sorted(wanted - self.published)
             if not missing:
                 return
-            if self._upsert(missing):
+            if self._change("UPSERT", missing):
                 self.published.update(missing)
 
-    def _upsert(self, hosts: list[str]) -> bool:
+    def _change(self, action: str, hosts: list[str]) -> bool:
         import boto3
 
         r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=self.endpoint)
         zones = [z for z in r53.list_hosted_zones_by_name(DNSName=self.domain + ".")["HostedZones"] if z["Name"] == self.domain + "."]
         if not zones:
             return False  # the zone comes from Terraform (global/us-east-1); nothing to publish into yet
-        changes = [{"Action": "UPSERT", "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
+        changes = [{"Action": action, "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
                                                               "ResourceRecords": [{"Value": ALB_NAME}]}} for host in hosts]
         r53.change_resource_record_sets(HostedZoneId=zones[0]["Id"].rsplit("/", 1)[-1], ChangeBatch={"Changes": changes})
         return True

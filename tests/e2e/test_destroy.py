@@ -36,6 +36,14 @@ def dev_state_objects(world: World) -> list[str]:
     return [r["type"] + "." + r["name"] for r in json.loads(body).get("resources", []) if r.get("mode") == "managed"]
 
 
+def origin_records(world: World) -> list[str]:
+    """ExternalDNS's records of dev's origin names in the shared zone."""
+    r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=world.moto)
+    (zone,) = [z for z in r53.list_hosted_zones_by_name(DNSName=DEV.domain + ".")["HostedZones"] if z["Name"] == DEV.domain + "."]
+    records = r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    return sorted(r["Name"] for r in records if r["Name"].startswith("origin-dev"))
+
+
 def statuses(world: World) -> dict[str, str]:
     result = world.kyeol("status", "--format", "json")
     assert result.code == 0, result
@@ -46,6 +54,7 @@ def test_deploy_dev_first(world: World) -> None:
     result = world.kyeol("deploy", "--env", "dev")
     assert result.code == 0, result
     assert load_balancers(world) == [world.lbc.name]  # the LB controller's ALB for the Saleor Ingress
+    assert origin_records(world) == [f"{DEV.origin_api_host}.", f"{DEV.origin_service_host}."]  # ExternalDNS's
     assert world.mgmt.get(ARGO, "Application", "external-dns-dev", "argocd") is not None
 
 
@@ -74,6 +83,7 @@ def test_destroy_tears_down_dev_and_only_dev(world: World) -> None:
     assert [(s["id"], s["status"], s["outcome"]) for s in report["steps"]] == [(sid, "done", "applied") for sid in DESTROY]
 
     assert load_balancers(world) == [] and world.lbc.deleted == 1
+    assert origin_records(world) == [], "ExternalDNS deleted the origin records before the add-ons went"
     assert world.mgmt.get(ARGO, "Application", "saleor-dev", "argocd") is None
     assert not [a for a in world.mgmt.objects(ARGO, "Application", "argocd") if a["metadata"]["name"].endswith("-dev")]
     assert world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd") is None
@@ -136,7 +146,8 @@ def test_prod_is_refused_without_confirmation_and_with_it(world: World) -> None:
     state, writes = world.state.read_bytes(), world.kube_writes()
     refused = world.kyeol("destroy", "--env", "prod")
     assert refused.code == 2, refused
-    assert "prod is protected" in refused.stderr and "--confirm-env prod" in refused.stderr
+    # The real reason at once: no confirmation is asked for a destroy that cannot happen.
+    assert "prevent_destroy" in refused.stderr and "prod is protected" not in refused.stderr
     confirmed = world.kyeol("destroy", "--env", "prod", "--confirm-env", "prod")
     assert confirmed.code == 2, confirmed
     assert "prevent_destroy" in confirmed.stderr and "nothing was touched" in confirmed.stderr

@@ -164,8 +164,9 @@ class World:
         self.mgmt.add_controller(ArgoCdFinalizesSaleor(self.dev, self.argo))
         self.lbc = LbcManagesAlb(self.dev, moto)
         self.mgmt.add_controller(self.lbc)
-        self.external_dns = ExternalDnsPublishes(moto, DEV.domain)
+        self.external_dns = ExternalDnsPublishes(moto, DEV.domain, cluster=self.dev)
         self.dev.add_controller(self.external_dns)
+        self.mgmt.add_controller(self.external_dns)  # it keeps running while kyeol drains through MGMT
 
         # GitHub Actions: a dispatched run succeeds and pushes the images it was asked for.
         self.github = FakeGitHub(token=TOKEN, repository="kyeol/kyeol", dispatch_mode="details").__enter__()

@@ -95,6 +95,48 @@ class ArgoCdDeletesSaleor:
         self.events.append("saleor app gone")
 
 
+def publish_origins(endpoint: str, hosts: tuple[str, ...], *, domain: str = "mgz-g2-u3.shop") -> str:
+    """The shared public zone with ExternalDNS's CNAMEs of the env's origin names; its id."""
+    r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
+    zones = [z for z in r53.list_hosted_zones_by_name(DNSName=domain + ".")["HostedZones"] if z["Name"] == domain + "."]
+    zone = zones[0]["Id"] if zones else r53.create_hosted_zone(Name=domain, CallerReference="kyeol-test")["HostedZone"]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}]}}
+        for host in hosts]})
+    return zone
+
+
+def unpublish_origins(endpoint: str, zone: str, hosts: tuple[str, ...]) -> None:
+    r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "DELETE", "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}]}}
+        for host in hosts]})
+
+
+@dataclass
+class ExternalDnsSyncs:
+    """ExternalDNS with policy sync: ``after`` requests once the Saleor Application is gone (its
+    Ingress with it), the origin records are deleted; ``stays`` keeps them (ExternalDNS down)."""
+
+    endpoint: str
+    zone: str
+    hosts: tuple[str, ...]
+    events: list[str]
+    after: int = 2
+    stays: bool = False
+    _seen: int = 0
+
+    def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
+        if "saleor app gone" not in self.events or "records deleted" in self.events or self.stays:
+            return
+        self._seen += 1
+        if self._seen >= self.after:
+            unpublish_origins(self.endpoint, self.zone, self.hosts)
+            self.events.append("records deleted")
+
+
 @dataclass
 class ApplicationSetsFollowLabels:
     """The add-on ApplicationSets: an add-on's Application exists while the cluster Secret
@@ -194,6 +236,42 @@ def test_prod_is_refused_before_anything_is_built(world: KubeWorld) -> None:
 
 
 # -- drain ----------------------------------------------------------------------------------
+
+
+def test_drain_waits_for_externaldns_to_delete_the_origin_records_before_the_addons_go(world: KubeWorld) -> None:
+    """The zone is shared by every env: a record left pointing at a deleted ALB would stay forever."""
+    alb = deployed(world)
+    hosts = world.env.origin_hosts
+    zone = publish_origins(world.endpoint, hosts)
+    events: list[str] = []
+    # Registered first, so each request shows it the state before the others act.
+    world.mgmt.add_controller(ApplicationSetsFollowLabels(events, after=1))
+    world.mgmt.add_controller(ExternalDnsSyncs(world.endpoint, zone, hosts, events, after=3))
+    world.mgmt.add_controller(ArgoCdDeletesSaleor(world.endpoint, alb, after=1, events=events))
+    step = drain_step(world)
+
+    check = step.check(context(world, step))
+    assert not check.done and f"Route53 records {hosts[0]} CNAME, {hosts[1]} CNAME" in check.reason
+    assert [c.target for c in step.plan(context(world, step)).changes if c.target.startswith("Route53")] == [
+        f"Route53 record {hosts[0]} CNAME", f"Route53 record {hosts[1]} CNAME"]
+    assert drive(step, context(world, step)).kind == "applied"
+    assert events == ["alb deleted", "saleor app gone", "records deleted", "labels removed", "addons gone"]
+
+
+def test_drain_deadline_names_the_origin_record_externaldns_left(world: KubeWorld) -> None:
+    alb = deployed(world)
+    hosts = world.env.origin_hosts
+    zone = publish_origins(world.endpoint, hosts)
+    events: list[str] = []
+    world.mgmt.add_controller(ExternalDnsSyncs(world.endpoint, zone, hosts, events, stays=True))
+    world.mgmt.add_controller(ArgoCdDeletesSaleor(world.endpoint, alb, after=1, events=events))
+    step = drain_step(world)
+    with pytest.raises(WaitTimeout) as late:
+        step.apply(context(world, step))
+    assert f"ExternalDNS has not deleted {hosts[0]} CNAME" in str(late.value)
+    assert "route53" in late.value.hint
+    secret = world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd")
+    assert [k for k in secret["metadata"]["labels"] if k.startswith("kyeol.io/addon-")], "the add-ons (ExternalDNS) stay"
 
 
 def test_drain_deletes_saleor_first_waits_for_its_alb_then_drops_the_addons(world: KubeWorld) -> None:
