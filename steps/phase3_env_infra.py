@@ -61,6 +61,8 @@ class EnvInfra(TerraformRootStep):
         super().__init__(services, env)
         self.id = f"{env.name}.infra"
         self.scope = env.name
+        # Applied again after a `kyeol destroy`: the teardown's record no longer holds.
+        self.undoes = (f"{env.name}.infra.destroy",)
         self.root = f"envs/{env.name}"
         self.title = f"{env.name.upper()} VPC, EKS, RDS, Valkey and edge (envs/{env.name})"
         # EKS is the long pole (~14 min with nodes); a Multi-AZ database (~15 min, created

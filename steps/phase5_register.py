@@ -178,6 +178,8 @@ class RegisterStep(Step):
         self.title = f"Register {env.cluster_name} with Argo CD"
         self.needs = ("argocd", f"{env.name}.infra")
         self.scope = env.name
+        # Registered again after a `kyeol destroy`: the teardown's record no longer holds.
+        self.undoes = (f"{env.name}.deregister",)
 
     def inputs(self) -> Any:
         env = self.env

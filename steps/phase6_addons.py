@@ -58,6 +58,8 @@ class AddonsStep(Step):
         self.title = f"Platform add-ons of {env.name} (app-of-apps)"
         self.needs = (f"{env.name}.register",)
         self.scope = env.name
+        # The add-ons are back after a `kyeol destroy`: the env is no longer drained.
+        self.undoes = (f"{env.name}.drain",)
         self.source = services.config.paths.platform_repo / APP_OF_APPS
 
     def inputs(self) -> Any:

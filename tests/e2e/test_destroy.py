@@ -115,7 +115,8 @@ def test_a_deploy_after_the_destroy_builds_dev_again(world: World) -> None:
                                                       "dev.addons": outcomes["dev.addons"]}
     assert outcomes["dev.addons"] in ("applied", "found done")
     assert {sid: outcomes[sid] for sid in SHARED + ("dev.images",)} == {sid: "unchanged" for sid in SHARED + ("dev.images",)}
-    assert statuses(world) == {**{sid: "done" for sid in STEP_IDS}, **{sid: "done" for sid in DESTROY}}
+    # The deploy undid the teardown: its records no longer claim dev is destroyed.
+    assert statuses(world) == {**{sid: "done" for sid in STEP_IDS}, **{sid: "pending" for sid in DESTROY}}
     assert load_balancers(world) == [world.lbc.name] and dev_state_objects(world)
 
 

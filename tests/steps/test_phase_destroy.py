@@ -226,6 +226,19 @@ def test_destroy_is_three_env_steps_in_reverse_order_that_undo_the_deploy(world:
     assert all(s.scope == "dev" for s in steps)
 
 
+def test_deploy_and_destroy_undo_each_other_step_for_step(world: KubeWorld) -> None:
+    """After a destroy the deploy records are forgotten; after the next deploy the destroy ones are,
+    so `kyeol status` never says an env is both deployed and torn down."""
+    from steps.project import build_steps
+
+    deploy = {s.id: tuple(getattr(s, "undoes", ())) for s in build_steps(world.services(), "dev")}
+    teardown = {s.id: s.undoes for s in build_destroy_steps(world.services(), "dev")}
+    assert {sid: undone for sid, undone in deploy.items() if undone} == {
+        "dev.infra": ("dev.infra.destroy",), "dev.register": ("dev.deregister",), "dev.addons": ("dev.drain",)}
+    for step_id, undone in teardown.items():
+        assert any(step_id in deploy[d] for d in undone), f"no deploy step undoes {step_id}"
+
+
 def test_prod_is_refused_before_anything_is_built(world: KubeWorld) -> None:
     with pytest.raises(UsageError) as refused:
         build_destroy_steps(world.services(), "prod")
