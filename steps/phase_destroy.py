@@ -167,7 +167,27 @@ class DrainStep(Step):
         return CheckResult(True, f"no Application, add-on or load balancer of {self.env.cluster_name} is left",
                            {"drained": self.env.cluster_name})
 
+    def _refuse_protected_database(self, ctx: StepContext) -> None:
+        """An env whose database keeps deletion protection (stage) cannot be destroyed by
+        Terraform; draining it first would only take its shop down. Refuse before anything."""
+        try:
+            db_id = ctx.outputs_of(f"{self.env.name}.infra").get("rds_instance_id")
+        except OutputUnknown:
+            db_id = None
+        if not db_id:
+            return  # no record of the env's database: nothing known to protect
+        db = self.services.aws().rds_instance(str(db_id))
+        if db is not None and db.get("deletion_protection"):
+            raise PermanentError(
+                f"{self.env.name} keeps its data: RDS instance {db_id} has deletion protection, so terraform destroy of "
+                f"envs/{self.env.name} would fail after the drain had taken the shop down; nothing was touched",
+                hint=f"to tear {self.env.name} down on purpose: set deletion_protection = false in "
+                f"kyeol-infra-terraform/envs/{self.env.name}/terraform.tfvars in a reviewed change, run "
+                f"kyeol deploy --env {self.env.name} (RDS takes a final snapshot on delete), then kyeol destroy --env {self.env.name}",
+            )
+
     def plan(self, ctx: StepContext) -> Plan:
+        self._refuse_protected_database(ctx)
         found = self.survey(ctx)
         mgmt = self.services.config.mgmt.cluster_name
         changes: list[Change] = []
@@ -187,6 +207,7 @@ class DrainStep(Step):
         return Plan(changes=changes)
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
+        self._refuse_protected_database(ctx)
         kube = self._mgmt(ctx)
         self._delete_saleor(ctx, kube)
         self._wait(ctx, f"Application {self.app}, the load balancers and origin records of {self.env.cluster_name} to be gone",

@@ -225,6 +225,7 @@ class AwsSession:
             "instance_class": db.get("DBInstanceClass", ""),
             "engine": db.get("Engine", ""),
             "engine_version": db.get("EngineVersion", ""),
+            "deletion_protection": bool(db.get("DeletionProtection")),
             "endpoint": f"{endpoint['Address']}:{endpoint.get('Port', '')}".rstrip(":") if endpoint.get("Address") else "",
         }
 

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from runbook.errors import UsageError, WaitTimeout
+from runbook.errors import PermanentError, UsageError, WaitTimeout
 from runbook.step import StepContext
 from steps import phase_destroy
 from steps.config import ADDONS
@@ -249,6 +249,39 @@ def test_prod_is_refused_before_anything_is_built(world: KubeWorld) -> None:
 
 
 # -- drain ----------------------------------------------------------------------------------
+
+
+def database(endpoint: str, name: str, *, protected: bool) -> None:
+    boto3.client("rds", region_name=REGION, endpoint_url=endpoint).create_db_instance(
+        DBInstanceIdentifier=name, DBInstanceClass="db.t3.medium", Engine="postgres", MasterUsername="saleor",
+        ManageMasterUserPassword=True, AllocatedStorage=20, DeletionProtection=protected)
+
+
+def test_a_database_with_deletion_protection_refuses_the_drain_before_anything_is_deleted(world: KubeWorld) -> None:
+    """stage keeps its data: terraform destroy would fail after the shop had been drained."""
+    deployed(world)
+    database(world.endpoint, "jung-dev-postgres", protected=True)
+    outputs = {**world.outputs, "dev.infra": {**world.outputs["dev.infra"], "rds_instance_id": "jung-dev-postgres"}}
+    step = drain_step(world)
+    for operation in (step.plan, step.apply):
+        with pytest.raises(PermanentError) as refused:
+            operation(world.context(step, outputs=outputs))
+        assert "RDS instance jung-dev-postgres has deletion protection" in refused.value.message
+        assert "nothing was touched" in refused.value.message and "deletion_protection = false" in refused.value.hint
+    assert mgmt_writes(world) == [] and world.mgmt.get(ARGO, "Application", "saleor-dev", "argocd") is not None
+
+
+def test_an_unprotected_database_lets_the_drain_go_on(world: KubeWorld) -> None:
+    alb = deployed(world)
+    database(world.endpoint, "jung-dev-postgres", protected=False)
+    outputs = {**world.outputs, "dev.infra": {**world.outputs["dev.infra"], "rds_instance_id": "jung-dev-postgres"}}
+    events: list[str] = []
+    world.mgmt.add_controller(ApplicationSetsFollowLabels(events, after=1))
+    world.mgmt.add_controller(ArgoCdDeletesSaleor(world.endpoint, alb, after=1, events=events))
+    step = drain_step(world)
+    ctx = world.context(step, outputs=outputs)
+    ctx.deadline = world.clock.monotonic() + step.timeout_s
+    assert step.apply(ctx) == {"drained": "jung-dev-eks"}
 
 
 def test_drain_waits_for_externaldns_to_delete_the_origin_records_before_the_addons_go(world: KubeWorld) -> None:
