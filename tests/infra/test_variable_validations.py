@@ -47,19 +47,25 @@ def rejected(result: subprocess.CompletedProcess[str]) -> str:
     return text
 
 
-def validation_line(variables_tf: Path, name: str) -> int:
-    """Line of a variable's `validation` block: terraform names it in the error, wherever the value came from."""
-    lines = variables_tf.read_text(encoding="utf-8").splitlines()
-    start = lines.index(f'variable "{name}" {{')
-    return lines.index("  validation {", start) + 1
+def validation_line(root: Path, name: str) -> str:
+    """`<file>:<line>` of a variable's `validation` block: terraform names it in the error,
+    wherever the value came from."""
+    for path in sorted(root.glob("*.tf")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if f'variable "{name}" {{' in lines:
+            start = lines.index(f'variable "{name}" {{')
+            return f"{path.name}:{lines.index('  validation {', start) + 1}"
+    raise AssertionError(f"no variable {name} in {root}")
 
 
 def root_copy(tmp_path: Path, root: str) -> Path:
-    """A root's variables.tf and terraform.tfvars: the real inputs, without resources or providers."""
+    """A root's variable files (variables.tf, and env.tf where the root has one) and
+    terraform.tfvars: the real inputs, without resources or providers."""
     copy = tmp_path / root.replace("/", "-")
     copy.mkdir()
-    for name in ("variables.tf", "terraform.tfvars"):
-        shutil.copy(INFRA / root / name, copy / name)
+    for name in ("variables.tf", "env.tf", "terraform.tfvars"):
+        if (INFRA / root / name).exists():
+            shutil.copy(INFRA / root / name, copy / name)
     return copy
 
 
@@ -107,7 +113,7 @@ def test_prod_node_split_validations(tmp_path: Path, values: dict, variable: str
     if variable is None:
         assert error == ""
     else:
-        assert f"validation rule at variables.tf:{validation_line(copy / 'variables.tf', variable)}," in error, error
+        assert f"validation rule at {validation_line(copy, variable)}," in error, error
         assert message in error, error
 
 

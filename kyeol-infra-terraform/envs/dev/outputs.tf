@@ -1,3 +1,5 @@
+# Shared by envs/dev, envs/stage and envs/prod (their outputs.tf is a symlink to this file).
+
 ################################################################################
 # EKS
 ################################################################################
@@ -145,6 +147,6 @@ output "secret_arns" {
 ################################################################################
 
 output "pg_nat_eip" {
-  description = "Fixed egress IP for payment gateways (prod only; null here)"
+  description = "Fixed egress IP of the dedicated PG NAT gateway, the payment gateway's allow-list (prod only; null elsewhere)"
   value       = module.environment.pg_nat_eip
 }

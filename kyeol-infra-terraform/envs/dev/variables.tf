@@ -1,3 +1,7 @@
+# The inputs of an application environment, shared by envs/dev, envs/stage and envs/prod:
+# their variables.tf is a symlink to this file, so the three roots cannot drift apart. What
+# differs per root lives in its env.tf (the environment's name; prod's PG NAT node group).
+
 ################################################################################
 # Common
 ################################################################################
@@ -10,17 +14,6 @@ variable "name_prefix" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9]{1,10}-$", var.name_prefix))
     error_message = "name_prefix must be a lowercase letter, 1-10 lowercase letters or digits, then `-` (kyeol.toml project.prefix, e.g. `jung-`)."
-  }
-}
-
-variable "environment" {
-  description = "Environment of this root (`dev`); the state key and every name follow it"
-  type        = string
-  default     = "dev"
-
-  validation {
-    condition     = var.environment == "dev"
-    error_message = "This root is envs/dev: environment must be `dev`."
   }
 }
 
@@ -138,7 +131,7 @@ variable "node_instance_type" {
 }
 
 variable "node_min_size" {
-  description = "Minimum nodes (runbook §3: dev 2, stage 2, prod 3)"
+  description = "Minimum nodes of the whole cluster, prod's PG egress group included (runbook §3: dev 2, stage 2, prod 3)"
   type        = number
 
   validation {
@@ -148,7 +141,7 @@ variable "node_min_size" {
 }
 
 variable "node_max_size" {
-  description = "Maximum nodes (runbook §3: dev 2, stage 4, prod 5)"
+  description = "Maximum nodes of the whole cluster, prod's PG egress group included (runbook §3: dev 2, stage 4, prod 5)"
   type        = number
 
   validation {
@@ -158,7 +151,7 @@ variable "node_max_size" {
 }
 
 variable "node_desired_size" {
-  description = "Desired nodes, between min and max"
+  description = "Desired nodes of the whole cluster, between min and max"
   type        = number
 
   validation {

@@ -1,3 +1,5 @@
+# Shared by envs/dev, envs/stage and envs/prod (their versions.tf is a symlink to this file).
+
 terraform {
   required_version = ">= 1.11"
 
