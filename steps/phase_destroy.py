@@ -31,7 +31,7 @@ from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API
-from steps.adapters.terraform import StateLocked, TerraformError
+from steps.adapters.terraform import TerraformError
 from steps.config import ARGOCD_NAMESPACE, EnvConfig
 from steps.phase5_register import secret_name
 from steps.phase6_addons import child_names
@@ -362,30 +362,16 @@ class EnvInfraDestroy(TerraformRootStep):
         return CheckResult(True, f"the state of {self.root} holds nothing", {"destroyed": self.root})
 
     def plan(self, ctx: StepContext) -> Plan:
-        try:
-            backend = self.backend_config(ctx)
-        except OutputUnknown as exc:
-            return Plan(unknown=f"{exc.message} (the Terraform state bucket comes from bootstrap)")
-        tf = self.services.terraform
-        tf.init(self.root_dir, backend, ctx)
-        planned = self._plan_destroy(ctx)
+        unknown = self.unknown_plan(ctx)
+        if unknown is not None:
+            return unknown
+        planned = self.saved_plan(ctx)
         planned.discard()
         return Plan(changes=[Change("delete", address, f"terraform destroy of {self.root}") for address in planned.deletes])
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        tf = self.services.terraform
-        self._init(ctx)
-        for attempt in (1, 2):
-            try:
-                planned = self._plan_destroy(ctx)
-                count = len(planned.deletes)
-                tf.apply(self.root_dir, planned, ctx)
-                break
-            except StateLocked as locked:
-                if attempt == 2 or not locked.holder_gone:
-                    raise
-                self._release(ctx, locked)
-        return {"destroyed": self.root, "resources_destroyed": count}
+        planned = self.apply_saved_plan(ctx)
+        return {"destroyed": self.root, "resources_destroyed": len(planned.deletes)}
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:
         left = self._state(ctx)
@@ -396,7 +382,8 @@ class EnvInfraDestroy(TerraformRootStep):
             )
         return {"destroyed": self.root}
 
-    def _plan_destroy(self, ctx: StepContext) -> Any:
+    def saved_plan(self, ctx: StepContext) -> Any:
+        """``plan -destroy``; a ``prevent_destroy`` refusal becomes what to do about it."""
         try:
             return self.services.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), destroy=True)
         except TerraformError as exc:

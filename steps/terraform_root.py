@@ -160,7 +160,9 @@ class TerraformRootStep(Step):
 
     # -- the four operations ---------------------------------------------------------------
 
-    def plan(self, ctx: StepContext) -> Plan:
+    def unknown_plan(self, ctx: StepContext) -> Plan | None:
+        """Init the root for a plan; or, when what it needs is not applied yet (the state
+        bucket, a root it reads), the Plan that says so."""
         try:
             backend = self.backend_config(ctx)
         except OutputUnknown as exc:
@@ -170,9 +172,18 @@ class TerraformRootStep(Step):
                 ctx.outputs_of(step_id)
             except OutputUnknown:
                 return Plan(unknown=f"unknown until {step_id} is applied: {self.root} reads what it creates")
-        tf = self.services.terraform
-        tf.init(self.root_dir, backend, ctx)
-        planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+        self.services.terraform.init(self.root_dir, backend, ctx)
+        return None
+
+    def saved_plan(self, ctx: StepContext) -> Any:
+        """``terraform plan`` of this root to a saved file (a teardown plans ``-destroy``)."""
+        return self.services.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+
+    def plan(self, ctx: StepContext) -> Plan:
+        unknown = self.unknown_plan(ctx)
+        if unknown is not None:
+            return unknown
+        planned = self.saved_plan(ctx)
         planned.discard()
         changes = [Change(action, address) for action, address in planned.resource_changes]
         notes = [f"output {name}: {action}" for name, action in sorted(planned.output_changes.items())]
@@ -183,22 +194,26 @@ class TerraformRootStep(Step):
         return Plan(changes=changes, notes=notes)
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        tf = self.services.terraform
+        self.apply_saved_plan(ctx)
+        outputs = dict(self.services.terraform.output(self.root_dir, ctx))
+        outputs[INPUTS_OUTPUT] = self.fingerprint()
+        return outputs
+
+    def apply_saved_plan(self, ctx: StepContext) -> Any:
+        """init → :meth:`saved_plan` → apply of that plan; returns the plan applied."""
         self._init(ctx)
         for attempt in (1, 2):
             try:
-                planned = tf.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
-                tf.apply(self.root_dir, planned, ctx)
-                break
+                planned = self.saved_plan(ctx)
+                self.services.terraform.apply(self.root_dir, planned, ctx)
+                return planned
             except StateLocked as locked:
                 # The plan or the apply met a lock whose holder is gone: release it once and
                 # plan again (a failed lock changed nothing, and the saved plan is discarded).
                 if attempt == 2 or not locked.holder_gone:
                     raise
                 self._release(ctx, locked)
-        outputs = dict(tf.output(self.root_dir, ctx))
-        outputs[INPUTS_OUTPUT] = self.fingerprint()
-        return outputs
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _release(self, ctx: StepContext, locked: StateLocked) -> None:
         """A lock whose holder is provably gone — a terraform on this machine that died with
