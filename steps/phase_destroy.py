@@ -25,6 +25,7 @@ so the Terraform destroy could not succeed, and draining first would only take t
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from runbook.errors import OutputUnknown, PermanentError, UsageError
@@ -127,9 +128,13 @@ class DrainStep(Step):
 
         They must go while ExternalDNS still runs (before the add-ons): the zone serves every
         env, and nothing else would ever delete a record that points at a deleted ALB."""
-        aws = self.services.aws()
-        zone = aws.find_zone(self.services.config.domain)
-        return aws.records_named(zone["id"], self.env.origin_hosts) if zone else []
+        zone = self._zone
+        return self.services.aws().records_named(zone["id"], self.env.origin_hosts) if zone else []
+
+    @functools.cached_property
+    def _zone(self) -> dict[str, Any] | None:
+        """The shared public zone, looked up once per step rather than on every poll."""
+        return self.services.aws().find_zone(self.services.config.domain)
 
     def survey(self, ctx: StepContext) -> dict[str, Any]:
         """What of the env is still there: the Saleor app, add-on apps and labels, ELBv2 objects."""
