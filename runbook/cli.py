@@ -238,7 +238,7 @@ def forget_undone(store: Any, graph: Any, result: Any) -> list[str]:
 
     undone: list[tuple[str, tuple[str, ...]]] = []
     for step_result in result.steps:
-        ids = tuple(getattr(graph[step_result.id], "undoes", ()) or ())
+        ids = graph[step_result.id].undoes
         if step_result.status == "done" and ids:
             undone.append((step_result.id, ids))
     if not undone:

@@ -153,6 +153,9 @@ class Step:
     estimate_s: float = 60.0
     # True for steps that only prove the result (a verify command runs only these).
     verification: bool = False
+    # Steps whose result this one takes away (a teardown, or a rebuild after one): once it is
+    # done in a real run, their records are reset to pending (runbook.cli.forget_undone).
+    undoes: tuple[str, ...] = ()
 
     def inputs(self) -> Any:
         """What the inputs fingerprint covers (config values, file digests). JSON-able."""
