@@ -305,23 +305,20 @@ class AwsSession:
                 items += [{"name": i.get(name_key, ""), "arn": i[arn_key]} for i in chunk.get(key, [])]
             return items
 
+        def descriptions(arns: list[str]) -> list[dict[str, Any]]:
+            """Their tags; one deleted meanwhile fails the whole call, so then ask one by one."""
+            try:
+                return list(elbv2.describe_tags(ResourceArns=arns).get("TagDescriptions", []))
+            except Exception as exc:  # noqa: BLE001 - translated by _call unless the resource is gone
+                if _code(exc) not in _GONE_ELBV2:
+                    raise
+                return [] if len(arns) == 1 else [d for arn in arns for d in descriptions([arn])]
+
         def matching(items: list[dict[str, str]]) -> list[dict[str, str]]:
             wanted: list[dict[str, str]] = []
             for start in range(0, len(items), 20):  # DescribeTags takes at most 20 ARNs
                 batch = items[start:start + 20]
-                described = {"TagDescriptions": []}
-                try:
-                    described = elbv2.describe_tags(ResourceArns=[i["arn"] for i in batch])
-                except Exception as exc:  # noqa: BLE001 - one of them was deleted meanwhile: ask one by one
-                    if _code(exc) not in _GONE_ELBV2:
-                        raise
-                    for item in batch:
-                        try:
-                            described["TagDescriptions"] += elbv2.describe_tags(ResourceArns=[item["arn"]])["TagDescriptions"]
-                        except Exception as one:  # noqa: BLE001
-                            if _code(one) not in _GONE_ELBV2:
-                                raise
-                tagged = {d["ResourceArn"] for d in described.get("TagDescriptions", [])
+                tagged = {d["ResourceArn"] for d in descriptions([i["arn"] for i in batch])
                           if any(t.get("Key") == tag_key and t.get("Value") == tag_value for t in d.get("Tags", []))}
                 wanted += [i for i in batch if i["arn"] in tagged]
             return wanted
