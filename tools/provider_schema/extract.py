@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+try:  # run as a script (tools/provider_schema/extract.py) or imported as a package module
+    from tools.provider_schema import typed
+except ImportError:  # pragma: no cover - script mode
+    import typed  # type: ignore[no-redef]
+
 PACKAGE = "cdktn-provider-aws"
 PACKAGE_VERSION = "25.8.1"
 HERE = Path(__file__).resolve().parent
@@ -104,8 +109,13 @@ def download_wheel(dest: Path, version: str = PACKAGE_VERSION) -> Path:
     return wheels[0]
 
 
-def read_package(wheel: Path) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, JsEntry]]]:
-    """Read ``package/.jsii`` and every ``lib/**/*.js`` table out of the wheel's jsii tarball."""
+def read_package(
+    wheel: Path, classes: dict[tuple[str, str], list[typed.JsAttr]] | None = None
+) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, JsEntry]]]:
+    """Read ``package/.jsii`` and every ``lib/**/*.js`` table out of the wheel's jsii tarball.
+
+    When *classes* is given, it is filled with the typed attributes of every generated class,
+    keyed by (module folder, class name), for ``typed.py``."""
     with zipfile.ZipFile(wheel) as zf:
         names = [n for n in zf.namelist() if "/_jsii/" in n and n.endswith(".jsii.tgz")]
         if len(names) != 1:
@@ -127,6 +137,10 @@ def read_package(wheel: Path) -> tuple[dict[str, Any], dict[tuple[str, str], dic
                         text = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
                         for owner, rows in parse_js_tables(text):
                             tables[(module_file, owner)] = rows
+                        if classes is not None:
+                            module_dir = module_file.split("/", 1)[0]
+                            for cls_name, attrs in typed.parse_js_classes(text).items():
+                                classes[(module_dir, cls_name)] = attrs
     if assembly is None:
         raise SystemExit(f"{wheel.name}: no package/.jsii in the jsii tarball")
     return assembly, tables
@@ -196,6 +210,7 @@ class Extractor:
         self.types: dict[str, Any] = assembly["types"]
         self.tables = tables
         self.stats = Stats()
+        self.locations: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, type) -> (module folder, class)
 
     def _table(self, fqn_or_class: dict[str, Any], owner: str) -> dict[str, JsEntry] | None:
         filename = fqn_or_class.get("locationInModule", {}).get("filename", "")
@@ -305,7 +320,10 @@ class Extractor:
             self.stats.versions[link.group("version")] += 1
             config = next(p for p in cls["initializer"]["parameters"] if p["name"] == "config")
             table = self._table(cls, cls["name"])
+            module_dir = cls.get("locationInModule", {}).get("filename", "").removeprefix("src/").split("/", 1)[0]
+            self.locations[(kind, "aws" if kind == "provider" else link.group("type"))] = (module_dir, cls["name"])
             if kind == "provider":
+                self.provider_fqn, self.provider_table = config["type"]["fqn"], table
                 provider = self.struct_schema(config["type"]["fqn"], "aws", table, ((config["type"]["fqn"], ""),))
                 continue
             tf_type = link.group("type")
@@ -318,9 +336,14 @@ class Extractor:
         return {"provider": provider, **kinds}
 
 
-def build(assembly: dict[str, Any], tables: dict[tuple[str, str], dict[str, JsEntry]], source: dict[str, str]) -> dict[str, Any]:
+def build(
+    assembly: dict[str, Any],
+    tables: dict[tuple[str, str], dict[str, JsEntry]],
+    source: dict[str, str],
+    extractor: Extractor | None = None,
+) -> dict[str, Any]:
     """The whole compact schema document, metadata first."""
-    extractor = Extractor(assembly, tables)
+    extractor = extractor or Extractor(assembly, tables)
     schema = extractor.extract()
     stats = extractor.stats
     versions = sorted(stats.versions)
@@ -349,6 +372,74 @@ def build(assembly: dict[str, Any], tables: dict[tuple[str, str], dict[str, JsEn
     return {"metadata": metadata, **schema}
 
 
+def _jsii_cty(ty: dict[str, Any], row: JsEntry | None) -> Any:
+    """cty type of a jsii property type (the provider's plain-struct arguments)."""
+    if "union" in ty:
+        kinds = [t for t in ty["union"]["types"] if t.get("fqn") != "cdktn.IResolvable"]
+        return _jsii_cty(kinds[0], row) if kinds else "dynamic"
+    if "primitive" in ty:
+        return {"string": "string", "number": "number", "boolean": "bool"}.get(ty["primitive"], "dynamic")
+    if "collection" in ty:
+        element = _jsii_cty(ty["collection"]["elementtype"], None)
+        if ty["collection"]["kind"] == "map":
+            return ["map", element]
+        return ["set" if row is not None and row.table_type == "set" else "list", element]
+    return "dynamic"
+
+
+def provider_typed(extractor: Extractor, fqn: str, compact: dict[str, Any], table: dict[str, JsEntry] | None) -> dict[str, Any]:
+    """Typed block of the provider configuration, from the jsii structs (its class stores plain
+    values, so the generated JavaScript has no typed getters for it). Nothing here is computed."""
+    struct = extractor.types[fqn]
+    if table is None:
+        table = extractor._table(struct, struct["name"]) or {}
+    attrs: dict[str, Any] = {}
+    blocks: dict[str, Any] = {}
+    for prop in extractor._properties(struct):
+        link = doc_link(prop)
+        if link is None:
+            continue
+        name = link[0]
+        if name in compact.get("blocks", {}):
+            b = compact["blocks"][name]
+            child, _single = struct_of(prop["type"])
+            entry: dict[str, Any] = {"n": b["nesting"]}
+            entry.update({k: b[k] for k in ("min", "max") if k in b})
+            entry["blk"] = provider_typed(extractor, child, b, None) if child else {}
+            blocks[name] = entry
+        elif name in compact.get("args", {}):
+            flags = typed.REQUIRED if compact["args"][name] & REQUIRED else typed.OPTIONAL
+            ty = _jsii_cty(prop["type"], table.get(name))
+            if name in ("secret_key", "token", "access_key"):
+                flags |= typed.SENSITIVE
+            attrs[name] = [ty, flags]
+    out: dict[str, Any] = {}
+    if attrs:
+        out["a"] = dict(sorted(attrs.items()))
+    if blocks:
+        out["b"] = dict(sorted(blocks.items()))
+    return out
+
+
+def build_typed(compact: dict[str, Any], classes: dict[tuple[str, str], list[typed.JsAttr]], extractor: Extractor) -> dict[str, Any]:
+    """The typed schema document (``typed.py``) of every type of the compact one."""
+    locations = {k: v for k, v in extractor.locations.items() if k[0] != "provider"}
+    schema, problems = typed.build_typed(compact, classes, locations)
+    schema["provider"] = provider_typed(extractor, extractor.provider_fqn, compact["provider"], extractor.provider_table)
+    metadata = {
+        "format": 1,
+        "provider": "registry.terraform.io/hashicorp/aws",
+        "provider_version": compact["metadata"]["provider_version"],
+        "source": compact["metadata"]["source"],
+        "flags": {"REQUIRED": typed.REQUIRED, "OPTIONAL": typed.OPTIONAL, "COMPUTED": typed.COMPUTED,
+                  "SENSITIVE": typed.SENSITIVE, "WRITE_ONLY": typed.WRITE_ONLY},
+        "omitted_opaque": schema.pop("omitted"),
+        "problems": problems[:50],
+        "problem_count": len(problems),
+    }
+    return {"metadata": metadata, **schema}
+
+
 def write(doc: dict[str, Any], out: Path) -> None:
     """Deterministic gzip (no mtime, sorted keys) so regenerating gives the same bytes."""
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -366,15 +457,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         wheel = args.wheel or download_wheel(Path(tmp), args.version)
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        assembly, tables = read_package(wheel)
+        classes: dict[tuple[str, str], list[typed.JsAttr]] = {}
+        assembly, tables = read_package(wheel, classes)
         source = {"package": f"pypi:{PACKAGE}", "version": assembly["version"], "wheel": wheel.name, "sha256": digest}
-        doc = build(assembly, tables, source)
+        extractor = Extractor(assembly, tables)
+        doc = build(assembly, tables, source, extractor)
+        typed_doc = build_typed(doc, classes, extractor)
     meta = doc["metadata"]
     if meta["provider_version"] is None:
         print(f"error: doc links name several provider versions: {meta['provider_versions_seen']}", file=sys.stderr)
         return 1
     out = args.out or HERE / f"aws-{meta['provider_version']}.json.gz"
     write(doc, out)
+    typed_out = out.with_name(out.name.replace(".json.gz", ".typed.json.gz"))
+    write(typed_doc, typed_out)
+    print(f"{typed_out}: typed schema, {typed_doc['metadata']['problem_count']} problems, {typed_out.stat().st_size // 1024} KB")
+    for line in typed_doc["metadata"]["problems"]:
+        print(f"  {line}", file=sys.stderr)
     counts = meta["counts"]
     print(
         f"{out}: hashicorp/aws {meta['provider_version']} — {counts['resource']} resources, {counts['data']} data sources, "
@@ -384,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for line in meta["unnamed_properties"] + meta["doc_js_disagreements"]:
         print(f"  {line}", file=sys.stderr)
-    return 0 if counts["unnamed_properties"] == 0 and counts["doc_js_disagreements"] == 0 else 1
+    clean = counts["unnamed_properties"] == 0 and counts["doc_js_disagreements"] == 0
+    return 0 if clean and typed_doc["metadata"]["problem_count"] == 0 else 1
 
 
 if __name__ == "__main__":
