@@ -126,9 +126,11 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect on 5432 (the EKS cluster security group the nodes and pods use)"
-  type        = list(string)
+variable "allowed_security_groups" {
+  # A map whose keys are written in the caller: for_each needs keys known at plan time, and
+  # a security group id (the EKS cluster's) is known only after apply.
+  description = "Security groups, by a name known at plan time, allowed to connect on 5432 (the EKS cluster security group the nodes and pods use)"
+  type        = map(string)
 }
 
 variable "secret_recovery_window_in_days" {

@@ -125,9 +125,9 @@ module "rds" {
   multi_az         = var.rds_multi_az
   password_version = var.db_password_version
 
-  vpc_id                     = module.vpc.vpc_id
-  subnet_ids                 = module.vpc.database_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
+  vpc_id                  = module.vpc.vpc_id
+  subnet_ids              = module.vpc.database_subnet_ids
+  allowed_security_groups = { eks_cluster = module.eks.cluster_security_group_id }
 
   deletion_protection            = var.deletion_protection
   kms_key_arn                    = module.kms.key_arn
@@ -146,9 +146,9 @@ module "valkey" {
   num_cache_clusters = var.cache_num_cache_clusters
   auth_token_version = var.cache_auth_token_version
 
-  vpc_id                     = module.vpc.vpc_id
-  subnet_ids                 = module.vpc.database_subnet_ids
-  allowed_security_group_ids = [module.eks.cluster_security_group_id]
+  vpc_id                  = module.vpc.vpc_id
+  subnet_ids              = module.vpc.database_subnet_ids
+  allowed_security_groups = { eks_cluster = module.eks.cluster_security_group_id }
 
   kms_key_arn                    = module.kms.key_arn
   secret_recovery_window_in_days = local.secret_recovery_window_in_days

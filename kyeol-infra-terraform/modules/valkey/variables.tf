@@ -74,9 +74,11 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect on 6379 (the EKS cluster security group)"
-  type        = list(string)
+variable "allowed_security_groups" {
+  # A map whose keys are written in the caller: for_each needs keys known at plan time, and
+  # a security group id (the EKS cluster's) is known only after apply.
+  description = "Security groups, by a name known at plan time, allowed to connect on 6379 (the EKS cluster security group)"
+  type        = map(string)
 }
 
 variable "secret_recovery_window_in_days" {
