@@ -17,6 +17,7 @@ import uuid
 import hashlib
 from typing import Any, Callable
 
+from tests.tfprovider import world
 from tests.tfprovider.synthetic import Context
 
 _AZS = {
@@ -106,7 +107,10 @@ def managed_prefix_list(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def secretsmanager_secret_version(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
-    return {"version_stages": ["AWSCURRENT"], "secret_string": json.dumps({"synthetic": "value"})}
+    """What the tree wrote to the secret (``world.py``); a synthetic JSON object otherwise."""
+    written = world.secret(cfg.get("secret_id")) or {}
+    return {"version_stages": ["AWSCURRENT"], "secret_string": written.get("secret_string", json.dumps({"synthetic": "value"})),
+            "version_id": cfg.get("version_id") or written.get("version_id")}
 
 
 # -- aws_iam_policy_document -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.tfprovider import synthetic
+from tests.tfprovider import derived, synthetic
 from tests.tfprovider.schema import COMPUTED, WRITE_ONLY, attributes, blocks
 from tests.tfprovider.values import UNKNOWN, Unknown, is_known
 
@@ -126,7 +126,7 @@ def _fill_value(ctx: synthetic.Context, ty: Any, value: Any, tf_type: str, name:
 def apply(ctx: synthetic.Context, schema: dict[str, Any], planned: Any, tf_type: str) -> Any:
     if planned is None:
         return None
-    return fill(ctx, schema, schema, planned, tf_type, "", top=True)
+    return fill(ctx, schema, schema, derived.derive(tf_type, ctx, planned), tf_type, "", top=True)
 
 
 def read_data(ctx: synthetic.Context, schema: dict[str, Any], config: dict[str, Any], tf_type: str,

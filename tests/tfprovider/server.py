@@ -27,7 +27,7 @@ import grpc_controller_pb2_grpc as ctl_grpc  # type: ignore  # noqa: E402
 import tfplugin6_pb2 as pb  # type: ignore  # noqa: E402
 import tfplugin6_pb2_grpc as pb_grpc  # type: ignore  # noqa: E402
 
-from tests.tfprovider import datasources, semantics, values  # noqa: E402
+from tests.tfprovider import datasources, semantics, values, world  # noqa: E402
 from tests.tfprovider.schema import to_proto  # noqa: E402
 from tests.tfprovider.synthetic import Context  # noqa: E402
 
@@ -128,6 +128,7 @@ class Provider(pb_grpc.ProviderServicer):
     def ApplyResourceChange(self, request, context):  # noqa: N802
         block = self.schema["resource"][request.type_name]
         new_state = semantics.apply(self.ctx, block, _val(request.planned_state), request.type_name)
+        world.record_apply(request.type_name, _val(request.config), new_state)
         return pb.ApplyResourceChange.Response(new_state=_dv(new_state), private=request.planned_private)
 
     def ImportResourceState(self, request, context):  # noqa: N802

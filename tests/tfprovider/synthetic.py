@@ -50,12 +50,20 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _known_part(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return None
+    if isinstance(value, dict):
+        return {k: _known_part(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_known_part(v) for v in value]
+    return value
+
+
 def seed_of(obj: Any) -> str:
-    """A stable seed from the known scalar values of an object (its configured identity)."""
-    if not isinstance(obj, dict):
-        return ""
-    known = {k: v for k, v in obj.items() if isinstance(v, (str, int, float, bool)) and not isinstance(v, Unknown)}
-    return _digest(known)[:16]
+    """A stable seed from everything known about an object (its configured identity): two
+    resources configured differently (tags included) get different ids."""
+    return _digest(_known_part(obj))[:16]
 
 
 def _name_of(obj: Any) -> str:
@@ -124,8 +132,10 @@ def string_value(ctx: Context, tf_type: str, name: str, obj: Any, h: str) -> str
         return f"arn:{ctx.partition}:{tf_type.split('_')[1]}:{ctx.region}:{ctx.account_id}:{name.removesuffix('_arn')}/{h[:12]}"
     if name == "id":
         return resource_id(ctx, tf_type, obj, h)
+    if name in ("registry_id", "account_id", "owner_id"):
+        return ctx.account_id
     if name in _NAME_ID_PREFIX:
-        return ctx.account_id if name == "owner_id" else f"{_NAME_ID_PREFIX[name]}0{h[:16]}"
+        return f"{_NAME_ID_PREFIX[name]}0{h[:16]}"
     if name in ("hosted_zone_id", "zone_id"):
         return f"Z{h[:20].upper()}"
     if name == "kms_key_id" or name == "key_id":
