@@ -67,9 +67,26 @@ def js_function(struct_name: str, rows: list[str]) -> str:
             f"    const attrs = {{\n{''.join(rows)}    }};\n    return attrs;\n}}\n")
 
 
-def js_class(name: str, base: str, rows: list[str]) -> str:
-    return (f"class {name} extends cdktn.{base} {{\n    static tfResourceType = \"x\";\n"
+def js_class(name: str, base: str, rows: list[str], attrs: str = "") -> str:
+    return (f"class {name} extends cdktn.{base} {{\n    static tfResourceType = \"x\";\n{attrs}"
             f"    synthesizeHclAttributes() {{\n        const attrs = {{\n{''.join(rows)}        }};\n        return attrs;\n    }}\n}}\n")
+
+
+def js_attr(name: str, flags: str, body: str) -> str:
+    """One typed attribute of a generated class, as the cdktn generator writes it: the
+    ``// name - computed: …`` comment, then a typed getter or a complex-value field."""
+    c, o, r = (str(ch == "1").lower() for ch in flags)
+    camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
+    head = f"    // {name} - computed: {c}, optional: {o}, required: {r}\n"
+    if body.startswith("new "):
+        return head + f"    _{camel} = {body};\n    get {camel}() {{\n        return this._{camel};\n    }}\n"
+    if body == "plain":
+        return head + f"    _{camel};\n    get {camel}() {{\n        return this._{camel};\n    }}\n"
+    return head + f"    get {camel}() {{\n        return {body};\n    }}\n"
+
+
+def js_output_class(name: str, attrs: list[str]) -> str:
+    return f"class {name} extends cdktn.ComplexObject {{\n{''.join(attrs)}}}\n"
 
 
 def assembly(*, damaged: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
@@ -114,14 +131,40 @@ def assembly(*, damaged: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
             js_row("vpc_config", "thingVpcConfigToHclTerraform(this._vpcConfig.internalValue)", True, "list"),
             js_row("rule", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(this._rule.internalValue)", True, "set"),
             js_row("timeouts", "thingTimeoutsToHclTerraform(this._timeouts.internalValue)", True, "struct"),
-        ] + ([js_row("ghost", "cdktn.stringToHclTerraform(this._ghost)", False, "simple")] if damaged else [])),
-        js_class("DataAwsThing", "TerraformDataSource", [js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple")]),
-        js_class("AwsProvider", "TerraformProvider", [js_row("region", "cdktn.stringToHclTerraform(this._region)", False, "simple")]),
+        ] + ([js_row("ghost", "cdktn.stringToHclTerraform(this._ghost)", False, "simple")] if damaged else []), "".join([
+            js_attr("arn", "100", "this.getStringAttribute('arn')"),
+            js_attr("get_password_data", "010", "this.getStringAttribute('get_password_data')"),
+            js_attr("identity", "100", 'new ThingIdentityList(this, "identity", false)'),
+            js_attr("ingress", "110", 'new ThingIngressList(this, "ingress", true)'),
+            js_attr("name", "001", "this.getStringAttribute('name')"),
+            js_attr("rule", "010", 'new ThingRuleList(this, "rule", true)'),
+            js_attr("self", "010", "this.getBooleanAttribute('self')"),
+            js_attr("tags_all", "100", 'new cdktn.StringMap(this, "tags_all")'),
+            js_attr("timeouts", "010", 'new ThingTimeoutsOutputReference(this, "timeouts")'),
+            js_attr("vpc_config", "001", 'new ThingVpcConfigOutputReference(this, "vpc_config")'),
+        ])),
+        js_output_class("ThingIdentityOutputReference", [js_attr("oidc", "100", 'new ThingIdentityOidcList(this, "oidc", false)')]),
+        js_output_class("ThingIdentityOidcOutputReference", [js_attr("issuer", "100", "this.getStringAttribute('issuer')")]),
+        js_output_class("ThingIngressOutputReference", [js_attr("from_port", "010", "this.getNumberAttribute('from_port')")]),
+        js_output_class("ThingTimeoutsOutputReference", [js_attr("create", "010", "this.getStringAttribute('create')")]),
+        js_output_class("ThingVpcConfigOutputReference", [
+            js_attr("subnet_ids", "001", "cdktn.Fn.tolist(this.getListAttribute('subnet_ids'))"),
+            js_attr("vpc_id", "100", "this.getStringAttribute('vpc_id')"),
+        ]),
+        js_class("DataAwsThing", "TerraformDataSource", [js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple")],
+                 js_attr("name", "010", "this.getStringAttribute('name')")
+                 + js_attr("names", "100", "this.getListAttribute('names')")),
+        js_class("AwsProvider", "TerraformProvider", [js_row("region", "cdktn.stringToHclTerraform(this._region)", False, "simple")],
+                 js_attr("region", "010", "plain")),
     ])
     structs0 = js_function("ThingRule", [
         js_row("priority", "cdktn.numberToHclTerraform(struct.priority)", False, "simple"),
         js_row("statement", "cdktn.anyToHclTerraform(struct.statement)", False, "simple"),
         js_row("inner", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(struct.inner)", True, "list"),
+    ]) + js_output_class("ThingRuleOutputReference", [
+        js_attr("inner", "010", 'new ThingRuleInnerList(this, "inner", false)'),
+        js_attr("priority", "001", "this.getNumberAttribute('priority')"),
+        js_attr("statement", "010", "this.interpolationForAttribute('statement')"),
     ])
     doc = {"name": A, "version": "25.8.1", "types": types}
     return doc, {"package/lib/thing/index.js": index, "package/lib/thing/index-structs/structs0.js": structs0}
@@ -176,6 +219,37 @@ def test_miniature_package_maps_exactly(tmp_path: Path) -> None:
         "block_attribute_cross_checks": None}
     assert meta["counts"]["block_attribute_cross_checks"] == 4  # ingress, rule, inner, subnet_ids
     assert meta["opaque"] == ["aws_thing.rule.statement"]
+
+
+def typed(tmp_path: Path) -> dict[str, Any]:
+    return json.loads(gzip.decompress((tmp_path / "schema.typed.json.gz").read_bytes()))
+
+
+def test_miniature_typed_schema_has_types_computed_attributes_and_nesting(tmp_path: Path) -> None:
+    code, _doc = run(tmp_path)
+    assert code == 0
+    doc = typed(tmp_path)
+    R, O, C = extract.typed.REQUIRED, extract.typed.OPTIONAL, extract.typed.COMPUTED
+    thing = doc["resource"]["aws_thing"]
+    assert thing["a"] == {
+        "arn": ["string", C],  # computed-only: only the JS has it
+        "get_password_data": ["string", O],
+        "identity": [["list", ["object", {"oidc": ["list", ["object", {"issuer": "string"}]]}]], C],
+        "ingress": [["set", ["object", {"from_port": "number"}]], O | C],  # wrapsSet=true: a set
+        "name": ["string", R],
+        "self": ["bool", O],
+        "tags_all": [["map", "string"], C],
+    }
+    assert thing["b"]["vpc_config"] == {"n": "list", "min": 1, "max": 1, "blk": {"a": {
+        "subnet_ids": [["set", "string"], R], "vpc_id": ["string", C]}}}
+    assert thing["b"]["timeouts"] == {"n": "single", "max": 1, "blk": {"a": {"create": ["string", O]}}}
+    rule = thing["b"]["rule"]
+    assert (rule["n"], rule["blk"]["a"], rule["blk"]["b"]["inner"]) == ("set", {"priority": ["number", R]}, {"n": "list", "ref": "rule"})
+    assert "statement" not in rule["blk"].get("b", {})  # opaque and no hand-written subset: refused
+    assert doc["metadata"]["omitted_opaque"] == ["aws_thing.rule.statement"]
+    assert doc["data"]["aws_thing"] == {"a": {"name": ["string", O], "names": [["list", "string"], C]}}
+    assert doc["provider"] == {"a": {"region": ["string", O]}}
+    assert doc["metadata"]["problem_count"] == 0
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ _SIMPLE = {
 }
 _LISTS = {"getListAttribute": "string", "getNumberListAttribute": "number"}
 _STRING_MAP_CLASSES = {"StringMap": "string", "NumberMap": "number", "BooleanMap": "bool", "AnyMap": "dynamic"}
-_SECRET_NAME = re.compile(r"(^|_)(password|secret_string|secret_binary|private_key|auth_token|random_password)(_|$)")
+_SECRET_NAME = re.compile(r"(^|_)(password|secret_string|secret_binary|private_key|auth_token)$")
 
 
 @dataclass(frozen=True)
