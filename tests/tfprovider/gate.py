@@ -37,6 +37,8 @@ class TerraformFailed(AssertionError):
 @dataclass
 class RootRun:
     root: str
+    root_dir: Path
+    values: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -82,7 +84,7 @@ def var_args(values: dict[str, Any]) -> list[str]:
 
 def run_root(build: Build, root_dir: Path, values: dict[str, Any], *, apply: bool = True) -> RootRun:
     """init → validate → plan (from empty state) → apply → output -json, timed."""
-    run = RootRun(root=root_dir.name)
+    run = RootRun(root=root_dir.name, root_dir=root_dir, values=values)
     if has_s3_backend(root_dir):
         local_backend(root_dir)
     steps: list[tuple[str, Callable[[], str]]] = [
@@ -101,6 +103,12 @@ def run_root(build: Build, root_dir: Path, values: dict[str, Any], *, apply: boo
         run.outputs = json.loads(terraform(build, root_dir, "output", "-json"))
         run.seconds["output"] = time.monotonic() - started
     return run
+
+
+def replan(build: Build, run: RootRun) -> str:
+    """A plan right after the apply: kyeol's "a second deploy applies nothing" needs it to have
+    no changes (``-detailed-exitcode``: 0 none, 2 changes, 1 error; any non-zero fails)."""
+    return terraform(build, run.root_dir, "plan", "-input=false", "-no-color", "-detailed-exitcode", *var_args(run.values))
 
 
 def root_order(roots: list[str]) -> list[str]:

@@ -9,7 +9,6 @@ stand-in's. A control case shows the root is clean without the plant.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
