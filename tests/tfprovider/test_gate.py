@@ -68,6 +68,44 @@ def recorded_shapes() -> dict[str, dict[str, str]]:
             for sid, rec in steps.items()}
 
 
+def record_key(step_id: str) -> str:
+    """The state.json.example record that shows *step_id*'s outputs (``dev.infra`` for every env)."""
+    env, _, rest = step_id.partition(".")
+    return f"<env>.{rest}" if rest == "infra" and env != "mgmt" else step_id
+
+
+def output_problems(step: TerraformRootStep, outputs: dict[str, Any], shapes: dict[str, dict[str, str]]) -> list[str]:
+    """What *step* requires of ``terraform output -json`` and does not get: a missing or empty
+    output, or one whose JSON type differs from what kyeol records for it."""
+    recorded = shapes.get(record_key(step.id), {})
+    problems = []
+    for name in step.required_outputs:
+        out = outputs.get(name)
+        if out is None or out["value"] in (None, "", [], {}):
+            problems.append(f"{step.id} requires output {name}: {'missing' if out is None else 'empty'}")
+            continue
+        want, got = recorded.get(name), type(out["value"]).__name__
+        if want is None:
+            problems.append(f"{step.id} output {name}: state.json.example records no shape for it")
+        elif got != want:
+            problems.append(f"{step.id} output {name} is a {got}, kyeol records a {want}")
+    return problems
+
+
+def test_output_check_reports_missing_empty_and_mistyped_outputs() -> None:
+    env_infra = next(s for s in root_steps()["envs/stage"] if s.id == "stage.infra")
+    good = {name: {"value": {"api": "E1"} if name in ("cloudfront_distribution_ids", "secret_arns") else "x"}
+            for name in env_infra.required_outputs}
+    assert output_problems(env_infra, good, recorded_shapes()) == []
+    bad = dict(good, rds_endpoint={"value": ""}, secret_arns={"value": ["arn"]})
+    del bad["vpc_id"]
+    assert sorted(output_problems(env_infra, bad, recorded_shapes())) == [
+        "stage.infra output secret_arns is a list, kyeol records a dict",
+        "stage.infra requires output rds_endpoint: empty",
+        "stage.infra requires output vpc_id: missing",
+    ]
+
+
 @pytest.fixture(scope="module")
 def gate_runs(standin, tmp_path_factory) -> dict[str, gate.RootRun | Exception]:
     """Every root, in waves: a root runs once the outputs its steps' ``variables()`` read are
@@ -128,20 +166,7 @@ def test_root_plans_applies_and_outputs_what_kyeol_reads(root: str, gate_runs, g
     if isinstance(result, Exception):
         raise result
     gate_summary.append(f"{root}: {result.total:.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()) + ")")
-    shapes = recorded_shapes()
-    problems = []
-    for step in root_steps().get(root, []):
-        recorded = shapes.get(step.id.replace(f"{step.id.split('.')[0]}.", "<env>.") if step.id.endswith(".infra")
-                              and not step.id.startswith("mgmt.") else step.id, {})
-        for name in step.required_outputs:
-            out = result.outputs.get(name)
-            if out is None or out["value"] in (None, "", [], {}):
-                problems.append(f"{step.id} requires output {name}: {'missing' if out is None else 'empty'}")
-                continue
-            want = recorded.get(name)
-            got = type(out["value"]).__name__
-            if want is not None and got != want:
-                problems.append(f"{step.id} output {name} is a {got}, kyeol records a {want}")
+    problems = [p for step in root_steps().get(root, []) for p in output_problems(step, result.outputs, recorded_shapes())]
     assert not problems, f"{root}: " + "; ".join(problems)
 
 
