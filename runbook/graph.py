@@ -156,8 +156,9 @@ class Graph:
             cursor = via[cursor]
         return best[end], list(reversed(path))
 
-    def mermaid(self, phase_titles: Mapping[int, str] | None = None) -> str:
-        """A Mermaid ``flowchart TD``, one subgraph per phase, edges from need to dependent."""
+    def mermaid(self, phase_titles: Mapping[int, str] | None = None, *, critical: Sequence[str] = ()) -> str:
+        """A Mermaid ``flowchart TD``, one subgraph per phase, edges from need to dependent;
+        the ``critical`` steps (the critical path) get the class ``critical`` (thick border)."""
         phase_titles = phase_titles or {}
         node = {sid: f"s{i}" for i, sid in enumerate(self._order)}
         lines = ["flowchart TD"]
@@ -174,6 +175,10 @@ class Graph:
         for step in self.steps:
             for need in step.needs:
                 lines.append(f"  {node[need]} --> {node[step.id]}")
+        marked = [node[sid] for sid in critical if sid in node]
+        if marked:
+            lines.append("  classDef critical stroke:#d33,stroke-width:3px")
+            lines.append(f"  class {','.join(marked)} critical")
         return "\n".join(lines) + "\n"
 
     def as_json(self, durations: Mapping[str, float] | None = None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from runbook.graph import Graph
 from runbook.progress import NullProgress, Progress
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
-from runbook.step import CheckResult, Plan, Step, StepContext
+from runbook.step import SHARED, CheckResult, Plan, Step, StepContext
 
 PENDING = "pending"
 RUNNING = "running"
@@ -119,6 +119,11 @@ class RunResult:
         return any(s.pending_changes for s in self.steps)
 
     @property
+    def failed_scopes(self) -> list[str]:
+        """The scopes (e.g. environments) with a failed step, in the order of the steps."""
+        return list(dict.fromkeys(s.scope for s in self.steps if s.status == FAILED))
+
+    @property
     def exit_code(self) -> int:
         """0 ok, 1 a step failed, 4 a dry-run found pending changes, 130 interrupted.
 
@@ -148,6 +153,7 @@ class RunResult:
             "exit_code": self.exit_code,
             "changed": self.changed,
             "pending_changes": self.pending_changes,
+            "failed_scopes": self.failed_scopes,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
@@ -386,7 +392,9 @@ class Runner:
             waiting.remove(sid)
             with self._lock:
                 previous = self._doc["steps"].get(sid)
-            run = _StepRun(step, dict(previous) if previous else None, self._log.bind(step=sid))
+            # A step of one scope (env) logs under it: a run over several says whose line it is.
+            scoped = {"env": step.scope} if step.scope != SHARED else {}
+            run = _StepRun(step, dict(previous) if previous else None, self._log.bind(step=sid, **scoped))
             run.worker_alive = True
             self._runs[sid] = run
             live[sid] = run

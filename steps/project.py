@@ -4,7 +4,7 @@ guards that run before anything is touched (account/region identity, prod confir
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from runbook.errors import Unavailable, UsageError
 from runbook.step import Step
@@ -45,21 +45,75 @@ _PHASE_MODULES = (
 )
 
 
-def build_steps(services: Services, env: str) -> list[Step]:
-    """Every step of the runbook for ``env``, shared steps included once, in runbook order."""
+ALL = "all"
+
+
+def parse_envs(values: Sequence[str]) -> tuple[str, ...]:
+    """The environments of one run from the repeated ``--env`` values, in runbook order.
+
+    ``all`` means every target env. Refused (exit 2, before anything is read or touched): no
+    env, an unknown one, one named twice (never silently the last one), ``all`` beside names.
+    """
+    names = [v.strip() for v in values]
+    if not names:
+        raise UsageError("no environment given", hint=f"pass --env with one of: {', '.join(TARGET_ENVS)} or {ALL}")
+    for name in names:
+        if name != ALL and name not in TARGET_ENVS:
+            raise UsageError(
+                f"unknown environment {name!r}",
+                hint=f"choose from: {', '.join(TARGET_ENVS)}, or {ALL} (MGMT is deployed as part of each)",
+            )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(
+            f"--env {' and '.join(twice)} is given more than once",
+            hint="name each environment once (--env dev --env stage), or use --env all",
+        )
+    if ALL in names and len(names) > 1:
+        raise UsageError(
+            f"--env all cannot be combined with --env {', '.join(n for n in names if n != ALL)}",
+            hint=f"--env all already means {', '.join(TARGET_ENVS)}; pass either all or the names",
+        )
+    if names == [ALL]:
+        return TARGET_ENVS
+    return tuple(e for e in TARGET_ENVS if e in names)
+
+
+def env_label(envs: Sequence[str]) -> str:
+    """How a multi-env run is named in the state's last_run, logs and reports: ``dev,stage``."""
+    return ",".join(envs)
+
+
+def split_envs(label: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The environments of a run label (``dev,stage``) as written by :func:`env_label`."""
+    if label is None:
+        return ()
+    if isinstance(label, str):
+        return tuple(e for e in label.split(",") if e)
+    return tuple(label)
+
+
+def build_steps(services: Services, env: str | Sequence[str]) -> list[Step]:
+    """Every step of the runbook for ``env`` (one env, a ``dev,stage`` label or a list):
+    the shared steps once, then each env's chain, in runbook order. Env chains need only
+    the shared steps, never each other, so the engine runs them side by side."""
     import importlib
 
-    if env not in TARGET_ENVS:
-        raise UsageError(
-            f"unknown environment {env!r}",
-            hint=f"choose one of: {', '.join(TARGET_ENVS)} (MGMT is deployed as part of each)",
-        )
-    env_cfg = services.config.env(env)
+    envs = split_envs(env)
+    for name in envs:
+        if name not in TARGET_ENVS:
+            raise UsageError(
+                f"unknown environment {name!r}",
+                hint=f"choose one of: {', '.join(TARGET_ENVS)} (MGMT is deployed as part of each)",
+            )
+    if not envs:
+        raise UsageError("no environment given", hint=f"choose from: {', '.join(TARGET_ENVS)}")
     seen: dict[str, Step] = {}
     for name in _PHASE_MODULES:
         module = importlib.import_module(name)
-        for step in module.build(services, env_cfg):
-            seen.setdefault(step.id, step)
+        for env_name in envs:
+            for step in module.build(services, services.config.env(env_name)):
+                seen.setdefault(step.id, step)
     return list(seen.values())
 
 

@@ -16,7 +16,10 @@ from steps.project import (
     build_steps,
     check_identity,
     confirm_protected,
+    env_label,
+    parse_envs,
     runbook_order,
+    split_envs,
 )
 from steps.services import Services
 
@@ -121,3 +124,51 @@ def test_no_credentials_is_unavailable_not_a_crash(monkeypatch):
     svc = Services(load_config(ROOT / "kyeol.toml"))
     with pytest.raises(Unavailable):
         check_identity(svc, build_steps(svc, "dev"))
+
+
+# -- several environments in one run --------------------------------------------------------------
+
+
+def test_repeated_env_values_become_one_run_in_runbook_order():
+    assert parse_envs(["stage", "dev"]) == ("dev", "stage")
+    assert parse_envs(["all"]) == ("dev", "stage", "prod")
+    assert split_envs(env_label(parse_envs(["prod", "dev"]))) == ("dev", "prod")
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (["dev", "dev"], "--env dev is given more than once"),
+        (["dev", "stage", "dev"], "--env dev is given more than once"),
+        (["all", "dev"], "--env all cannot be combined with --env dev"),
+        (["all", "all"], "--env all is given more than once"),
+        (["dev", "qa"], "unknown environment 'qa'"),
+        ([], "no environment given"),
+    ],
+)
+def test_bad_env_selections_are_usage_errors(values, message):
+    with pytest.raises(UsageError) as err:
+        parse_envs(values)
+    assert message in err.value.message and err.value.exit_code == EXIT_USAGE and err.value.hint
+
+
+def test_several_envs_are_one_graph_with_the_shared_steps_once_and_independent_chains(services):
+    graph = Graph(build_steps(services, "dev,stage,prod"))
+    shared = {"bootstrap", "global", "mgmt.registry", "mgmt.infra", "argocd"}
+    assert {s.id for s in graph.steps if s.scope == "shared"} == shared
+    for env in ("dev", "stage", "prod"):
+        own = {s.id for s in graph.steps if s.scope == env}
+        assert own == {f"{env}.{s}" for s in ("infra", "register", "addons", "images", "sync", "verify")}
+        # An env's chain needs shared steps and its own, never another env's: a failure in one
+        # env cannot block another.
+        for sid in own:
+            assert all(n in shared or n.startswith(f"{env}.") for n in graph[sid].needs), (sid, graph[sid].needs)
+    assert graph.order() == [i for i in runbook_order() if i in graph]
+    # The shared steps are the same steps whichever env built them (same inputs, same fingerprint).
+    for sid in shared:
+        one = {s.id: s for s in build_steps(services, "stage")}[sid]
+        assert one.fingerprint() == graph[sid].fingerprint()
+
+
+def test_one_env_graph_is_unchanged_by_the_multi_env_build(services):
+    assert [s.id for s in build_steps(services, ["dev"])] == [s.id for s in build_steps(services, "dev")]
