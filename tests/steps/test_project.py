@@ -172,3 +172,71 @@ def test_several_envs_are_one_graph_with_the_shared_steps_once_and_independent_c
 
 def test_one_env_graph_is_unchanged_by_the_multi_env_build(services):
     assert [s.id for s in build_steps(services, ["dev"])] == [s.id for s in build_steps(services, "dev")]
+
+
+# -- an env in another account: its own credentials profile ----------------------------------------
+
+AWS_PROFILES = """[profile kyeol-mgmt]
+aws_access_key_id = testing
+aws_secret_access_key = testing
+region = ap-northeast-1
+[profile kyeol-stage]
+role_arn = arn:aws:iam::{stage_account}:role/kyeol-deployer
+source_profile = kyeol-mgmt
+region = ap-northeast-1
+"""
+
+
+def multi_account_config(tmp_path, *, stage_account="210987654321", profile_account="210987654321"):
+    """kyeol.toml with stage in its own account behind profile kyeol-stage (an assumed role,
+    as an organisation's deploy role would be), and ~/.aws/config with both profiles."""
+    text = (ROOT / "kyeol.toml").read_text()
+    text = text.replace('[envs.mgmt]\naccount_id = "123456789012"', '[envs.mgmt]\nprofile = "kyeol-mgmt"\naccount_id = "123456789012"')
+    text = text.replace('[envs.stage]\naccount_id = "123456789012"', f'[envs.stage]\nprofile = "kyeol-stage"\naccount_id = "{stage_account}"')
+    path = tmp_path / "kyeol.toml"
+    path.write_text(text)
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(AWS_PROFILES.format(stage_account=profile_account))
+    return path, aws_config
+
+
+def test_each_env_is_checked_with_its_own_profile(moto_endpoint, tmp_path, monkeypatch):
+    """moto answers GetCallerIdentity for an assumed role with the role's account, so the
+    guard sees 210987654321 only through stage's own session."""
+    path, aws_config = multi_account_config(tmp_path)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    config = load_config(path)
+    assert config.env("stage").profile == "kyeol-stage" and config.env("dev").profile == ""
+    svc = Services(config)
+    identity = check_identity(svc, build_steps(svc, "dev,stage"))
+    assert identity["account"] == "123456789012"
+    assert identity["identities"]["stage"]["account"] == "210987654321"
+    assert identity["identities"]["stage"]["profile"] == "kyeol-stage"
+    assert "assumed-role/kyeol-deployer" in identity["identities"]["stage"]["arn"]
+    assert identity["identities"]["dev"]["account"] == "123456789012"
+    # Stage's AWS calls and Terraform runs use that profile; MGMT's and dev's do not.
+    assert svc.aws_for(config.env("stage")).profile == "kyeol-stage"
+    assert svc.aws_for(config.env("dev")).profile is None
+    assert svc.terraform_for(config.env("stage")).process.base_env["AWS_PROFILE"] == "kyeol-stage"
+    assert svc.terraform_for(config.env("mgmt")).process.base_env["AWS_PROFILE"] == "kyeol-mgmt"
+
+
+def test_an_env_whose_profile_is_for_another_account_is_refused_naming_it(moto_endpoint, tmp_path, monkeypatch):
+    path, aws_config = multi_account_config(tmp_path, profile_account="111122223333")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    svc = Services(load_config(path))
+    with pytest.raises(UsageError) as err:
+        check_identity(svc, build_steps(svc, "dev,stage"))
+    assert "profile 'kyeol-stage'" in err.value.message and "111122223333" in err.value.message
+    assert "210987654321 (stage)" in err.value.message and "stage.infra" in err.value.message
+    assert err.value.exit_code == EXIT_USAGE
+    # dev alone never asks stage's profile.
+    assert check_identity(svc, build_steps(svc, "dev"))["account"] == "123456789012"
+
+
+def test_a_profile_that_is_not_configured_is_unavailable(moto_endpoint, tmp_path, monkeypatch):
+    path, _ = multi_account_config(tmp_path)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing"))
+    svc = Services(load_config(path))
+    with pytest.raises(Unavailable, match="profile 'kyeol-mgmt' is not configured"):
+        check_identity(svc, build_steps(svc, "stage"))
