@@ -156,6 +156,19 @@ class Graph:
             cursor = via[cursor]
         return best[end], list(reversed(path))
 
+    def tail_lengths(self, durations: Mapping[str, float] | None = None, among: Iterable[str] | None = None) -> dict[str, float]:
+        """For each step: its own duration plus the longest chain of dependents after it
+        (only through ``among``, when given). The scheduler starts the ready step with the
+        longest tail first: with fewer slots than ready steps, the critical chain never waits
+        behind a step that has slack (list scheduling by critical path)."""
+        durations = durations or {}
+        inside = set(among) if among is not None else set(self._order)
+        tail: dict[str, float] = {}
+        for sid in reversed(self._order):  # dependents are settled before their needs
+            after = [tail[d] for d in self._dependents[sid] if d in inside]
+            tail[sid] = float(durations.get(sid, self._by_id[sid].estimate_s)) + max(after, default=0.0)
+        return tail
+
     def mermaid(self, phase_titles: Mapping[int, str] | None = None, *, critical: Sequence[str] = ()) -> str:
         """A Mermaid ``flowchart TD``, one subgraph per phase, edges from need to dependent;
         the ``critical`` steps (the critical path) get the class ``critical`` (thick border)."""

@@ -346,6 +346,9 @@ class Runner:
         chosen = set(selected)
         outside = {n for sid in selected for n in self._graph[sid].needs if n not in chosen}
         self._satisfied = set(outside)  # checked by _require_prerequisites (or lenient in dry-run)
+        tails = self._graph.tail_lengths(among=chosen)
+        # Longest remaining chain first, then runbook order (``waiting`` is in runbook order).
+        waiting.sort(key=lambda sid: -tails[sid])
         live: dict[str, _StepRun] = {}  # runs whose worker has not reported back (timed-out ones included)
         executor = ThreadPoolExecutor(max_workers=self._options.parallelism, thread_name_prefix="runbook-step")
         try:

@@ -69,6 +69,16 @@ DetailedOpt = Annotated[
     bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")
 ]
 ParallelOpt = Annotated[int, typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time.")]
+# deploy/resume: by default 4, and 2 per env beyond that (--env all: 6), which is what the whole
+# platform needs to reach its critical path (benchmarks/README.md, "The whole platform").
+AutoParallelOpt = Annotated[
+    Optional[int],
+    typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time (default 4; 2 per env for several envs)."),
+]
+
+
+def default_parallelism(label: str) -> int:
+    return max(4, 2 * len([e for e in label.split(",") if e]))
 OnlyOpt = Annotated[Optional[list[str]], typer.Option("--only", help="Run only this step (repeatable).")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="Start at this step (runbook order).")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", help="Stop after this step (runbook order).")]
@@ -126,7 +136,7 @@ def deploy(
     env: EnvsOpt,
     dry_run: DryRunOpt = False,
     detailed_exitcode: DetailedOpt = False,
-    parallelism: ParallelOpt = 4,
+    parallelism: AutoParallelOpt = None,
     only: OnlyOpt = None,
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -140,12 +150,13 @@ def deploy(
     runs_dir: RunsOpt = ".kyeol/runs",
 ) -> None:
     """Run the runbook for one or more environments (shared MGMT steps once, the envs side by side)."""
+    label = _envs(env)
     inv = _invocation(
         "deploy",
-        _envs(env),
+        label,
         dry_run=dry_run,
         detailed_exitcode=detailed_exitcode,
-        parallelism=parallelism,
+        parallelism=parallelism or default_parallelism(label),
         only=tuple(only or ()),
         from_=from_,
         to=to,
@@ -201,7 +212,7 @@ def destroy(
 
 @app.command()
 def resume(
-    parallelism: ParallelOpt = 4,
+    parallelism: AutoParallelOpt = None,
     state: StateOpt = "state.json",
     log_format: LogOpt = LogFormat.auto,
     confirm_env: ConfirmOpt = None,
@@ -229,7 +240,7 @@ def resume(
             only=tuple(selection.get("only") or ()),
             from_=selection.get("from"),
             to=selection.get("to"),
-            parallelism=parallelism,
+            parallelism=parallelism or default_parallelism(last["env"]),
             state=state,
             log_format=log_format.value,
             confirm_env=confirm_env,
