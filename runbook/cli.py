@@ -189,7 +189,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     run_id = new_run_id()
     holder = None
     if not inv.dry_run:
-        holder = make_holder(run_id, inv.command)
+        # The holder says what the run covers, so a second engineer sees "deploy dev,stage".
+        holder = make_holder(run_id, f"{inv.command} {inv.env}" if inv.env else inv.command)
         real_store.acquire(holder)
     try:
         runner = Runner(

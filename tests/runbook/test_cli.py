@@ -438,7 +438,7 @@ def test_a_real_run_holds_the_lock_while_it_runs_and_releases_it(project: Projec
     code, _, _ = run(project)
 
     assert code == EXIT_OK
-    assert seen and all(h["pid"] == os.getpid() and h["command"] == "deploy" for h in seen)
+    assert seen and all(h["pid"] == os.getpid() and h["command"] == "deploy dev" for h in seen)
     run_id = json.loads(project.state.read_text())["last_run"]["run_id"]
     assert {h["run_id"] for h in seen} == {run_id}
     assert not project.lock.exists()
