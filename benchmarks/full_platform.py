@@ -118,7 +118,8 @@ def measure(ms_per_minute: float = 100.0, *, parallelisms: tuple[int, ...] = (4,
         out.walls[parallelism], out.peaks[parallelism] = wall, peak
     # Sequential: one env per run, on one state and one world (shared steps are found done).
     with tempfile.TemporaryDirectory(prefix="kyeol-bench-") as folder:
-        store, world = CountingStore(Path(folder) / "state.json"), {}
+        store = CountingStore(Path(folder) / "state.json")
+        world: dict[str, str] = {}
         for env in PLATFORM_ENVS:
             wall, _ = _one_run((env,), seconds, world, store, 4, f"bench-sequential-{env}")
             out.sequential_runs.append(wall)

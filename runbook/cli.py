@@ -357,6 +357,8 @@ def scope_verdicts(result: Any) -> list[str]:
             verdict = f"not finished: needs {', '.join(shared_failed)}, which failed"
         elif not_run:
             verdict = f"not finished: {', '.join(not_run)}"
+        elif any(s.status == "planned" for s in scopes[name]):  # a dry-run
+            verdict = f"{sum(1 for s in scopes[name] if s.status == 'planned')} planned"
         else:
             verdict = "ok"
         lines.append(f"  {name}: {verdict}")

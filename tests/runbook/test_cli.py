@@ -282,6 +282,8 @@ def test_print_result_names_the_scope_that_failed_and_the_ones_that_finished() -
     core.print_result(result, out=out, titles={})
     lines = out.getvalue().splitlines()
     assert lines[-2:] == ["  dev: ok", "  stage: FAILED at stage.a; not run: stage.b"]
+    planned = RunResult(**{**vars(result), "steps": [step("dev.a", "dev", "planned"), step("stage.a", "stage", "done")]})
+    assert core.scope_verdicts(planned) == ["  dev: 1 planned", "  stage: ok"]
     # One scope only: no per-scope lines (the summary line says it all).
     single = RunResult(**{**vars(result), "steps": result.steps[:2]})
     assert core.scope_verdicts(single) == []
