@@ -54,13 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = plat.ratio(p) <= CRITICAL_TARGET if judged else True
         missed += not ok
         lines.append(_row(
-            f"platform (4 envs' steps), --parallelism {p}",
+            f"platform (--env all), parallelism {p}",
             f"{plat.walls[p]:.3f} s = {plat.ratio(p):.3f}× CP, slots allow {plat.ideal[p] / plat.critical_s:.3f}×",
             f"≤ {CRITICAL_TARGET}× CP" if judged else "(too few slots)",
             ok,
         ))
     lines.append(_row(
-        "platform, three runs one after another",
+        "platform, 3 runs one after another",
         f"{plat.sequential_s:.3f} s = {plat.sequential_s / plat.critical_s:.2f}× CP of the one run",
         "–",
         True,
