@@ -60,13 +60,37 @@ def kyeol_dev_graph() -> list[StepShape]:
     return _from_architecture_table(ARCHITECTURE.read_text(encoding="utf-8"))
 
 
-def _from_real_steps() -> list[StepShape]:
+def _from_real_steps(envs: str = "dev") -> list[StepShape]:
     from steps.config import load_config
     from steps.project import build_steps
     from steps.services import Services
 
     services = Services(load_config(ROOT / "kyeol.toml"), dry_run=True)
-    return [StepShape(s.id, s.phase, tuple(s.needs), s.scope, s.title) for s in build_steps(services, "dev")]
+    return [StepShape(s.id, s.phase, tuple(s.needs), s.scope, s.title) for s in build_steps(services, envs)]
+
+
+PLATFORM_ENVS = ("dev", "stage", "prod")
+
+
+def kyeol_platform_graph(envs: tuple[str, ...] = PLATFORM_ENVS) -> list[StepShape]:
+    """One run over several envs (``kyeol deploy --env all``): the shared steps once, each
+    env's chain. Only from the real steps (the architecture table describes one env)."""
+    return _from_real_steps(",".join(envs))
+
+
+def platform_minutes(envs: tuple[str, ...] = PLATFORM_ENVS) -> dict[str, float]:
+    """Minutes per step of the whole platform: each env's chain takes dev's durations, with
+    the Multi-AZ RDS apply (16 min) for every env configured Multi-AZ (stage and prod)."""
+    from steps.config import load_config
+
+    config = load_config(ROOT / "kyeol.toml")
+    table = {sid: m for sid, m in MINUTES.items() if not sid.startswith("dev.")}
+    for env in envs:
+        for suffix in ("infra", "register", "addons", "images", "sync", "verify"):
+            table[f"{env}.{suffix}"] = MINUTES[f"dev.{suffix}"]
+        if config.env(env).rds_multi_az:
+            table[f"{env}.infra"] = MULTI_AZ_DEV_INFRA
+    return table
 
 
 def _from_architecture_table(text: str, env: str = "dev") -> list[StepShape]:

@@ -189,7 +189,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     run_id = new_run_id()
     holder = None
     if not inv.dry_run:
-        holder = make_holder(run_id, inv.command)
+        # The holder says what the run covers, so a second engineer sees "deploy dev,stage".
+        holder = make_holder(run_id, f"{inv.command} {inv.env}" if inv.env else inv.command)
         real_store.acquire(holder)
     try:
         runner = Runner(
@@ -328,8 +329,40 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
         counts[s.status] = counts.get(s.status, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     print(f"\n{result.status}: {summary} in {result.duration_s:.1f}s", file=out)
+    for line in scope_verdicts(result):
+        print(line, file=out)
     if report is not None:
         print(f"report: {report}", file=out)
+
+
+def scope_verdicts(result: Any) -> list[str]:
+    """One line per scope when a run spans several (e.g. envs): which finished, which failed
+    (naming the failed step) and which were stopped by a failure of the shared steps."""
+    from runbook.step import SHARED
+
+    scopes: dict[str, list[Any]] = {}
+    for s in result.steps:
+        scopes.setdefault(s.scope or SHARED, []).append(s)
+    own = [name for name in scopes if name != SHARED]
+    if len(own) < 2:
+        return []
+    shared_failed = [s.id for s in scopes.get(SHARED, []) if s.status == "failed"]
+    lines = []
+    for name in own:
+        failed = [s.id for s in scopes[name] if s.status == "failed"]
+        not_run = [s.id for s in scopes[name] if s.status in ("pending", "interrupted")]
+        if failed:
+            verdict = f"FAILED at {', '.join(failed)}" + (f"; not run: {', '.join(not_run)}" if not_run else "")
+        elif not_run and shared_failed:
+            verdict = f"not finished: needs {', '.join(shared_failed)}, which failed"
+        elif not_run:
+            verdict = f"not finished: {', '.join(not_run)}"
+        elif any(s.status == "planned" for s in scopes[name]):  # a dry-run
+            verdict = f"{sum(1 for s in scopes[name] if s.status == 'planned')} planned"
+        else:
+            verdict = "ok"
+        lines.append(f"  {name}: {verdict}")
+    return lines
 
 
 # -- status / steps / unlock ----------------------------------------------------------------
@@ -365,15 +398,30 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
     ids = [i for i in order if i in records] + sorted(set(records) - set(order))
     if not ids:
         print("no step has run yet", file=out)
-    for sid in ids:
-        rec = records[sid]
-        mark = STATUS_MARK.get(rec.get("status", ""), "?")
-        took = f" {rec['duration_s']:.1f}s" if rec.get("duration_s") else ""
-        print(f"  {mark} {sid:<16} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
-        err = rec.get("error")
-        if err:
-            print(f"      error: {err.get('message', err)}", file=out)
+    groups = _by_scope(ids, records)
+    for scope, members in groups:
+        if len(groups) > 1:  # several scopes (envs): shared steps once, then each scope's own
+            print(f"{scope}:", file=out)
+        for sid in members:
+            rec = records[sid]
+            mark = STATUS_MARK.get(rec.get("status", ""), "?")
+            took = f" {rec['duration_s']:.1f}s" if rec.get("duration_s") else ""
+            print(f"  {mark} {sid:<16} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
+            err = rec.get("error")
+            if err:
+                print(f"      error: {err.get('message', err)}", file=out)
     return EXIT_OK
+
+
+def _by_scope(ids: Sequence[str], records: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Step ids grouped by their record's scope, shared first, each group in the given order."""
+    from runbook.step import SHARED
+
+    groups: dict[str, list[str]] = {}
+    for sid in ids:
+        groups.setdefault(str((records.get(sid) or {}).get("scope") or SHARED), []).append(sid)
+    shared = [(SHARED, groups.pop(SHARED))] if SHARED in groups else []
+    return shared + list(groups.items())
 
 
 def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, str] | None = None, out: TextIO | None = None) -> int:
@@ -382,8 +430,9 @@ def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, st
 
     out = out or sys.stdout
     graph = Graph(steps)
+    estimates = {s.id: s.estimate_s for s in steps}
     if fmt == "mermaid":
-        out.write(graph.mermaid(titles or {}) + "\n")
+        out.write(graph.mermaid(titles or {}, critical=graph.critical_path(estimates)[1]) + "\n")
     elif fmt == "json":
         json.dump(graph.as_json({s.id: s.estimate_s for s in steps}), out, indent=2)
         out.write("\n")
@@ -397,10 +446,11 @@ def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, st
                 title = (titles or {}).get(phase, "")
                 print(f"Phase {phase}: {title}".rstrip(), file=out)
             needs = f"  needs: {', '.join(step.needs)}" if step.needs else ""
-            print(f"  {sid:<16} {step.title}{needs}", file=out)
+            mark = "*" if sid in path else " "  # on the critical path
+            print(f" {mark}{sid:<16} {step.title}{needs}", file=out)
         total = sum(s.estimate_s for s in steps)
         print(
-            f"\ncritical path ≈ {length / 60:.1f} min ({' → '.join(path)}); "
+            f"\n* critical path ≈ {length / 60:.1f} min ({' → '.join(path)}); "
             f"all steps one after another ≈ {total / 60:.1f} min",
             file=out,
         )

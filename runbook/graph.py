@@ -156,8 +156,22 @@ class Graph:
             cursor = via[cursor]
         return best[end], list(reversed(path))
 
-    def mermaid(self, phase_titles: Mapping[int, str] | None = None) -> str:
-        """A Mermaid ``flowchart TD``, one subgraph per phase, edges from need to dependent."""
+    def tail_lengths(self, durations: Mapping[str, float] | None = None, among: Iterable[str] | None = None) -> dict[str, float]:
+        """For each step: its own duration plus the longest chain of dependents after it
+        (only through ``among``, when given). The scheduler starts the ready step with the
+        longest tail first: with fewer slots than ready steps, the critical chain never waits
+        behind a step that has slack (list scheduling by critical path)."""
+        durations = durations or {}
+        inside = set(among) if among is not None else set(self._order)
+        tail: dict[str, float] = {}
+        for sid in reversed(self._order):  # dependents are settled before their needs
+            after = [tail[d] for d in self._dependents[sid] if d in inside]
+            tail[sid] = float(durations.get(sid, self._by_id[sid].estimate_s)) + max(after, default=0.0)
+        return tail
+
+    def mermaid(self, phase_titles: Mapping[int, str] | None = None, *, critical: Sequence[str] = ()) -> str:
+        """A Mermaid ``flowchart TD``, one subgraph per phase, edges from need to dependent;
+        the ``critical`` steps (the critical path) get the class ``critical`` (thick border)."""
         phase_titles = phase_titles or {}
         node = {sid: f"s{i}" for i, sid in enumerate(self._order)}
         lines = ["flowchart TD"]
@@ -174,6 +188,10 @@ class Graph:
         for step in self.steps:
             for need in step.needs:
                 lines.append(f"  {node[need]} --> {node[step.id]}")
+        marked = [node[sid] for sid in critical if sid in node]
+        if marked:
+            lines.append("  classDef critical stroke:#d33,stroke-width:3px")
+            lines.append(f"  class {','.join(marked)} critical")
         return "\n".join(lines) + "\n"
 
     def as_json(self, durations: Mapping[str, float] | None = None) -> dict[str, Any]:

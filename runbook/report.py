@@ -98,6 +98,7 @@ def build_report(
         "dry_run": bool(data.get("dry_run")),
         "status": data.get("status"),
         "exit_code": data.get("exit_code"),
+        "failed_scopes": list(data.get("failed_scopes") or []),
         "started_at": data.get("started_at"),
         "finished_at": data.get("finished_at"),
         "duration_s": data.get("duration_s"),

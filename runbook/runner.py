@@ -36,7 +36,7 @@ from runbook.graph import Graph
 from runbook.progress import NullProgress, Progress
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
-from runbook.step import CheckResult, Plan, Step, StepContext
+from runbook.step import SHARED, CheckResult, Plan, Step, StepContext
 
 PENDING = "pending"
 RUNNING = "running"
@@ -119,6 +119,11 @@ class RunResult:
         return any(s.pending_changes for s in self.steps)
 
     @property
+    def failed_scopes(self) -> list[str]:
+        """The scopes (e.g. environments) with a failed step, in the order of the steps."""
+        return list(dict.fromkeys(s.scope for s in self.steps if s.status == FAILED))
+
+    @property
     def exit_code(self) -> int:
         """0 ok, 1 a step failed, 4 a dry-run found pending changes, 130 interrupted.
 
@@ -148,6 +153,7 @@ class RunResult:
             "exit_code": self.exit_code,
             "changed": self.changed,
             "pending_changes": self.pending_changes,
+            "failed_scopes": self.failed_scopes,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
@@ -340,6 +346,9 @@ class Runner:
         chosen = set(selected)
         outside = {n for sid in selected for n in self._graph[sid].needs if n not in chosen}
         self._satisfied = set(outside)  # checked by _require_prerequisites (or lenient in dry-run)
+        tails = self._graph.tail_lengths(among=chosen)
+        # Longest remaining chain first, then runbook order (``waiting`` is in runbook order).
+        waiting.sort(key=lambda sid: -tails[sid])
         live: dict[str, _StepRun] = {}  # runs whose worker has not reported back (timed-out ones included)
         executor = ThreadPoolExecutor(max_workers=self._options.parallelism, thread_name_prefix="runbook-step")
         try:
@@ -386,7 +395,9 @@ class Runner:
             waiting.remove(sid)
             with self._lock:
                 previous = self._doc["steps"].get(sid)
-            run = _StepRun(step, dict(previous) if previous else None, self._log.bind(step=sid))
+            # A step of one scope (env) logs under it: a run over several says whose line it is.
+            scoped = {"env": step.scope} if step.scope != SHARED else {}
+            run = _StepRun(step, dict(previous) if previous else None, self._log.bind(step=sid, **scoped))
             run.worker_alive = True
             self._runs[sid] = run
             live[sid] = run

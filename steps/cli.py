@@ -54,11 +54,31 @@ class StatusFormat(str, enum.Enum):
 
 
 EnvOpt = Annotated[Env, typer.Option("--env", "-e", help="Target environment (runbook §1).")]
+# Repeatable: `--env dev --env stage` (or `--env all`) is one run over several environments.
+EnvsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="ENV",
+        help="Target environment: dev, stage or prod (runbook §1); repeat it, or pass all, for several in one run.",
+    ),
+]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan every step; mutate nothing anywhere.")]
 DetailedOpt = Annotated[
     bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")
 ]
 ParallelOpt = Annotated[int, typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time.")]
+# deploy/resume: by default 4, and 2 per env beyond that (--env all: 6), which is what the whole
+# platform needs to reach its critical path (benchmarks/README.md, "The whole platform").
+AutoParallelOpt = Annotated[
+    Optional[int],
+    typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time (default 4; 2 per env for several envs)."),
+]
+
+
+def default_parallelism(label: str) -> int:
+    return max(4, 2 * len([e for e in label.split(",") if e]))
 OnlyOpt = Annotated[Optional[list[str]], typer.Option("--only", help="Run only this step (repeatable).")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="Start at this step (runbook order).")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", help="Stop after this step (runbook order).")]
@@ -83,16 +103,40 @@ def _exit(code: int) -> None:
     raise typer.Exit(code)
 
 
+def _envs(values: Sequence[str], *, one_for: str | None = None) -> str:
+    """The repeated --env values as one run's label (``dev,stage``). Bad input (an env named
+    twice, ``all`` beside names, several for a command that takes one) exits 2 here, before any
+    configuration, state or credential is read."""
+    from steps.project import env_label, parse_envs
+
+    parsed: list[str] = []
+
+    def parse() -> int:
+        envs = parse_envs(values)
+        if one_for and len(envs) > 1:
+            raise UsageError(
+                f"kyeol {one_for} takes one environment at a time, not {', '.join(envs)}",
+                hint=f"run kyeol {one_for} --env E once per environment",
+            )
+        parsed.append(env_label(envs))
+        return 0
+
+    code = core.guarded(parse)
+    if not parsed:
+        raise typer.Exit(code)
+    return parsed[0]
+
+
 def _invocation(command: str, env: Optional[str], **kw: Any) -> core.Invocation:
     return core.Invocation(command=command, env=env, **kw)
 
 
 @app.command()
 def deploy(
-    env: EnvOpt,
+    env: EnvsOpt,
     dry_run: DryRunOpt = False,
     detailed_exitcode: DetailedOpt = False,
-    parallelism: ParallelOpt = 4,
+    parallelism: AutoParallelOpt = None,
     only: OnlyOpt = None,
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -105,13 +149,14 @@ def deploy(
     app_repo: AppOpt = None,
     runs_dir: RunsOpt = ".kyeol/runs",
 ) -> None:
-    """Run the runbook for an environment (shared MGMT steps included)."""
+    """Run the runbook for one or more environments (shared MGMT steps once, the envs side by side)."""
+    label = _envs(env)
     inv = _invocation(
         "deploy",
-        env.value,
+        label,
         dry_run=dry_run,
         detailed_exitcode=detailed_exitcode,
-        parallelism=parallelism,
+        parallelism=parallelism or default_parallelism(label),
         only=tuple(only or ()),
         from_=from_,
         to=to,
@@ -126,7 +171,7 @@ def deploy(
 
 @app.command()
 def destroy(
-    env: EnvOpt,
+    env: EnvsOpt,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")] = False,
     detailed_exitcode: DetailedOpt = False,
     only: OnlyOpt = None,
@@ -149,7 +194,7 @@ def destroy(
     """
     inv = _invocation(
         "destroy",
-        env.value,
+        _envs(env, one_for="destroy"),
         dry_run=dry_run,
         detailed_exitcode=detailed_exitcode,
         parallelism=1,  # the three steps run one after another
@@ -167,7 +212,7 @@ def destroy(
 
 @app.command()
 def resume(
-    parallelism: ParallelOpt = 4,
+    parallelism: AutoParallelOpt = None,
     state: StateOpt = "state.json",
     log_format: LogOpt = LogFormat.auto,
     confirm_env: ConfirmOpt = None,
@@ -195,7 +240,7 @@ def resume(
             only=tuple(selection.get("only") or ()),
             from_=selection.get("from"),
             to=selection.get("to"),
-            parallelism=parallelism,
+            parallelism=parallelism or default_parallelism(last["env"]),
             state=state,
             log_format=log_format.value,
             confirm_env=confirm_env,
@@ -209,15 +254,15 @@ def resume(
 
 @app.command()
 def verify(
-    env: EnvOpt,
+    env: EnvsOpt,
     output: Annotated[Output, typer.Option("--output", "-o", help="table on a TTY, or json.")] = Output.table,
     config: ConfigOpt = None,
     log_format: LogOpt = LogFormat.auto,
 ) -> None:
-    """Prove the environment works: DNS → TLS → edge → HTTP → HSTS; exit 1 naming the failed link."""
+    """Prove each environment works: DNS → TLS → edge → HTTP → HSTS; exit 1 naming the env and the failed link."""
 
     def body() -> int:
-        return _project().verify(env.value, output=output.value, config=config, log_format=log_format.value)
+        return _project().verify(_envs(env), output=output.value, config=config, log_format=log_format.value)
 
     _exit(core.guarded(body))
 
@@ -240,7 +285,10 @@ def status(
 
 @app.command()
 def steps(
-    env: Annotated[Env, typer.Option("--env", "-e", help="Environment whose steps to list.")] = Env.dev,
+    env: Annotated[
+        Optional[list[str]],
+        typer.Option("--env", "-e", metavar="ENV", help="Environment(s) whose steps to list (repeatable, or all; default dev)."),
+    ] = None,
     format: Annotated[StepsFormat, typer.Option("--format", help="text, mermaid or json.")] = StepsFormat.text,
     config: ConfigOpt = None,
 ) -> None:
@@ -248,7 +296,7 @@ def steps(
 
     def body() -> int:
         project = _project()
-        inv = _invocation("steps", env.value, dry_run=True, extra=dict(config=config))
+        inv = _invocation("steps", _envs(env or ["dev"]), dry_run=True, extra=dict(config=config))
         session = project.open(inv)
         return core.show_steps(session.steps(), fmt=format.value, titles=session.phase_titles())
 

@@ -24,6 +24,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,10}-$")
+_PROFILE = re.compile(r"^[A-Za-z0-9_.@+=,-]{1,128}$")
 
 # Namespaces and service accounts that IRSA trust policies name (kept in one place).
 SERVICE_ACCOUNTS = {
@@ -58,6 +59,10 @@ class EnvConfig:
     cache_node_type: str = ""
     cache_replicas: int = 0
     protected: bool = False
+    # The AWS credentials profile (~/.aws/config) for this env's account; "" = the ambient
+    # credentials (AWS_PROFILE or the usual variables). An env in another account names the
+    # profile of that account: kyeol's guard, its AWS calls and Terraform for this env use it.
+    profile: str = ""
 
     @property
     def is_target(self) -> bool:
@@ -146,6 +151,10 @@ class KyeolConfig:
     git_revision: str
     paths: Paths
     envs: dict[str, EnvConfig] = field(default_factory=dict)
+
+    def owner(self, scope: str) -> EnvConfig:
+        """The env whose account a step of ``scope`` works in: MGMT for shared steps."""
+        return self.env("mgmt" if scope in ("", "shared") else scope)
 
     def env(self, name: str) -> EnvConfig:
         if name not in self.envs:
@@ -273,6 +282,15 @@ def load_config(
     envs: dict[str, EnvConfig] = {}
     for name, table in envs_raw.items():
         envs[name] = _load_env(name, table, prefix, domain, region, source, require_accounts)
+    named = sorted(n for n, e in envs.items() if e.profile)
+    if named and not envs["mgmt"].profile:
+        raise ConfigError(
+            f"envs {', '.join(named)} name a credentials profile but envs.mgmt does not",
+            key="envs.mgmt.profile",
+            path=s,
+            hint="name MGMT's profile too: the state bucket, ECR and Argo CD are in MGMT's account, "
+            "and the runs of the other accounts reach them with it",
+        )
     return KyeolConfig(
         source=source,
         prefix=prefix,
@@ -310,7 +328,10 @@ def _load_env(name: str, t: dict[str, Any], prefix: str, domain: str, region: st
         name=name, prefix=prefix, domain=domain, region=region, account_id=account, cidr=cidr,
         node_type=node_type, nodes_min=nmin, nodes_max=nmax,
         protected=_get(t, "protected", bool, f"{k}.protected", source, False),
+        profile=_get(t, "profile", str, f"{k}.profile", source, ""),
     )
+    if values["profile"] and not _PROFILE.match(values["profile"]):
+        raise ConfigError(f"{values['profile']!r} is not an AWS profile name", key=f"{k}.profile", path=s)
     if name in TARGET_ENVS:
         for host_key in ("service_host", "api_host"):
             host = _get(t, host_key, str, f"{k}.{host_key}", source)

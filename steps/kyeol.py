@@ -16,7 +16,15 @@ from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, Unavailable, UsageError
 from runbook.redact import Redactor
 from runbook.step import Step
 from steps.config import load_config
-from steps.project import DESTROY_PHASES, PHASES, build_destroy_steps, build_steps, check_identity, confirm_protected
+from steps.project import (
+    DESTROY_PHASES,
+    PHASES,
+    build_destroy_steps,
+    build_steps,
+    check_identity,
+    confirm_protected,
+    split_envs,
+)
 from steps.services import Services, redactor_for_kyeol
 
 # The programs the phases run, which phases run them, and how a user names another binary.
@@ -149,20 +157,22 @@ class KyeolSession:
         return {**identity, "notes": notes}
 
     def confirm(self) -> None:
-        env = self.inv.env or ""
-        protected = self.config.env(env).protected if env in self.config.envs else False
-        if protected and self.inv.command == "destroy":
-            # Refused whatever is confirmed: say why at once instead of asking for a name first.
-            from steps.phase_destroy import refuse_protected
+        """Every protected env of the run is confirmed by name before anything starts
+        (``--env dev --env prod`` needs ``--confirm-env prod`` as ``--env prod`` does)."""
+        for env in split_envs(self.inv.env) or ("",):
+            protected = self.config.env(env).protected if env in self.config.envs else False
+            if protected and self.inv.command == "destroy":
+                # Refused whatever is confirmed: say why at once instead of asking for a name first.
+                from steps.phase_destroy import refuse_protected
 
-            refuse_protected(self.config.env(env))
-        confirm_protected(
-            env,
-            protected,
-            self.inv.confirm_env,
-            interactive=sys.stdin.isatty(),
-            prompt=_prompt,
-        )
+                refuse_protected(self.config.env(env))
+            confirm_protected(
+                env,
+                protected,
+                self.inv.confirm_env,
+                interactive=sys.stdin.isatty(),
+                prompt=_prompt,
+            )
 
     def phase_titles(self) -> dict[int, str]:
         return {**PHASES, **DESTROY_PHASES}
@@ -191,20 +201,36 @@ class KyeolProject:
         return doc.get("last_run")
 
     def verify(self, env: str, *, output: str, config: str | None, log_format: str) -> int:
-        """`kyeol verify`: the phase 9 chain on its own, as a table or JSON."""
+        """`kyeol verify`: the phase 9 chain on its own, as a table or JSON, for each env of
+        ``env`` (one name or a ``dev,stage`` label); exit 1 names every env that failed."""
         from steps.adapters.https import as_json, format_table, summary
-        from steps.phase9_verify import run_chain
 
+        envs = split_envs(env)
         session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
-        results = run_chain(session.services, session.config.env(env))
-        payload = as_json(env, results)
-        failed = not payload["ok"]
+        payloads: list[dict[str, Any]] = []
+        failed: list[str] = []
+        for name in envs:
+            from steps.phase9_verify import run_chain
+
+            results = run_chain(session.services, session.config.env(name))
+            payload = as_json(name, results)
+            payloads.append(payload)
+            if not payload["ok"]:
+                failed.append(name)
+            if output != "json":
+                if len(envs) > 1:
+                    print(f"== {name}")
+                print(format_table(results))
+                verdict = "verified" if payload["ok"] else "FAILED at " + ", ".join(payload["failed_links"])
+                print(f"\n{name}: {verdict}")
+                if not payload["ok"]:
+                    print(f"failed ({name}): {summary(results)}", file=sys.stderr)
+                if len(envs) > 1 and name != envs[-1]:
+                    print()
         if output == "json":
-            print(json.dumps(payload, indent=2))
-        else:
-            print(format_table(results))
-            verdict = "verified" if not failed else "FAILED at " + ", ".join(payload["failed_links"])
-            print(f"\n{env}: {verdict}")
-            if failed:
-                print(f"failed: {summary(results)}", file=sys.stderr)
+            # One env: its payload as before; several: one payload per env and which failed.
+            doc: Any = payloads[0] if len(envs) == 1 else {"ok": not failed, "failed_envs": failed, "envs": payloads}
+            print(json.dumps(doc, indent=2))
+        elif len(envs) > 1:
+            print("\n" + ("all verified: " + ", ".join(envs) if not failed else "FAILED: " + ", ".join(failed)))
         return EXIT_OK if not failed else EXIT_STEP_FAILED

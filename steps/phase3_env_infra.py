@@ -112,14 +112,14 @@ class EnvInfra(TerraformRootStep):
 
     def _database(self, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any] | None]:
         db_id = outputs["rds_instance_id"]
-        db = self.services.aws().rds_instance(db_id)
+        db = self.services.aws_for(self.env).rds_instance(db_id)
         if db is None:
             return False, f"RDS instance {db_id} does not exist", None
         return db["status"] == "available", f"RDS instance {db_id} is {db['status']}", db
 
     def _cache(self, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any] | None]:
         group_id = outputs["valkey_replication_group_id"]
-        group = self.services.aws().replication_group(group_id)
+        group = self.services.aws_for(self.env).replication_group(group_id)
         if group is None:
             return False, f"Valkey replication group {group_id} does not exist", None
         return group["status"] == "available", f"Valkey replication group {group_id} is {group['status']}", group
@@ -153,7 +153,7 @@ class EnvInfra(TerraformRootStep):
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
         name = self.env.cluster_name
-        cluster = self.services.aws().eks_cluster(name)
+        cluster = self.services.aws_for(self.env).eks_cluster(name)
         if cluster is None or cluster["status"] != "ACTIVE":
             return False, f"EKS cluster {name} is {cluster['status'] if cluster else 'missing'}", {}
         ready, detail, db = self._database(outputs)
@@ -172,7 +172,7 @@ class EnvInfra(TerraformRootStep):
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         recorded = prove_cluster(self, ctx, outputs, self.env)
-        unreachable = self._unreachable_from_mgmt(ctx, self.services.aws().eks_cluster(self.env.cluster_name) or {})
+        unreachable = self._unreachable_from_mgmt(ctx, self.services.aws_for(self.env).eks_cluster(self.env.cluster_name) or {})
         if unreachable:
             raise PermanentError(
                 f"{self.id}: {unreachable}",

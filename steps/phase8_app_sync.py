@@ -349,7 +349,7 @@ class SyncStep(Step):
         with the redactor before anything else is done with it. Errors name the secret and the
         broken rule, never the value."""
         name, region = self.origin_secret, self.env.region
-        doc = self.services.aws(region).secret_json(name)
+        doc = self.services.aws_for(self.env, region).secret_json(name)
         reapply = f"kyeol deploy --env {self.env.name} --from {self.env.name}.infra"
         if doc is None:
             raise PermanentError(
@@ -462,7 +462,7 @@ class SyncStep(Step):
                 f"(server-side apply, field manager {ORIGIN_FIELD_MANAGER})")
         notes: list[str] = []
         try:
-            if not self.services.aws(self.env.region).secret_exists(self.origin_secret):
+            if not self.services.aws_for(self.env, self.env.region).secret_exists(self.origin_secret):
                 notes.append(f"Secrets Manager {self.origin_secret} does not exist yet: apply envs/{self.env.name} "
                              "first, or the real run stops before it changes anything")
         except (Unavailable, PermanentError) as exc:  # e.g. no DescribeSecret permission: a note, not a failed plan

@@ -43,7 +43,7 @@ def run_chain(services: Services, env: EnvConfig | str) -> list[LinkResult]:
     """Run the whole chain once for ``env``; one result per link and host, in chain order."""
     env_cfg = services.config.env(env) if isinstance(env, str) else env
     chain = Chain(
-        aws=services.aws(),
+        aws=services.aws_for(env_cfg),  # the env's account (its profile)
         domain=env_cfg.domain,
         settings=VerifySettings.from_environ(services.environ),
     )

@@ -121,7 +121,7 @@ class DrainStep(Step):
         return sorted(k for k in labels if k.startswith(ADDON_LABEL_PREFIX))
 
     def _load_balancing(self) -> dict[str, list[dict[str, str]]]:
-        return self.services.aws().tagged_load_balancing(LB_CLUSTER_TAG, self.env.cluster_name)
+        return self.services.aws_for(self.env).tagged_load_balancing(LB_CLUSTER_TAG, self.env.cluster_name)
 
     def _origin_records(self) -> list[str]:
         """ExternalDNS's records of the env's origin names in the shared zone ("name TYPE").
@@ -129,12 +129,12 @@ class DrainStep(Step):
         They must go while ExternalDNS still runs (before the add-ons): the zone serves every
         env, and nothing else would ever delete a record that points at a deleted ALB."""
         zone = self._zone
-        return self.services.aws().records_named(zone["id"], self.env.origin_hosts) if zone else []
+        return self.services.aws_for(self.env).records_named(zone["id"], self.env.origin_hosts) if zone else []
 
     @functools.cached_property
     def _zone(self) -> dict[str, Any] | None:
         """The shared public zone, looked up once per step rather than on every poll."""
-        return self.services.aws().find_zone(self.services.config.domain)
+        return self.services.aws_for(self.env).find_zone(self.services.config.domain)
 
     def survey(self, ctx: StepContext) -> dict[str, Any]:
         """What of the env is still there: the Saleor app, add-on apps and labels, ELBv2 objects."""
@@ -181,7 +181,7 @@ class DrainStep(Step):
             db_id = None
         if not db_id:
             return  # no record of the env's database: nothing known to protect
-        db = self.services.aws().rds_instance(str(db_id))
+        db = self.services.aws_for(self.env).rds_instance(str(db_id))
         if db is not None and db.get("deletion_protection"):
             raise PermanentError(
                 f"{self.env.name} keeps its data: RDS instance {db_id} has deletion protection, so terraform destroy of "
@@ -358,7 +358,7 @@ class EnvInfraDestroy(TerraformRootStep):
 
     def _state(self, ctx: StepContext) -> list[str]:
         self._init(ctx)
-        return self.services.terraform.state_list(self.root_dir, ctx)
+        return self.terraform.state_list(self.root_dir, ctx)
 
     def check(self, ctx: StepContext) -> CheckResult:
         left = self._state(ctx)
@@ -390,7 +390,7 @@ class EnvInfraDestroy(TerraformRootStep):
     def saved_plan(self, ctx: StepContext) -> Any:
         """``plan -destroy``; a ``prevent_destroy`` refusal becomes what to do about it."""
         try:
-            return self.services.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), destroy=True)
+            return self.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), destroy=True)
         except TerraformError as exc:
             if not any("prevent_destroy" in e for e in exc.errors):
                 raise

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from runbook.clock import Clock
 from runbook.redact import Redactor
 from steps.adapters.process import ProcessRunner
-from steps.config import KyeolConfig
+from steps.config import EnvConfig, KyeolConfig
 
 if TYPE_CHECKING:
     from steps.adapters.aws import AwsSession
@@ -62,7 +62,8 @@ class Services:
         self.clock = clock or Clock()
         self.environ = dict(environ if environ is not None else os.environ)
         self.log = log
-        self._aws: dict[str, AwsSession] = {}
+        self._aws: dict[tuple[str, str], AwsSession] = {}
+        self._terraform: dict[str, Terraform] = {}
         self._kube: dict[str, KubeClient] = {}
         for name in ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             self.redactor.add(self.environ.get(name))
@@ -73,26 +74,50 @@ class Services:
 
     @cached_property
     def terraform(self) -> "Terraform":
+        """Terraform with the ambient credentials (MGMT's, and every env without a profile)."""
         from steps.adapters.terraform import Terraform
 
         return Terraform(self.process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
 
-    def aws(self, region: str | None = None) -> "AwsSession":
+    def terraform_for(self, env: EnvConfig) -> "Terraform":
+        """Terraform for a root in ``env``'s account: its ``profile`` as AWS_PROFILE (the
+        providers' credentials); the ambient Terraform when the env names no profile."""
+        return self._terraform_with(env.profile) if env.profile else self.terraform
+
+    def _terraform_with(self, profile: str) -> "Terraform":
+        from steps.adapters.terraform import Terraform
+
+        if profile not in self._terraform:
+            process = ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run,
+                                    base_env={**self.environ, "AWS_PROFILE": profile})
+            self._terraform[profile] = Terraform(process, log=self.log,
+                                                 binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
+        return self._terraform[profile]
+
+    def aws(self, region: str | None = None, *, profile: str = "") -> "AwsSession":
+        """AWS clients for ``region``, with ``profile``'s credentials ("" = the ambient ones)."""
         from steps.adapters.aws import AwsSession
 
         region = region or self.config.region
-        if region not in self._aws:
-            self._aws[region] = AwsSession(region, endpoint_url=self.environ.get("AWS_ENDPOINT_URL"))
-        return self._aws[region]
+        key = (region, profile)
+        if key not in self._aws:
+            self._aws[key] = AwsSession(region, endpoint_url=self.environ.get("AWS_ENDPOINT_URL"), profile=profile or None)
+        return self._aws[key]
+
+    def aws_for(self, env: EnvConfig, region: str | None = None) -> "AwsSession":
+        """AWS clients in ``env``'s account (its credentials profile, if it names one)."""
+        return self.aws(region, profile=env.profile)
 
     def kube(self, cluster: Mapping[str, Any]) -> "KubeClient":
-        """A Kubernetes client for an EKS cluster described by its Terraform outputs."""
+        """A Kubernetes client for an EKS cluster described by its Terraform outputs; its
+        token is signed with the credentials of the env that owns the cluster."""
         from steps.adapters.kube import KubeClient
 
         name = cluster["cluster_name"]
         if name not in self._kube:
+            owner = next((e for e in self.config.envs.values() if e.cluster_name == name), None)
             self._kube[name] = KubeClient.for_eks(
-                self.aws(),
+                self.aws_for(owner) if owner is not None else self.aws(),
                 cluster_name=name,
                 endpoint=cluster["cluster_endpoint"],
                 ca_data=cluster["cluster_certificate_authority_data"],

@@ -114,6 +114,12 @@ class TerraformRootStep(Step):
     def root_dir(self) -> Path:
         return self.config.paths.infra_repo / self.root
 
+    @property
+    def terraform(self) -> Any:
+        """Terraform with the credentials of the account this root is in (MGMT's for shared
+        roots, the env's profile for an env root)."""
+        return self.services.terraform_for(self.config.owner(self.scope))
+
     def facts(self) -> dict[str, Any]:
         """The configuration values this step applies or checks (part of the fingerprint)."""
         return {"region": self.config.region}
@@ -148,15 +154,20 @@ class TerraformRootStep(Step):
         kms_key = ctx.outputs_of("bootstrap").get("kms_key_arn")
         if kms_key:
             config["kms_key_id"] = kms_key
+        # The state bucket is MGMT's: a root run with another account's profile reaches it
+        # with MGMT's (config.py requires envs.mgmt.profile once any env names one).
+        mgmt_profile = self.config.mgmt.profile
+        if mgmt_profile and self.config.owner(self.scope).profile != mgmt_profile:
+            config["profile"] = mgmt_profile
         config.update(backend_extra(self.services.environ))
         return config
 
     def _init(self, ctx: StepContext) -> None:
-        self.services.terraform.init(self.root_dir, self.backend_config(ctx), ctx)
+        self.terraform.init(self.root_dir, self.backend_config(ctx), ctx)
 
     def terraform_outputs(self, ctx: StepContext) -> dict[str, Any]:
         self._init(ctx)
-        return dict(self.services.terraform.output(self.root_dir, ctx))
+        return dict(self.terraform.output(self.root_dir, ctx))
 
     # -- the four operations ---------------------------------------------------------------
 
@@ -172,12 +183,12 @@ class TerraformRootStep(Step):
                 ctx.outputs_of(step_id)
             except OutputUnknown:
                 return Plan(unknown=f"unknown until {step_id} is applied: {self.root} reads what it creates")
-        self.services.terraform.init(self.root_dir, backend, ctx)
+        self.terraform.init(self.root_dir, backend, ctx)
         return None
 
     def saved_plan(self, ctx: StepContext) -> Any:
         """``terraform plan`` of this root to a saved file (a teardown plans ``-destroy``)."""
-        return self.services.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
+        return self.terraform.plan(self.root_dir, ctx, variables=self.variables(ctx), targets=self.targets)
 
     def plan(self, ctx: StepContext) -> Plan:
         unknown = self.unknown_plan(ctx)
@@ -195,7 +206,7 @@ class TerraformRootStep(Step):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         self.apply_saved_plan(ctx)
-        outputs = dict(self.services.terraform.output(self.root_dir, ctx))
+        outputs = dict(self.terraform.output(self.root_dir, ctx))
         outputs[INPUTS_OUTPUT] = self.fingerprint()
         return outputs
 
@@ -205,7 +216,7 @@ class TerraformRootStep(Step):
         for attempt in (1, 2):
             try:
                 planned = self.saved_plan(ctx)
-                self.services.terraform.apply(self.root_dir, planned, ctx)
+                self.terraform.apply(self.root_dir, planned, ctx)
                 return planned
             except StateLocked as locked:
                 # The plan or the apply met a lock whose holder is gone: release it once and
@@ -225,7 +236,7 @@ class TerraformRootStep(Step):
         ctx.log.warning("releasing the Terraform state lock of a run that is gone", root=self.root, lock_id=lock.id,
                         who=lock.who, operation=lock.operation, since=lock.created, why=locked.gone_because)
         try:
-            self.services.terraform.force_unlock(self.root_dir, lock.id, ctx)
+            self.terraform.force_unlock(self.root_dir, lock.id, ctx)
         except PermanentError as exc:
             # A holder that died halfway through releasing left only part of the lock (the
             # DynamoDB item or the S3 lock file); terraform releases what it finds and then

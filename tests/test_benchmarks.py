@@ -50,6 +50,40 @@ def test_the_critical_path_benchmark_runs_in_parallel_and_the_path_moves_with_mu
         assert r.checkpoints == 2 + 2 * 11  # run start and end, and two transitions per step
 
 
+def test_the_whole_platform_is_one_graph_whose_path_runs_through_a_multi_az_env() -> None:
+    """MGMT + dev + stage + prod in one run: the critical path is stage's chain (Multi-AZ RDS,
+    16 min), 34 min; three runs one after another take about three times as long."""
+    from runbook.graph import Graph
+
+    from benchmarks import full_platform
+    from benchmarks.graph import kyeol_platform_graph, platform_minutes
+
+    minutes = platform_minutes()
+    assert minutes["dev.infra"] == 14.0 and minutes["stage.infra"] == minutes["prod.infra"] == 16.0
+    shapes = kyeol_platform_graph()
+    assert [s.id for s in shapes].count("argocd") == 1 and len(shapes) == 5 + 3 * 6
+    graph = Graph(full_platform.sleep_steps(shapes, minutes, {}))
+    critical, path = graph.critical_path(minutes)
+    assert critical == pytest.approx(34.0)
+    assert path == ["bootstrap", "mgmt.registry", "stage.infra", "stage.register", "stage.addons", "stage.sync", "stage.verify"]
+    # What the slots alone allow (no engine overhead): 4 leaves the images waiting behind four
+    # infra applies; 6 reaches the critical path. Pure arithmetic, timing-independent.
+    ideal = {p: full_platform.schedule_length(graph, minutes, p) for p in (1, 4, 5, 6, 8)}
+    assert ideal[1] == pytest.approx(sum(minutes[s.id] for s in shapes))
+    assert ideal[4] > ideal[5] > critical and ideal[6] == ideal[8] == pytest.approx(critical)
+    # Two envs (dev + stage) reach the same 34-minute path with the default 4 slots.
+    two = platform_minutes(("dev", "stage"))
+    two_graph = Graph(full_platform.sleep_steps(kyeol_platform_graph(("dev", "stage")), two, {}))
+    assert full_platform.schedule_length(two_graph, two, 4) == pytest.approx(critical)
+
+    measured = full_platform.measure(5.0, parallelisms=(4, 6))
+    assert measured.needed_parallelism == 6
+    for p in (4, 6):
+        assert measured.walls[p] >= measured.ideal[p] * 0.999  # the floor holds
+    assert measured.peaks[4] <= 4 and measured.peaks[6] <= 6  # never more steps at once than slots
+    assert len(measured.sequential_runs) == 3 and measured.sequential_s > 2 * measured.critical_s
+
+
 def test_a_noop_redeploy_applies_nothing_and_writes_only_the_run_record() -> None:
     result = noop_redeploy.measure(3)
     assert result.steps == 11 and result.repeats == 3

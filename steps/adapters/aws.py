@@ -47,10 +47,12 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # the fixed hosted zone of every CloudFro
 
 
 class AwsSession:
-    """boto3 clients for one region, created on first use and shared by the steps of a run."""
+    """boto3 clients for one region and one set of credentials (a named profile, or the
+    ambient ones), created on first use and shared by the steps of a run."""
 
-    def __init__(self, region: str, *, endpoint_url: str | None = None) -> None:
+    def __init__(self, region: str, *, endpoint_url: str | None = None, profile: str | None = None) -> None:
         self.region = region
+        self.profile = profile or None
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self._session: Any = None
         self._clients: dict[tuple[str, str], Any] = {}
@@ -68,7 +70,7 @@ class AwsSession:
                 from botocore.config import Config
 
                 if self._session is None:
-                    self._session = boto3.session.Session()
+                    self._session = self._new_session(boto3)
                 config = Config(
                     region_name=region,
                     retries={"max_attempts": 3, "mode": "standard"},
@@ -79,10 +81,24 @@ class AwsSession:
                                                           config=config)
             return self._clients[key]
 
+    def _new_session(self, boto3: Any) -> Any:
+        """A boto3 session for this profile; an unknown profile is a credentials problem."""
+        try:
+            return boto3.session.Session(profile_name=self.profile)
+        except Exception as exc:  # noqa: BLE001 - botocore's ProfileNotFound, translated
+            if type(exc).__name__ != "ProfileNotFound":
+                raise
+            raise Unavailable(
+                f"the AWS credentials profile {self.profile!r} is not configured here",
+                hint="add it to ~/.aws/config (or AWS_CONFIG_FILE), or fix the env's profile in kyeol.toml",
+            ) from exc
+
     def _call(self, what: str, fn: Callable[[], T], *, missing: frozenset[str] = frozenset()) -> T | None:
         """Run one AWS call; None when it failed with one of the ``missing`` codes."""
         try:
             return fn()
+        except (Unavailable, PermanentError, TransientError):
+            raise  # already the engine's (e.g. a profile that is not configured)
         except Exception as exc:  # noqa: BLE001 - translated below
             if _code(exc) in missing:
                 return None

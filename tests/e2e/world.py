@@ -50,6 +50,7 @@ from tests.standins.saleor_site import SaleorSite
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "kyeol.toml"
 DEV = load_config(CONFIG).env("dev")
+STAGE = load_config(CONFIG).env("stage")
 TOKEN = "ghp_e2eStandInTokenNotARealOne000000000"
 STEP_IDS = ("bootstrap", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd", "dev.register",
             "dev.addons", "dev.images", "dev.sync", "dev.verify")
@@ -105,9 +106,12 @@ class Result:
 class World:
     """One private world (trees, servers, state) and the kyeol CLI pointed at it."""
 
-    def __init__(self, tmp: Path, moto: str, *, plugin_cache: Path | None = None) -> None:
+    def __init__(self, tmp: Path, moto: str, *, plugin_cache: Path | None = None, envs: tuple[str, ...] = ("dev",)) -> None:
         self.tmp = tmp
         self.moto = moto
+        # dev always; more envs (``("dev", "stage")``) get their own Kubernetes API stand-in,
+        # controllers and site on the same moto, MGMT and Argo CD (:meth:`_add_env`).
+        self.envs = envs
         urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
         self.infra = copy_tree(tmp / "infra")
         self.state = tmp / "state.json"
@@ -178,13 +182,21 @@ class World:
         self.ca_bundle = tmp / "ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_bundle))
         self.site = self.serve(self.ca.issue_cert(DEV.service_host, DEV.api_host))
+        # Per env (dev's are the attributes above): its cluster API, controllers and site.
+        self.apis: dict[str, FakeKubeAPI] = {"dev": self.dev}
+        self.sites: dict[str, SaleorSite] = {"dev": self.site}
+        self.lbcs: dict[str, LbcManagesAlb] = {"dev": self.lbc}
+        self.syncs: dict[str, SaleorSyncCreates] = {"dev": self.saleor_sync}
+        for name in self.envs:
+            if name != "dev":
+                self._add_env(name)
 
         self.environ = tf_environ(moto)
         self.environ.update(self.helm.env())
         self.environ.update(
             GITHUB_TOKEN=TOKEN,
             KYEOL_GITHUB_API_URL=self.github.url,
-            KYEOL_VERIFY_RESOLVE=self.site.resolve_override(),
+            KYEOL_VERIFY_RESOLVE=",".join(site.resolve_override() for site in self.sites.values()),
             KYEOL_VERIFY_CA_BUNDLE=str(self.ca_bundle),
             GIT_CONFIG_GLOBAL=str(self.gitconfig),
             GIT_TERMINAL_PROMPT="0",
@@ -197,6 +209,33 @@ class World:
         for name in ("KYEOL_STATE", "KYEOL_CONFIG", "KYEOL_RUNS_DIR", "SEED_SLOW", "AWS_PROFILE", "AWS_SESSION_TOKEN",
                      "AWS_SECURITY_TOKEN", "AWS_REGION", "GH_TOKEN"):
             self.environ.pop(name, None)
+
+    def _add_env(self, name: str) -> None:
+        """Another env beside dev (stage): a second Kubernetes API stand-in, given to its
+        fixture root; its Saleor Application on MGMT's Argo CD; its add-on ApplicationSets, LB
+        controller, ExternalDNS and Argo CD finalizer; a site serving its two hosts."""
+        cfg = load_config(CONFIG).env(name)
+        api = FakeKubeAPI(name=cfg.cluster_name, clock=Clock()).start()
+        self._closers.append(api.stop)
+        (self.infra / f"envs/{name}" / "e2e.auto.tfvars").write_text(
+            f'# the Kubernetes API stand-in this cluster answers on\ncluster_endpoint = "{api.url}"\n'
+            f'cluster_ca_data  = "{api.ca_data}"\n'
+        )
+        self.apis[name] = api
+        self.argo.behaviours[cfg.argocd_app_name] = self.saleor_behaviour()
+        app = cfg.argocd_app_name
+        self.mgmt.add_controller(AddonApplicationSets(addon_children(name), self.argo, secret=f"cluster-{cfg.cluster_name}"))
+        self.mgmt.add_controller(LbcWebhookComesUp(api, application=f"aws-load-balancer-controller-{name}"))
+        self.syncs[name] = SaleorSyncCreates(api, git_ingress(ROOT / f"kyeol-app-gitops/apps/saleor/overlays/{name}"),
+                                             application=app)
+        self.mgmt.add_controller(self.syncs[name])
+        self.mgmt.add_controller(ArgoCdFinalizesSaleor(api, self.argo, application=app))
+        self.lbcs[name] = LbcManagesAlb(api, self.moto, cluster_name=cfg.cluster_name, name=f"k8s-saleor-saleor-{name}01234")
+        self.mgmt.add_controller(self.lbcs[name])
+        external_dns = ExternalDnsPublishes(self.moto, cfg.domain, cluster=api)
+        api.add_controller(external_dns)
+        self.mgmt.add_controller(external_dns)
+        self.sites[name] = self.serve(self.ca.issue_cert(cfg.service_host, cfg.api_host), cfg)
 
     # -- scripting ---------------------------------------------------------------------------
 
@@ -222,8 +261,8 @@ class World:
                         "layers": [], "annotations": {"org.opencontainers.image.ref.name": f"{image}:{tag}"}}
             ecr.put_image(repositoryName=f"{DEV.prefix}{image}", imageManifest=json.dumps(manifest), imageTag=tag)
 
-    def serve(self, cert: trustme.LeafCert) -> SaleorSite:
-        site = SaleorSite(cert, storefront_host=DEV.service_host, api_host=DEV.api_host).__enter__()
+    def serve(self, cert: trustme.LeafCert, env: Any = DEV) -> SaleorSite:
+        site = SaleorSite(cert, storefront_host=env.service_host, api_host=env.api_host).__enter__()
         self._closers.append(lambda: site.__exit__(None, None, None))
         return site
 
@@ -288,7 +327,8 @@ class World:
 
     def kube_writes(self) -> list[tuple[str, str, str]]:
         """Every request that could change either cluster: (cluster, method, path)."""
-        return [(api.name, r.method, r.path) for api in (self.mgmt, self.dev) for r in api.requests if r.method != "GET"]
+        return [(api.name, r.method, r.path) for api in (self.mgmt, *self.apis.values()) for r in api.requests
+                if r.method != "GET"]
 
     def close(self) -> None:
         for close in reversed(self._closers):

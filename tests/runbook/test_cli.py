@@ -268,6 +268,43 @@ def test_print_result_sorts_by_phase_keeping_runbook_order_inside_a_phase() -> N
     assert lines[-1] == "pending: 1 done, 2 planned in 1.2s"
 
 
+def test_print_result_names_the_scope_that_failed_and_the_ones_that_finished() -> None:
+    def step(sid: str, scope: str, status: str) -> StepResult:
+        return StepResult(id=sid, phase=1, title=sid, scope=scope, status=status, outcome=status)
+
+    result = RunResult(
+        run_id="r1", command="deploy", env="dev,stage", dry_run=False, status="failed",
+        started_at="t0", finished_at="t1", duration_s=2.0,
+        steps=[step("root", "shared", "done"), step("dev.a", "dev", "done"), step("stage.a", "stage", "failed"),
+               step("stage.b", "stage", "pending")],
+    )
+    out = io.StringIO()
+    core.print_result(result, out=out, titles={})
+    lines = out.getvalue().splitlines()
+    assert lines[-2:] == ["  dev: ok", "  stage: FAILED at stage.a; not run: stage.b"]
+    planned = RunResult(**{**vars(result), "steps": [step("dev.a", "dev", "planned"), step("stage.a", "stage", "done")]})
+    assert core.scope_verdicts(planned) == ["  dev: 1 planned", "  stage: ok"]
+    # One scope only: no per-scope lines (the summary line says it all).
+    single = RunResult(**{**vars(result), "steps": result.steps[:2]})
+    assert core.scope_verdicts(single) == []
+
+
+def test_status_groups_steps_by_scope_with_the_shared_steps_once(project: Project) -> None:
+    store = FileStateStore(project.state, tool="test 1.0")
+    doc = store.load()
+    doc["steps"] = {
+        "stage.a": {"status": "failed", "phase": 2, "scope": "stage", "error": {"message": "boom"}},
+        "root": {"status": "done", "phase": 1, "scope": "shared"},
+        "dev.a": {"status": "done", "phase": 2, "scope": "dev"},
+    }
+    store.save(doc)
+    out = io.StringIO()
+    core.status(store, out=out, order=["root", "dev.a", "stage.a"])
+    lines = [line for line in out.getvalue().splitlines() if not line.startswith(("state:", "lock:"))]
+    assert [line.split()[0] if not line.startswith(" ") else line.split()[1] for line in lines] == [
+        "shared:", "root", "dev:", "dev.a", "stage:", "stage.a", "boom"]
+
+
 # -- dry-run --------------------------------------------------------------------------------
 
 
@@ -403,7 +440,7 @@ def test_a_real_run_holds_the_lock_while_it_runs_and_releases_it(project: Projec
     code, _, _ = run(project)
 
     assert code == EXIT_OK
-    assert seen and all(h["pid"] == os.getpid() and h["command"] == "deploy" for h in seen)
+    assert seen and all(h["pid"] == os.getpid() and h["command"] == "deploy dev" for h in seen)
     run_id = json.loads(project.state.read_text())["last_run"]["run_id"]
     assert {h["run_id"] for h in seen} == {run_id}
     assert not project.lock.exists()
@@ -519,14 +556,15 @@ def test_show_steps_text_lists_phases_needs_and_the_critical_path(project: Proje
     lines = out.getvalue().splitlines()
     assert lines[:6] == [
         "Phase 1: Ground",
-        "  ground           build the ground",
+        " *ground           build the ground",
         "Phase 2: Walls",
-        "  walls            build the walls  needs: ground",
+        " *walls            build the walls  needs: ground",
         "  garden           build the garden  needs: ground",
         "Phase 3: Roof",
     ]
-    # estimates: 1, 2, 2, 3 minutes; the longest chain is ground → walls → roof
-    assert lines[-1] == "critical path ≈ 6.0 min (ground → walls → roof); all steps one after another ≈ 8.0 min"
+    # estimates: 1, 2, 2, 3 minutes; the longest chain is ground → walls → roof, each marked *
+    assert lines[6] == " *roof             build the roof  needs: walls"
+    assert lines[-1] == "* critical path ≈ 6.0 min (ground → walls → roof); all steps one after another ≈ 8.0 min"
 
 
 def test_show_steps_mermaid_and_json(project: Project) -> None:
@@ -536,6 +574,12 @@ def test_show_steps_mermaid_and_json(project: Project) -> None:
     assert text.startswith("flowchart TD\n")
     assert '  subgraph phase2["Phase 2: Walls"]' in text
     assert text.count(" --> ") == 3
+    # The critical path (ground → walls → roof) is marked with the `critical` class, garden is not.
+    marked = text.split("  class ")[1].split(" critical")[0].split(",")
+    node = {line.split('["')[1].split("<br/>")[0]: line.split('["')[0].strip()
+            for line in text.splitlines() if '["' in line and "subgraph" not in line}
+    assert sorted(marked) == sorted(node[s] for s in ("ground", "walls", "roof"))
+    assert "classDef critical" in text
 
     out = io.StringIO()
     core.show_steps(steps_of(project), fmt="json", out=out)

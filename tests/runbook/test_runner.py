@@ -735,6 +735,45 @@ def test_a_failure_stops_its_dependents_and_lets_independent_branches_finish() -
     assert store.status("e") == "pending"
 
 
+def test_a_failure_in_one_scope_stops_only_that_scopes_later_steps_and_the_others_finish() -> None:
+    """Several scopes (environments) in one graph: shared root, one chain per scope. The
+    engine's failure propagation follows each step's needs, never the whole run: dev's chain
+    finishes after stage's middle step failed, and the result names the failed scope."""
+    world = World()
+    both_running = threading.Barrier(2, timeout=10)
+
+    def meet(ctx: StepContext) -> None:
+        both_running.wait()  # dev.b and stage.b run at the same time, or this times out
+
+    def fails(ctx: StepContext) -> None:
+        meet(ctx)
+        raise PermanentError("stage sync failed")
+
+    steps = [FakeStep("root", 1, world=world)]
+    for scope in ("dev", "stage"):
+        chain_steps = [
+            FakeStep(f"{scope}.a", 2, ("root",), world=world),
+            FakeStep(f"{scope}.b", 3, (f"{scope}.a",), world=world, apply=fails if scope == "stage" else meet),
+            FakeStep(f"{scope}.c", 4, (f"{scope}.b",), world=world),
+        ]
+        for step in chain_steps:
+            step.scope = scope
+        steps += chain_steps
+    log = RecordingLog()
+    result = make_runner(steps, log=log, parallelism=4).run()
+
+    assert result.exit_code == EXIT_STEP_FAILED
+    status = {s.id: s.status for s in result.steps}
+    assert status == {"root": "done", "dev.a": "done", "dev.b": "done", "dev.c": "done",
+                      "stage.a": "done", "stage.b": "failed", "stage.c": "pending"}
+    assert result.step("stage.c").notes == ["not run: needs stage.b, which failed"]
+    assert result.failed_scopes == ["stage"] and result.as_dict()["failed_scopes"] == ["stage"]
+    # Each step's log lines carry its own scope as env; the shared step keeps the run's.
+    assert {r["env"] for r in log.events(event="step finished", step="dev.c")} == {"dev"}
+    assert {r["env"] for r in log.events(event="step failed", step="stage.b")} == {"stage"}
+    assert {r["env"] for r in log.events(event="step finished", step="root")} == {"dev"}
+
+
 def test_secrets_never_reach_state_results_or_logs() -> None:
     world = World()
     secret = "hunter2-very-secret"

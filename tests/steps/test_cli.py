@@ -235,6 +235,55 @@ def test_prod_without_its_name_confirmed_exits_2_before_anything(tmp_path: Path,
     assert not state.exists() and not (tmp_path / "state.json.lock").exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["deploy", "--env", "dev", "--env", "dev"], "--env dev is given more than once"),
+        (["deploy", "--env", "all", "--env", "stage"], "--env all cannot be combined with --env stage"),
+        (["deploy", "--env", "dev", "--env", "prod"], "prod is protected"),
+        (["deploy", "--env", "all"], "prod is protected"),
+        (["deploy", "--env", "all", "--confirm-env", "stage"], "does not match"),
+        (["resume", "--env", "dev"], "No such option"),
+        (["destroy", "--env", "dev", "--env", "stage"], "takes one environment at a time"),
+        (["destroy", "--env", "dev", "--env", "dev"], "--env dev is given more than once"),
+        (["verify", "--env", "stage", "--env", "stage"], "--env stage is given more than once"),
+        (["steps", "--env", "all", "--env", "dev"], "--env all cannot be combined"),
+    ],
+)
+def test_bad_multi_env_input_exits_2_and_leaves_the_state_bytes(tmp_path: Path, args: list[str], message: str) -> None:
+    """Issue 15 / issue 13: a repeated --env is never silently the last one; `all` beside names,
+    prod unconfirmed among several envs: exit 2 before any check, the state file byte for byte."""
+    state = tmp_path / "state.json"
+    state.write_bytes(b'{"schema_version": 1, "tool": "kyeol", "steps": {}}\n')
+    before = state.read_bytes()
+    config = config_copy(tmp_path)
+    extra = [] if args[0] in ("verify", "steps") else ["--state", str(state)]
+    done = kyeol(*args, *extra, "--config", str(config), AWS_ENDPOINT_URL="http://127.0.0.1:9",
+                 KYEOL_TERRAFORM="/nonexistent/terraform")
+    assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
+    assert message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert state.read_bytes() == before and not (tmp_path / "state.json.lock").exists()
+    assert not (tmp_path / ".kyeol").exists()
+
+
+def test_steps_of_several_envs_is_one_graph_with_the_critical_path_marked(tmp_path: Path) -> None:
+    config = str(config_copy(tmp_path))
+    text = invoke("steps", "--env", "dev", "--env", "stage", "--config", config)
+    assert text.exit_code == EXIT_OK, cli_output(text)
+    lines = text.stdout.splitlines()
+    assert sum(1 for line in lines if line.split()[:1] == ["*bootstrap"]) == 1  # shared steps once
+    critical = [line.split()[0].lstrip("*") for line in lines if line.startswith(" *")]
+    # stage's Multi-AZ database makes its chain the longest.
+    assert critical == ["bootstrap", "global", "stage.infra", "stage.register", "stage.addons", "stage.sync", "stage.verify"]
+    as_json = json.loads(invoke("steps", "--env", "all", "--format", "json", "--config", config).stdout)
+    ids = [s["id"] for s in as_json["steps"]]
+    assert ids.count("argocd") == 1 and {"dev.verify", "stage.verify", "prod.verify"} <= set(ids)
+    assert as_json["critical_path"]["steps"][-1].endswith(".verify")
+    mermaid = invoke("steps", "--env", "all", "--format", "mermaid", "--config", config).stdout
+    assert "classDef critical" in mermaid and mermaid.count("argocd<br/>") == 1
+
+
 # -- preflight: tools and identity (the session, with stand-in steps of chosen phases) -------------
 
 

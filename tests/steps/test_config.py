@@ -98,3 +98,24 @@ def test_tree_overrides_resolve_against_cwd(tmp_path, monkeypatch):
     cfg = load_config(ROOT / "kyeol.toml", infra_repo="elsewhere/infra")
     assert cfg.paths.infra_repo == tmp_path / "elsewhere" / "infra"
     assert cfg.paths.app_repo == ROOT / "kyeol-app-gitops"
+
+
+def test_an_env_profile_is_validated_and_needs_mgmts_profile(tmp_path):
+    """An env in another account names its credentials profile; MGMT (state bucket, ECR,
+    Argo CD) must then name its own, or another account's run could not reach it."""
+    from runbook.errors import ConfigError
+
+    base = (ROOT / "kyeol.toml").read_text()
+    path = tmp_path / "kyeol.toml"
+    path.write_text(base.replace("[envs.stage]\n", '[envs.stage]\nprofile = "kyeol-stage"\n'))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == "envs.mgmt.profile"
+    path.write_text(base.replace("[envs.stage]\n", '[envs.stage]\nprofile = "bad profile"\n'))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == "envs.stage.profile"
+    path.write_text(base.replace("[envs.stage]\n", '[envs.stage]\nprofile = "kyeol-stage"\n')
+                    .replace("[envs.mgmt]\n", '[envs.mgmt]\nprofile = "kyeol-mgmt"\n'))
+    config = load_config(path)
+    assert config.env("stage").profile == "kyeol-stage" and config.owner("shared").profile == "kyeol-mgmt"
