@@ -175,6 +175,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     from runbook.graph import Graph
     from runbook.runner import Runner, RunOptions
 
+    check_selection(inv)
+    check_runs_dir(inv.runs_dir)
     session = project.open(inv)
     if not inv.dry_run:
         session.confirm()
@@ -219,12 +221,40 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         if holder is not None:
             real_store.release(run_id)
 
-    report = _write_report(project, inv, result, identity, notes, session)
-    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
     code = result.exit_code
     if code == EXIT_PENDING and not inv.detailed_exitcode:
-        return EXIT_OK
+        code = EXIT_OK  # pending changes are news only when asked for (--detailed-exitcode)
+    try:
+        report = _write_report(project, inv, result, identity, notes, session, exit_code=code)
+    except (OSError, RunbookError) as exc:  # the run's outcome stands; only its report is missing
+        report = None
+        why = getattr(exc, "strerror", None) or str(exc)
+        print(f"warning: the run report could not be written to {inv.runs_dir}: {why}", file=sys.stderr)
+    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
     return code
+
+
+def check_selection(inv: Invocation) -> None:
+    """An empty step id must not widen the selection to the whole runbook: refuse it."""
+    for flag, values in (("--only", list(inv.only)), ("--from", [inv.from_]), ("--to", [inv.to])):
+        if any(v is not None and not str(v).strip() for v in values):
+            raise UsageError(f"{flag} was given an empty step id; nothing was touched", hint="name a step (`steps` lists them)")
+
+
+def check_runs_dir(runs_dir: str) -> None:
+    """The reports' folder must be usable as a folder: refused before anything runs, not after."""
+    if not str(runs_dir).strip():
+        raise UsageError("the reports folder (--runs-dir) is empty", hint="name a folder, e.g. --runs-dir .runs")
+    path = Path(runs_dir)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is" if folder == path else f"is inside {folder}, which is"
+                raise UsageError(
+                    f"reports folder {runs_dir} {where} a file, not a folder; nothing was touched",
+                    hint="pass --runs-dir a folder (it is created when missing)",
+                )
+            break
 
 
 def forget_undone(store: Any, graph: Any, result: Any) -> list[str]:
@@ -278,7 +308,9 @@ def _progress_for(out: TextIO) -> Any:
     return make_progress(out)
 
 
-def _write_report(project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session) -> Path | None:
+def _write_report(
+    project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session, *, exit_code: int
+) -> Path | None:
     try:
         from runbook.report import build_report, write_report
     except ImportError:  # pragma: no cover
@@ -289,6 +321,7 @@ def _write_report(project: Project, inv: Invocation, result: Any, identity: dict
         identity=identity,
         notes=notes,
     )
+    report["exit_code"] = exit_code  # what the process returned, not what the runner would have
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
 
 

@@ -267,8 +267,8 @@ class Runner:
         selected = self._graph.select(only=opts.only, from_=opts.from_, to=opts.to)
         self._doc = self._store.load()
         self._doc.setdefault("steps", {})
-        if not opts.dry_run:
-            self._require_prerequisites(selected)
+        # A dry-run says what the real run would: unmet needs are refused the same way.
+        self._require_prerequisites(selected)
 
         started_mono = self._clock.monotonic()
         started_at = self._now()
