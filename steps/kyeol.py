@@ -246,12 +246,11 @@ class KyeolSession:
 
 def _prompt(text: str) -> str:
     """typer's prompt; Ctrl-C there is an interruption (exit 130), end of input a refusal (exit 2)."""
-    import click
     import typer
 
     try:
         return typer.prompt(text)
-    except click.exceptions.Abort as exc:  # click turns both KeyboardInterrupt and EOFError into Abort
+    except typer.Abort as exc:  # the prompt turns both KeyboardInterrupt and EOFError into Abort
         if isinstance(exc.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None
         raise UsageError("no confirmation was typed (end of input); nothing was touched", hint="re-run with --confirm-env prod") from None

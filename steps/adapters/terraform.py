@@ -27,9 +27,9 @@ from typing import Any, Mapping, Sequence
 from runbook.errors import PermanentError, Unavailable, UsageError
 from steps.adapters.process import Completed, ProcessRunner
 
-MIN_VERSION = (1, 10)  # S3-native state locking (use_lockfile)
+MIN_VERSION = (1, 11)  # S3-native state locking (use_lockfile), write-only arguments; README says the same
 INSTALL_HINT = (
-    "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install), "
+    "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install), "
     "or point KYEOL_TERRAFORM at its executable"
 )
 # Environment for every terraform command: no prompts, no update checks, automation wording.
@@ -199,7 +199,7 @@ class Terraform:
     # -- version ---------------------------------------------------------------------------
 
     def version(self) -> str:
-        """The installed version ('1.11.4'); Unavailable if missing or older than 1.10."""
+        """The installed version ('1.11.4'); Unavailable if missing or older than 1.11."""
         executable = self.process.require(self.binary, hint=INSTALL_HINT)
         done = self.process.run([executable, "version", "-json"], timeout=_SHORT_TIMEOUT_S, mutating=False, check=False,
                                 env=AUTOMATION_ENV)
@@ -215,7 +215,7 @@ class Terraform:
         if numbers[:2] < MIN_VERSION:
             raise Unavailable(
                 f"Terraform {raw} at {executable} is too old: kyeol needs >= {MIN_VERSION[0]}.{MIN_VERSION[1]} "
-                "(S3-native state locking)",
+                "(S3-native state locking, write-only arguments)",
                 hint=INSTALL_HINT,
             )
         self._version = numbers

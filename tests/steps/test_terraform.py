@@ -110,14 +110,14 @@ def context(redactor: Redactor, *, dry_run: bool = False, deadline: float | None
 def test_version_of_the_installed_terraform() -> None:
     tf, _, _ = make_tf()
     version = tf.version()
-    assert tuple(int(n) for n in version.split(".")[:2]) >= (1, 10)
+    assert tuple(int(n) for n in version.split(".")[:2]) >= (1, 11)
 
 
 def test_missing_terraform_is_unavailable_with_an_install_hint(tmp_path: Path) -> None:
     tf, _, redactor = make_tf(binary=str(tmp_path / "no-such-terraform"))
     with pytest.raises(Unavailable, match="not installed") as caught:
         tf.version()
-    assert "install Terraform >= 1.10" in caught.value.hint
+    assert "install Terraform >= 1.11" in caught.value.hint
     assert "KYEOL_TERRAFORM" in caught.value.hint
     with pytest.raises(Unavailable):  # every command checks first
         tf.init(write_root(tmp_path / "r", LOCAL_ROOT), None, context(redactor))
@@ -126,14 +126,14 @@ def test_missing_terraform_is_unavailable_with_an_install_hint(tmp_path: Path) -
         Terraform(process).version()
 
 
-@pytest.mark.parametrize("printed", ['{"terraform_version": "1.5.7", "platform": "linux_amd64"}', "Terraform v0.12.31"])
-def test_terraform_older_than_1_10_is_refused(tmp_path: Path, printed: str) -> None:
+@pytest.mark.parametrize("printed", ['{"terraform_version": "1.10.5", "platform": "linux_amd64"}', "Terraform v0.12.31"])
+def test_terraform_older_than_1_11_is_refused(tmp_path: Path, printed: str) -> None:
     # Stand-in for an old terraform binary: prints what that version prints for `version -json`.
     fake = tmp_path / "terraform"
     fake.write_text(f"#!/bin/sh\necho '{printed}'\n")
     fake.chmod(0o755)
     tf, _, _ = make_tf(binary=str(fake))
-    with pytest.raises(Unavailable, match=r"too old: kyeol needs >= 1\.10") as caught:
+    with pytest.raises(Unavailable, match=r"too old: kyeol needs >= 1\.11") as caught:
         tf.version()
     assert "install Terraform" in caught.value.hint
 
