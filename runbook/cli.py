@@ -300,12 +300,13 @@ def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tup
 
 
 def _progress_for(out: TextIO) -> Any:
-    """The live view on a terminal (not in CI); nothing otherwise."""
+    """The live view on stderr when it is a terminal (not in CI), where the log lines go too,
+    so both share one screen; nothing otherwise (the summary goes to ``out`` either way)."""
     from runbook.progress import NullProgress, make_progress
 
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or sys.stderr is None:
         return NullProgress()
-    return make_progress(out)
+    return make_progress(sys.stderr)
 
 
 def _write_report(

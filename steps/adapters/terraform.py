@@ -335,16 +335,17 @@ class Terraform:
         if not plan.changed or plan.path is None:
             self._log("info", "terraform apply skipped: the plan has no changes", root=str(root))
             return False
-        argv = [self._executable(), "apply", "-input=false", "-no-color",
+        argv = [self._executable(), "apply", "-json", "-input=false", "-no-color",
                 f"-lock-timeout={self.lock_timeout_s:g}s", str(plan.path)]
+        watch = ApplyProgress(getattr(ctx, "waiting_for", None))
         try:
-            done = self._run(argv, root, ctx, mutating=True)
+            done = self._run(argv, root, ctx, mutating=True, on_line=watch.line)
         finally:
             plan.discard()
         if done.skipped_dry_run:
             return False
         if done.returncode != 0:
-            raise self._failure("apply", root, done)
+            raise self._failure("apply", root, as_text(done))
         self._log("info", "terraform apply done", root=str(root))
         return True
 
@@ -393,7 +394,7 @@ class Terraform:
     # -- plumbing --------------------------------------------------------------------------
 
     def _run(self, argv: list[str], root: Path, ctx: Any, *, mutating: bool, timeout: float | None = None,
-             quiet: bool = False) -> Completed:
+             quiet: bool = False, on_line: Any = None) -> Completed:
         """Run one terraform command in ``root``.
 
         ``quiet`` commands (``show -json``, ``output -json``) print sensitive values in clear
@@ -414,6 +415,7 @@ class Terraform:
             mutating=mutating,
             check=False,
             ctx=ctx,
+            on_line=on_line,
         )
 
     def _failure(self, command: str, root: Path, done: Completed) -> Exception:
@@ -446,6 +448,77 @@ class Terraform:
     def _log(self, level: str, event: str, **kw: Any) -> None:
         if self.log is not None:
             getattr(self.log, level)(event, **kw)
+
+
+class ApplyProgress:
+    """What ``terraform apply -json`` is doing, for the step's "waiting for" column.
+
+    Terraform's machine-readable UI (hashicorp/terraform@v1.11, internal/command/views/json/hook.go
+    and website/docs/internals/machine-readable-ui.mdx) streams one JSON message per line:
+    ``apply_start`` when a resource operation begins, ``apply_progress`` every ten seconds while it
+    runs (``hook.elapsed_seconds``), ``apply_complete``/``apply_errored`` when it ends; each names
+    ``hook.resource.addr`` and ``hook.action`` (create, update, delete, replace, …). The oldest
+    operation still running is shown, with its elapsed time and how many others run beside it.
+    """
+
+    VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
+             "read": "reading", "noop": "checking"}
+
+    def __init__(self, report: Any) -> None:
+        self._report = report
+        self._running: dict[str, tuple[str, float]] = {}  # addr -> (action, elapsed seconds)
+
+    def line(self, text: str) -> None:
+        if self._report is None or not text.startswith("{"):
+            return
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return
+        kind = message.get("type", "") if isinstance(message, dict) else ""
+        hook = message.get("hook") if isinstance(message, dict) else None
+        if not kind.startswith("apply_") or not isinstance(hook, dict):
+            return
+        addr = str((hook.get("resource") or {}).get("addr") or "")
+        if not addr:
+            return
+        if kind in ("apply_start", "apply_progress"):
+            self._running[addr] = (str(hook.get("action") or ""), float(hook.get("elapsed_seconds") or 0))
+        elif kind in ("apply_complete", "apply_errored"):
+            self._running.pop(addr, None)
+        self._report(self.describe())
+
+    def describe(self) -> str:
+        if not self._running:
+            return "terraform apply"
+        addr, (action, elapsed) = next(iter(self._running.items()))
+        verb = self.VERBS.get(action, action or "applying")
+        others = len(self._running) - 1
+        took = f" ({int(elapsed)}s)" if elapsed >= 1 else ""
+        return f"terraform: {verb} {addr}{took}" + (f" +{others} more" if others else "")
+
+
+def as_text(done: Completed) -> Completed:
+    """A ``-json`` run's output as Terraform's human text (``Error: summary`` then the detail),
+    so the diagnostics and lock parsers read both forms. Lines that are not JSON stay as they are."""
+    lines: list[str] = []
+    for line in done.stdout.splitlines():
+        try:
+            message = json.loads(line) if line.startswith("{") else None
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            lines.append(line)
+            continue
+        diag = message.get("diagnostic")
+        if isinstance(diag, dict):
+            head = "Error" if diag.get("severity") == "error" else "Warning"
+            lines += ["", f"{head}: {diag.get('summary', '')}", ""]
+            lines += [f"{line_}" for line_ in str(diag.get("detail") or "").splitlines()]
+        elif message.get("@message"):
+            lines.append(str(message["@message"]))
+    return Completed(argv=done.argv, returncode=done.returncode, stdout="\n".join(lines), stderr=done.stderr,
+                     duration_s=done.duration_s, skipped_dry_run=done.skipped_dry_run, lines=done.lines)
 
 
 def _lock_timeout(environ: Mapping[str, str]) -> float:

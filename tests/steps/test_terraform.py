@@ -180,6 +180,34 @@ def test_plan_apply_output_and_a_second_run_that_changes_nothing(tmp_path: Path)
     assert all("-no-color" in r["command"] for r in run_lines if r["command"].split()[1] != "version")
 
 
+def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(tmp_path: Path) -> None:
+    """`terraform apply -json` (hashicorp/terraform@v1.11 internal/command/views/json/hook.go): the
+    step's "waiting for" names the resource being created and, every 10 s, for how long."""
+    root = write_root(tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
+                                         '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n')
+    tf, _, redactor = make_tf()
+    seen: list[tuple[str, str]] = []
+    ctx = StepContext(run_id="t", step_id="tf", env="dev", dry_run=False, clock=Clock(), log=RecordingLog(), outputs={},
+                      on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add)
+    tf.init(root, None, ctx)
+    assert tf.apply(root, tf.plan(root, ctx), ctx) is True
+    shown = [what for _, what in seen]
+    assert any(w.startswith("terraform: creating terraform_data.slow") for w in shown), shown
+    assert any(w.startswith("terraform: creating terraform_data.slow (1") for w in shown), shown  # apply_progress, 10 s
+    assert shown[-1] == "terraform apply"  # every operation complete
+
+
+def test_a_failed_json_apply_still_names_terraforms_error(tmp_path: Path) -> None:
+    root = write_root(tmp_path / "root", 'resource "terraform_data" "bad" {\n  provisioner "local-exec" {\n'
+                                         '    command = "exit 3"\n  }\n}\n')
+    tf, _, redactor = make_tf()
+    ctx = context(redactor)
+    tf.init(root, None, ctx)
+    with pytest.raises(TerraformError) as caught:
+        tf.apply(root, tf.plan(root, ctx), ctx)
+    assert "local-exec provisioner error" in caught.value.message and caught.value.hint
+
+
 def test_dry_run_plans_without_lock_and_never_applies(tmp_path: Path) -> None:
     root = write_root(tmp_path / "root", LOCAL_ROOT)
     tf, log, redactor = make_tf(dry_run=True)
