@@ -230,7 +230,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         report = None
         why = getattr(exc, "strerror", None) or str(exc)
         print(f"warning: the run report could not be written to {inv.runs_dir}: {why}", file=sys.stderr)
-    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
+    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report, tool=project.name)
     return code
 
 
@@ -326,12 +326,31 @@ def _write_report(
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
 
 
-def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Sequence[str] = (), report: Path | None = None) -> None:
-    """The human summary: one block per phase in runbook order, then the totals."""
+# How the summary's last line names a run's status: "pending" means "not run yet" everywhere
+# else (steps in the live view, the state, `status`), so a run with changes to apply says so.
+RUN_STATUS_WORDS = {"pending": "changes to apply"}
+
+
+def print_result(
+    result: Any,
+    *,
+    out: TextIO,
+    titles: dict[int, str],
+    notes: Sequence[str] = (),
+    report: Path | None = None,
+    tool: str = "",
+) -> None:
+    """The human summary: one block per phase in runbook order, then the totals and, after a
+    failure or an interruption, what to do next.
+
+    A step that was done shows what was done (its changes), not the notes of the check made
+    before the apply; a planned step shows what would change and why.
+    """
     header = "PLAN" if result.dry_run else "RUN"
     print(f"{header} {result.command} env={result.env} run={result.run_id}", file=out)
     for note in notes:
         print(f"  note: {note}", file=out)
+    id_width = max([len(s.id) for s in result.steps] + [16])
     phase = None
     for s in sorted(result.steps, key=lambda s: s.phase):
         if s.phase != phase:
@@ -340,14 +359,15 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
         mark = STATUS_MARK.get(s.status, "?")
         took = f" ({s.duration_s:.1f}s)" if s.duration_s else ""
         tries = f", {s.attempts} attempts" if s.attempts > 1 else ""
-        print(f"  {mark} {s.id:<16} {s.status:<11} {s.outcome}{took}{tries}", file=out)
+        outcome = "" if s.outcome == s.status else s.outcome  # never "planned planned"
+        print(f"  {mark} {s.id:<{id_width}} {s.status:<11} {outcome}{took}{tries}".rstrip(), file=out)
         for change in s.changes:
             detail = f" – {change.get('detail')}" if change.get("detail") else ""
             print(f"      {change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
         if s.plan_unknown:
             print(f"      unknown until applied: {s.plan_unknown}", file=out)
         shown = {s.plan_unknown} if s.plan_unknown else set()
-        for note in s.notes:
+        for note in s.notes if s.status != "done" else ():  # notes describe the world before the apply
             # The same reason often arrives twice (the check and the plan could not run): once is enough.
             if note in shown or note.removeprefix("could not check offline: ") in shown:
                 continue
@@ -361,9 +381,29 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
     for s in result.steps:
         counts[s.status] = counts.get(s.status, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    print(f"\n{result.status}: {summary} in {result.duration_s:.1f}s", file=out)
+    print(f"\n{RUN_STATUS_WORDS.get(result.status, result.status)}: {summary} in {result.duration_s:.1f}s", file=out)
     if report is not None:
         print(f"report: {report}", file=out)
+    for line in next_steps(result, tool=tool):
+        print(f"next: {line}", file=out)
+
+
+def next_steps(result: Any, *, tool: str = "") -> list[str]:
+    """What to do after a run that did not finish: the failed steps' hints, then resume."""
+    command = f"`{tool} resume`" if tool else "`resume`"
+    if result.status == "interrupted":
+        if result.dry_run:
+            return ["run the dry-run again (it changed nothing)"]
+        return [f"{command} continues from the checkpoint (finished steps are not done again)"]
+    failed = [s for s in result.steps if s.status == "failed"]
+    if not failed:
+        return []
+    lines = [f"{s.id}: {s.error['hint']}" for s in failed if s.error and s.error.get("hint")]
+    if result.dry_run:
+        lines.append("then run the dry-run again")
+    else:
+        lines.append(f"then {command} retries {', '.join(s.id for s in failed)} and goes on from there")
+    return lines
 
 
 # -- status / steps / unlock ----------------------------------------------------------------
@@ -374,16 +414,19 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
     out = out or sys.stdout
     doc = store.load()
     holder = store.holder()
+    records = doc.get("steps", {})
+    ids = [i for i in order if i in records] + sorted(set(records) - set(order))  # runbook order
     if fmt == "json":
         payload = {
-            "state": store.location,
-            "schema_version": doc.get("schema_version"),
-            "updated_at": doc.get("updated_at"),
             "last_run": doc.get("last_run"),
             "lock": _holder_dict(holder),
-            "steps": doc.get("steps", {}),
+            "schema_version": doc.get("schema_version"),
+            "state": store.location,
+            # Steps in runbook order (JSON objects keep their order); each record's keys sorted.
+            "steps": {sid: {k: records[sid][k] for k in sorted(records[sid])} for sid in ids},
+            "updated_at": doc.get("updated_at"),
         }
-        json.dump(payload, out, indent=2, sort_keys=True, default=str)
+        json.dump(payload, out, indent=2, default=str)
         out.write("\n")
         return EXIT_OK
     print(f"state: {store.location}", file=out)
@@ -395,15 +438,14 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             file=out,
         )
     print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
-    records = doc.get("steps", {})
-    ids = [i for i in order if i in records] + sorted(set(records) - set(order))
     if not ids:
         print("no step has run yet", file=out)
+    id_width = max([len(sid) for sid in ids] + [16])
     for sid in ids:
         rec = records[sid]
         mark = STATUS_MARK.get(rec.get("status", ""), "?")
         took = f" {rec['duration_s']:.1f}s" if rec.get("duration_s") else ""
-        print(f"  {mark} {sid:<16} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
+        print(f"  {mark} {sid:<{id_width}} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
         err = rec.get("error")
         if err:
             print(f"      error: {err.get('message', err)}", file=out)

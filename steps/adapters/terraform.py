@@ -337,7 +337,7 @@ class Terraform:
             return False
         argv = [self._executable(), "apply", "-json", "-input=false", "-no-color",
                 f"-lock-timeout={self.lock_timeout_s:g}s", str(plan.path)]
-        watch = ApplyProgress(getattr(ctx, "waiting_for", None))
+        watch = ApplyProgress(getattr(ctx, "waiting_for", None), getattr(ctx, "changed", None))
         try:
             done = self._run(argv, root, ctx, mutating=True, on_line=watch.line)
         finally:
@@ -464,12 +464,13 @@ class ApplyProgress:
     VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
              "read": "reading", "noop": "checking"}
 
-    def __init__(self, report: Any) -> None:
+    def __init__(self, report: Any, changed: Any = None) -> None:
         self._report = report
+        self._changed = changed  # told of every resource operation that completed
         self._running: dict[str, tuple[str, float]] = {}  # addr -> (action, elapsed seconds)
 
     def line(self, text: str) -> None:
-        if self._report is None or not text.startswith("{"):
+        if (self._report is None and self._changed is None) or not text.startswith("{"):
             return
         try:
             message = json.loads(text)
@@ -486,7 +487,11 @@ class ApplyProgress:
             self._running[addr] = (str(hook.get("action") or ""), float(hook.get("elapsed_seconds") or 0))
         elif kind in ("apply_complete", "apply_errored"):
             self._running.pop(addr, None)
-        self._report(self.describe())
+            if kind == "apply_complete" and self._changed is not None:
+                action = str(hook.get("action") or "")
+                self._changed(action, addr, f"{int(float(hook.get('elapsed_seconds') or 0))}s")
+        if self._report is not None:
+            self._report(self.describe())
 
     def describe(self) -> str:
         if not self._running:

@@ -306,3 +306,33 @@ def test_ctrl_c_at_the_prod_confirmation_prompt_exits_130(tmp_path: Path) -> Non
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == EXIT_INTERRUPTED, seen
     assert b"Traceback" not in seen and state.read_bytes() == before
+
+
+# -- wording ---------------------------------------------------------------------------------
+
+
+def test_status_json_keeps_runbook_order(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    doc = json.loads((ROOT / "state.json.example").read_text())
+    doc["steps"] = dict(reversed(list(doc["steps"].items())))  # stored in any order
+    state.write_text(json.dumps(doc))
+    before = state.read_bytes()
+    done = kyeol("status", "--state", str(state), "--format", "json")
+    assert done.returncode == EXIT_OK, done.stderr
+    from steps.project import runbook_order
+
+    listed = list(json.loads(done.stdout)["steps"])
+    assert listed == [sid for sid in runbook_order() if sid in doc["steps"]] and listed[0] == "bootstrap"
+    assert state.read_bytes() == before
+
+
+@needs_all_phases
+def test_a_dry_run_report_records_the_exit_code_returned_and_no_doubled_status(tmp_path: Path) -> None:
+    plain = dry(tmp_path)
+    assert plain.returncode == EXIT_OK, plain.stdout + plain.stderr
+    detailed = dry(tmp_path, "--detailed-exitcode")
+    assert detailed.returncode == 4
+    reports = sorted((tmp_path / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    assert [json.loads(p.read_text())["exit_code"] for p in reports] == [0, 4]
+    assert "planned planned" not in plain.stdout and "pending:" not in plain.stdout
+    assert "changes to apply:" in plain.stdout.splitlines()[-2]
