@@ -337,9 +337,13 @@ class Terraform:
             return False
         argv = [self._executable(), "apply", "-json", "-input=false", "-no-color",
                 f"-lock-timeout={self.lock_timeout_s:g}s", str(plan.path)]
-        watch = ApplyProgress(getattr(ctx, "waiting_for", None), getattr(ctx, "changed", None))
+        watch = ApplyProgress(getattr(ctx, "waiting_for", None), getattr(ctx, "changed", None),
+                              secret=lambda value: self._secret(value, ctx), log=self._log)
         try:
-            done = self._run(argv, root, ctx, mutating=True, on_line=watch.line)
+            # quiet: per the machine-readable UI docs the `outputs` message may carry sensitive
+            # values in clear text (1.11 leaves them out), so the raw lines are never logged;
+            # ApplyProgress logs each message's text after registering such values for redaction.
+            done = self._run(argv, root, ctx, mutating=True, on_line=watch.line, quiet=not self.process.dry_run)
         finally:
             plan.discard()
         if done.skipped_dry_run:
@@ -445,6 +449,11 @@ class Terraform:
             hint=f"read the Terraform error above; the full output is in the log (terraform {command}, {root})",
         )
 
+    def _secret(self, value: str, ctx: Any) -> None:
+        if ctx is not None and hasattr(ctx, "secret"):
+            ctx.secret(value)
+        self.process.redactor.add(value)
+
     def _log(self, level: str, event: str, **kw: Any) -> None:
         if self.log is not None:
             getattr(self.log, level)(event, **kw)
@@ -464,19 +473,30 @@ class ApplyProgress:
     VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
              "read": "reading", "noop": "checking"}
 
-    def __init__(self, report: Any, changed: Any = None) -> None:
+    def __init__(self, report: Any, changed: Any = None, *, secret: Any = None, log: Any = None) -> None:
         self._report = report
         self._changed = changed  # told of every resource operation that completed
+        self._secret = secret  # registers a sensitive output value for redaction
+        self._log = log
         self._running: dict[str, tuple[str, float]] = {}  # addr -> (action, elapsed seconds)
 
     def line(self, text: str) -> None:
-        if (self._report is None and self._changed is None) or not text.startswith("{"):
-            return
         try:
-            message = json.loads(text)
+            message = json.loads(text) if text.startswith("{") else None
         except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            if self._log is not None and text.strip():
+                self._log("debug", text, program="terraform")
             return
-        kind = message.get("type", "") if isinstance(message, dict) else ""
+        kind = str(message.get("type", ""))
+        if kind == "outputs":
+            for item in (message.get("outputs") or {}).values():
+                if isinstance(item, dict) and item.get("sensitive") and self._secret is not None:
+                    for value in _strings(item.get("value")):
+                        self._secret(value)
+        if self._log is not None and message.get("@message"):
+            self._log("debug", str(message["@message"]), program="terraform", type=kind)
         hook = message.get("hook") if isinstance(message, dict) else None
         if not kind.startswith("apply_") or not isinstance(hook, dict):
             return

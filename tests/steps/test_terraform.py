@@ -185,16 +185,22 @@ def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(
     step's "waiting for" names the resource being created and, every 10 s, for how long."""
     root = write_root(tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
                                          '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n')
-    tf, _, redactor = make_tf()
+    tf, tf_log, redactor = make_tf()
     seen: list[tuple[str, str]] = []
+    changes: list[dict[str, str]] = []
     ctx = StepContext(run_id="t", step_id="tf", env="dev", dry_run=False, clock=Clock(), log=RecordingLog(), outputs={},
-                      on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add)
+                      on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add,
+                      on_change=changes.append)
     tf.init(root, None, ctx)
     assert tf.apply(root, tf.plan(root, ctx), ctx) is True
     shown = [what for _, what in seen]
     assert any(w.startswith("terraform: creating terraform_data.slow") for w in shown), shown
     assert any(w.startswith("terraform: creating terraform_data.slow (1") for w in shown), shown  # apply_progress, 10 s
     assert shown[-1] == "terraform apply"  # every operation complete
+    # Terraform's messages are still logged (as text), and what was done is reported to the step.
+    assert any(r["event"].startswith("terraform_data.slow: Creation complete") for r in tf_log.records)
+    assert sorted(c["target"] for c in changes) == ["terraform_data.quick", "terraform_data.slow"]
+    assert {c["action"] for c in changes} == {"create"}
 
 
 def test_a_failed_json_apply_still_names_terraforms_error(tmp_path: Path) -> None:
