@@ -520,7 +520,7 @@ class ApplyProgress:
         verb = self.VERBS.get(action, action or "applying")
         others = len(self._running) - 1
         took = f" ({int(elapsed)}s)" if elapsed >= 1 else ""
-        return f"terraform: {verb} {addr}{took}" + (f" +{others} more" if others else "")
+        return f"{verb} {addr}{took}" + (f" +{others} more" if others else "")
 
 
 def as_text(done: Completed) -> Completed:

@@ -194,8 +194,8 @@ def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(
     tf.init(root, None, ctx)
     assert tf.apply(root, tf.plan(root, ctx), ctx) is True
     shown = [what for _, what in seen]
-    assert any(w.startswith("terraform: creating terraform_data.slow") for w in shown), shown
-    assert any(w.startswith("terraform: creating terraform_data.slow (1") for w in shown), shown  # apply_progress, 10 s
+    assert any(w.startswith("creating terraform_data.slow") for w in shown), shown
+    assert any(w.startswith("creating terraform_data.slow (1") for w in shown), shown  # apply_progress, 10 s
     assert shown[-1] == "terraform apply"  # every operation complete
     # Terraform's messages are still logged (as text), and what was done is reported to the step.
     assert any(r["event"].startswith("terraform_data.slow: Creation complete") for r in tf_log.records)
