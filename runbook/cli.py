@@ -193,6 +193,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     if not inv.dry_run:
         holder = make_holder(run_id, inv.command)
         real_store.acquire(holder)
+    progress = _progress_for(out)
     try:
         runner = Runner(
             steps,
@@ -210,7 +211,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
                 from_=inv.from_,
                 to=inv.to,
             ),
-            progress=_progress_for(out),
+            progress=progress,
             command=inv.command,
         )
         with _Signals(runner.request_stop):
@@ -218,6 +219,9 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         if not inv.dry_run:
             forget_undone(real_store, graph, result)
     finally:
+        stop = getattr(progress, "stop", None)
+        if stop is not None:  # a run that ended by an exception leaves no live view (or hidden cursor) behind
+            stop()
         if holder is not None:
             real_store.release(run_id)
 

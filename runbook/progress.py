@@ -93,7 +93,9 @@ class TtyProgress:
         self._lock = threading.Lock()
         self._run_started = 0.0
         self._live: Any = None
+        self._console: Any = None  # the terminal the view draws on (its size crops the table)
         self._unroute: Any = None
+        self._changes = 0  # events so far: a row's ``order`` says when it last changed
 
     # -- events ----------------------------------------------------------------------------
 
@@ -135,10 +137,13 @@ class TtyProgress:
         self._refresh()
 
     def run_finished(self, status: str) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Leave the last table on screen, give the terminal back; safe to call again."""
         live, self._live = self._live, None
         if live is not None:
-            live.update(self._renderable(), refresh=True)  # the final state stays on screen
-            live.stop()
+            live.stop()  # its last refresh draws the final state, which stays on screen
         if self._unroute is not None:
             self._unroute()
             self._unroute = None
@@ -147,8 +152,8 @@ class TtyProgress:
 
     def size(self) -> tuple[int, int]:
         """(columns, lines) of the terminal (or the fixed size given)."""
-        if self._live is not None and (self._width is None or self._height is None):
-            size = self._live.console.size
+        if self._console is not None and (self._width is None or self._height is None):
+            size = self._console.size
             return self._width or size.width, self._height or size.height
         fallback = shutil.get_terminal_size((100, 24))
         return self._width or fallback.columns, self._height or fallback.lines
@@ -199,7 +204,7 @@ class TtyProgress:
 
         from runbook.logs import route_console
 
-        console = Console(file=self._stream, force_terminal=True, highlight=False, soft_wrap=False)
+        console = self._console = Console(file=self._stream, force_terminal=True, highlight=False, soft_wrap=False)
         self._live = Live(
             console=console,
             get_renderable=self._renderable,
@@ -230,8 +235,8 @@ class TtyProgress:
             live.refresh()
 
     def _next_order(self) -> int:
-        self._order = getattr(self, "_order", 0) + 1
-        return self._order
+        self._changes += 1
+        return self._changes
 
     def _row(self, step_id: str) -> _Row:
         row = self._rows.get(step_id)
