@@ -93,6 +93,7 @@ def test_the_live_view_stays_readable_during_a_deploy(moto_server: str, tmp_path
     world = World(tmp_path, moto_server, plugin_cache=plugin_cache)
     try:
         code, screens, final = run_in_terminal(world, columns, lines, SEED_SLOW=json.dumps({"eks": 3}))
+        report = world.reports()[-1]
     finally:
         world.close()
     shown = "\n".join(final)
@@ -104,6 +105,10 @@ def test_the_live_view_stays_readable_during_a_deploy(moto_server: str, tmp_path
     assert any(re.match(r"^ok: 11 done in \d", line) for line in final), shown
     assert any(line.startswith("report: ") for line in final), shown
     assert not any(HEADER.match(line) for line in final[final.index(next(l for l in final if l.startswith("ok: "))):])
+    # The report of a real run lists what was done: Terraform's resources for the Terraform steps.
+    changes = {step["id"]: step["changes"] for step in report["steps"]}
+    assert all(changes.values()), changes
+    assert any(c["action"] == "create" and "." in c["target"] for c in changes["mgmt.registry"]), changes["mgmt.registry"]
     if columns >= 160:
         waiting = [line for s in screens for line in s if ROW.match(line) and re.search(r"\bcreating (module\.|aws_|terraform_data)", line)]
         assert waiting, "a Terraform step's 'waiting for' names the resource being created"

@@ -128,6 +128,19 @@ def test_the_live_view_draws_through_rich_and_prints_log_lines_above_it() -> Non
     assert "\x1b[2K" in before_line and "bootstrap" in before_line
 
 
+def test_the_live_view_keeps_elapsed_time_moving_and_stops() -> None:
+    out = Tty()
+    view = TtyProgress(out, clock=Clock(), min_interval=0.05, width=100, height=30)
+    view.run_started(STEPS, {})
+    view.step_started("dev.infra")
+    time.sleep(0.6)
+    assert out.getvalue().count("ph  step") >= 3  # redrawn by rich's refresh thread, with no events
+    view.run_finished("ok")
+    settled = out.getvalue()
+    time.sleep(0.2)
+    assert out.getvalue() == settled and settled.endswith("\x1b[?25h")  # stopped, cursor shown again
+
+
 @pytest.mark.parametrize(
     "stream, term, kind",
     [(io.StringIO(), "xterm", NullProgress), (Tty(), "xterm", TtyProgress), (Tty(), "dumb", NullProgress)],
