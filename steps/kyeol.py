@@ -14,6 +14,7 @@ from runbook import __version__
 from runbook.cli import Invocation
 from runbook.clock import Clock
 from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, Unavailable, UsageError
+from runbook.redact import Redactor
 from runbook.step import Step
 from steps.config import load_config
 from steps.project import DESTROY_PHASES, PHASES, build_destroy_steps, build_steps, check_identity, confirm_protected
