@@ -336,3 +336,17 @@ def test_a_dry_run_report_records_the_exit_code_returned_and_no_doubled_status(t
     assert [json.loads(p.read_text())["exit_code"] for p in reports] == [0, 4]
     assert "planned planned" not in plain.stdout and "pending:" not in plain.stdout
     assert "changes to apply:" in plain.stdout.splitlines()[-2]
+
+
+@needs_all_phases
+def test_after_a_failure_the_summary_says_what_to_do_next_and_the_report_has_a_hint(tmp_path: Path) -> None:
+    empty = tmp_path / "not-the-infra-tree"
+    empty.mkdir()  # a folder (so not bad input), but with no Terraform roots in it: bootstrap fails
+    done = dry(tmp_path, "--infra-repo", str(empty))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    nexts = [line for line in lines if line.startswith("next: ")]
+    assert nexts and nexts[0].startswith("next: bootstrap: ") and nexts[-1] == "next: then run the dry-run again", lines
+    report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    failed = [s for s in report["steps"] if s["status"] == "failed"]
+    assert failed and all(s["error"]["hint"] for s in failed)
