@@ -192,7 +192,14 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     holder = None
     if not inv.dry_run:
         holder = make_holder(run_id, inv.command)
-        real_store.acquire(holder)
+        try:
+            real_store.acquire(holder)
+        except OSError as exc:  # e.g. the state's folder cannot be created or written: bad input, nothing touched
+            holder = None
+            raise UsageError(
+                f"cannot take the lock of state {getattr(real_store, 'location', inv.state)}: {exc.strerror or exc}",
+                hint="point --state at a file in a folder you can write",
+            ) from exc
     progress = _progress_for(out)
     try:
         runner = Runner(

@@ -350,3 +350,13 @@ def test_after_a_failure_the_summary_says_what_to_do_next_and_the_report_has_a_h
     report = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
     failed = [s for s in report["steps"] if s["status"] == "failed"]
     assert failed and all(s["error"]["hint"] for s in failed)
+
+
+@needs_all_phases
+def test_a_state_folder_that_cannot_hold_the_lock_is_bad_input(tmp_path: Path, moto_endpoint: str) -> None:
+    # /proc/self: nobody can create a folder there; the run is refused when it takes the lock.
+    done = kyeol("deploy", "--env", "dev", "--only", "bootstrap", "--config", str(config_copy(tmp_path)),
+                 "--state", "/proc/self/kyeol/state.json", "--runs-dir", str(tmp_path / "runs"),
+                 AWS_ENDPOINT_URL=moto_endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    refused(done, "cannot take the lock of state /proc/self/kyeol/state.json", "a folder you can write")
+    assert not (tmp_path / "runs").exists()
