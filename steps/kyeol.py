@@ -212,7 +212,9 @@ class KyeolSession:
         users = sorted(accounts_touched(self.config, steps).get(PLACEHOLDER_ACCOUNT, ()))
         if not users:
             return []
-        envs = sorted({e.name for e in self.config.envs.values() if e.account_id == PLACEHOLDER_ACCOUNT})
+        # The environments whose accounts the selected steps work in (as accounts_touched reads them).
+        owners = {o for s in steps for o in (getattr(s, "account_envs", None) or ("mgmt" if s.scope == "shared" else s.scope,))}
+        envs = sorted(n for n in owners if n in self.config.envs and self.config.envs[n].account_id == PLACEHOLDER_ACCOUNT)
         keys = ", ".join(f"envs.{e}.account_id" for e in envs)
         what = f"{keys} in {self.config.source} still hold{'s' if len(envs) == 1 else ''} the placeholder {PLACEHOLDER_ACCOUNT}"
         if dry_run:
