@@ -1,6 +1,6 @@
 """How fast the CLI answers, as a person would run it: new processes, median of N.
 
-``kyeol --help`` and ``kyeol status`` (on a checkpoint of a finished dev deployment) must
+``kyeol --help``, ``kyeol --version`` and ``kyeol status`` (on a checkpoint of a finished dev deployment) must
 answer in under 0.3 s, so they must not import the cloud SDKs: boto3/botocore and the
 kubernetes client are imported only inside the commands that talk to AWS or a cluster.
 ``python -X importtime`` shows what each command really imported.
@@ -76,7 +76,7 @@ def measure(runs: int = 7) -> list[StartupResult]:
         world: dict[str, str] = {}
         steps = sleep_steps(kyeol_dev_graph(), {sid: 0.0 for sid in minutes()}, world)
         run_engine(steps, CountingStore(state), run_id="bench-deployed", logging=quiet_logging())
-        commands = {"kyeol --help": ["--help"], "kyeol status": ["status", "--state", str(state)]}
+        commands = {"kyeol --help": ["--help"], "kyeol --version": ["--version"], "kyeol status": ["status", "--state", str(state)]}
         results = []
         for label, args in commands.items():
             seconds = []

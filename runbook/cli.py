@@ -175,6 +175,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     from runbook.graph import Graph
     from runbook.runner import Runner, RunOptions
 
+    check_selection(inv)
+    check_runs_dir(inv.runs_dir)
     session = project.open(inv)
     if not inv.dry_run:
         session.confirm()
@@ -191,7 +193,15 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
     if not inv.dry_run:
         # The holder says what the run covers, so a second engineer sees "deploy dev,stage".
         holder = make_holder(run_id, f"{inv.command} {inv.env}" if inv.env else inv.command)
-        real_store.acquire(holder)
+        try:
+            real_store.acquire(holder)
+        except OSError as exc:  # e.g. the state's folder cannot be created or written: bad input, nothing touched
+            holder = None
+            raise UsageError(
+                f"cannot take the lock of state {getattr(real_store, 'location', inv.state)}: {exc.strerror or exc}",
+                hint="point --state at a file in a folder you can write",
+            ) from exc
+    progress = _progress_for(out)
     try:
         runner = Runner(
             steps,
@@ -209,7 +219,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
                 from_=inv.from_,
                 to=inv.to,
             ),
-            progress=_progress_for(out),
+            progress=progress,
             command=inv.command,
         )
         with _Signals(runner.request_stop):
@@ -217,15 +227,46 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         if not inv.dry_run:
             forget_undone(real_store, graph, result)
     finally:
+        stop = getattr(progress, "stop", None)
+        if stop is not None:  # a run that ended by an exception leaves no live view (or hidden cursor) behind
+            stop()
         if holder is not None:
             real_store.release(run_id)
 
-    report = _write_report(project, inv, result, identity, notes, session)
-    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
     code = result.exit_code
     if code == EXIT_PENDING and not inv.detailed_exitcode:
-        return EXIT_OK
+        code = EXIT_OK  # pending changes are news only when asked for (--detailed-exitcode)
+    try:
+        report = _write_report(project, inv, result, identity, notes, session, exit_code=code)
+    except (OSError, RunbookError) as exc:  # the run's outcome stands; only its report is missing
+        report = None
+        why = getattr(exc, "strerror", None) or str(exc)
+        print(f"warning: the run report could not be written to {inv.runs_dir}: {why}", file=sys.stderr)
+    print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report, tool=project.name)
     return code
+
+
+def check_selection(inv: Invocation) -> None:
+    """An empty step id must not widen the selection to the whole runbook: refuse it."""
+    for flag, values in (("--only", list(inv.only)), ("--from", [inv.from_]), ("--to", [inv.to])):
+        if any(v is not None and not str(v).strip() for v in values):
+            raise UsageError(f"{flag} was given an empty step id; nothing was touched", hint="name a step (`steps` lists them)")
+
+
+def check_runs_dir(runs_dir: str) -> None:
+    """The reports' folder must be usable as a folder: refused before anything runs, not after."""
+    if not str(runs_dir).strip():
+        raise UsageError("the reports folder (--runs-dir) is empty", hint="name a folder, e.g. --runs-dir .runs")
+    path = Path(runs_dir)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is" if folder == path else f"is inside {folder}, which is"
+                raise UsageError(
+                    f"reports folder {runs_dir} {where} a file, not a folder; nothing was touched",
+                    hint="pass --runs-dir a folder (it is created when missing)",
+                )
+            break
 
 
 def forget_undone(store: Any, graph: Any, result: Any) -> list[str]:
@@ -271,15 +312,18 @@ def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tup
 
 
 def _progress_for(out: TextIO) -> Any:
-    """The live view on a terminal (not in CI); nothing otherwise."""
+    """The live view on stderr when it is a terminal (not in CI), where the log lines go too,
+    so both share one screen; nothing otherwise (the summary goes to ``out`` either way)."""
     from runbook.progress import NullProgress, make_progress
 
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or sys.stderr is None:
         return NullProgress()
-    return make_progress(out)
+    return make_progress(sys.stderr)
 
 
-def _write_report(project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session) -> Path | None:
+def _write_report(
+    project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session, *, exit_code: int
+) -> Path | None:
     try:
         from runbook.report import build_report, write_report
     except ImportError:  # pragma: no cover
@@ -290,15 +334,35 @@ def _write_report(project: Project, inv: Invocation, result: Any, identity: dict
         identity=identity,
         notes=notes,
     )
+    report["exit_code"] = exit_code  # what the process returned, not what the runner would have
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
 
 
-def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Sequence[str] = (), report: Path | None = None) -> None:
-    """The human summary: one block per phase in runbook order, then the totals."""
+# How the summary's last line names a run's status: "pending" means "not run yet" everywhere
+# else (steps in the live view, the state, `status`), so a run with changes to apply says so.
+RUN_STATUS_WORDS = {"pending": "changes to apply"}
+
+
+def print_result(
+    result: Any,
+    *,
+    out: TextIO,
+    titles: dict[int, str],
+    notes: Sequence[str] = (),
+    report: Path | None = None,
+    tool: str = "",
+) -> None:
+    """The human summary: one block per phase in runbook order, then the totals and, after a
+    failure or an interruption, what to do next.
+
+    A step that was done shows what was done (its changes), not the notes of the check made
+    before the apply; a planned step shows what would change and why.
+    """
     header = "PLAN" if result.dry_run else "RUN"
     print(f"{header} {result.command} env={result.env} run={result.run_id}", file=out)
     for note in notes:
         print(f"  note: {note}", file=out)
+    id_width = max([len(s.id) for s in result.steps] + [16])
     phase = None
     for s in sorted(result.steps, key=lambda s: s.phase):
         if s.phase != phase:
@@ -307,14 +371,15 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
         mark = STATUS_MARK.get(s.status, "?")
         took = f" ({s.duration_s:.1f}s)" if s.duration_s else ""
         tries = f", {s.attempts} attempts" if s.attempts > 1 else ""
-        print(f"  {mark} {s.id:<16} {s.status:<11} {s.outcome}{took}{tries}", file=out)
+        outcome = "" if s.outcome == s.status else s.outcome  # never "planned planned"
+        print(f"  {mark} {s.id:<{id_width}} {s.status:<11} {outcome}{took}{tries}".rstrip(), file=out)
         for change in s.changes:
             detail = f" – {change.get('detail')}" if change.get("detail") else ""
             print(f"      {change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
         if s.plan_unknown:
             print(f"      unknown until applied: {s.plan_unknown}", file=out)
         shown = {s.plan_unknown} if s.plan_unknown else set()
-        for note in s.notes:
+        for note in s.notes if s.status != "done" else ():  # notes describe the world before the apply
             # The same reason often arrives twice (the check and the plan could not run): once is enough.
             if note in shown or note.removeprefix("could not check offline: ") in shown:
                 continue
@@ -328,11 +393,31 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
     for s in result.steps:
         counts[s.status] = counts.get(s.status, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    print(f"\n{result.status}: {summary} in {result.duration_s:.1f}s", file=out)
+    print(f"\n{RUN_STATUS_WORDS.get(result.status, result.status)}: {summary} in {result.duration_s:.1f}s", file=out)
     for line in scope_verdicts(result):
         print(line, file=out)
     if report is not None:
         print(f"report: {report}", file=out)
+    for line in next_steps(result, tool=tool):
+        print(f"next: {line}", file=out)
+
+
+def next_steps(result: Any, *, tool: str = "") -> list[str]:
+    """What to do after a run that did not finish: the failed steps' hints, then resume."""
+    command = f"`{tool} resume`" if tool else "`resume`"
+    if result.status == "interrupted":
+        if result.dry_run:
+            return ["run the dry-run again (it changed nothing)"]
+        return [f"{command} continues from the checkpoint (finished steps are not done again)"]
+    failed = [s for s in result.steps if s.status == "failed"]
+    if not failed:
+        return []
+    lines = [f"{s.id}: {s.error['hint']}" for s in failed if s.error and s.error.get("hint")]
+    if result.dry_run:
+        lines.append("then run the dry-run again")
+    else:
+        lines.append(f"then {command} retries {', '.join(s.id for s in failed)} and goes on from there")
+    return lines
 
 
 def scope_verdicts(result: Any) -> list[str]:
@@ -373,16 +458,19 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
     out = out or sys.stdout
     doc = store.load()
     holder = store.holder()
+    records = doc.get("steps", {})
+    ids = [i for i in order if i in records] + sorted(set(records) - set(order))  # runbook order
     if fmt == "json":
         payload = {
-            "state": store.location,
-            "schema_version": doc.get("schema_version"),
-            "updated_at": doc.get("updated_at"),
             "last_run": doc.get("last_run"),
             "lock": _holder_dict(holder),
-            "steps": doc.get("steps", {}),
+            "schema_version": doc.get("schema_version"),
+            "state": store.location,
+            # Steps in runbook order (JSON objects keep their order); each record's keys sorted.
+            "steps": {sid: {k: records[sid][k] for k in sorted(records[sid])} for sid in ids},
+            "updated_at": doc.get("updated_at"),
         }
-        json.dump(payload, out, indent=2, sort_keys=True, default=str)
+        json.dump(payload, out, indent=2, default=str)
         out.write("\n")
         return EXIT_OK
     print(f"state: {store.location}", file=out)
@@ -394,10 +482,9 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             file=out,
         )
     print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
-    records = doc.get("steps", {})
-    ids = [i for i in order if i in records] + sorted(set(records) - set(order))
     if not ids:
         print("no step has run yet", file=out)
+    id_width = max([len(sid) for sid in ids] + [16])
     groups = _by_scope(ids, records)
     for scope, members in groups:
         if len(groups) > 1:  # several scopes (envs): shared steps once, then each scope's own
@@ -406,7 +493,7 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             rec = records[sid]
             mark = STATUS_MARK.get(rec.get("status", ""), "?")
             took = f" {rec['duration_s']:.1f}s" if rec.get("duration_s") else ""
-            print(f"  {mark} {sid:<16} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
+            print(f"  {mark} {sid:<{id_width}} {rec.get('status', '?'):<11} phase {rec.get('phase', '?')}{took}", file=out)
             err = rec.get("error")
             if err:
                 print(f"      error: {err.get('message', err)}", file=out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from runbook.redact import Redactor
 
@@ -87,6 +87,46 @@ class _ToStructlog(logging.Handler):
             self.handleError(record)
 
 
+# Where log lines go while a live view is drawn (set by :func:`route_console`); None: the stream.
+_ROUTE: Callable[[str], None] | None = None
+
+
+class _LogStream:
+    """The file structlog writes to: the stream itself, or — while a live terminal view is drawn —
+    the view's console, which prints each line above the live region instead of through it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        route = _ROUTE
+        if route is not None:
+            route(text)
+        else:
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if _ROUTE is None:
+            self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+
+def route_console(sink: Callable[[str], None]) -> Callable[[], None]:
+    """Send every log line to ``sink`` (a live view's console) until the returned function is called."""
+    global _ROUTE
+    _ROUTE = sink
+
+    def restore() -> None:
+        global _ROUTE
+        if _ROUTE is sink:
+            _ROUTE = None
+
+    return restore
+
+
 def configure_logging(
     fmt: str = "auto",
     redactor: Redactor | None = None,
@@ -118,7 +158,7 @@ def configure_logging(
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        logger_factory=structlog.WriteLoggerFactory(file=_LogStream(stream)),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging()

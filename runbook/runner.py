@@ -187,6 +187,7 @@ class _StepRun:
         self.attempts = 0
         self.operation = "check"
         self.retries: list[dict[str, Any]] = []
+        self.changes: list[dict[str, str]] = []  # what the step reported it changed (StepContext.changed)
         self.finalized = False
         self.worker_alive = False  # submitted and not yet reported back
 
@@ -273,8 +274,8 @@ class Runner:
         selected = self._graph.select(only=opts.only, from_=opts.from_, to=opts.to)
         self._doc = self._store.load()
         self._doc.setdefault("steps", {})
-        if not opts.dry_run:
-            self._require_prerequisites(selected)
+        # A dry-run says what the real run would: unmet needs are refused the same way.
+        self._require_prerequisites(selected)
 
         started_mono = self._clock.monotonic()
         started_at = self._now()
@@ -584,6 +585,7 @@ class Runner:
             attempt=attempt,
             on_waiting=self._progress.step_waiting,
             on_secret=self._redactor.add,
+            on_change=run.changes.append,
         )
 
     # -- recording -------------------------------------------------------------------------
@@ -612,6 +614,10 @@ class Runner:
     def _finish_done(self, run: _StepRun, outcome: _Outcome) -> None:
         result = self._timed_result(run, DONE, outcome.kind)
         result.changed = outcome.kind == APPLIED
+        if outcome.kind == APPLIED:
+            # What was done: the changes the step reported, or at least that it was applied.
+            reported = [self._redactor.redact_obj(dict(c)) for c in run.changes]
+            result.changes = reported or [{"action": APPLIED, "target": run.id, "detail": run.step.title}]
         if not self._options.dry_run:
             with self._lock:
                 record = self._record(run)
@@ -631,7 +637,7 @@ class Runner:
                         duration_s=result.duration_s,
                         fingerprint=run.fingerprint,
                         outputs=outputs,
-                        changes=[],
+                        changes=list(result.changes),
                         error=None,
                         run_id=self._run_id,
                     )
@@ -774,7 +780,8 @@ class Runner:
     def _describe(self, run: _StepRun, exc: BaseException) -> dict[str, str]:
         message = str(exc) or repr(exc)
         if isinstance(exc, RunbookError):
-            hint = exc.hint
+            # Every recorded failure says what to do next, even when the error brought no hint.
+            hint = exc.hint or f"read the error of step {run.id} above and in the log ({run.operation}), fix its cause, then resume"
         else:
             hint = f"an unexpected {type(exc).__name__} in step {run.id}: see the log for the traceback"
         return {

@@ -373,6 +373,16 @@ class FileStateStore:
         except FileNotFoundError:
             self._checked = True
             return new_document(self._tool)
+        except IsADirectoryError:
+            raise StateError(
+                f"state path {self.location} is a folder, not a checkpoint file; it was left untouched",
+                hint=f"name a file, e.g. {self.path / 'state.json'}",
+            ) from None
+        except NotADirectoryError:
+            raise StateError(
+                f"state path {self.location} lies under a file, not a folder",
+                hint=f"name a file inside a folder (one of {self.location}'s parents is a regular file)",
+            ) from None
         except OSError as exc:
             raise StateError(f"cannot read state file {self.location}: {exc.strerror}", hint="check its permissions") from exc
         try:

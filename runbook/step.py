@@ -87,6 +87,7 @@ class StepContext:
         attempt: int = 1,
         on_waiting: Callable[[str, str], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
+        on_change: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_id = step_id
@@ -100,6 +101,7 @@ class StepContext:
         self._outputs = outputs
         self._on_waiting = on_waiting
         self._on_secret = on_secret
+        self._on_change = on_change
 
     def outputs_of(self, step_id: str) -> Mapping[str, Any]:
         """All recorded outputs of an earlier step; raises OutputUnknown if it has none."""
@@ -131,6 +133,11 @@ class StepContext:
         """Tell the progress view what this step is waiting on right now."""
         if self._on_waiting:
             self._on_waiting(self.step_id, what)
+
+    def changed(self, action: str, target: str, detail: str = "") -> None:
+        """Record one change this step made (for the report and the summary: what was done)."""
+        if self._on_change:
+            self._on_change({"action": action, "target": target, **({"detail": detail} if detail else {})})
 
     def secret(self, value: str) -> str:
         """Register a secret value so it is redacted from every log line and report."""

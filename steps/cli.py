@@ -18,11 +18,40 @@ app = typer.Typer(
     name="kyeol",
     help="Runbook-as-code for KYEOL's Saleor platform on AWS: the nine-phase V2 runbook, "
     "checkpointed, resumable and verified.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (typer's shell completion)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from runbook import __version__
+
+        typer.echo(f"kyeol {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Runbook-as-code for KYEOL's Saleor platform on AWS: the nine-phase V2 runbook, checkpointed,
+    resumable and verified."""
+    if ctx.invoked_subcommand is None:  # `kyeol` alone: the help, and success (git, terraform do the same)
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _complete_step(incomplete: str) -> list[str]:
+    """Shell completion of step ids (every environment's, runbook order)."""
+    from steps.project import runbook_order
+
+    return [sid for sid in runbook_order() if sid.startswith(incomplete)]
 
 
 class Env(str, enum.Enum):
@@ -68,35 +97,52 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan every step; mut
 DetailedOpt = Annotated[
     bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")
 ]
-ParallelOpt = Annotated[int, typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time.")]
-# deploy/resume: by default 4, and 2 per env beyond that (--env all: 6), which is what the whole
-# platform needs to reach its critical path (benchmarks/README.md, "The whole platform").
 AutoParallelOpt = Annotated[
     Optional[int],
-    typer.Option("--parallelism", min=1, max=32, help="Steps run at the same time (default 4; 2 per env for several envs)."),
+    typer.Option(
+        "--parallelism", min=1, max=32, metavar="N", help="Steps run at the same time (default 4; 2 per env for several envs)."
+    ),
 ]
+# deploy/resume: by default 4, and 2 per env beyond that (--env all: 6), which is what the whole
+# platform needs to reach its critical path (benchmarks/README.md, "The whole platform").
 
 
 def default_parallelism(label: str) -> int:
     return max(4, 2 * len([e for e in label.split(",") if e]))
-OnlyOpt = Annotated[Optional[list[str]], typer.Option("--only", help="Run only this step (repeatable).")]
-FromOpt = Annotated[Optional[str], typer.Option("--from", help="Start at this step (runbook order).")]
-ToOpt = Annotated[Optional[str], typer.Option("--to", help="Stop after this step (runbook order).")]
+
+
+_STEP_HELP = "step ids: `kyeol steps --env E` lists them (e.g. bootstrap, mgmt.infra, dev.infra); the shell completes them"
+OnlyOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--only", metavar="STEP", autocompletion=_complete_step, help=f"Run only this step (repeatable; {_STEP_HELP})."),
+]
+FromOpt = Annotated[
+    Optional[str],
+    typer.Option("--from", metavar="STEP", autocompletion=_complete_step, help="Start at this step (runbook order)."),
+]
+ToOpt = Annotated[
+    Optional[str],
+    typer.Option("--to", metavar="STEP", autocompletion=_complete_step, help="Stop after this step (runbook order)."),
+]
 StateOpt = Annotated[
     str,
-    typer.Option("--state", envvar="KYEOL_STATE", help="Checkpoint file, or s3://bucket/key for the shared S3 state."),
+    typer.Option(
+        "--state", envvar="KYEOL_STATE", metavar="PATH", help="Checkpoint file, or s3://bucket/key for the shared S3 state."
+    ),
 ]
 LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="JSON when not a TTY or in CI.")]
 ConfigOpt = Annotated[
-    Optional[str], typer.Option("--config", envvar="KYEOL_CONFIG", help="Configuration file (default kyeol.toml).")
+    Optional[str], typer.Option("--config", envvar="KYEOL_CONFIG", metavar="PATH", help="Configuration file (default kyeol.toml).")
 ]
-InfraOpt = Annotated[Optional[str], typer.Option("--infra-repo", help="kyeol-infra-terraform location.")]
-PlatformOpt = Annotated[Optional[str], typer.Option("--platform-repo", help="kyeol-platform-gitops location.")]
-AppOpt = Annotated[Optional[str], typer.Option("--app-repo", help="kyeol-app-gitops location.")]
+InfraOpt = Annotated[Optional[str], typer.Option("--infra-repo", metavar="DIR", help="kyeol-infra-terraform location.")]
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform-repo", metavar="DIR", help="kyeol-platform-gitops location.")]
+AppOpt = Annotated[Optional[str], typer.Option("--app-repo", metavar="DIR", help="kyeol-app-gitops location.")]
 ConfirmOpt = Annotated[
-    Optional[str], typer.Option("--confirm-env", help="Confirm a protected environment by name (prod).")
+    Optional[str], typer.Option("--confirm-env", metavar="ENV", help="Confirm a protected environment by name (prod).")
 ]
-RunsOpt = Annotated[str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", help="Where run reports are kept.")]
+RunsOpt = Annotated[
+    str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", metavar="DIR", help="Where run reports are kept.")
+]
 
 
 def _exit(code: int) -> None:
@@ -319,7 +365,7 @@ def unlock(
         store = _project().store_for(state)
         confirm = None
         if force and not yes:
-            if not sys.stdin.isatty():
+            if sys.stdin is None or not sys.stdin.isatty():
                 raise UsageError("unlock --force needs confirmation", hint="add --yes when not at a terminal")
             confirm = lambda text: typer.confirm(text, default=False)  # noqa: E731
         return core.unlock(store, force=force, confirm=confirm)

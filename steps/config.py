@@ -7,6 +7,7 @@ A bad value raises ConfigError naming the key and the file (exit 2).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -25,6 +26,19 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,10}-$")
 _PROFILE = re.compile(r"^[A-Za-z0-9_.@+=,-]{1,128}$")
+# AWS's documentation example id (the one kyeol.toml ships with): a placeholder, never a real account.
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+# Every key the file may hold, per table: anything else is a typo and is refused (with a suggestion).
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("project", "paths", "envs"),
+    "project": ("prefix", "domain", "region", "github_repository", "git_repo_url", "git_revision"),
+    "paths": ("infra_repo", "platform_repo", "app_repo"),
+    "envs.*": (
+        "account_id", "cidr", "node_type", "nodes_min", "nodes_max", "protected", "service_host", "api_host",
+        "rds_class", "rds_multi_az", "cache_node_type", "cache_replicas", "profile",
+    ),
+}
 
 # Namespaces and service accounts that IRSA trust policies name (kept in one place).
 SERVICE_ACCOUNTS = {
@@ -151,6 +165,8 @@ class KyeolConfig:
     git_revision: str
     paths: Paths
     envs: dict[str, EnvConfig] = field(default_factory=dict)
+    # Where each tree location came from: "--infra-repo" or "paths.infra_repo in <file>".
+    path_sources: dict[str, str] = field(default_factory=dict)
 
     def owner(self, scope: str) -> EnvConfig:
         """The env whose account a step of ``scope`` works in: MGMT for shared steps."""
@@ -215,6 +231,22 @@ def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], dotted: 
     return value
 
 
+def _refuse_unknown(table: dict[str, Any], known: tuple[str, ...], where: str, path: Path) -> None:
+    """An unknown key is a typo until proven otherwise: name it and suggest the closest known key."""
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        dotted = f"{where}.{key}" if where else key
+        suggestion = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown key {dotted!r}",
+            key=dotted,
+            path=str(path),
+            hint=f"{suggestion}known keys{' of [' + where + ']' if where else ''}: {', '.join(known)}",
+        )
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -224,7 +256,14 @@ def load_config(
     require_accounts: bool = False,
 ) -> KyeolConfig:
     """Load and validate the configuration file; tree locations may be overridden."""
+    if path is not None and not str(path).strip():
+        raise ConfigError("--config is empty", hint=f"give --config a file, or leave it out to use {DEFAULT_CONFIG}")
     source = Path(path or os.environ.get("KYEOL_CONFIG") or DEFAULT_CONFIG).resolve()
+    if source.is_dir():
+        raise ConfigError(
+            f"configuration path {source} is a folder, not a file",
+            hint=f"pass the file itself, e.g. --config {source / DEFAULT_CONFIG}",
+        )
     if not source.is_file():
         raise ConfigError(
             f"configuration file {source} not found",
@@ -236,9 +275,11 @@ def load_config(
         raise ConfigError(f"configuration file {source} is not valid TOML: {exc}", hint="fix the syntax error") from exc
 
     s = str(source)
+    _refuse_unknown(raw, KNOWN_KEYS[""], "", source)
     project = raw.get("project")
     if not isinstance(project, dict):
         raise ConfigError("missing [project] table", key="project", path=s)
+    _refuse_unknown(project, KNOWN_KEYS["project"], "project", source)
     prefix = _get(project, "prefix", str, "project.prefix", source)
     if not _PREFIX.match(prefix):
         raise ConfigError(f"prefix {prefix!r} must be lowercase letters/digits ending in '-'", key="project.prefix", path=s)
@@ -257,12 +298,27 @@ def load_config(
     git_rev = _get(project, "git_revision", str, "project.git_revision", source, "main")
 
     paths_raw = raw.get("paths", {})
+    if not isinstance(paths_raw, dict):
+        raise ConfigError("[paths] must be a table", key="paths", path=s)
+    _refuse_unknown(paths_raw, KNOWN_KEYS["paths"], "paths", source)
     base = source.parent
+    sources: dict[str, str] = {}
 
     def tree(key: str, override: str | None) -> Path:
-        value = override or _get(paths_raw, key, str, f"paths.{key}", source)
+        """A flag is relative to the working folder; a value of the file to the file's folder."""
+        flag = "--" + key.replace("_", "-")
+        if override is not None:
+            if not override.strip():
+                raise ConfigError(f"{flag} is empty", hint=f"give {flag} a folder, or leave it out to use paths.{key} of {s}")
+            sources[key] = flag
+            p = Path(override)
+            return (p if p.is_absolute() else Path.cwd() / p).resolve()
+        value = _get(paths_raw, key, str, f"paths.{key}", source)
+        if not value.strip():
+            raise ConfigError("the folder is empty", key=f"paths.{key}", path=s)
+        sources[key] = f"paths.{key} in {s}"
         p = Path(value)
-        return (p if p.is_absolute() else (Path.cwd() if override else base) / p).resolve()
+        return (p if p.is_absolute() else base / p).resolve()
 
     paths = Paths(
         infra_repo=tree("infra_repo", infra_repo),
@@ -275,7 +331,16 @@ def load_config(
         raise ConfigError("missing [envs.*] tables", key="envs", path=s)
     for name in envs_raw:
         if name not in ALL_ENVS:
-            raise ConfigError(f"unknown environment {name!r}; expected one of {', '.join(ALL_ENVS)}", key=f"envs.{name}", path=s)
+            close = difflib.get_close_matches(name, ALL_ENVS, n=1, cutoff=0.6)
+            raise ConfigError(
+                f"unknown environment {name!r}; expected one of {', '.join(ALL_ENVS)}",
+                key=f"envs.{name}",
+                path=s,
+                hint=(f"did you mean [envs.{close[0]}]? " if close else "") + f"rename or remove [envs.{name}] in {s}",
+            )
+        if not isinstance(envs_raw[name], dict):
+            raise ConfigError("must be a table", key=f"envs.{name}", path=s)
+        _refuse_unknown(envs_raw[name], KNOWN_KEYS["envs.*"], f"envs.{name}", source)
     for required in ALL_ENVS:
         if required not in envs_raw:
             raise ConfigError(f"environment {required!r} is missing", key=f"envs.{required}", path=s)
@@ -301,6 +366,7 @@ def load_config(
         git_revision=git_rev,
         paths=paths,
         envs=envs,
+        path_sources=sources,
     )
 
 

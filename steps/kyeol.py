@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from typing import Any, Sequence
@@ -71,6 +72,34 @@ def missing_tools(environ: dict[str, str], steps: Sequence[Step]) -> list[tuple[
 
 TOOL = f"kyeol {__version__}"
 
+# S3 bucket naming rules (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html):
+# 3-63 characters, lowercase letters, digits, dots and hyphens, beginning and ending with a
+# letter or digit, no two adjacent dots, not formatted as an IP address.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+STATE_EXAMPLE = "s3://jung-kyeol-tfstate-123456789012/kyeol/state.json"
+
+
+def _check_bucket(location: str, bucket: str) -> None:
+    """Refuse a bucket name S3 would reject, before any request is made (exit 2, nothing touched)."""
+    why = ""
+    if not 3 <= len(bucket) <= 63:
+        why = f"it has {len(bucket)} characters (3 to 63 allowed)"
+    elif bucket != bucket.lower():
+        why = "it has uppercase letters"
+    elif not _BUCKET.match(bucket):
+        why = "only lowercase letters, digits, dots and hyphens are allowed, beginning and ending with a letter or digit"
+    elif ".." in bucket:
+        why = "it has two adjacent dots"
+    elif _IP.match(bucket):
+        why = "it is formatted as an IP address"
+    if why:
+        raise UsageError(
+            f"{location!r}: {bucket!r} is not a valid S3 bucket name: {why}",
+            hint=f"use the bootstrap bucket's name, e.g. {STATE_EXAMPLE}",
+        )
+
 
 def open_store(location: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
     """The checkpoint store: a local file, or ``s3://bucket/key`` (the bootstrap bucket).
@@ -78,12 +107,21 @@ def open_store(location: str, *, region: str | None = None, endpoint_url: str | 
     The tool name is given, not looked up: finding it from the installed distributions costs
     tens of milliseconds on every load, which `kyeol status` would pay each time.
     """
+    if not location.strip():
+        raise UsageError("the state location is empty", hint=f"pass --state state.json (a file) or --state {STATE_EXAMPLE}")
+    scheme = _SCHEME.match(location)
+    if scheme and scheme.group(1) != "s3":
+        raise UsageError(
+            f"{location!r}: {scheme.group(1)}:// is not a state location kyeol knows",
+            hint=f"the shared state is written s3://bucket/key in lowercase, e.g. {STATE_EXAMPLE}; anything else is a local file path",
+        )
     if location.startswith("s3://"):
+        bucket, _, key = location[len("s3://") :].partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise UsageError(f"{location!r} is not s3://bucket/key", hint=f"e.g. {STATE_EXAMPLE}")
+        _check_bucket(location, bucket)
         from steps.adapters.s3_state import S3StateStore
 
-        bucket, _, key = location[len("s3://") :].partition("/")
-        if not bucket or not key:
-            raise UsageError(f"{location!r} is not s3://bucket/key", hint="e.g. s3://jung-kyeol-tfstate-123456789012/kyeol/state.json")
         return S3StateStore(bucket, key, region=region, endpoint_url=endpoint_url, tool=TOOL)
     from runbook.state import FileStateStore
 
@@ -138,6 +176,8 @@ class KyeolSession:
         A dry-run goes on and returns what it could not check as ``notes``.
         """
         notes: list[str] = []
+        self._check_trees()
+        notes += self._check_accounts(steps, dry_run=dry_run)
         missing = missing_tools(self.services.environ, steps)
         if missing and not dry_run:
             raise UsageError(
@@ -156,6 +196,44 @@ class KyeolSession:
             notes.append(f"could not check the AWS identity offline: {exc.message}")
         return {**identity, "notes": notes}
 
+    def _check_trees(self) -> None:
+        """The trees the command reads exist and are folders, naming where each location came from."""
+        keys = ("infra_repo",) if self.inv.command == "destroy" else ("infra_repo", "platform_repo", "app_repo")
+        for key in keys:
+            folder = getattr(self.config.paths, key)
+            source = self.config.path_sources.get(key, f"paths.{key}")
+            if folder.is_dir():
+                continue
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise UsageError(
+                f"{key.replace('_', '-')} {folder} {what} (from {source}); nothing was touched",
+                hint=f"point {source.split(' in ')[0]} at a checkout of the tree"
+                + (f" (relative paths in {self.config.source.name} are relative to its folder)" if source.startswith("paths.") else ""),
+            )
+
+    def _check_accounts(self, steps: Sequence[Step], *, dry_run: bool) -> list[str]:
+        """AWS's documentation example id is a placeholder: noted in a dry-run, refused in a real
+        run against AWS (a local AWS stand-in, AWS_ENDPOINT_URL, answers for it)."""
+        from steps.config import PLACEHOLDER_ACCOUNT
+        from steps.project import accounts_touched
+
+        users = sorted(accounts_touched(self.config, steps).get(PLACEHOLDER_ACCOUNT, ()))
+        if not users:
+            return []
+        # The environments whose accounts the selected steps work in (as accounts_touched reads them).
+        owners = {o for s in steps for o in (getattr(s, "account_envs", None) or ("mgmt" if s.scope == "shared" else s.scope,))}
+        envs = sorted(n for n in owners if n in self.config.envs and self.config.envs[n].account_id == PLACEHOLDER_ACCOUNT)
+        keys = ", ".join(f"envs.{e}.account_id" for e in envs)
+        what = f"{keys} in {self.config.source} still hold{'s' if len(envs) == 1 else ''} the placeholder {PLACEHOLDER_ACCOUNT}"
+        if dry_run:
+            return [f"{what} (AWS's documentation example id); a real run refuses it"]
+        if self.services.environ.get("AWS_ENDPOINT_URL"):
+            return []
+        raise UsageError(
+            f"refusing to run {', '.join(users)}: {what}, AWS's documentation example id; nothing was touched",
+            hint=f"fill in your AWS account ids in {self.config.source}",
+        )
+
     def confirm(self) -> None:
         """Every protected env of the run is confirmed by name before anything starts
         (``--env dev --env prod`` needs ``--confirm-env prod`` as ``--env prod`` does)."""
@@ -170,7 +248,7 @@ class KyeolSession:
                 env,
                 protected,
                 self.inv.confirm_env,
-                interactive=sys.stdin.isatty(),
+                interactive=sys.stdin is not None and sys.stdin.isatty(),
                 prompt=_prompt,
             )
 
@@ -179,9 +257,15 @@ class KyeolSession:
 
 
 def _prompt(text: str) -> str:
+    """typer's prompt; Ctrl-C there is an interruption (exit 130), end of input a refusal (exit 2)."""
     import typer
 
-    return typer.prompt(text)
+    try:
+        return typer.prompt(text)
+    except typer.Abort as exc:  # the prompt turns both KeyboardInterrupt and EOFError into Abort
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise UsageError("no confirmation was typed (end of input); nothing was touched", hint="re-run with --confirm-env prod") from None
 
 
 class KyeolProject:

@@ -102,8 +102,9 @@ def test_the_runner_prints_every_row_and_the_cli_imports_no_cloud_sdk(capsys: py
         "no-op re-deploy, engine",
         "no-op re-deploy, whole command",
         "kyeol --help",
+        "kyeol --version",
         "kyeol status",
     ):
         assert name in rows, out
-    assert "no cloud SDK" in rows["kyeol --help"] and "no cloud SDK" in rows["kyeol status"]
+    assert all("no cloud SDK" in rows[name] for name in ("kyeol --help", "kyeol --version", "kyeol status"))
     assert "34.0 min: bootstrap → mgmt.registry → dev.infra" in out

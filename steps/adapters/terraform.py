@@ -27,9 +27,9 @@ from typing import Any, Mapping, Sequence
 from runbook.errors import PermanentError, Unavailable, UsageError
 from steps.adapters.process import Completed, ProcessRunner
 
-MIN_VERSION = (1, 10)  # S3-native state locking (use_lockfile)
+MIN_VERSION = (1, 11)  # S3-native state locking (use_lockfile), write-only arguments; README says the same
 INSTALL_HINT = (
-    "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install), "
+    "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install), "
     "or point KYEOL_TERRAFORM at its executable"
 )
 # Environment for every terraform command: no prompts, no update checks, automation wording.
@@ -199,7 +199,7 @@ class Terraform:
     # -- version ---------------------------------------------------------------------------
 
     def version(self) -> str:
-        """The installed version ('1.11.4'); Unavailable if missing or older than 1.10."""
+        """The installed version ('1.11.4'); Unavailable if missing or older than 1.11."""
         executable = self.process.require(self.binary, hint=INSTALL_HINT)
         done = self.process.run([executable, "version", "-json"], timeout=_SHORT_TIMEOUT_S, mutating=False, check=False,
                                 env=AUTOMATION_ENV)
@@ -215,7 +215,7 @@ class Terraform:
         if numbers[:2] < MIN_VERSION:
             raise Unavailable(
                 f"Terraform {raw} at {executable} is too old: kyeol needs >= {MIN_VERSION[0]}.{MIN_VERSION[1]} "
-                "(S3-native state locking)",
+                "(S3-native state locking, write-only arguments)",
                 hint=INSTALL_HINT,
             )
         self._version = numbers
@@ -335,16 +335,21 @@ class Terraform:
         if not plan.changed or plan.path is None:
             self._log("info", "terraform apply skipped: the plan has no changes", root=str(root))
             return False
-        argv = [self._executable(), "apply", "-input=false", "-no-color",
+        argv = [self._executable(), "apply", "-json", "-input=false", "-no-color",
                 f"-lock-timeout={self.lock_timeout_s:g}s", str(plan.path)]
+        watch = ApplyProgress(getattr(ctx, "waiting_for", None), getattr(ctx, "changed", None),
+                              secret=lambda value: self._secret(value, ctx), log=self._log)
         try:
-            done = self._run(argv, root, ctx, mutating=True)
+            # quiet: per the machine-readable UI docs the `outputs` message may carry sensitive
+            # values in clear text (1.11 leaves them out), so the raw lines are never logged;
+            # ApplyProgress logs each message's text after registering such values for redaction.
+            done = self._run(argv, root, ctx, mutating=True, on_line=watch.line, quiet=not self.process.dry_run)
         finally:
             plan.discard()
         if done.skipped_dry_run:
             return False
         if done.returncode != 0:
-            raise self._failure("apply", root, done)
+            raise self._failure("apply", root, as_text(done))
         self._log("info", "terraform apply done", root=str(root))
         return True
 
@@ -393,7 +398,7 @@ class Terraform:
     # -- plumbing --------------------------------------------------------------------------
 
     def _run(self, argv: list[str], root: Path, ctx: Any, *, mutating: bool, timeout: float | None = None,
-             quiet: bool = False) -> Completed:
+             quiet: bool = False, on_line: Any = None) -> Completed:
         """Run one terraform command in ``root``.
 
         ``quiet`` commands (``show -json``, ``output -json``) print sensitive values in clear
@@ -414,6 +419,7 @@ class Terraform:
             mutating=mutating,
             check=False,
             ctx=ctx,
+            on_line=on_line,
         )
 
     def _failure(self, command: str, root: Path, done: Completed) -> Exception:
@@ -443,9 +449,101 @@ class Terraform:
             hint=f"read the Terraform error above; the full output is in the log (terraform {command}, {root})",
         )
 
+    def _secret(self, value: str, ctx: Any) -> None:
+        if ctx is not None and hasattr(ctx, "secret"):
+            ctx.secret(value)
+        self.process.redactor.add(value)
+
     def _log(self, level: str, event: str, **kw: Any) -> None:
         if self.log is not None:
             getattr(self.log, level)(event, **kw)
+
+
+class ApplyProgress:
+    """What ``terraform apply -json`` is doing, for the step's "waiting for" column.
+
+    Terraform's machine-readable UI (hashicorp/terraform@v1.11, internal/command/views/json/hook.go
+    and website/docs/internals/machine-readable-ui.mdx) streams one JSON message per line:
+    ``apply_start`` when a resource operation begins, ``apply_progress`` every ten seconds while it
+    runs (``hook.elapsed_seconds``), ``apply_complete``/``apply_errored`` when it ends; each names
+    ``hook.resource.addr`` and ``hook.action`` (create, update, delete, replace, …). The oldest
+    operation still running is shown, with its elapsed time and how many others run beside it.
+    """
+
+    VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
+             "read": "reading", "noop": "checking"}
+
+    def __init__(self, report: Any, changed: Any = None, *, secret: Any = None, log: Any = None) -> None:
+        self._report = report
+        self._changed = changed  # told of every resource operation that completed
+        self._secret = secret  # registers a sensitive output value for redaction
+        self._log = log
+        self._running: dict[str, tuple[str, float]] = {}  # addr -> (action, elapsed seconds)
+
+    def line(self, text: str) -> None:
+        try:
+            message = json.loads(text) if text.startswith("{") else None
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            if self._log is not None and text.strip():
+                self._log("debug", text, program="terraform")
+            return
+        kind = str(message.get("type", ""))
+        if kind == "outputs":
+            for item in (message.get("outputs") or {}).values():
+                if isinstance(item, dict) and item.get("sensitive") and self._secret is not None:
+                    for value in _strings(item.get("value")):
+                        self._secret(value)
+        if self._log is not None and message.get("@message"):
+            self._log("debug", str(message["@message"]), program="terraform", type=kind)
+        hook = message.get("hook") if isinstance(message, dict) else None
+        if not kind.startswith("apply_") or not isinstance(hook, dict):
+            return
+        addr = str((hook.get("resource") or {}).get("addr") or "")
+        if not addr:
+            return
+        if kind in ("apply_start", "apply_progress"):
+            self._running[addr] = (str(hook.get("action") or ""), float(hook.get("elapsed_seconds") or 0))
+        elif kind in ("apply_complete", "apply_errored"):
+            self._running.pop(addr, None)
+            if kind == "apply_complete" and self._changed is not None:
+                action = str(hook.get("action") or "")
+                self._changed(action, addr, f"{int(float(hook.get('elapsed_seconds') or 0))}s")
+        if self._report is not None:
+            self._report(self.describe())
+
+    def describe(self) -> str:
+        if not self._running:
+            return "terraform apply"
+        addr, (action, elapsed) = next(iter(self._running.items()))
+        verb = self.VERBS.get(action, action or "applying")
+        others = len(self._running) - 1
+        took = f" ({int(elapsed)}s)" if elapsed >= 1 else ""
+        return f"{verb} {addr}{took}" + (f" +{others} more" if others else "")
+
+
+def as_text(done: Completed) -> Completed:
+    """A ``-json`` run's output as Terraform's human text (``Error: summary`` then the detail),
+    so the diagnostics and lock parsers read both forms. Lines that are not JSON stay as they are."""
+    lines: list[str] = []
+    for line in done.stdout.splitlines():
+        try:
+            message = json.loads(line) if line.startswith("{") else None
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            lines.append(line)
+            continue
+        diag = message.get("diagnostic")
+        if isinstance(diag, dict):
+            head = "Error" if diag.get("severity") == "error" else "Warning"
+            lines += ["", f"{head}: {diag.get('summary', '')}", ""]
+            lines += [f"{line_}" for line_ in str(diag.get("detail") or "").splitlines()]
+        elif message.get("@message"):
+            lines.append(str(message["@message"]))
+    return Completed(argv=done.argv, returncode=done.returncode, stdout="\n".join(lines), stderr=done.stderr,
+                     duration_s=done.duration_s, skipped_dry_run=done.skipped_dry_run, lines=done.lines)
 
 
 def _lock_timeout(environ: Mapping[str, str]) -> float:

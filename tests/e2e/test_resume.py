@@ -235,6 +235,7 @@ def test_sigterm_stops_the_deploy_cleanly_and_resume_finishes_it(world: World) -
                        "dev.sync running with the sync under way")
     running.signal(signal.SIGTERM)
     assert running.wait(timeout=90) == 130, running.result()
+    assert "next: `kyeol resume` continues from the checkpoint" in running.result().stdout  # what to do next
     doc = world.state_doc()
     assert doc["steps"]["dev.sync"]["status"] == "interrupted"
     assert doc["last_run"]["status"] == "interrupted"

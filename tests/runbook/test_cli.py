@@ -224,16 +224,22 @@ def test_a_run_prints_phases_in_runbook_order_with_notes_errors_and_hints(projec
     assert headers == ["Phase 1: Ground", "Phase 2: Walls", "Phase 3: Roof"]
     text = "\n".join(lines)
     assert text.index("ground") < text.index("walls") < text.index("garden") < text.index("roof")
-    assert "note: ground is not built yet" in text
+    # ground was done: the summary says what was done, not its check's note from before the apply
+    assert "note: ground is not built yet" not in text
+    ground = next(i for i, line in enumerate(lines) if line.strip().startswith("✔ ground"))
+    assert lines[ground + 1].split()[:2] == ["applied", "ground"]
     walls = next(i for i, line in enumerate(lines) if line.strip().startswith("✘ walls"))
     assert "failed" in lines[walls]
     assert lines[walls + 1].strip() == "error: the bricks did not arrive"
     assert lines[walls + 2].strip() == "hint: order bricks, then resume"
     assert "not run: needs walls, which failed" in text
     assert "✔ garden" in text  # the independent branch still finished
-    assert lines[-2].startswith("failed: ") and "1 failed" in lines[-2] and "2 done" in lines[-2]
-    report = Path(lines[-1].removeprefix("report: "))
+    assert lines[-4].startswith("failed: ") and "1 failed" in lines[-4] and "2 done" in lines[-4]
+    report = Path(lines[-3].removeprefix("report: "))
     assert report.parent == project.tmp / "runs" and json.loads(report.read_text())["status"] == "failed"
+    # what to do next: the failed step's hint, then resume
+    assert lines[-2:] == ["next: walls: order bricks, then resume",
+                          "next: then `testtool resume` retries walls and goes on from there"]
 
 
 def test_print_result_sorts_by_phase_keeping_runbook_order_inside_a_phase() -> None:
@@ -265,7 +271,31 @@ def test_print_result_sorts_by_phase_keeping_runbook_order_inside_a_phase() -> N
     assert ids == ["a2", "a1", "c"]
     assert "      unknown until applied: until a2 is applied" in lines
     assert any(line.split() == ["create", "c.thing", "–", "new"] for line in lines)
-    assert lines[-1] == "pending: 1 done, 2 planned in 1.2s"
+    assert lines[-1] == "changes to apply: 1 done, 2 planned in 1.2s"
+
+
+def test_print_result_wording_no_doubled_status_long_ids_aligned_and_next_steps() -> None:
+    def step(sid: str, **kw: Any) -> StepResult:
+        return StepResult(id=sid, phase=1, title=sid, scope="shared", **kw)
+
+    long_id = "stage.infra.destroy.with-a-long-name"
+    result = RunResult(run_id="r2", command="deploy", env="dev", dry_run=False, status="interrupted", started_at="t0",
+                       finished_at="t1", duration_s=3.0, steps=[
+                           step("a", status="done", outcome="applied", notes=["bucket x does not exist"],
+                                changes=[{"action": "create", "target": "aws_s3_bucket.state"}]),
+                           step(long_id, status="interrupted", outcome="interrupted"),
+                           step("c", status="pending", outcome="not run"),
+                       ])
+    out = io.StringIO()
+    core.print_result(result, out=out, titles={1: "One"}, tool="kyeol")
+    text = out.getvalue()
+    lines = text.splitlines()
+    rows = [line for line in lines if line.startswith("  ") and line.split()[0] in "✔~✘…!·"]
+    assert len({row.index(row.split()[2]) for row in rows}) == 1, rows  # the status column lines up
+    assert "interrupted interrupted" not in text and "planned planned" not in text
+    assert "bucket x does not exist" not in text  # a note about the world before the apply
+    assert any(line.split() == ["create", "aws_s3_bucket.state"] for line in lines)
+    assert lines[-1] == "next: `kyeol resume` continues from the checkpoint (finished steps are not done again)"
 
 
 def test_print_result_names_the_scope_that_failed_and_the_ones_that_finished() -> None:
@@ -281,7 +311,9 @@ def test_print_result_names_the_scope_that_failed_and_the_ones_that_finished() -
     out = io.StringIO()
     core.print_result(result, out=out, titles={})
     lines = out.getvalue().splitlines()
-    assert lines[-2:] == ["  dev: ok", "  stage: FAILED at stage.a; not run: stage.b"]
+    verdicts = lines.index("  dev: ok")
+    assert lines[verdicts - 1].startswith("failed:")  # right under the run's outcome, before what to do next
+    assert lines[verdicts : verdicts + 2] == ["  dev: ok", "  stage: FAILED at stage.a; not run: stage.b"]
     planned = RunResult(**{**vars(result), "steps": [step("dev.a", "dev", "planned"), step("stage.a", "stage", "done")]})
     assert core.scope_verdicts(planned) == ["  dev: 1 planned", "  stage: ok"]
     # One scope only: no per-scope lines (the summary line says it all).

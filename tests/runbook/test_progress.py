@@ -21,6 +21,22 @@ class S(Step):
 STEPS = [S("bootstrap", 1), S("mgmt.infra", 2), S("dev.infra", 3)]
 
 
+@pytest.fixture(autouse=True)
+def _stop_every_view(monkeypatch: pytest.MonkeyPatch):
+    """A started view redirects sys.stderr through rich until it is finished: finish them all."""
+    views: list[TtyProgress] = []
+    original = TtyProgress.__init__
+
+    def init(self, *args, **kw):  # type: ignore[no-untyped-def]
+        original(self, *args, **kw)
+        views.append(self)
+
+    monkeypatch.setattr(TtyProgress, "__init__", init)
+    yield
+    for view in views:
+        view.run_finished("ok")
+
+
 class Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -60,43 +76,69 @@ def test_retrying_and_long_runs() -> None:
     assert "running #2" in view.render()[3]
 
 
-def test_redraws_are_throttled_and_overwrite_the_previous_table() -> None:
-    clock = FakeClock()
-    out = io.StringIO()
-    view = TtyProgress(out, clock=clock, tick=False, min_interval=0.25, width=200)
+def test_the_table_is_never_taller_than_half_the_terminal_and_keeps_active_rows() -> None:
+    steps = [S(f"step{i}", i) for i in range(12)]
+    view = TtyProgress(io.StringIO(), clock=FakeClock(), tick=False, width=80, height=10)
+    view.run_started(steps, {})
+    view.step_started("step9")
+    view.step_finished("step2", "failed", "boom")
+    lines = view.render()
+    assert len(lines) <= 5  # half of 10 lines: the log lines above keep the other half
+    assert lines[0].split()[:2] == ["ph", "step"]
+    shown = [line.split()[1] for line in lines[1:-1]]
+    assert "step9" in shown and "step2" in shown  # running and failed rows are never the ones dropped
+    assert shown == sorted(shown, key=lambda sid: int(sid[4:]))  # still in runbook order
+    assert lines[-1].strip().startswith("… 9 more: 9 pending")
+
+
+def test_long_ids_keep_the_columns_aligned() -> None:
+    steps = [S("a", 1), S("stage.infra.destroy.with-a-very-long-id", 3)]
+    view = TtyProgress(io.StringIO(), clock=FakeClock(), tick=False, width=200, height=40)
+    view.run_started(steps, {})
+    lines = view.render()
+    assert len({line.index("pending") for line in lines[1:]}) == 1
+
+
+def test_lines_never_wrap_and_are_cut_at_a_word() -> None:
+    view = TtyProgress(io.StringIO(), clock=FakeClock(), tick=False, width=60)
     view.run_started(STEPS, {})
-    first = out.getvalue()
-    assert first.count("\n") == 4 and "\x1b[" not in first
-    for _ in range(20):  # a burst of events inside one interval draws nothing more
-        view.step_waiting("dev.infra", "EKS cluster ACTIVE")
-    assert out.getvalue() == first
-    clock.advance(0.3)
-    view.step_waiting("dev.infra", "EKS cluster ACTIVE")
-    second = out.getvalue()[len(first):]
-    assert second.startswith("\x1b[4F\x1b[J")  # back up over the 4 drawn lines, clear, redraw
-    view.run_finished("ok")  # the final state is always drawn
-    assert out.getvalue().count("\x1b[4F") == 2
+    view.step_waiting("dev.infra", "terraform apply module.eks.aws_eks_cluster.this (2m10s)")
+    lines = view.render()
+    view.run_finished("ok")
+    assert all(len(line) <= 59 for line in lines)
+    assert lines[3].endswith("…") and lines[3][:-1].endswith(("terraform", "apply"))
 
 
-def test_lines_never_wrap() -> None:
-    view = TtyProgress(io.StringIO(), clock=FakeClock(), tick=False, width=40)
-    view.run_started(STEPS, {})
-    view.step_waiting("dev.infra", "x" * 200)
-    assert all(len(line) <= 39 for line in view.render())
+def test_the_live_view_draws_through_rich_and_prints_log_lines_above_it() -> None:
+    from runbook.logs import configure_logging, get_logger
 
-
-def test_ticker_keeps_elapsed_time_moving_and_stops() -> None:
     out = Tty()
-    view = TtyProgress(out, clock=Clock(), min_interval=0.02)
+    configure_logging("console", stream=out)
+    view = TtyProgress(out, clock=FakeClock(), tick=False, width=100, height=30)
+    view.run_started(STEPS, {})
+    get_logger().info("a line while the table is live")
+    view.step_started("dev.infra")
+    view.run_finished("ok")
+    get_logger().info("after the view")
+    text = out.getvalue()
+    assert "a line while the table is live" in text and "after the view" in text
+    # The log line was printed by the live console (above the region), not written through it:
+    # rich moved the cursor back up over the table before printing it.
+    before_line = text[: text.index("a line while the table is live")]
+    assert "\x1b[2K" in before_line and "bootstrap" in before_line
+
+
+def test_the_live_view_keeps_elapsed_time_moving_and_stops() -> None:
+    out = Tty()
+    view = TtyProgress(out, clock=Clock(), min_interval=0.05, width=100, height=30)
     view.run_started(STEPS, {})
     view.step_started("dev.infra")
-    time.sleep(0.15)
-    draws = out.getvalue().count("\x1b[J")
-    assert draws >= 3  # redrawn with no events
+    time.sleep(0.6)
+    assert out.getvalue().count("ph  step") >= 3  # redrawn by rich's refresh thread, with no events
     view.run_finished("ok")
     settled = out.getvalue()
-    time.sleep(0.06)
-    assert out.getvalue() == settled
+    time.sleep(0.2)
+    assert out.getvalue() == settled and settled.endswith("\x1b[?25h")  # stopped, cursor shown again
 
 
 @pytest.mark.parametrize(

@@ -925,9 +925,11 @@ def test_a_selection_whose_needs_are_not_done_is_a_usage_error_before_anything_r
     assert "'b' needs 'a', which is not done (status: never run)" in err.value.message
     assert "--from a" in err.value.hint
     assert store.saves == [] and all(step.calls == [] for step in steps)
-    # A dry-run may look ahead: the plan says what it cannot know yet.
-    result = make_runner(steps, store=store, dry_run=True, from_="b", to="b").run()
-    assert [s.id for s in result.steps] == ["b"] and result.step("b").status == "planned"
+    # A dry-run says what the real run would (issue 13): the same refusal, nothing planned.
+    with pytest.raises(UsageError) as dry:
+        make_runner(steps, store=store, dry_run=True, from_="b", to="b").run()
+    assert dry.value.message == err.value.message
+    assert store.saves == [] and all(step.calls == [] for step in steps)
 
 
 # -- logs, progress, overhead --------------------------------------------------------------

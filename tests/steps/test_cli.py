@@ -98,10 +98,10 @@ def test_the_installed_entry_point_and_python_m_both_answer_help() -> None:
     assert "Usage: kyeol" in installed.stdout
 
 
-def test_no_arguments_shows_the_usage_and_exits_2() -> None:
+def test_no_arguments_shows_the_help_and_exits_0() -> None:
     result = invoke()
-    assert result.exit_code == EXIT_USAGE
-    assert "Usage" in cli_output(result)
+    assert result.exit_code == EXIT_OK
+    assert "Usage" in cli_output(result) and "deploy" in cli_output(result)
 
 
 def test_an_unknown_environment_is_a_usage_error(tmp_path: Path) -> None:

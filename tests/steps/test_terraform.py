@@ -110,14 +110,14 @@ def context(redactor: Redactor, *, dry_run: bool = False, deadline: float | None
 def test_version_of_the_installed_terraform() -> None:
     tf, _, _ = make_tf()
     version = tf.version()
-    assert tuple(int(n) for n in version.split(".")[:2]) >= (1, 10)
+    assert tuple(int(n) for n in version.split(".")[:2]) >= (1, 11)
 
 
 def test_missing_terraform_is_unavailable_with_an_install_hint(tmp_path: Path) -> None:
     tf, _, redactor = make_tf(binary=str(tmp_path / "no-such-terraform"))
     with pytest.raises(Unavailable, match="not installed") as caught:
         tf.version()
-    assert "install Terraform >= 1.10" in caught.value.hint
+    assert "install Terraform >= 1.11" in caught.value.hint
     assert "KYEOL_TERRAFORM" in caught.value.hint
     with pytest.raises(Unavailable):  # every command checks first
         tf.init(write_root(tmp_path / "r", LOCAL_ROOT), None, context(redactor))
@@ -126,14 +126,14 @@ def test_missing_terraform_is_unavailable_with_an_install_hint(tmp_path: Path) -
         Terraform(process).version()
 
 
-@pytest.mark.parametrize("printed", ['{"terraform_version": "1.5.7", "platform": "linux_amd64"}', "Terraform v0.12.31"])
-def test_terraform_older_than_1_10_is_refused(tmp_path: Path, printed: str) -> None:
+@pytest.mark.parametrize("printed", ['{"terraform_version": "1.10.5", "platform": "linux_amd64"}', "Terraform v0.12.31"])
+def test_terraform_older_than_1_11_is_refused(tmp_path: Path, printed: str) -> None:
     # Stand-in for an old terraform binary: prints what that version prints for `version -json`.
     fake = tmp_path / "terraform"
     fake.write_text(f"#!/bin/sh\necho '{printed}'\n")
     fake.chmod(0o755)
     tf, _, _ = make_tf(binary=str(fake))
-    with pytest.raises(Unavailable, match=r"too old: kyeol needs >= 1\.10") as caught:
+    with pytest.raises(Unavailable, match=r"too old: kyeol needs >= 1\.11") as caught:
         tf.version()
     assert "install Terraform" in caught.value.hint
 
@@ -178,6 +178,40 @@ def test_plan_apply_output_and_a_second_run_that_changes_nothing(tmp_path: Path)
     run_lines = [r for r in log.records if r["event"] == "run"]
     assert all(r["command"].split()[1] in ("version", "init", "plan", "show", "apply", "output") for r in run_lines)
     assert all("-no-color" in r["command"] for r in run_lines if r["command"].split()[1] != "version")
+
+
+def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(tmp_path: Path) -> None:
+    """`terraform apply -json` (hashicorp/terraform@v1.11 internal/command/views/json/hook.go): the
+    step's "waiting for" names the resource being created and, every 10 s, for how long."""
+    root = write_root(tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
+                                         '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n')
+    tf, tf_log, redactor = make_tf()
+    seen: list[tuple[str, str]] = []
+    changes: list[dict[str, str]] = []
+    ctx = StepContext(run_id="t", step_id="tf", env="dev", dry_run=False, clock=Clock(), log=RecordingLog(), outputs={},
+                      on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add,
+                      on_change=changes.append)
+    tf.init(root, None, ctx)
+    assert tf.apply(root, tf.plan(root, ctx), ctx) is True
+    shown = [what for _, what in seen]
+    assert any(w.startswith("creating terraform_data.slow") for w in shown), shown
+    assert any(w.startswith("creating terraform_data.slow (1") for w in shown), shown  # apply_progress, 10 s
+    assert shown[-1] == "terraform apply"  # every operation complete
+    # Terraform's messages are still logged (as text), and what was done is reported to the step.
+    assert any(r["event"].startswith("terraform_data.slow: Creation complete") for r in tf_log.records)
+    assert sorted(c["target"] for c in changes) == ["terraform_data.quick", "terraform_data.slow"]
+    assert {c["action"] for c in changes} == {"create"}
+
+
+def test_a_failed_json_apply_still_names_terraforms_error(tmp_path: Path) -> None:
+    root = write_root(tmp_path / "root", 'resource "terraform_data" "bad" {\n  provisioner "local-exec" {\n'
+                                         '    command = "exit 3"\n  }\n}\n')
+    tf, _, redactor = make_tf()
+    ctx = context(redactor)
+    tf.init(root, None, ctx)
+    with pytest.raises(TerraformError) as caught:
+        tf.apply(root, tf.plan(root, ctx), ctx)
+    assert "local-exec provisioner error" in caught.value.message and caught.value.hint
 
 
 def test_dry_run_plans_without_lock_and_never_applies(tmp_path: Path) -> None:
