@@ -244,6 +244,60 @@ def test_migrations_run_as_a_presync_hook_with_their_prerequisites_before_them(e
     assert _config(docs, "saleor-migrate-config") == _config(docs, "saleor-config")
 
 
+def _pod_environment(docs: list[dict[str, Any]], workload: dict[str, Any], stored: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment ``workload``'s first container gets from its envFrom, with each
+    ExternalSecret's Secrets Manager entries replaced by ``stored`` (entry → key/values) and its
+    templates evaluated the way External Secrets' v2 engine reads them here (``{{ .k }}`` and
+    ``{{ .k | urlquery }}``; dataFrom extract entries merged in order, rewrite regexps applied)."""
+    from urllib.parse import quote_plus
+
+    env: dict[str, str] = {}
+    for source in support.containers(workload, init=False)[0].get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(_config(docs, source["configMapRef"]["name"]))
+            continue
+        es = support.one(docs, "ExternalSecret", source["secretRef"]["name"])
+        merged: dict[str, str] = {}
+        for item in es["spec"]["dataFrom"]:
+            data = dict(stored[item["extract"]["key"]])
+            for rule in item.get("rewrite", []):
+                rx = rule["regexp"]
+                data = {re.sub(rx["source"], rx["target"].replace("$", "\\"), k, count=1): v for k, v in data.items()}
+            merged.update(data)
+
+        def value(match: re.Match[str]) -> str:
+            found = merged[match.group(1)]
+            return quote_plus(found) if match.group(2) else found
+
+        for key, template in es["spec"]["target"]["template"]["data"].items():
+            env[key] = re.sub(r"\{\{ \.(\w+)( \| urlquery)? \}\}", value, template)
+    return env
+
+
+@ENVS
+def test_the_migration_job_queues_tasks_on_the_workers_broker(env, overlays, config):
+    """Saleor 3.23.28 saleor/settings.py: ``CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL",
+    os.environ.get("CLOUDAMQP_URL")) or ""`` and ``CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL``.
+    A migrate Job without the broker runs every task a data migration enqueues inline, inside
+    the PreSync hook (1 Gi, 1200 s, no S3 role). So the Job's environment, evaluated from its
+    ExternalSecret against Secrets Manager entries whose database and cache hosts differ, must
+    carry exactly the workers' broker URL, and still the database's own host."""
+    e = config.env(env)
+    docs = overlays[env]
+    stored = {
+        e.secret_name("saleor-db"): {"username": "saleor", "password": "p@ss", "host": "db.internal", "port": "5432", "dbname": "saleor"},
+        e.secret_name("saleor-cache"): {"auth_token": "t/k+n", "host": "valkey.internal", "port": "6379"},
+        e.secret_name("saleor-app"): {"SECRET_KEY": "k", "RSA_PRIVATE_KEY": "r"},
+    }
+    worker = _pod_environment(docs, support.one(docs, "Deployment", "saleor-worker"), stored)
+    migrate = _pod_environment(docs, support.one(docs, "Job", "saleor-migrate"), stored)
+    broker = migrate.get("CELERY_BROKER_URL") or migrate.get("CLOUDAMQP_URL") or ""
+    assert broker, "CELERY_TASK_ALWAYS_EAGER would be True in the migration Job"
+    assert broker == worker["CELERY_BROKER_URL"] == "rediss://:t%2Fk%2Bn@valkey.internal:6379/1?ssl_cert_reqs=required"
+    assert migrate["DATABASE_URL"] == worker["DATABASE_URL"]
+    assert "@db.internal:5432/" in migrate["DATABASE_URL"]
+
+
 # ------------------------------------------------------------------ images
 
 
@@ -293,7 +347,7 @@ def test_pods_get_their_settings_from_external_secrets_of_this_environment(env, 
         for es in support.find(docs, "ExternalSecret")
     }
     db, cache, app = e.secret_name("saleor-db"), e.secret_name("saleor-cache"), e.secret_name("saleor-app")
-    assert remote == {"saleor-db": [db], "saleor-cache": [cache], "saleor-app": [app], "saleor-migrate-env": [db, app]}
+    assert remote == {"saleor-db": [db], "saleor-cache": [cache], "saleor-app": [app], "saleor-migrate-env": [db, app, cache]}
     store = {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
     templates = {}
     for es in support.find(docs, "ExternalSecret"):
