@@ -164,7 +164,7 @@ class World:
         self.mgmt.add_controller(ArgoCdFinalizesSaleor(self.dev, self.argo))
         self.lbc = LbcManagesAlb(self.dev, moto)
         self.mgmt.add_controller(self.lbc)
-        self.external_dns = ExternalDnsPublishes(moto, DEV.domain, cluster=self.dev)
+        self.external_dns = ExternalDnsPublishes(moto, self.mgmt, self.dev, env=DEV.name)
         self.dev.add_controller(self.external_dns)
         self.mgmt.add_controller(self.external_dns)  # it keeps running while kyeol drains through MGMT
 
