@@ -87,6 +87,9 @@ def evaluate(text: str, params: dict[str, Any]) -> str:
 
     if "{{" not in text:
         return text
+    for name in sorted(functions_used(text) - ARGOCD_FUNCS):
+        # What Argo CD's parse of the field says (text/template: function not defined).
+        raise TemplateError(f'failed to parse template {text}: function "{name}" not defined')
     with tempfile.TemporaryDirectory(prefix="gotemplate-") as tmp:
         chart = Path(tmp)
         (chart / "templates").mkdir()

@@ -185,13 +185,11 @@ def test_clusters_without_the_addon_label_get_no_application(appsets, config):
 
 def test_templates_read_only_the_cluster_secret_facts_phase_5_writes(appsets):
     for appset in appsets:
-        for expression in support.template_expressions(appset["spec"]["template"]):
-            if expression.startswith("index .metadata.annotations"):
-                assert expression.split('"')[1] in support.CLUSTER_SECRET_ANNOTATIONS, expression
-            elif expression.startswith("index .metadata.labels"):
-                assert expression.split('"')[1] == "kyeol.io/env", expression
+        for table, key in support.template_facts(appset["spec"]["template"]):
+            if table == "annotations":
+                assert key in support.CLUSTER_SECRET_ANNOTATIONS, key
             else:
-                assert expression == ".name", expression
+                assert key == "kyeol.io/env", key
 
 
 def test_charts_are_pinned_to_exact_versions_with_values_from_this_repo(addon_apps, config):
