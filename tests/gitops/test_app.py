@@ -142,6 +142,54 @@ def test_target_group_health_checks_match_each_backend(env, overlays):
 # ------------------------------------------------------------------ workloads
 
 
+def _alb_backends(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(Service, Deployment) pairs the Ingress's rules send ALB traffic to."""
+    names = {path["backend"]["service"]["name"] for rule in _ingress(docs)["spec"]["rules"] for path in rule["http"]["paths"]}
+    pairs = []
+    for name in sorted(names):
+        service = support.one(docs, "Service", name)
+        selector = service["spec"]["selector"]
+        [deployment] = [d for d in support.find(docs, "Deployment")
+                        if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        pairs.append((service, deployment))
+    return pairs
+
+
+@ENVS
+def test_rolling_updates_drain_alb_targets_before_pods_stop(env, overlays, saleor_apps):
+    """aws-load-balancer-controller v3.5.0 docs/guide/ingress/annotations.md: target-group
+    attributes come from ``alb.ingress.kubernetes.io/target-group-attributes`` (Ingress or
+    Service; the Service's wins), ``deregistration_delay.timeout_seconds`` in 0-3600 (ELB's
+    default 300 s would hold every rollout five minutes per pod). docs/deploy/pod_readiness_gate.md:
+    with target-type ip and the namespace labelled ``elbv2.k8s.aws/pod-readiness-gate-inject``,
+    a new pod is Ready only once its target is healthy; the old pod, though, keeps getting new
+    requests until the controller has deregistered it, and a pod that exits before the ALB
+    stopped routing to it answers 502. So each backend pod pauses in preStop for longer than
+    the deregistration delay (it serves while the ALB drains it), and its grace period is longer
+    than that pause (SIGTERM still leaves the server time to finish)."""
+    docs = overlays[env]
+    ingress = _ingress(docs)
+    assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"] == "ip"
+    namespace_labels = saleor_apps[env]["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]
+    assert namespace_labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    backends = _alb_backends(docs)
+    assert {d["metadata"]["name"] for _, d in backends} == {"saleor-api", "saleor-dashboard", "saleor-storefront"}
+    for service, deployment in backends:
+        name = deployment["metadata"]["name"]
+        annotations = {**ingress["metadata"]["annotations"], **(service["metadata"].get("annotations") or {})}
+        attributes = dict(pair.split("=", 1) for pair in annotations.get("alb.ingress.kubernetes.io/target-group-attributes", "").split(",") if pair)
+        assert "deregistration_delay.timeout_seconds" in attributes, f"{name}: ELB's default 300 s deregistration delay"
+        delay = int(attributes["deregistration_delay.timeout_seconds"])
+        assert 0 < delay <= 3600, name
+        spec = support.pod_spec(deployment)
+        for container in spec["containers"]:
+            pre_stop = (container.get("lifecycle") or {}).get("preStop") or {}
+            assert "sleep" in pre_stop, f"{name}/{container['name']}: no preStop pause, the pod exits while the ALB still routes to it"
+            pause = int(pre_stop["sleep"]["seconds"])
+            assert pause > delay, f"{name}: preStop {pause}s must outlast the deregistration delay {delay}s"
+            assert spec["terminationGracePeriodSeconds"] > pause, f"{name}: the grace period must leave time after the preStop pause"
+
+
 @ENVS
 def test_every_workload_has_probes_requests_limits_and_runs_hardened(env, overlays):
     workloads = _workloads(overlays[env])
