@@ -448,12 +448,12 @@ def test_api_and_worker_store_media_in_the_environments_bucket_served_by_the_api
 
 
 @ENVS
-def test_payment_calling_workloads_run_on_the_pg_egress_nodes_in_prod_only(env, overlays):
+def test_the_worker_runs_on_the_pg_egress_node_in_prod_only(env, overlays):
     toleration = {"key": "dedicated", "operator": "Equal", "value": "pg-egress", "effect": "NoSchedule"}
     for workload in _workloads(overlays[env]):
         spec = support.pod_spec(workload)
         pinned = spec.get("nodeSelector") == {"kyeol.io/egress": "pg"} and toleration in spec.get("tolerations", [])
-        expected = env == "prod" and workload["metadata"]["name"] in ("saleor-api", "saleor-worker")
+        expected = env == "prod" and workload["metadata"]["name"] == "saleor-worker"
         assert pinned == expected, workload["metadata"]["name"]
 
 
