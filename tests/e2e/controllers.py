@@ -122,25 +122,29 @@ class ExternalDnsPublishes:
     _config: tuple[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def config(self) -> Any:
-        """The running ExternalDNS's flags, or None while it is not deployed."""
+    def _refresh(self) -> None:
+        """On MGMT's requests only: the running ExternalDNS's flags, or None while it is not
+        deployed (its Application is absent). Dev's requests use what was read last, so no
+        lock of MGMT is ever taken under dev's (MGMT before dev, this stand-in's own lock last)."""
         from tests.standins.external_dns import load_config
 
         secret = self.mgmt.get("v1", "Secret", f"cluster-{self.cluster.name}", "argocd")
         if secret is None or self.mgmt.get(ARGO, "Application", f"external-dns-{self.env}", "argocd") is None:
-            return None
+            self._config = None
+            return
         key = repr(secret["metadata"].get("annotations"))
         if self._config is None or self._config[0] != key:
             self._config = (key, load_config(self.platform, self.env, secret))
-        return self._config[1]
 
     def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
         namespace, name = self.ingress
+        if api is self.mgmt:
+            self._refresh()
+        if self._config is None:
+            return
+        config = self._config[1]
+        found = self.cluster.get(INGRESS, "Ingress", name, namespace)
         with self._lock:
-            config = self.config()
-            if config is None:
-                return
-            found = self.cluster.get(INGRESS, "Ingress", name, namespace)
             if found is None:
                 if self.published and config.policy == "sync":
                     self._delete(config)
@@ -177,6 +181,7 @@ class ExternalDnsPublishes:
             ]
             r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
             self.published[host] = zone_id
+        del self.skipped[:-20]
 
     def _delete(self, config: Any) -> None:
         r53 = self._route53()

@@ -13,6 +13,7 @@ import yaml
 
 from steps.config import IMAGES, TARGET_ENVS
 from tests.gitops import support
+from tests.infra.app_contract import go_replace_all
 
 ENVS = pytest.mark.parametrize("env", TARGET_ENVS)
 PROBES = ("readinessProbe", "livenessProbe")
@@ -310,7 +311,7 @@ def _pod_environment(docs: list[dict[str, Any]], workload: dict[str, Any], store
             data = dict(stored[item["extract"]["key"]])
             for rule in item.get("rewrite", []):
                 rx = rule["regexp"]
-                data = {re.sub(rx["source"], rx["target"].replace("$", "\\"), k, count=1): v for k, v in data.items()}
+                data = {go_replace_all(rx["source"], rx["target"], k): v for k, v in data.items()}
             merged.update(data)
 
         def value(match: re.Match[str]) -> str:
