@@ -53,7 +53,7 @@ uuidv4 values without wrap wrapWith
 ARGOCD_FUNCS = GO_BUILTINS | (SPRIG_GENERIC - {"env", "expandenv", "getHostByName"}) | {
     "normalize", "slugify", "toYaml", "fromYaml", "fromYamlArray"}
 
-_ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
+_ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
 _KEYWORDS = frozenset("if else end range with define template block break continue nil true false".split())
 
 

@@ -25,7 +25,7 @@ ZONE = "topology.kubernetes.io/zone"
 HOSTNAME = "kubernetes.io/hostname"
 
 
-def quantity(value: str | int | float) -> float:
+def quantity(value: str | float) -> float:
     """CPU in cores or memory in MiB from a Kubernetes quantity."""
     text = str(value)
     for suffix, factor in (("m", 1e-3), ("Ki", 1 / 1024), ("Mi", 1.0), ("Gi", 1024.0)):
@@ -128,11 +128,9 @@ def schedule(pods: list[Pod], nodes: list[Node], placed: list[Pod] | None = None
             pending.append(pod)
             continue
 
-        def score(n: Node) -> tuple[int, int, str]:
-            same = [p for p in placed if p.app == pod.app]
-            zone_of = {m.name: m.zone for m in nodes}
-            return (sum(p.node == n.name for p in same), sum(zone_of.get(p.node or "") == n.zone for p in same), n.name)
-
-        pod.node = min(options, key=score).name
+        same = [p for p in placed if p.app == pod.app]
+        zone_of = {m.name: m.zone for m in nodes}
+        pod.node = min(options, key=lambda n: (sum(p.node == n.name for p in same),
+                                               sum(zone_of.get(p.node or "") == n.zone for p in same), n.name)).name
         placed.append(pod)
     return pending

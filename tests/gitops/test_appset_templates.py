@@ -18,7 +18,15 @@ import pytest
 
 from steps.config import ADDONS, TARGET_ENVS
 from tests.gitops import support
-from tests.gitops.gotemplate import ARGOCD_FUNCS, TemplateError, cluster_params, evaluate, functions_used, render_template, template_strings
+from tests.gitops.gotemplate import (
+    ARGOCD_FUNCS,
+    TemplateError,
+    cluster_params,
+    evaluate,
+    functions_used,
+    render_template,
+    template_strings,
+)
 
 _FACT = re.compile(r'index \.metadata\.(labels|annotations) "([^"]+)"')
 

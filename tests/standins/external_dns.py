@@ -84,7 +84,7 @@ class Config:
     zone_match_parent: bool = False
 
     @classmethod
-    def from_args(cls, args: list[str]) -> "Config":
+    def from_args(cls, args: list[str]) -> Config:
         """Parse the container's arguments (``--flag=value``, ``--flag``, ``--no-flag``)."""
         multi: dict[str, list[str]] = {}
         single: dict[str, str] = {}

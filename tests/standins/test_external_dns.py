@@ -16,7 +16,13 @@ import pytest
 
 from steps.config import TARGET_ENVS, load_config
 from steps.phase5_register import cluster_secret
-from tests.standins.external_dns import Config, DomainFilter, chart_args, deployed_values, find_zone
+from tests.standins.external_dns import (
+    Config,
+    DomainFilter,
+    chart_args,
+    deployed_values,
+    find_zone,
+)
 from tests.standins.external_dns import load_config as external_dns_config
 
 ROOT = Path(__file__).resolve().parents[2]
