@@ -98,6 +98,9 @@ def plan(environ: dict[str, str], root: Path = ROOT) -> dict[str, str]:
                 kind="source",
                 source=spec["source"],
                 source_ref=spec["ref"],
+                schema_source=spec["schema_source"],
+                schema_ref=spec["schema_ref"],
+                schema_path=spec["schema_path"],
                 api_url=f"https://{env_cfg['api_host']}/graphql/",
                 storefront_url=f"https://{env_cfg['service_host']}",
             )

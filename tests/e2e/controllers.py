@@ -11,7 +11,8 @@ controller, run by :class:`tests.standins.fake_kube_api.FakeKubeAPI` before ever
   env overlay, rendered by ``kubectl kustomize``) exists on the env cluster, owned by Argo CD's
   field manager (what phase 8 patches with the origin header);
 * :class:`ExternalDnsPublishes` — once that Ingress exists, its ``origin-*`` names are in
-  Route53 (moto), as ExternalDNS writes them (what phase 9's DNS link checks);
+  Route53 (moto) if ExternalDNS v0.21.0, run with the arguments the cluster's add-on gets, would
+  select their zone and pass their names (what phase 9's DNS link checks);
 * :class:`AddonApplicationSets` — the add-on ApplicationSets: ``<addon>-<env>`` exists while the
   root app exists and the cluster Secret carries ``kyeol.io/addon-<addon>: "true"`` (what phase 6
   waits for, and what `kyeol destroy` removes by taking the labels off);
@@ -40,6 +41,8 @@ ARGO = "argoproj.io/v1alpha1"
 INGRESS = "networking.k8s.io/v1"
 HOSTNAME_ANNOTATION = "external-dns.alpha.kubernetes.io/hostname"
 ALB_NAME = "k8s-saleor-0123456789.ap-northeast-1.elb.amazonaws.com"
+ALB_ZONE_ID = "Z14GRHDCWA56QT"  # Elastic Load Balancing's canonical hosted zone in ap-northeast-1
+PLATFORM = Path(__file__).resolve().parents[2] / "kyeol-platform-gitops"
 
 
 def git_ingress(overlay: Path) -> dict[str, Any]:
@@ -93,44 +96,104 @@ class SaleorSyncCreates:
 
 @dataclass
 class ExternalDnsPublishes:
-    """Runs on the env cluster: the Ingress's hostname annotation → CNAME records to the ALB;
-    policy sync: the Ingress gone → its records deleted. ``cluster`` is the env cluster when
-    the requests that drive it go to another API (MGMT, while kyeol destroy drains)."""
+    """Runs on the env cluster (and on MGMT while kyeol drains through it): ExternalDNS v0.21.0
+    with the arguments this cluster's add-on Application gives it. Its configuration is not
+    written here: it is read from what Argo CD would deploy — the reviewed values file
+    ``clusters/<env>/external-dns-values.yaml`` merged under the ApplicationSet's
+    ``valuesObject``, evaluated (Go templates) against the cluster Secret phase 5 wrote on MGMT,
+    and turned into container arguments as the chart does (:mod:`tests.standins.external_dns`).
+
+    Then the upstream rules (kubernetes-sigs/external-dns@v0.21.0): provider/aws/aws.go
+    ``zones()`` selects the hosted zones (zone-id filter, zone type, domain filter, and a zone
+    that is only a *parent* of a filter only with ``--aws-zone-match-parent``); plan/plan.go
+    drops desired names outside the domain filter; a name goes into the longest selected zone it
+    is in (provider/zonefinder.go), as an alias A record to the ALB with its TXT ownership record
+    (registry/txt); policy ``sync`` deletes both once the Ingress is gone. ExternalDNS runs only
+    while its Application ``external-dns-<env>`` exists."""
 
     endpoint: str
-    domain: str
-    cluster: Any = None
+    mgmt: FakeKubeAPI
+    cluster: FakeKubeAPI
+    env: str = "dev"
+    platform: Path = PLATFORM
     ingress: tuple[str, str] = ("saleor", "saleor")
-    published: set[str] = field(default_factory=set)
+    published: dict[str, str] = field(default_factory=dict)  # name -> zone id
+    skipped: list[str] = field(default_factory=list)  # why a run published nothing (for test messages)
+    _config: tuple[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _refresh(self) -> None:
+        """On MGMT's requests only: the running ExternalDNS's flags, or None while it is not
+        deployed (its Application is absent). Dev's requests use what was read last, so no
+        lock of MGMT is ever taken under dev's (MGMT before dev, this stand-in's own lock last)."""
+        from tests.standins.external_dns import load_config
+
+        secret = self.mgmt.get("v1", "Secret", f"cluster-{self.cluster.name}", "argocd")
+        if secret is None or self.mgmt.get(ARGO, "Application", f"external-dns-{self.env}", "argocd") is None:
+            self._config = None
+            return
+        key = repr(secret["metadata"].get("annotations"))
+        if self._config is None or self._config[0] != key:
+            self._config = (key, load_config(self.platform, self.env, secret))
 
     def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
         namespace, name = self.ingress
-        found = (self.cluster or api).get(INGRESS, "Ingress", name, namespace)
-        if found is None:
-            with self._lock:
-                if self.published and self._change("DELETE", sorted(self.published)):
-                    self.published.clear()
+        if api is self.mgmt:
+            self._refresh()
+        if self._config is None:
             return
-        wanted = {h.strip() for h in ((found["metadata"].get("annotations") or {}).get(HOSTNAME_ANNOTATION) or "").split(",") if h.strip()}
+        config = self._config[1]
+        found = self.cluster.get(INGRESS, "Ingress", name, namespace)
         with self._lock:
-            missing = sorted(wanted - self.published)
-            if not missing:
+            if found is None:
+                if self.published and config.policy == "sync":
+                    self._delete(config)
                 return
-            if self._change("UPSERT", missing):
-                self.published.update(missing)
+            annotation = (found["metadata"].get("annotations") or {}).get(HOSTNAME_ANNOTATION) or ""
+            wanted = sorted({h.strip().rstrip(".") for h in annotation.split(",") if h.strip()} - set(self.published))
+            if wanted:
+                self._upsert(config, wanted, f"ingress/{namespace}/{name}")
 
-    def _change(self, action: str, hosts: list[str]) -> bool:
+    def _route53(self) -> Any:
         import boto3
 
-        r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=self.endpoint)
-        zones = [z for z in r53.list_hosted_zones_by_name(DNSName=self.domain + ".")["HostedZones"] if z["Name"] == self.domain + "."]
-        if not zones:
-            return False  # the zone comes from Terraform (global/us-east-1); nothing to publish into yet
-        changes = [{"Action": action, "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
-                                                              "ResourceRecords": [{"Value": ALB_NAME}]}} for host in hosts]
-        r53.change_resource_record_sets(HostedZoneId=zones[0]["Id"].rsplit("/", 1)[-1], ChangeBatch={"Changes": changes})
-        return True
+        return boto3.client("route53", region_name="us-east-1", endpoint_url=self.endpoint)
+
+    def _upsert(self, config: Any, names: list[str], resource: str) -> None:
+        from tests.standins.external_dns import find_zone
+
+        r53 = self._route53()
+        zones = [z for page in r53.get_paginator("list_hosted_zones").paginate() for z in page["HostedZones"]]
+        selected = [z for z in zones if config.selects_zone(z)]
+        if not selected:
+            self.skipped.append(f"no hosted zone selected among {[z['Name'] for z in zones]}")
+        for host in names:
+            zone = find_zone(selected, host) if config.wants(host) else None
+            if zone is None:
+                self.skipped.append(f"{host}: not in the domain filter or no selected zone")
+                continue
+            zone_id = zone["Id"].rsplit("/", 1)[-1]
+            changes = [
+                {"Action": "UPSERT", "ResourceRecordSet": {"Name": host + ".", "Type": "A", "AliasTarget": {
+                    "HostedZoneId": ALB_ZONE_ID, "DNSName": ALB_NAME + ".", "EvaluateTargetHealth": True}}},
+                {"Action": "UPSERT", "ResourceRecordSet": {"Name": config.txt_name(host) + ".", "Type": "TXT", "TTL": 300,
+                                                           "ResourceRecords": [{"Value": config.owner_label(resource)}]}},
+            ]
+            r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+            self.published[host] = zone_id
+        del self.skipped[:-20]
+
+    def _delete(self, config: Any) -> None:
+        r53 = self._route53()
+        for host, zone_id in sorted(self.published.items()):
+            changes = []
+            for record_name in (host + ".", config.txt_name(host) + "."):
+                listed = r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=record_name, MaxItems="5")
+                changes += [{"Action": "DELETE", "ResourceRecordSet": r} for r in listed["ResourceRecordSets"]
+                            if r["Name"] == record_name and r["Type"] in ("A", "TXT")]
+            if changes:
+                r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        self.published.clear()
 
 
 @dataclass

@@ -168,7 +168,7 @@ class World:
         self.mgmt.add_controller(ArgoCdFinalizesSaleor(self.dev, self.argo))
         self.lbc = LbcManagesAlb(self.dev, moto)
         self.mgmt.add_controller(self.lbc)
-        self.external_dns = ExternalDnsPublishes(moto, DEV.domain, cluster=self.dev)
+        self.external_dns = ExternalDnsPublishes(moto, self.mgmt, self.dev, env=DEV.name)
         self.dev.add_controller(self.external_dns)
         self.mgmt.add_controller(self.external_dns)  # it keeps running while kyeol drains through MGMT
 
@@ -232,7 +232,7 @@ class World:
         self.mgmt.add_controller(ArgoCdFinalizesSaleor(api, self.argo, application=app))
         self.lbcs[name] = LbcManagesAlb(api, self.moto, cluster_name=cfg.cluster_name, name=f"k8s-saleor-saleor-{name}01234")
         self.mgmt.add_controller(self.lbcs[name])
-        external_dns = ExternalDnsPublishes(self.moto, cfg.domain, cluster=api)
+        external_dns = ExternalDnsPublishes(self.moto, self.mgmt, api, env=name)
         api.add_controller(external_dns)
         self.mgmt.add_controller(external_dns)
         self.sites[name] = self.serve(self.ca.issue_cert(cfg.service_host, cfg.api_host), cfg)

@@ -12,11 +12,12 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.gitops.gotemplate import cluster_params, render_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = ROOT / "kyeol-platform-gitops"
@@ -143,8 +144,7 @@ def crd_validate(docs: list[dict[str, Any]], node_modules: Path) -> dict[str, An
 # Stand-in: the ApplicationSet controller's cluster generator
 # ---------------------------------------------------------------------------------------------
 
-_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-_INDEX = re.compile(r'^index \.metadata\.(labels|annotations) "([^"]+)"$')
+_FACT = re.compile(r'index \.metadata\.(labels|annotations) "([^"]+)"')
 
 
 def cluster_secret(env: Any, addons: tuple[str, ...]) -> dict[str, Any]:
@@ -175,47 +175,13 @@ def cluster_secret(env: Any, addons: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _cluster_params(secret: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": secret["stringData"]["name"],
-        "server": secret["stringData"]["server"],
-        "metadata": {"labels": secret["metadata"]["labels"], "annotations": secret["metadata"]["annotations"]},
-    }
-
-
-def _evaluate(expression: str, params: dict[str, Any]) -> str:
-    if expression in (".name", ".server"):
-        return str(params[expression[1:]])
-    match = _INDEX.match(expression)
-    if match is None:
-        raise ValueError(f"template expression {{{{ {expression} }}}} is not one the stand-in supports")
-    table, key = match.groups()
-    values = params["metadata"][table]
-    if key not in values:
-        # Go's `index` would quietly yield "": the stand-in is stricter, so a typo in an
-        # annotation name fails the test instead of deploying an empty value.
-        raise KeyError(f"cluster Secret has no {table[:-1]} {key!r}")
-    return str(values[key])
-
-
-def _substitute(node: Any, params: dict[str, Any]) -> Any:
-    if isinstance(node, str):
-        return _TEMPLATE.sub(lambda m: _evaluate(m.group(1), params), node)
-    if isinstance(node, list):
-        return [_substitute(item, params) for item in node]
-    if isinstance(node, dict):
-        return {key: _substitute(value, params) for key, value in node.items()}
-    return node
-
-
 def generate_applications(appset: dict[str, Any], secrets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stand-in for Argo CD's ApplicationSet controller, cluster generator only.
 
     Selects the cluster Secrets whose labels match the generator's matchLabels and renders
-    the template with goTemplate semantics for the expressions kyeol's ApplicationSets use:
-    `.name`, `.server` and `index .metadata.labels|annotations "key"`. Anything else raises,
-    so the stand-in never silently passes a template the real controller would render
-    differently.
+    the template's string fields with a real Go text/template engine and Argo CD's function
+    set (:mod:`tests.gitops.gotemplate`), so a template behaves here as it does in Argo CD,
+    quiet zero values of ``index`` included.
     """
     spec = appset["spec"]
     assert spec.get("goTemplate") is True, "kyeol's ApplicationSets use goTemplate"
@@ -228,23 +194,18 @@ def generate_applications(appset: dict[str, Any], secrets: list[dict[str, Any]])
                 continue
             if any(labels.get(key) != value for key, value in selector.items()):
                 continue
-            rendered = _substitute(spec["template"], _cluster_params(secret))
+            rendered = render_template(spec["template"], cluster_params(secret))
             metadata = dict(rendered["metadata"])
             metadata["namespace"] = appset["metadata"]["namespace"]
             apps.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata, "spec": rendered["spec"]})
     return apps
 
 
-def template_expressions(node: Any) -> Iterator[str]:
-    """Every `{{ … }}` expression in a (template) structure."""
-    if isinstance(node, str):
-        yield from (m.group(1) for m in _TEMPLATE.finditer(node))
-    elif isinstance(node, list):
-        for item in node:
-            yield from template_expressions(item)
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from template_expressions(value)
+def template_facts(node: Any) -> set[tuple[str, str]]:
+    """The cluster Secret (labels|annotations, key) pairs a template structure reads."""
+    from tests.gitops.gotemplate import template_strings
+
+    return {fact for _, text in template_strings(node) for fact in _FACT.findall(text)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import yaml
 
 from steps.config import IMAGES, TARGET_ENVS
 from tests.gitops import support
+from tests.infra.app_contract import go_replace_all
 
 ENVS = pytest.mark.parametrize("env", TARGET_ENVS)
 PROBES = ("readinessProbe", "livenessProbe")
@@ -142,6 +143,54 @@ def test_target_group_health_checks_match_each_backend(env, overlays):
 # ------------------------------------------------------------------ workloads
 
 
+def _alb_backends(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(Service, Deployment) pairs the Ingress's rules send ALB traffic to."""
+    names = {path["backend"]["service"]["name"] for rule in _ingress(docs)["spec"]["rules"] for path in rule["http"]["paths"]}
+    pairs = []
+    for name in sorted(names):
+        service = support.one(docs, "Service", name)
+        selector = service["spec"]["selector"]
+        [deployment] = [d for d in support.find(docs, "Deployment")
+                        if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        pairs.append((service, deployment))
+    return pairs
+
+
+@ENVS
+def test_rolling_updates_drain_alb_targets_before_pods_stop(env, overlays, saleor_apps):
+    """aws-load-balancer-controller v3.5.0 docs/guide/ingress/annotations.md: target-group
+    attributes come from ``alb.ingress.kubernetes.io/target-group-attributes`` (Ingress or
+    Service; the Service's wins), ``deregistration_delay.timeout_seconds`` in 0-3600 (ELB's
+    default 300 s would hold every rollout five minutes per pod). docs/deploy/pod_readiness_gate.md:
+    with target-type ip and the namespace labelled ``elbv2.k8s.aws/pod-readiness-gate-inject``,
+    a new pod is Ready only once its target is healthy; the old pod, though, keeps getting new
+    requests until the controller has deregistered it, and a pod that exits before the ALB
+    stopped routing to it answers 502. So each backend pod pauses in preStop for longer than
+    the deregistration delay (it serves while the ALB drains it), and its grace period is longer
+    than that pause (SIGTERM still leaves the server time to finish)."""
+    docs = overlays[env]
+    ingress = _ingress(docs)
+    assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"] == "ip"
+    namespace_labels = saleor_apps[env]["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]
+    assert namespace_labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    backends = _alb_backends(docs)
+    assert {d["metadata"]["name"] for _, d in backends} == {"saleor-api", "saleor-dashboard", "saleor-storefront"}
+    for service, deployment in backends:
+        name = deployment["metadata"]["name"]
+        annotations = {**ingress["metadata"]["annotations"], **(service["metadata"].get("annotations") or {})}
+        attributes = dict(pair.split("=", 1) for pair in annotations.get("alb.ingress.kubernetes.io/target-group-attributes", "").split(",") if pair)
+        assert "deregistration_delay.timeout_seconds" in attributes, f"{name}: ELB's default 300 s deregistration delay"
+        delay = int(attributes["deregistration_delay.timeout_seconds"])
+        assert 0 < delay <= 3600, name
+        spec = support.pod_spec(deployment)
+        for container in spec["containers"]:
+            pre_stop = (container.get("lifecycle") or {}).get("preStop") or {}
+            assert "sleep" in pre_stop, f"{name}/{container['name']}: no preStop pause, the pod exits while the ALB still routes to it"
+            pause = int(pre_stop["sleep"]["seconds"])
+            assert pause > delay, f"{name}: preStop {pause}s must outlast the deregistration delay {delay}s"
+            assert spec["terminationGracePeriodSeconds"] > pause, f"{name}: the grace period must leave time after the preStop pause"
+
+
 @ENVS
 def test_every_workload_has_probes_requests_limits_and_runs_hardened(env, overlays):
     workloads = _workloads(overlays[env])
@@ -244,6 +293,60 @@ def test_migrations_run_as_a_presync_hook_with_their_prerequisites_before_them(e
     assert _config(docs, "saleor-migrate-config") == _config(docs, "saleor-config")
 
 
+def _pod_environment(docs: list[dict[str, Any]], workload: dict[str, Any], stored: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment ``workload``'s first container gets from its envFrom, with each
+    ExternalSecret's Secrets Manager entries replaced by ``stored`` (entry → key/values) and its
+    templates evaluated the way External Secrets' v2 engine reads them here (``{{ .k }}`` and
+    ``{{ .k | urlquery }}``; dataFrom extract entries merged in order, rewrite regexps applied)."""
+    from urllib.parse import quote_plus
+
+    env: dict[str, str] = {}
+    for source in support.containers(workload, init=False)[0].get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(_config(docs, source["configMapRef"]["name"]))
+            continue
+        es = support.one(docs, "ExternalSecret", source["secretRef"]["name"])
+        merged: dict[str, str] = {}
+        for item in es["spec"]["dataFrom"]:
+            data = dict(stored[item["extract"]["key"]])
+            for rule in item.get("rewrite", []):
+                rx = rule["regexp"]
+                data = {go_replace_all(rx["source"], rx["target"], k): v for k, v in data.items()}
+            merged.update(data)
+
+        def value(match: re.Match[str]) -> str:
+            found = merged[match.group(1)]
+            return quote_plus(found) if match.group(2) else found
+
+        for key, template in es["spec"]["target"]["template"]["data"].items():
+            env[key] = re.sub(r"\{\{ \.(\w+)( \| urlquery)? \}\}", value, template)
+    return env
+
+
+@ENVS
+def test_the_migration_job_queues_tasks_on_the_workers_broker(env, overlays, config):
+    """Saleor 3.23.28 saleor/settings.py: ``CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL",
+    os.environ.get("CLOUDAMQP_URL")) or ""`` and ``CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL``.
+    A migrate Job without the broker runs every task a data migration enqueues inline, inside
+    the PreSync hook (1 Gi, 1200 s, no S3 role). So the Job's environment, evaluated from its
+    ExternalSecret against Secrets Manager entries whose database and cache hosts differ, must
+    carry exactly the workers' broker URL, and still the database's own host."""
+    e = config.env(env)
+    docs = overlays[env]
+    stored = {
+        e.secret_name("saleor-db"): {"username": "saleor", "password": "p@ss", "host": "db.internal", "port": "5432", "dbname": "saleor"},
+        e.secret_name("saleor-cache"): {"auth_token": "t/k+n", "host": "valkey.internal", "port": "6379"},
+        e.secret_name("saleor-app"): {"SECRET_KEY": "k", "RSA_PRIVATE_KEY": "r"},
+    }
+    worker = _pod_environment(docs, support.one(docs, "Deployment", "saleor-worker"), stored)
+    migrate = _pod_environment(docs, support.one(docs, "Job", "saleor-migrate"), stored)
+    broker = migrate.get("CELERY_BROKER_URL") or migrate.get("CLOUDAMQP_URL") or ""
+    assert broker, "CELERY_TASK_ALWAYS_EAGER would be True in the migration Job"
+    assert broker == worker["CELERY_BROKER_URL"] == "rediss://:t%2Fk%2Bn@valkey.internal:6379/1?ssl_cert_reqs=required"
+    assert migrate["DATABASE_URL"] == worker["DATABASE_URL"]
+    assert "@db.internal:5432/" in migrate["DATABASE_URL"]
+
+
 # ------------------------------------------------------------------ images
 
 
@@ -293,7 +396,7 @@ def test_pods_get_their_settings_from_external_secrets_of_this_environment(env, 
         for es in support.find(docs, "ExternalSecret")
     }
     db, cache, app = e.secret_name("saleor-db"), e.secret_name("saleor-cache"), e.secret_name("saleor-app")
-    assert remote == {"saleor-db": [db], "saleor-cache": [cache], "saleor-app": [app], "saleor-migrate-env": [db, app]}
+    assert remote == {"saleor-db": [db], "saleor-cache": [cache], "saleor-app": [app], "saleor-migrate-env": [db, app, cache]}
     store = {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
     templates = {}
     for es in support.find(docs, "ExternalSecret"):
@@ -346,12 +449,12 @@ def test_api_and_worker_store_media_in_the_environments_bucket_served_by_the_api
 
 
 @ENVS
-def test_payment_calling_workloads_run_on_the_pg_egress_nodes_in_prod_only(env, overlays):
+def test_the_worker_runs_on_the_pg_egress_node_in_prod_only(env, overlays):
     toleration = {"key": "dedicated", "operator": "Equal", "value": "pg-egress", "effect": "NoSchedule"}
     for workload in _workloads(overlays[env]):
         spec = support.pod_spec(workload)
         pinned = spec.get("nodeSelector") == {"kyeol.io/egress": "pg"} and toleration in spec.get("tolerations", [])
-        expected = env == "prod" and workload["metadata"]["name"] in ("saleor-api", "saleor-worker")
+        expected = env == "prod" and workload["metadata"]["name"] == "saleor-worker"
         assert pinned == expected, workload["metadata"]["name"]
 
 

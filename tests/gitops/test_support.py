@@ -8,6 +8,7 @@ import pytest
 
 from steps.config import ADDONS
 from tests.gitops import support
+from tests.gitops.gotemplate import TemplateError
 
 APPSET = {
     "apiVersion": "argoproj.io/v1alpha1",
@@ -36,14 +37,20 @@ def test_stand_in_renders_one_application_per_selected_cluster(config):
     assert app["spec"]["source"]["helm"]["valuesObject"] == {"region": "ap-northeast-1"}
 
 
-def test_stand_in_refuses_unknown_annotations_and_unsupported_expressions(config):
+def test_stand_in_evaluates_templates_as_argo_cd_does(config):
+    """Go semantics, not stricter ones: ``index`` of a missing annotation is "" (what made
+    issue 8's defect 10 invisible before), sprig functions work, Helm-only ones do not parse."""
     secret = support.cluster_secret(config.env("dev"), ("demo",))
-    typo = {**APPSET, "spec": {**APPSET["spec"], "template": {"metadata": {"name": '{{ index .metadata.annotations "kyeol.io/vpcid" }}'}, "spec": {}}}}
-    with pytest.raises(KeyError, match="kyeol.io/vpcid"):
-        support.generate_applications(typo, [secret])
-    sprig = {**APPSET, "spec": {**APPSET["spec"], "template": {"metadata": {"name": "{{ .name | upper }}"}, "spec": {}}}}
-    with pytest.raises(ValueError, match="not one the stand-in supports"):
-        support.generate_applications(sprig, [secret])
+
+    def named(template: str) -> dict:
+        return {**APPSET, "spec": {**APPSET["spec"], "template": {"metadata": {"name": template}, "spec": {}}}}
+
+    [typo] = support.generate_applications(named('x{{ index .metadata.annotations "kyeol.io/vpcid" }}'), [secret])
+    assert typo["metadata"]["name"] == "x"
+    [upper] = support.generate_applications(named("{{ .name | upper }}"), [secret])
+    assert upper["metadata"]["name"] == "JUNG-DEV-EKS"
+    with pytest.raises(TemplateError, match='function "required" not defined'):
+        support.generate_applications(named('{{ required "region" (index .metadata.annotations "kyeol.io/aws-region") }}'), [secret])
 
 
 def test_cluster_secret_fixture_carries_every_fact_phase_5_writes(config):

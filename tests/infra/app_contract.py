@@ -116,6 +116,34 @@ class SecretRead:
     name: str
     remotes: tuple[str, ...]
     keys: frozenset[str]  # keys its template reads, plus `property` of explicit data entries
+    # dataFrom[].rewrite regexps per remote (External Secrets applies them to the extracted keys
+    # in order, Go regexp ReplaceAllString: `$1` is a group)
+    rewrites: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    def keys_of(self, remote: str, written: set[str]) -> set[str]:
+        """The keys ``remote`` contributes once its rewrites are applied."""
+        keys = set(written)
+        for name, rules in self.rewrites:
+            if name != remote:
+                continue
+            for source, target in rules:
+                keys = {go_replace_all(source, target, k) for k in keys}
+        return keys
+
+
+def go_replace_all(source: str, target: str, text: str) -> str:
+    """Go's ``regexp.ReplaceAllString`` (what External Secrets' rewrite uses): ``$1``/``${1}`` are
+    groups, and an empty match right after the previous match is skipped, unlike Python's
+    ``re.sub`` (``(.*)`` on ``host`` gives one replacement, not two)."""
+    out, last, previous_end = [], 0, -1
+    for match in re.finditer(source, text):
+        if match.start() == match.end() == previous_end:
+            continue
+        out.append(text[last:match.start()])
+        out.append(re.sub(r"\$\{?(\d+)\}?", lambda g: match.group(int(g.group(1))) or "", target))
+        last = previous_end = match.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 def external_secret_reads(docs: list[dict[str, Any]]) -> list[SecretRead]:
@@ -126,6 +154,9 @@ def external_secret_reads(docs: list[dict[str, Any]]) -> list[SecretRead]:
             continue
         spec = doc.get("spec") or {}
         remotes = [e["extract"]["key"] for e in spec.get("dataFrom") or [] if "key" in (e.get("extract") or {})]
+        rewrites = tuple((e["extract"]["key"], tuple((r["regexp"]["source"], r["regexp"]["target"])
+                                                     for r in e.get("rewrite") or [] if "regexp" in r))
+                         for e in spec.get("dataFrom") or [] if "key" in (e.get("extract") or {}) and e.get("rewrite"))
         keys = set()
         for entry in spec.get("data") or []:
             ref = entry.get("remoteRef") or {}
@@ -135,7 +166,7 @@ def external_secret_reads(docs: list[dict[str, Any]]) -> list[SecretRead]:
         template = ((spec.get("target") or {}).get("template") or {}).get("data") or {}
         for text in template.values():
             keys.update(_TEMPLATE_KEY.findall(str(text)))
-        reads.append(SecretRead(doc["metadata"]["name"], tuple(dict.fromkeys(remotes)), frozenset(keys)))
+        reads.append(SecretRead(doc["metadata"]["name"], tuple(dict.fromkeys(remotes)), frozenset(keys), rewrites))
     return reads
 
 
@@ -160,7 +191,7 @@ def check_external_secret_keys(root: Instance, docs: list[dict[str, Any]], env: 
                 problems.append(f"{secret.place}: could not read the JSON keys written into {remote} "
                                 f"({secret.document.source if secret.document else 'no secret_string_wo'})")
                 continue
-            available.update(secret.document)
+            available.update(read.keys_of(remote, set(secret.document)))
         missing = sorted(read.keys - available)
         if missing and len(problems) == unreadable:  # only when every remote could be read
             problems.append(f"ExternalSecret {read.name} ({env}) reads {missing} from {list(read.remotes)}, "

@@ -7,6 +7,7 @@ ExternalSecrets that `kubectl kustomize` really renders for each overlay.
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 from textwrap import dedent
@@ -275,3 +276,16 @@ def test_real_external_secrets_find_every_key_they_read(infra_tree: Path, env: s
     assert {r.name for r in a.external_secret_reads(docs)} >= {"saleor-db", "saleor-cache", "saleor-app", "saleor-migrate-env"}
     problems = a.check_external_secret_keys(instantiate(c.env_root(infra_tree, env)), docs, env)
     assert not problems, "\n".join(problems)
+
+
+def test_extract_rewrites_are_applied_to_the_written_keys(infra_tree: Path) -> None:
+    """External Secrets renames extracted keys by ``dataFrom[].rewrite`` (Go regexp): the
+    migration Job reads the cache entry as ``cache_*``; without the rewrite those keys exist
+    nowhere and the check says so."""
+    docs = copy.deepcopy(overlay("dev"))
+    assert not a.check_external_secret_keys(instantiate(c.env_root(infra_tree, "dev")), docs, "dev")
+    [migrate] = [d for d in docs if d["kind"] == "ExternalSecret" and d["metadata"]["name"] == "saleor-migrate-env"]
+    for source in migrate["spec"]["dataFrom"]:
+        source.pop("rewrite", None)
+    problems = a.check_external_secret_keys(instantiate(c.env_root(infra_tree, "dev")), docs, "dev")
+    assert len(problems) == 1 and problems[0].startswith("ExternalSecret saleor-migrate-env (dev) reads ['cache_auth_token', 'cache_host', 'cache_port']")
