@@ -56,7 +56,15 @@ class Invocation:
     state: str = "state.json"
     runs_dir: str = "runs"
     confirm_env: str | None = None
+    # Read-only: a dry-run that takes no lock, plans without Terraform's lock and refuses any
+    # mutation at the product's adapters (a CI plan never blocks a deploy).
+    read_only: bool = False
+    summary: str | None = None  # Markdown summary file (in GitHub Actions: $GITHUB_STEP_SUMMARY)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.read_only:
+            self.dry_run = True
 
 
 class Session(Protocol):
@@ -188,6 +196,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
 
     run_id = new_run_id()
     holder = None
+    if inv.read_only:
+        print(f"read-only: no lock taken on {getattr(real_store, 'location', 'the state')}; nothing will be written", file=out)
     if not inv.dry_run:
         holder = make_holder(run_id, inv.command)
         real_store.acquire(holder)
@@ -221,6 +231,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
 
     report = _write_report(project, inv, result, identity, notes, session)
     print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report)
+    if report is not None:
+        _publish(project, inv, report, session, {sid: tuple(graph[sid].needs) for sid in graph.order()}, out)
     code = result.exit_code
     if code == EXIT_PENDING and not inv.detailed_exitcode:
         return EXIT_OK
@@ -273,7 +285,7 @@ def _progress_for(out: TextIO) -> Any:
     """The live view on a terminal (not in CI); nothing otherwise."""
     from runbook.progress import NullProgress, make_progress
 
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
         return NullProgress()
     return make_progress(out)
 
@@ -289,7 +301,29 @@ def _write_report(project: Project, inv: Invocation, result: Any, identity: dict
         identity=identity,
         notes=notes,
     )
+    if inv.read_only:
+        report["read_only"] = True
+        report["lock"] = "not taken (read-only)"
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
+
+
+def _publish(project: Project, inv: Invocation, path: Path, session: Session, needs: dict[str, tuple[str, ...]], out: TextIO) -> None:
+    """The Markdown summary (``--summary``, or the job summary in GitHub Actions) and, in
+    Actions, one folded group per step with annotations."""
+    from runbook import actions
+    from runbook.report import read_report
+    from runbook.summary import render_markdown
+
+    report = read_report(path)
+    target, append = actions.summary_target(inv.summary)
+    titles = session.phase_titles()
+    if target:
+        text = render_markdown(report, titles=titles, needs=needs, kind_of=getattr(session, "change_kind", None), tool=project.name)
+        with open(target, "a" if append else "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        print(f"summary: {target}", file=out)
+    if actions.in_actions():
+        actions.emit(report, out=out, titles=titles, tool=project.name)
 
 
 def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Sequence[str] = (), report: Path | None = None) -> None:
@@ -330,6 +364,44 @@ def print_result(result: Any, *, out: TextIO, titles: dict[int, str], notes: Seq
     print(f"\n{result.status}: {summary} in {result.duration_s:.1f}s", file=out)
     if report is not None:
         print(f"report: {report}", file=out)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def find_report(runs_dir: str, run_id: str | None) -> Path:
+    """The stored report of ``run_id`` (the newest when None); UsageError naming what exists."""
+    from runbook.report import latest_reports, report_path
+
+    if run_id:
+        path = report_path(runs_dir, run_id)
+        if path.is_file():
+            return path
+        known = ", ".join(p.stem for p in latest_reports(runs_dir, 5)) or "none"
+        raise UsageError(f"no report of run {run_id!r} in {runs_dir}", hint=f"the newest runs there: {known}")
+    newest = latest_reports(runs_dir, 1)
+    if not newest:
+        raise UsageError(f"no run report in {runs_dir}", hint="run a deploy (or a dry-run) first, or pass --runs-dir")
+    return newest[0]
+
+
+def show_report(path: Path, *, fmt: str, render: Callable[[dict[str, Any]], str], out: TextIO | None = None) -> int:
+    """Print a stored report as Markdown (the same as the run's summary) or as its JSON."""
+    from runbook.report import read_report
+
+    out = out or sys.stdout
+    try:
+        report = read_report(path)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a run report: {exc}", hint="pass another run id") from None
+    if fmt == "json":
+        json.dump(report, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "markdown":
+        out.write(render(report) + "\n")
+    else:
+        raise UsageError(f"unknown format {fmt!r}", hint="use markdown or json")
+    return EXIT_OK
 
 
 # -- status / steps / unlock ----------------------------------------------------------------
