@@ -193,11 +193,12 @@ def test_the_plan_role_reads_the_state_and_its_digests_but_no_other_data(plan: l
     assert decide(plan, "kms:Decrypt", key) == "implicit"  # not directly, only through S3 / Secrets Manager
 
 
-def test_the_plan_role_trusts_pull_requests_only(module: WithData) -> None:
+def test_the_plan_role_trusts_pull_requests_and_the_drift_job_only(module: WithData) -> None:
     trust = document(module, "plan_assume")
     assert trust_admits(trust, "repo:kyeol/kyeol:pull_request")
+    assert trust_admits(trust, "repo:kyeol/kyeol:environment:drift")  # the nightly drift job (kyeol.yml)
     for sub in ("repo:kyeol/kyeol:ref:refs/heads/main", "repo:kyeol/kyeol:environment:dev", "repo:other/kyeol:pull_request",
-                "repo:kyeol/kyeol:pull_request:x"):
+                "repo:kyeol/kyeol:pull_request:x", "repo:kyeol/kyeol:environment:prod"):
         assert not trust_admits(trust, sub), sub
 
 

@@ -18,7 +18,13 @@ locals {
   lock_table_arn   = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${coalesce(var.lock_table, "${var.name_prefix}kyeol-tflock")}"
   state_kms_alias  = coalesce(var.state_kms_alias, "alias/${var.name_prefix}kyeol-tfstate")
 
-  plan_subjects = [for r in local.subject_repos : "repo:${r}:pull_request"]
+  # Pull requests, and the nightly drift job, which runs in GitHub environment "drift" (main
+  # only, no reviewers) because a scheduled job's own subject is the branch's, shared by any
+  # workflow on main.
+  plan_subjects = concat(
+    [for r in local.subject_repos : "repo:${r}:pull_request"],
+    var.drift_environment != null ? [for r in local.subject_repos : "repo:${r}:environment:${var.drift_environment}"] : [],
+  )
   deploy_subjects = {
     for env in var.deploy_environments : env => [for r in local.subject_repos : "repo:${r}:environment:${env}"]
   }

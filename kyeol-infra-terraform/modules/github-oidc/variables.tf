@@ -85,6 +85,17 @@ variable "plan_role_name" {
   default     = null
 }
 
+variable "drift_environment" {
+  description = "GitHub environment of the nightly drift job, trusted by the plan role besides pull requests (null: pull requests only)"
+  type        = string
+  default     = "drift"
+
+  validation {
+    condition     = var.drift_environment == null || !contains(["dev", "stage", "prod"], coalesce(var.drift_environment, "-"))
+    error_message = "drift_environment must not be a deploy environment: the plan role would then be assumable by deploy jobs."
+  }
+}
+
 variable "deploy_environments" {
   description = "GitHub environments that get a deploy role `<prefix><env>-github-deploy` (subject `repo:OWNER/REPO:environment:<env>`)"
   type        = list(string)
