@@ -181,6 +181,7 @@ class _StepRun:
         self.attempts = 0
         self.operation = "check"
         self.retries: list[dict[str, Any]] = []
+        self.applied: list[dict[str, str]] = []  # what apply reported changing (StepContext.changed)
         self.finalized = False
         self.worker_alive = False  # submitted and not yet reported back
 
@@ -573,7 +574,14 @@ class Runner:
             attempt=attempt,
             on_waiting=self._progress.step_waiting,
             on_secret=self._redactor.add,
+            on_change=lambda change: self._applied(run, change),
         )
+
+    def _applied(self, run: _StepRun, change: Any) -> None:
+        entry = self._redactor.redact_obj(change.as_dict())
+        with self._lock:
+            if entry not in run.applied:
+                run.applied.append(entry)
 
     # -- recording -------------------------------------------------------------------------
 
@@ -601,6 +609,7 @@ class Runner:
     def _finish_done(self, run: _StepRun, outcome: _Outcome) -> None:
         result = self._timed_result(run, DONE, outcome.kind)
         result.changed = outcome.kind == APPLIED
+        result.changes = list(run.applied)  # what the apply said it changed (a real run's changes)
         if not self._options.dry_run:
             with self._lock:
                 record = self._record(run)

@@ -87,6 +87,7 @@ class StepContext:
         attempt: int = 1,
         on_waiting: Callable[[str, str], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
+        on_change: Callable[[Change], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_id = step_id
@@ -100,6 +101,7 @@ class StepContext:
         self._outputs = outputs
         self._on_waiting = on_waiting
         self._on_secret = on_secret
+        self._on_change = on_change
 
     def outputs_of(self, step_id: str) -> Mapping[str, Any]:
         """All recorded outputs of an earlier step; raises OutputUnknown if it has none."""
@@ -131,6 +133,11 @@ class StepContext:
         """Tell the progress view what this step is waiting on right now."""
         if self._on_waiting:
             self._on_waiting(self.step_id, what)
+
+    def changed(self, action: str, target: str, detail: str = "") -> None:
+        """Tell the run what an apply changed (create/update/delete/replace/run), for its report."""
+        if self._on_change:
+            self._on_change(Change(action, target, detail))
 
     def secret(self, value: str) -> str:
         """Register a secret value so it is redacted from every log line and report."""
@@ -180,6 +187,13 @@ class Step:
 
     def __repr__(self) -> str:
         return f"<Step {self.id} phase={self.phase}>"
+
+
+def record_change(ctx: Any, action: str, target: str, detail: str = "") -> None:
+    """:meth:`StepContext.changed` on a context that may be a test's stand-in without it."""
+    changed = getattr(ctx, "changed", None)
+    if callable(changed):
+        changed(action, target, detail)
 
 
 def digest_files(paths: list[Any], *, suffixes: tuple[str, ...] = ()) -> dict[str, str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runbook.errors import OutputUnknown, PermanentError, UsageError
-from runbook.step import Change, CheckResult, Plan, Step, StepContext
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
 from runbook.waits import wait_for
 from steps.adapters.terraform import StateLocked
 from steps.config import EnvConfig
@@ -205,7 +205,10 @@ class TerraformRootStep(Step):
         for attempt in (1, 2):
             try:
                 planned = self.saved_plan(ctx)
-                self.services.terraform.apply(self.root_dir, planned, ctx)
+                changes = list(planned.resource_changes)
+                if self.services.terraform.apply(self.root_dir, planned, ctx):
+                    for action, address in changes:
+                        record_change(ctx, action, address, self.root)
                 return planned
             except StateLocked as locked:
                 # The plan or the apply met a lock whose holder is gone: release it once and
