@@ -207,6 +207,33 @@ def test_the_job_script_refuses_prod_outside_its_environment_and_bad_input(tmp_p
     assert no_state.returncode != 0 and "KYEOL_STATE" in no_state.stderr
 
 
+@pytest.mark.parametrize(("mode", "env_name", "kyeol_exit", "job_exit", "flags"), [
+    ("plan", "dev", 0, 0, ["--read-only", "--detailed-exitcode"]),
+    ("plan", "stage", 4, 0, ["--read-only", "--detailed-exitcode"]),  # pending changes are the result
+    ("plan", "dev", 1, 1, ["--read-only"]),
+    ("drift", "prod", 4, 4, ["--read-only", "--detailed-exitcode"]),  # drift fails the nightly job
+    ("deploy", "dev", 0, 0, []),
+    ("deploy", "prod", 3, 3, ["--confirm-env", "prod"]),
+])
+def test_the_job_script_runs_kyeol_with_the_jobs_flags_and_maps_its_exit(
+    tmp_path: Path, mode: str, env_name: str, kyeol_exit: int, job_exit: int, flags: list[str]
+) -> None:
+    fake = tmp_path / "bin" / "kyeol"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv\nexit {kyeol_exit}\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}", "KYEOL_STATE": "s3://b/kyeol/state.json",
+           "RUNNER_TEMP": str(tmp_path), "KYEOL_DEPLOY_ENVIRONMENT": env_name}
+    done = subprocess.run(["bash", str(ROOT / ".github/scripts/kyeol_job.sh"), mode, env_name, "--log-format", "json"],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == job_exit, done.stdout + done.stderr
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[:7] == ["deploy", "--env", env_name, "--state", "s3://b/kyeol/state.json", "--runs-dir", f"{tmp_path}/kyeol-runs"]
+    assert all(f in argv for f in flags) and argv[-2:] == ["--log-format", "json"]
+    assert ("--read-only" in argv) == (mode != "deploy") and ("--confirm-env" in argv) == (mode == "deploy" and env_name == "prod")
+    assert ("::error title=kyeol drift" in done.stdout) == (mode == "drift" and kyeol_exit == 4)
+
+
 # -- the plan step -------------------------------------------------------------------------------
 
 

@@ -99,3 +99,16 @@ def test_the_gantt_chart_is_what_mermaid_parses_with_the_critical_path_marked() 
 
 def test_mermaid_refuses_what_the_check_relies_on_it_refusing() -> None:
     assert not mermaid("gantt\n    dateFormat x\n    section a\n    bad :t0, zz, yy\n")["ok"]
+
+
+def test_the_committed_example_summary_is_a_valid_render() -> None:
+    """docs/examples/summary-deploy-dev.md: the tables a reader expects and a chart mermaid reads."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "summary-deploy-dev.md").read_text()
+    for heading in ("## kyeol deploy --env dev: succeeded", "### Changes made", "### Steps", "### Could not be checked",
+                    "### Timeline"):
+        assert heading in text
+    chart = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+    parsed = mermaid(chart)
+    assert parsed["ok"] and len(parsed["tasks"]) == 11 and any(t["crit"] for t in parsed["tasks"])
