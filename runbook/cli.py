@@ -319,9 +319,13 @@ def _publish(project: Project, inv: Invocation, path: Path, session: Session, ne
     titles = session.phase_titles()
     if target:
         text = render_markdown(report, titles=titles, needs=needs, kind_of=getattr(session, "change_kind", None), tool=project.name)
-        with open(target, "a" if append else "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        print(f"summary: {target}", file=out)
+        try:
+            with open(target, "a" if append else "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:  # the run is over and reported: a summary it cannot write is only a warning
+            print(f"warning: could not write the summary to {target}: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            print(f"summary: {target}", file=out)
     if actions.in_actions():
         actions.emit(report, out=out, titles=titles, tool=project.name)
 

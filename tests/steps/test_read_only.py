@@ -109,3 +109,12 @@ def test_the_cli_says_no_lock_is_taken_and_writes_no_state(tmp_path: Path, monke
     assert '"read_only": true' in as_json.stdout
     missing = CliRunner().invoke(app, ["report", "nope", "--runs-dir", str(tmp_path / "runs")])
     assert missing.exit_code == 2
+
+
+def test_a_summary_that_cannot_be_written_is_a_warning_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["deploy", "--env", "dev", "--read-only", "--only", "dev.verify", "--state", str(tmp_path / "s.json"),
+                                      "--config", str(ROOT / "kyeol.toml"), "--summary", str(tmp_path / "no" / "such" / "dir.md"),
+                                      "--runs-dir", str(tmp_path / "runs"), "--log-format", "json"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert "could not write the summary" in result.stderr
