@@ -252,9 +252,14 @@ def test_a_deploy_role_writes_its_state_and_the_shared_roots_and_nothing_of_anot
 
 @pytest.mark.parametrize("env", ENVS)
 def test_a_deploy_role_cannot_widen_the_ci_identity_or_mint_keys(module: WithData, env: str) -> None:
-    policy = [*document(module, "deploy", env), ALLOW_ALL]
+    own = document(module, "deploy", env)
+    policy = [*own, ALLOW_ALL]
     for role in ("jung-mgmt-github-plan", f"jung-{env}-github-deploy", "jung-mgmt-github-ecr-push"):
         assert decide(policy, "iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{role}") == "deny", role
+        # … while a plan of envs/mgmt still refreshes them.
+        assert decide(own, "iam:GetRole", f"arn:aws:iam::{ACCOUNT}:role/{role}") == "allow", role
+        assert decide(own, "iam:ListRolePolicies", f"arn:aws:iam::{ACCOUNT}:role/{role}") == "allow", role
+    assert decide(policy, "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/jung-prod-github-deploy") == "deny"
     provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     assert decide(policy, "iam:UpdateOpenIDConnectProviderThumbprint", provider) == "deny"
     assert decide(policy, "iam:CreateAccessKey", f"arn:aws:iam::{ACCOUNT}:user/anyone") == "deny"

@@ -286,11 +286,12 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   # CI cannot widen its own trust or rights: the GitHub roles and the OIDC provider are changed
-  # by an administrator's `kyeol deploy` from a workstation, never by a workflow.
+  # by an administrator's `kyeol deploy` from a workstation, never by a workflow. Reads stay
+  # allowed: a plan of envs/mgmt refreshes them.
   statement {
-    sid     = "NotTheCiIdentity"
-    effect  = "Deny"
-    actions = ["iam:*"]
+    sid         = "NotTheCiIdentity"
+    effect      = "Deny"
+    not_actions = ["iam:Get*", "iam:List*"]
     resources = [
       "arn:${local.partition}:iam::${local.account}:role/${var.name_prefix}*-github-*",
       "arn:${local.partition}:iam::${local.account}:oidc-provider/${local.issuer_host}",
