@@ -117,8 +117,15 @@ def decide(statements: list[Statement], action: str, resource: str, context: dic
 
 
 ALLOW_ALL = Statement("Allow", ["*"], [], ["*"], [], [])
-# AWS's ReadOnlyAccess, as far as these checks need it: every read action on every resource.
-READ_ONLY_ACCESS = Statement("Allow", ["*:Get*", "*:List*", "*:Describe*", "*:BatchGet*", "*:Query", "*:Scan"], [], ["*"], [], [])
+# AWS's ReadOnlyAccess (arn:aws:iam::aws:policy/ReadOnlyAccess), as far as these checks need it:
+# the read actions of the services involved on every resource — and, as in AWS's policy, no
+# secretsmanager:GetSecretValue and no kms:Decrypt.
+READ_ONLY_ACCESS = Statement("Allow", [
+    "s3:Get*", "s3:List*", "dynamodb:BatchGet*", "dynamodb:Describe*", "dynamodb:Get*", "dynamodb:List*",
+    "dynamodb:Query", "dynamodb:Scan", "ec2:Describe*", "eks:Describe*", "eks:List*", "iam:Get*", "iam:List*",
+    "kms:Describe*", "kms:Get*", "kms:List*", "secretsmanager:Describe*", "secretsmanager:GetResourcePolicy",
+    "secretsmanager:List*", "rds:Describe*", "elasticache:Describe*",
+], [], ["*"], [], [])
 
 
 def _strings(value: Any, what: str) -> list[str]:

@@ -110,6 +110,13 @@ data "aws_iam_policy_document" "plan" {
     }
   }
 
+  # ReadOnlyAccess has no secret values; the edge module's plan reads this one (data source).
+  statement {
+    sid       = "OriginVerifySecretThePlanReads"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}*-origin-verify-*"]
+  }
+
   statement {
     sid           = "NoObjectReadsOutsideTheState"
     effect        = "Deny"
