@@ -56,7 +56,15 @@ class Invocation:
     state: str = "state.json"
     runs_dir: str = "runs"
     confirm_env: str | None = None
+    # Read-only: a dry-run that takes no lock, plans without Terraform's lock and refuses any
+    # mutation at the product's adapters (a CI plan never blocks a deploy).
+    read_only: bool = False
+    summary: str | None = None  # Markdown summary file (in GitHub Actions: $GITHUB_STEP_SUMMARY)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.read_only:
+            self.dry_run = True
 
 
 class Session(Protocol):
@@ -190,6 +198,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
 
     run_id = new_run_id()
     holder = None
+    if inv.read_only:
+        print(f"read-only: no lock taken on {getattr(real_store, 'location', 'the state')}; nothing will be written", file=out)
     if not inv.dry_run:
         # The holder says what the run covers, so a second engineer sees "deploy dev,stage".
         holder = make_holder(run_id, f"{inv.command} {inv.env}" if inv.env else inv.command)
@@ -243,6 +253,8 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         why = getattr(exc, "strerror", None) or str(exc)
         print(f"warning: the run report could not be written to {inv.runs_dir}: {why}", file=sys.stderr)
     print_result(result, out=out, titles=session.phase_titles(), notes=notes, report=report, tool=project.name)
+    if report is not None:
+        _publish(project, inv, report, session, {sid: tuple(graph[sid].needs) for sid in graph.order()}, out)
     return code
 
 
@@ -316,7 +328,7 @@ def _progress_for(out: TextIO) -> Any:
     so both share one screen; nothing otherwise (the summary goes to ``out`` either way)."""
     from runbook.progress import NullProgress, make_progress
 
-    if os.environ.get("CI") or sys.stderr is None:
+    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS") or sys.stderr is None:
         return NullProgress()
     return make_progress(sys.stderr)
 
@@ -335,7 +347,33 @@ def _write_report(
         notes=notes,
     )
     report["exit_code"] = exit_code  # what the process returned, not what the runner would have
+    if inv.read_only:
+        report["read_only"] = True
+        report["lock"] = "not taken (read-only)"
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
+
+
+def _publish(project: Project, inv: Invocation, path: Path, session: Session, needs: dict[str, tuple[str, ...]], out: TextIO) -> None:
+    """The Markdown summary (``--summary``, or the job summary in GitHub Actions) and, in
+    Actions, one folded group per step with annotations."""
+    from runbook import actions
+    from runbook.report import read_report
+    from runbook.summary import render_markdown
+
+    report = read_report(path)
+    target, append = actions.summary_target(inv.summary)
+    titles = session.phase_titles()
+    if target:
+        text = render_markdown(report, titles=titles, needs=needs, kind_of=getattr(session, "change_kind", None), tool=project.name)
+        try:
+            with open(target, "a" if append else "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:  # the run is over and reported: a summary it cannot write is only a warning
+            print(f"warning: could not write the summary to {target}: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            print(f"summary: {target}", file=out)
+    if actions.in_actions():
+        actions.emit(report, out=out, titles=titles, tool=project.name)
 
 
 # How the summary's last line names a run's status: "pending" means "not run yet" everywhere
@@ -448,6 +486,44 @@ def scope_verdicts(result: Any) -> list[str]:
             verdict = "ok"
         lines.append(f"  {name}: {verdict}")
     return lines
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def find_report(runs_dir: str, run_id: str | None) -> Path:
+    """The stored report of ``run_id`` (the newest when None); UsageError naming what exists."""
+    from runbook.report import latest_reports, report_path
+
+    if run_id:
+        path = report_path(runs_dir, run_id)
+        if path.is_file():
+            return path
+        known = ", ".join(p.stem for p in latest_reports(runs_dir, 5)) or "none"
+        raise UsageError(f"no report of run {run_id!r} in {runs_dir}", hint=f"the newest runs there: {known}")
+    newest = latest_reports(runs_dir, 1)
+    if not newest:
+        raise UsageError(f"no run report in {runs_dir}", hint="run a deploy (or a dry-run) first, or pass --runs-dir")
+    return newest[0]
+
+
+def show_report(path: Path, *, fmt: str, render: Callable[[dict[str, Any]], str], out: TextIO | None = None) -> int:
+    """Print a stored report as Markdown (the same as the run's summary) or as its JSON."""
+    from runbook.report import read_report
+
+    out = out or sys.stdout
+    try:
+        report = read_report(path)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a run report: {exc}", hint="pass another run id") from None
+    if fmt == "json":
+        json.dump(report, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "markdown":
+        out.write(render(report) + "\n")
+    else:
+        raise UsageError(f"unknown format {fmt!r}", hint="use markdown or json")
+    return EXIT_OK
 
 
 # -- status / steps / unlock ----------------------------------------------------------------

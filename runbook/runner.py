@@ -187,7 +187,7 @@ class _StepRun:
         self.attempts = 0
         self.operation = "check"
         self.retries: list[dict[str, Any]] = []
-        self.changes: list[dict[str, str]] = []  # what the step reported it changed (StepContext.changed)
+        self.applied: list[dict[str, str]] = []  # what apply reported changing (StepContext.changed)
         self.finalized = False
         self.worker_alive = False  # submitted and not yet reported back
 
@@ -585,8 +585,14 @@ class Runner:
             attempt=attempt,
             on_waiting=self._progress.step_waiting,
             on_secret=self._redactor.add,
-            on_change=run.changes.append,
+            on_change=lambda change: self._applied(run, change),
         )
+
+    def _applied(self, run: _StepRun, change: Any) -> None:
+        entry = self._redactor.redact_obj(change.as_dict())
+        with self._lock:
+            if entry not in run.applied:
+                run.applied.append(entry)
 
     # -- recording -------------------------------------------------------------------------
 
@@ -615,9 +621,8 @@ class Runner:
         result = self._timed_result(run, DONE, outcome.kind)
         result.changed = outcome.kind == APPLIED
         if outcome.kind == APPLIED:
-            # What was done: the changes the step reported, or at least that it was applied.
-            reported = [self._redactor.redact_obj(dict(c)) for c in run.changes]
-            result.changes = reported or [{"action": APPLIED, "target": run.id, "detail": run.step.title}]
+            # What was done: the changes the apply reported, or at least that it was applied.
+            result.changes = list(run.applied) or [{"action": APPLIED, "target": run.id, "detail": run.step.title}]
         if not self._options.dry_run:
             with self._lock:
                 record = self._record(run)

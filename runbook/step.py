@@ -87,7 +87,7 @@ class StepContext:
         attempt: int = 1,
         on_waiting: Callable[[str, str], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
-        on_change: Callable[[dict[str, str]], None] | None = None,
+        on_change: Callable[[Change], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_id = step_id
@@ -135,9 +135,9 @@ class StepContext:
             self._on_waiting(self.step_id, what)
 
     def changed(self, action: str, target: str, detail: str = "") -> None:
-        """Record one change this step made (for the report and the summary: what was done)."""
+        """Tell the run what an apply changed (create/update/delete/replace/run), for its report."""
         if self._on_change:
-            self._on_change({"action": action, "target": target, **({"detail": detail} if detail else {})})
+            self._on_change(Change(action, target, detail))
 
     def secret(self, value: str) -> str:
         """Register a secret value so it is redacted from every log line and report."""
@@ -187,6 +187,13 @@ class Step:
 
     def __repr__(self) -> str:
         return f"<Step {self.id} phase={self.phase}>"
+
+
+def record_change(ctx: Any, action: str, target: str, detail: str = "") -> None:
+    """:meth:`StepContext.changed` on a context that may be a test's stand-in without it."""
+    changed = getattr(ctx, "changed", None)
+    if callable(changed):
+        changed(action, target, detail)
 
 
 def digest_files(paths: list[Any], *, suffixes: tuple[str, ...] = ()) -> dict[str, str]:

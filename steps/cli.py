@@ -77,6 +77,11 @@ class Output(str, enum.Enum):
     json = "json"
 
 
+class ReportFormat(str, enum.Enum):
+    markdown = "markdown"
+    json = "json"
+
+
 class StatusFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -143,6 +148,14 @@ ConfirmOpt = Annotated[
 RunsOpt = Annotated[
     str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", metavar="DIR", help="Where run reports are kept.")
 ]
+ReadOnlyOpt = Annotated[
+    bool,
+    typer.Option("--read-only", help="A dry-run that takes no lock, plans with -lock=false and refuses any write (CI plans)."),
+]
+SummaryOpt = Annotated[
+    Optional[str],
+    typer.Option("--summary", metavar="PATH", help="Write a Markdown summary here (in GitHub Actions: $GITHUB_STEP_SUMMARY by default)."),
+]
 
 
 def _exit(code: int) -> None:
@@ -194,13 +207,17 @@ def deploy(
     platform_repo: PlatformOpt = None,
     app_repo: AppOpt = None,
     runs_dir: RunsOpt = ".kyeol/runs",
+    read_only: ReadOnlyOpt = False,
+    summary: SummaryOpt = None,
 ) -> None:
     """Run the runbook for one or more environments (shared MGMT steps once, the envs side by side)."""
     label = _envs(env)
     inv = _invocation(
         "deploy",
         label,
-        dry_run=dry_run,
+        dry_run=dry_run or read_only,
+        read_only=read_only,
+        summary=summary,
         detailed_exitcode=detailed_exitcode,
         parallelism=parallelism or default_parallelism(label),
         only=tuple(only or ()),
@@ -229,6 +246,7 @@ def destroy(
     config: ConfigOpt = None,
     infra_repo: InfraOpt = None,
     runs_dir: RunsOpt = ".kyeol/runs",
+    summary: SummaryOpt = None,
 ) -> None:
     """Tear down ONE environment, the deploy in reverse: drain (delete its Saleor and add-on
     Applications on MGMT's Argo CD, wait until no load balancer or target group tagged with its
@@ -242,6 +260,7 @@ def destroy(
         "destroy",
         _envs(env, one_for="destroy"),
         dry_run=dry_run,
+        summary=summary,
         detailed_exitcode=detailed_exitcode,
         parallelism=1,  # the three steps run one after another
         only=tuple(only or ()),
@@ -267,6 +286,7 @@ def resume(
     platform_repo: PlatformOpt = None,
     app_repo: AppOpt = None,
     runs_dir: RunsOpt = ".kyeol/runs",
+    summary: SummaryOpt = None,
 ) -> None:
     """Continue the last run (a deploy or a destroy) from its checkpoint; steps a crash left running are re-checked."""
 
@@ -291,6 +311,7 @@ def resume(
             log_format=log_format.value,
             confirm_env=confirm_env,
             runs_dir=runs_dir,
+            summary=summary,
             extra=dict(config=config, infra_repo=infra_repo, platform_repo=platform_repo, app_repo=app_repo),
         )
         return core.run(_project(), inv)
@@ -345,6 +366,22 @@ def steps(
         inv = _invocation("steps", _envs(env or ["dev"]), dry_run=True, extra=dict(config=config))
         session = project.open(inv)
         return core.show_steps(session.steps(), fmt=format.value, titles=session.phase_titles())
+
+    _exit(core.guarded(body))
+
+
+@app.command()
+def report(
+    run_id: Annotated[Optional[str], typer.Argument(help="The run's id (default: the newest run).")] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="markdown (the run's summary) or json.")] = ReportFormat.markdown,
+    runs_dir: RunsOpt = ".kyeol/runs",
+    config: ConfigOpt = None,
+) -> None:
+    """Show a stored run report: the Markdown summary the run wrote, or its JSON."""
+
+    def body() -> int:
+        path = core.find_report(runs_dir, run_id)
+        return core.show_report(path, fmt=format.value, render=lambda doc: _project().render_summary(doc, config=config))
 
     _exit(core.guarded(body))
 

@@ -146,7 +146,8 @@ class KyeolSession:
         self.clock = Clock()
         configure_logging(inv.log_format, self.redactor)
         self.log = get_logger(tool="kyeol")
-        self.services = Services(self.config, dry_run=inv.dry_run, log=self.log, redactor=self.redactor, clock=self.clock)
+        self.services = Services(self.config, dry_run=inv.dry_run, read_only=inv.read_only, log=self.log,
+                                 redactor=self.redactor, clock=self.clock)
         self._steps: list[Step] | None = None
 
     def steps(self) -> list[Step]:
@@ -255,6 +256,13 @@ class KyeolSession:
     def phase_titles(self) -> dict[int, str]:
         return {**PHASES, **DESTROY_PHASES}
 
+    @staticmethod
+    def change_kind(step: Any, change: Any) -> str:
+        """What a change is, for the summary's counts (steps.summary_kinds)."""
+        from steps.summary_kinds import kind_of
+
+        return kind_of(step, change)
+
 
 def _prompt(text: str) -> str:
     """typer's prompt; Ctrl-C there is an interruption (exit 130), end of input a refusal (exit 2)."""
@@ -276,6 +284,22 @@ class KyeolProject:
 
     def open(self, inv: Invocation) -> KyeolSession:
         return KyeolSession(inv)
+
+    def render_summary(self, report: dict[str, Any], *, config: str | None = None) -> str:
+        """A stored report as the Markdown summary its run wrote (the step graph of its env
+        gives the critical path; without a readable config the chart falls back on timings)."""
+        from runbook.summary import render_markdown
+        from steps.summary_kinds import kind_of
+
+        needs = None
+        try:
+            command = "destroy" if report.get("command") == "destroy" else "steps"
+            session = KyeolSession(Invocation(command=command, env=report.get("env") or "dev", dry_run=True,
+                                              log_format="json", extra={"config": config}))
+            needs = {s.id: tuple(s.needs) for s in session.steps()}
+        except Exception:  # noqa: BLE001 - a report stays readable without its config
+            needs = None
+        return render_markdown(report, titles={**PHASES, **DESTROY_PHASES}, needs=needs, kind_of=kind_of, tool=self.name)
 
     def store_for(self, location: str) -> Any:
         return open_store(location)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import SHARED, Change, CheckResult, Plan, Step, StepContext, digest_files
+from runbook.step import SHARED, Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
 from steps.adapters.helm import Release, user_values
 from steps.config import ARGOCD_NAMESPACE, EnvConfig
@@ -194,6 +194,7 @@ class ArgoCdStep(Step):
         if problems:
             ctx.log.info("installing Argo CD", reasons=problems, chart=CHART_REF, version=CHART_VERSION)
             ctx.waiting_for(f"helm upgrade --install {RELEASE} ({CHART_REF} {CHART_VERSION})")
+            before = release
             release = self.services.helm.upgrade_install(
                 RELEASE,
                 CHART,
@@ -206,6 +207,8 @@ class ArgoCdStep(Step):
                 timeout=HELM_TIMEOUT_S,
                 ctx=ctx,
             ) or release
+            record_change(ctx, "create" if before is None else "update", f"helm release {ARGOCD_NAMESPACE}/{RELEASE}",
+                          f"{CHART_REF} {CHART_VERSION}: " + "; ".join(problems))
         self.wait_ready(ctx, kube)
         return self._outputs(release)
 

@@ -21,7 +21,7 @@ import ssl
 from typing import Any, Mapping
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
 from steps.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
 from steps.services import Services
 
@@ -234,7 +234,10 @@ class RegisterStep(Step):
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         wanted = cluster_secret(self.env, self._infra(ctx))
+        live = self._live(ctx)
         self._mgmt(ctx).apply(wanted)
+        record_change(ctx, "create" if live is None else "update",
+                      f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {self.services.config.mgmt.cluster_name}", "server-side apply")
         return {"cluster_secret": f"{ARGOCD_NAMESPACE}/{secret_name(self.env)}"}
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:

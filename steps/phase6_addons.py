@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API, ApplicationState, carries
 from steps.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
@@ -176,6 +176,7 @@ class AddonsStep(Step):
         kube = self._mgmt(ctx)
         for obj in self.render(ctx):
             kube.apply(obj)
+            record_change(ctx, "update", _target(obj, self.services.config.mgmt.cluster_name), "server-side apply")
             ctx.log.info("applied", kind=obj["kind"], name=obj["metadata"]["name"], cluster=self.services.config.mgmt.cluster_name)
         children = self.wait_children(ctx, kube)
         webhook = self.wait_webhook(ctx)

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API, ApplicationState, carries
 from steps.config import ARGOCD_NAMESPACE, SALEOR_NAMESPACE, EnvConfig
@@ -492,11 +492,15 @@ class SyncStep(Step):
         header = self.origin_header(ctx)
         origin = self._origin(ctx)
         kube = self._mgmt(ctx)
+        existed = self._state(kube) is not None
         kube.apply(self.application())
+        record_change(ctx, "update" if existed else "create",
+                      f"Application {ARGOCD_NAMESPACE}/{self.app_name} on {self.services.config.mgmt.cluster_name}", "server-side apply")
         revision = self.expected_revision(ctx)
         state = self._state(kube)
         if state is not None and unmet(state, revision) and not state.operating:
             self.start_sync(ctx, kube, revision)
+            record_change(ctx, "run", f"sync {self.app_name}", f"to {revision[:12]}: " + "; ".join(unmet(state, revision)))
         self.wait_synced(ctx, kube, revision, origin, header)
         return self._outputs(revision)
 

@@ -51,13 +51,15 @@ class Services:
         config: KyeolConfig,
         *,
         dry_run: bool = False,
+        read_only: bool = False,
         log: Any = None,
         redactor: Redactor | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
-        self.dry_run = dry_run
+        self.read_only = read_only
+        self.dry_run = dry_run or read_only
         self.redactor = redactor_for_kyeol(redactor)
         self.clock = clock or Clock()
         self.environ = dict(environ if environ is not None else os.environ)
@@ -70,7 +72,8 @@ class Services:
 
     @cached_property
     def process(self) -> ProcessRunner:
-        return ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ)
+        return ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ,
+                             read_only=self.read_only)
 
     @cached_property
     def terraform(self) -> "Terraform":
@@ -101,7 +104,9 @@ class Services:
         region = region or self.config.region
         key = (region, profile)
         if key not in self._aws:
-            self._aws[key] = AwsSession(region, endpoint_url=self.environ.get("AWS_ENDPOINT_URL"), profile=profile or None)
+            self._aws[key] = AwsSession(
+                region, endpoint_url=self.environ.get("AWS_ENDPOINT_URL"), profile=profile or None, read_only=self.read_only
+            )
         return self._aws[key]
 
     def aws_for(self, env: EnvConfig, region: str | None = None) -> "AwsSession":
@@ -125,6 +130,7 @@ class Services:
                 clock=self.clock,
                 log=self.log,
             )
+            self._kube[name].read_only = self.read_only
         return self._kube[name]
 
     @cached_property
@@ -143,4 +149,5 @@ class Services:
             api_url=self.environ.get("KYEOL_GITHUB_API_URL", "https://api.github.com"),
             repository=self.config.github_repository,
             redactor=self.redactor,
+            read_only=self.read_only,
         )

@@ -90,7 +90,9 @@ def test_permissions_are_empty_at_the_top_and_minimal_per_job() -> None:
             oidc = any("configure-aws-credentials" in s.get("uses", "") for s in steps_of(job))
             assert (perms.get("id-token") == "write") == oidc, f"{path.name}:{job_id}: id-token: write only with OIDC"
             writes = {k for k, v in perms.items() if v == "write"} - {"id-token"}
-            assert writes <= ({"contents"} if job_id == "bump" else set()), f"{path.name}:{job_id} writes {writes}"
+            # images.yml's bump commits the overlay; kyeol.yml's deploy dispatches images.yml (phase 7).
+            allowed = {("images.yml", "bump"): {"contents"}, ("kyeol.yml", "deploy"): {"actions"}}.get((path.name, job_id), set())
+            assert writes <= allowed, f"{path.name}:{job_id} writes {writes}"
 
 
 def test_checkouts_do_not_persist_credentials() -> None:
@@ -128,6 +130,108 @@ def test_ci_workflow_runs_the_tests_and_the_offline_dry_run() -> None:
     assert "python -m pytest" in runs
     assert "kyeol deploy --env dev --dry-run" in runs
     assert "pip install -e '.[test]'" in runs
+
+
+# -- kyeol.yml -------------------------------------------------------------------------------------
+
+sys.path.insert(0, str(ROOT / ".github" / "scripts"))
+import kyeol_envs  # noqa: E402  (.github/scripts/kyeol_envs.py: which envs a pull request plans)
+
+
+def test_kyeol_workflow_triggers_jobs_and_roles() -> None:
+    doc = workflow("kyeol.yml")
+    assert set(doc["on"]) == {"pull_request", "push", "workflow_dispatch", "schedule"}
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["on"]["workflow_dispatch"]["inputs"]["env"]["options"] == ["stage", "prod"]
+    assert doc["on"]["schedule"][0]["cron"]
+    jobs = doc["jobs"]
+    assert jobs["envs"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["drift"]["if"] == "github.event_name == 'schedule'"
+    assert "refs/heads/main" in jobs["deploy"]["if"]
+
+    def role_of(job: dict[str, Any]) -> str:
+        step = next(s for s in steps_of(job) if "configure-aws-credentials" in s.get("uses", ""))
+        return step["with"]["role-to-assume"]
+
+    assert role_of(jobs["plan"]) == role_of(jobs["drift"]) == "${{ vars.KYEOL_PLAN_ROLE_ARN }}"
+    assert role_of(jobs["deploy"]) == "${{ vars.KYEOL_DEPLOY_ROLE_ARN }}"  # an environment variable of each GitHub environment
+    # The deploy job runs in the GitHub environment it deploys (its reviewers, its role's subject),
+    # and the prod confirmation is derived from the very same expression.
+    assert jobs["deploy"]["environment"]["name"] == "${{ inputs.env || 'dev' }}"
+    run_step = next(s for s in steps_of(jobs["deploy"]) if "kyeol_job.sh" in s.get("run", ""))
+    assert run_step["env"]["KYEOL_DEPLOY_ENVIRONMENT"] == jobs["deploy"]["environment"]["name"]
+    assert run_step["run"] == '.github/scripts/kyeol_job.sh deploy "$ENV_NAME"'
+    assert jobs["drift"]["environment"]["name"] == "drift" and jobs["drift"]["strategy"]["matrix"]["env"] == ["dev", "stage", "prod"]
+    for job_id in ("plan", "deploy", "drift"):
+        uploads = [s for s in steps_of(jobs[job_id]) if "upload-artifact" in s.get("uses", "")]
+        assert uploads and uploads[0]["if"] == "always()" and "kyeol-runs" in uploads[0]["with"]["path"], job_id
+        for step in steps_of(jobs[job_id]):
+            assert "${{" not in step.get("run", ""), step.get("run")
+
+
+def test_kyeol_workflow_concurrency_never_cancels_a_deploy() -> None:
+    doc = workflow("kyeol.yml")
+    assert doc["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    deploy, drift, plan = (doc["jobs"][j]["concurrency"] for j in ("deploy", "drift", "plan"))
+    assert deploy == {"group": "kyeol-deploy-${{ inputs.env || 'dev' }}", "cancel-in-progress": "false"}
+    assert drift["cancel-in-progress"] == "false" and "matrix.env" in drift["group"]
+    assert plan["cancel-in-progress"] == "true" and "matrix.env" in plan["group"]  # a plan changes nothing
+
+
+@pytest.mark.parametrize(("paths", "envs"), [
+    (["README.md"], ["dev"]),
+    (["kyeol-infra-terraform/envs/dev/terraform.tfvars"], ["dev"]),
+    (["kyeol-infra-terraform/envs/stage/terraform.tfvars"], ["dev", "stage"]),
+    (["kyeol-app-gitops/apps/saleor/overlays/prod/kustomization.yaml"], ["dev", "prod"]),
+    (["kyeol-platform-gitops/clusters/stage/values.yaml", "kyeol-app-gitops/argocd/saleor-prod.yaml"], ["dev", "stage", "prod"]),
+    (["kyeol-infra-terraform/modules/eks/main.tf"], ["dev", "stage", "prod"]),
+    (["kyeol.toml"], ["dev", "stage", "prod"]),
+    (["docs/stage-notes.md"], ["dev"]),
+])
+def test_a_pull_request_plans_the_envs_its_files_touch(paths: list[str], envs: list[str]) -> None:
+    assert kyeol_envs.envs_for(paths) == envs
+    done = subprocess.run([sys.executable, str(ROOT / ".github/scripts/kyeol_envs.py")], input="\n".join(paths),
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout == f"envs={json.dumps(envs)}\n"
+
+
+def test_the_job_script_refuses_prod_outside_its_environment_and_bad_input(tmp_path: Path) -> None:
+    script = ROOT / ".github/scripts/kyeol_job.sh"
+    env = {"PATH": os.environ["PATH"], "KYEOL_STATE": "s3://b/kyeol/state.json", "RUNNER_TEMP": str(tmp_path)}
+    prod = subprocess.run(["bash", str(script), "deploy", "prod"], capture_output=True, text=True, env=env, timeout=30)
+    assert prod.returncode == 2 and "only from the job in GitHub environment prod" in prod.stderr
+    qa = subprocess.run(["bash", str(script), "plan", "qa"], capture_output=True, text=True, env=env, timeout=30)
+    assert qa.returncode == 2 and "unknown environment qa" in qa.stderr
+    no_state = subprocess.run(["bash", str(script), "plan", "dev"], capture_output=True, text=True,
+                              env={"PATH": os.environ["PATH"]}, timeout=30)
+    assert no_state.returncode != 0 and "KYEOL_STATE" in no_state.stderr
+
+
+@pytest.mark.parametrize(("mode", "env_name", "kyeol_exit", "job_exit", "flags"), [
+    ("plan", "dev", 0, 0, ["--read-only", "--detailed-exitcode"]),
+    ("plan", "stage", 4, 0, ["--read-only", "--detailed-exitcode"]),  # pending changes are the result
+    ("plan", "dev", 1, 1, ["--read-only"]),
+    ("drift", "prod", 4, 4, ["--read-only", "--detailed-exitcode"]),  # drift fails the nightly job
+    ("deploy", "dev", 0, 0, []),
+    ("deploy", "prod", 3, 3, ["--confirm-env", "prod"]),
+])
+def test_the_job_script_runs_kyeol_with_the_jobs_flags_and_maps_its_exit(
+    tmp_path: Path, mode: str, env_name: str, kyeol_exit: int, job_exit: int, flags: list[str]
+) -> None:
+    fake = tmp_path / "bin" / "kyeol"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv\nexit {kyeol_exit}\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}", "KYEOL_STATE": "s3://b/kyeol/state.json",
+           "RUNNER_TEMP": str(tmp_path), "KYEOL_DEPLOY_ENVIRONMENT": env_name}
+    done = subprocess.run(["bash", str(ROOT / ".github/scripts/kyeol_job.sh"), mode, env_name, "--log-format", "json"],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == job_exit, done.stdout + done.stderr
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[:7] == ["deploy", "--env", env_name, "--state", "s3://b/kyeol/state.json", "--runs-dir", f"{tmp_path}/kyeol-runs"]
+    assert all(f in argv for f in flags) and argv[-2:] == ["--log-format", "json"]
+    assert ("--read-only" in argv) == (mode != "deploy") and ("--confirm-env" in argv) == (mode == "deploy" and env_name == "prod")
+    assert ("::error title=kyeol drift" in done.stdout) == (mode == "drift" and kyeol_exit == 4)
 
 
 # -- the plan step -------------------------------------------------------------------------------
@@ -301,3 +405,4 @@ def test_bump_that_loses_a_push_race_retries_on_the_new_head(gitops: dict[str, P
 def test_shell_scripts_parse() -> None:
     for script in ("build_image.sh", "bump_overlay.sh"):
         subprocess.run(["bash", "-n", str(ROOT / "docker" / script)], check=True, timeout=30)
+    subprocess.run(["bash", "-n", str(ROOT / ".github" / "scripts" / "kyeol_job.sh")], check=True, timeout=30)

@@ -24,6 +24,14 @@ NPM_PACKAGES = {
     "@kubernetes-models/external-secrets": "2.0.0",
 }
 
+# Mermaid's own parser for the run summary's Gantt chart: @mermaid-js/parser (2.x) has no
+# Gantt grammar (Gantt is still mermaid's jison parser), so the mermaid package itself runs,
+# under jsdom for the DOM it imports. mermaid 11.x: 12.x needs Node >= 22.12; jsdom 26 runs on 20.
+MERMAID_PACKAGES = {
+    "mermaid": "11.17.2",
+    "jsdom": "26.1.0",
+}
+
 
 @contextmanager
 def _locked(name: str):
@@ -72,9 +80,29 @@ def node_modules() -> Path:
     return prefix / "node_modules"
 
 
+def mermaid_modules() -> Path:
+    """A node_modules folder holding mermaid and jsdom (installed on first call, apart from the
+    CRD validators so that either set can be added without reinstalling the other)."""
+    prefix = TOOLS / "npm-mermaid"
+    marker = prefix / "node_modules" / ".kyeol-installed"
+    with _locked("npm-mermaid"):
+        if not marker.exists():
+            if shutil.which("npm") is None:
+                raise RuntimeError("npm is required for the Mermaid check of the run summary (apt-get install nodejs npm)")
+            prefix.mkdir(parents=True, exist_ok=True)
+            specs = [f"{name}@{version}" for name, version in MERMAID_PACKAGES.items()]
+            subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(prefix), *specs],
+                check=True,
+            )
+            marker.write_text("ok\n")
+    return prefix / "node_modules"
+
+
 def main() -> None:
     print("checkov:", checkov_bin())
     print("node_modules:", node_modules())
+    print("mermaid:", mermaid_modules())
 
 
 if __name__ == "__main__":

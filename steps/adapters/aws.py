@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any, Callable, TypeVar
@@ -46,13 +47,29 @@ _GONE_ELBV2 = frozenset({"LoadBalancerNotFound", "TargetGroupNotFound"})
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # the fixed hosted zone of every CloudFront alias target
 
 
+# AWS API operations that only read (by name, as every AWS service names them).
+READ_OPERATIONS = re.compile(r"^(Get|List|Describe|Head|Lookup|Search|BatchGet|Query|Scan|Select)[A-Z]")
+
+
+def refuse_writes(model: Any, **_: Any) -> None:
+    """botocore ``before-call`` hook of a read-only session: any operation that is not a read
+    is refused before a request is signed or sent (botocore/hooks.py, client.py _make_api_call)."""
+    if not READ_OPERATIONS.match(model.name):
+        from steps.adapters.process import ReadOnlyRefused
+
+        raise ReadOnlyRefused(f"call AWS {model.service_model.service_name}:{model.name}")
+
+
 class AwsSession:
     """boto3 clients for one region and one set of credentials (a named profile, or the
     ambient ones), created on first use and shared by the steps of a run."""
 
-    def __init__(self, region: str, *, endpoint_url: str | None = None, profile: str | None = None) -> None:
+    def __init__(
+        self, region: str, *, endpoint_url: str | None = None, profile: str | None = None, read_only: bool = False
+    ) -> None:
         self.region = region
         self.profile = profile or None
+        self.read_only = read_only
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self._session: Any = None
         self._clients: dict[tuple[str, str], Any] = {}
@@ -79,6 +96,8 @@ class AwsSession:
                 )
                 self._clients[key] = self._session.client(service, region_name=region, endpoint_url=self.endpoint_url,
                                                           config=config)
+                if self.read_only:
+                    self._clients[key].meta.events.register("before-call", refuse_writes)
             return self._clients[key]
 
     def _new_session(self, boto3: Any) -> Any:

@@ -102,7 +102,9 @@ class GitHub:
         transport: httpx.BaseTransport | None = None,
         request_timeout: float = 30.0,
         log: Any = None,
+        read_only: bool = False,
     ) -> None:
+        self.read_only = read_only
         self._token = token or ""
         if redactor is not None and token:
             redactor.add(token)
@@ -347,6 +349,10 @@ class GitHub:
         accept: tuple[int, ...] = (),
     ) -> httpx.Response:
         """One API call, waiting out rate limits within ``budget``; errors classified."""
+        if self.read_only and method.upper() not in ("GET", "HEAD"):
+            from steps.adapters.process import ReadOnlyRefused
+
+            raise ReadOnlyRefused(f"{method} {path} on GitHub")
         for _ in range(MAX_RATE_LIMIT_ROUNDS):
             self._wait_for_known_reset(budget)
             try:

@@ -312,6 +312,7 @@ class KubeClient:
         """
         api_version, kind, name, namespace = _identity(obj)
         what = f"apply {kind} {_ref(namespace, name)} on {self.name}"
+        self._refuse_in_read_only(what)
 
         def call() -> Any:
             resource = self._resource(api_version, kind)
@@ -340,6 +341,7 @@ class KubeClient:
     ) -> dict[str, Any]:
         """A JSON merge patch (RFC 7386), e.g. setting an Argo CD Application's ``operation``."""
         what = f"patch {kind} {_ref(namespace, name)} on {self.name}"
+        self._refuse_in_read_only(what)
 
         def call() -> Any:
             resource = self._resource(api_version, kind)
@@ -406,6 +408,7 @@ class KubeClient:
         only marked for deletion and stays readable until its controller lets it go.
         """
         what = f"delete {kind} {_ref(namespace, name)} on {self.name}"
+        self._refuse_in_read_only(what)
 
         def call() -> Any:
             resource = self._resource(api_version, kind)
@@ -500,6 +503,15 @@ class KubeClient:
 
     def _resource(self, api_version: str, kind: str) -> Any:
         return self._dyn().resources.get(api_version=api_version, kind=kind)
+
+    read_only = False  # Services sets it for a --read-only run
+
+    def _refuse_in_read_only(self, what: str) -> None:
+        """The write chokepoint of a read-only run: apply, patch and delete are refused."""
+        if self.read_only:
+            from steps.adapters.process import ReadOnlyRefused
+
+            raise ReadOnlyRefused(what)
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         def once() -> Any:

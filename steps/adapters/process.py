@@ -49,6 +49,22 @@ class CommandFailed(PermanentError):
         self.completed = completed
 
 
+class ReadOnlyRefused(PermanentError):
+    """A read-only run (``--read-only``) reached a write: refused, never retried.
+
+    Raised by every adapter chokepoint (subprocesses here, AWS calls, Kubernetes writes,
+    GitHub writes), so a read-only plan cannot change the world even through a bug in a step.
+    """
+
+    retryable = False
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"read-only run: refused to {what}",
+            hint="a read-only dry-run changes nothing; run without --read-only (and without --dry-run) to apply",
+        )
+
+
 class ProcessRunner:
     """Runs commands with timeouts, cancellation, redaction and dry-run protection."""
 
@@ -60,10 +76,12 @@ class ProcessRunner:
         dry_run: bool = False,
         base_env: Mapping[str, str] | None = None,
         which: Callable[[str], str | None] = shutil.which,
+        read_only: bool = False,
     ) -> None:
         self.redactor = redactor if redactor is not None else Redactor()
         self.log = log
-        self.dry_run = dry_run
+        self.read_only = read_only
+        self.dry_run = dry_run or read_only
         self.base_env = dict(base_env) if base_env is not None else dict(os.environ)
         self._which = which
 
@@ -90,6 +108,9 @@ class ProcessRunner:
         """Run ``argv``; ``mutating`` commands are skipped (and logged) in a dry-run."""
         argv = [str(a) for a in argv]
         shown = self.redactor.redact(" ".join(argv))
+        if self.read_only and mutating:
+            self._log("error", "read-only: refused", command=shown)
+            raise ReadOnlyRefused(f"run `{shown[:120]}`")
         if self.dry_run and mutating:
             self._log("info", "dry-run: would run", command=shown)
             return Completed(argv=argv, returncode=0, skipped_dry_run=True)

@@ -266,7 +266,7 @@ class Terraform:
         argv = [self._executable(), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
         if destroy:
             argv.append("-destroy")
-        if getattr(ctx, "dry_run", False):
+        if getattr(ctx, "dry_run", False) or getattr(self.process, "read_only", False):
             argv.append("-lock=false")
         else:
             argv.append(f"-lock-timeout={self.lock_timeout_s:g}s")
@@ -410,7 +410,7 @@ class Terraform:
         if quiet:
             self._log("debug", "run", command=" ".join(argv), cwd=str(root), output="not logged (may hold secrets)")
             runner = ProcessRunner(redactor=self.process.redactor, log=None, dry_run=self.process.dry_run,
-                                   base_env=self.process.base_env)
+                                   base_env=self.process.base_env, read_only=getattr(self.process, "read_only", False))
         return runner.run(
             argv,
             timeout=timeout or self.default_timeout_s,

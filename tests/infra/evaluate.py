@@ -120,6 +120,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "startswith": lambda s, p: s.startswith(p), "endswith": lambda s, p: s.endswith(p),
     "substr": lambda s, o, n: s[int(o):] if int(n) < 0 else s[int(o):int(o) + int(n)], "trimspace": str.strip,
     "jsonencode": _jsonencode, "jsondecode": json.loads,
+    "setsubtract": lambda a, b: sorted(set(a) - set(b)), "sort": lambda lst: sorted(lst),
 }
 
 

@@ -19,7 +19,7 @@ from runbook.clock import Clock
 from runbook.errors import Unavailable
 from runbook.redact import Redactor
 from runbook.retry import Classifier
-from runbook.step import StepContext
+from runbook.step import Change, StepContext
 from steps import errors_catalog
 from steps.adapters.process import ProcessRunner
 from steps.adapters.terraform import (
@@ -187,7 +187,7 @@ def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(
                                          '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n')
     tf, tf_log, redactor = make_tf()
     seen: list[tuple[str, str]] = []
-    changes: list[dict[str, str]] = []
+    changes: list[Change] = []
     ctx = StepContext(run_id="t", step_id="tf", env="dev", dry_run=False, clock=Clock(), log=RecordingLog(), outputs={},
                       on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add,
                       on_change=changes.append)
@@ -199,8 +199,8 @@ def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(
     assert shown[-1] == "terraform apply"  # every operation complete
     # Terraform's messages are still logged (as text), and what was done is reported to the step.
     assert any(r["event"].startswith("terraform_data.slow: Creation complete") for r in tf_log.records)
-    assert sorted(c["target"] for c in changes) == ["terraform_data.quick", "terraform_data.slow"]
-    assert {c["action"] for c in changes} == {"create"}
+    assert sorted(c.target for c in changes) == ["terraform_data.quick", "terraform_data.slow"]
+    assert {c.action for c in changes} == {"create"}
 
 
 def test_a_failed_json_apply_still_names_terraforms_error(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ module "ecr" {
 }
 
 ################################################################################
-# GitHub OIDC (image push role)
+# GitHub OIDC (image push role; kyeol plan role for pull requests, deploy role per environment)
 ################################################################################
 
 module "github_oidc" {

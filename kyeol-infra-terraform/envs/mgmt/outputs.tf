@@ -59,6 +59,16 @@ output "github_actions_role_arn" {
   value       = module.github_oidc.role_arn
 }
 
+output "github_plan_role_arn" {
+  description = "Role kyeol's pull-request plans assume (`jung-mgmt-github-plan`; repository variable KYEOL_PLAN_ROLE_ARN)"
+  value       = module.github_oidc.plan_role_arn
+}
+
+output "github_deploy_role_arns" {
+  description = "Map environment to the role kyeol's deploy job assumes (`jung-<env>-github-deploy`; environment variable KYEOL_DEPLOY_ROLE_ARN)"
+  value       = module.github_oidc.deploy_role_arns
+}
+
 ################################################################################
 # Argo CD
 ################################################################################

@@ -1,5 +1,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   issuer_host = "token.actions.githubusercontent.com"
@@ -10,10 +11,13 @@ locals {
   repo  = split("/", var.github_repository)[1]
 
   # Ref https://github.com/aws-actions/configure-aws-credentials#oidc (immutable subject claims)
-  subjects = concat(
-    ["repo:${var.github_repository}:ref:refs/heads/main"],
-    var.github_owner_id != null && var.github_repository_id != null ? ["repo:${local.owner}@${var.github_owner_id}/${local.repo}@${var.github_repository_id}:ref:refs/heads/main"] : [],
+  # The repository part of a subject: the legacy OWNER/REPO, and the immutable
+  # OWNER@<owner id>/REPO@<repo id> when both ids are given (repos created from 2026-07-15).
+  subject_repos = concat(
+    [var.github_repository],
+    var.github_owner_id != null && var.github_repository_id != null ? ["${local.owner}@${var.github_owner_id}/${local.repo}@${var.github_repository_id}"] : [],
   )
+  subjects = [for r in local.subject_repos : "repo:${r}:ref:refs/heads/main"]
 }
 
 ################################################################################

@@ -25,3 +25,27 @@ output "trusted_subjects" {
   description = "The `sub` claims the role trusts"
   value       = local.subjects
 }
+
+################################################################################
+# kyeol in GitHub Actions
+################################################################################
+
+output "plan_role_arn" {
+  description = "Role pull requests assume for read-only plans (repository variable KYEOL_PLAN_ROLE_ARN)"
+  value       = aws_iam_role.plan.arn
+}
+
+output "deploy_role_arns" {
+  description = "Map environment to the role its GitHub environment assumes (environment variable KYEOL_DEPLOY_ROLE_ARN)"
+  value       = { for env, role in aws_iam_role.deploy : env => role.arn }
+}
+
+output "plan_subjects" {
+  description = "The `sub` claims the plan role trusts"
+  value       = local.plan_subjects
+}
+
+output "deploy_subjects" {
+  description = "Map environment to the `sub` claims its deploy role trusts"
+  value       = local.deploy_subjects
+}

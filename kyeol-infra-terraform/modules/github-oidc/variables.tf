@@ -74,3 +74,64 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+################################################################################
+# kyeol in GitHub Actions (plan and deploy roles)
+################################################################################
+
+variable "plan_role_name" {
+  description = "Name of the role pull requests assume for read-only plans (default `<prefix>mgmt-github-plan`)"
+  type        = string
+  default     = null
+}
+
+variable "drift_environment" {
+  description = "GitHub environment of the nightly drift job, trusted by the plan role besides pull requests (null: pull requests only)"
+  type        = string
+  default     = "drift"
+
+  validation {
+    condition     = var.drift_environment == null || !contains(["dev", "stage", "prod"], coalesce(var.drift_environment, "-"))
+    error_message = "drift_environment must not be a deploy environment: the plan role would then be assumable by deploy jobs."
+  }
+}
+
+variable "deploy_environments" {
+  description = "GitHub environments that get a deploy role `<prefix><env>-github-deploy` (subject `repo:OWNER/REPO:environment:<env>`)"
+  type        = list(string)
+  default     = ["dev", "stage", "prod"]
+
+  validation {
+    condition     = alltrue([for env in var.deploy_environments : contains(["dev", "stage", "prod"], env)])
+    error_message = "deploy_environments may only name dev, stage and prod."
+  }
+}
+
+variable "state_bucket" {
+  description = "The Terraform/kyeol state bucket (default `<prefix>kyeol-tfstate-<account>`, as envs/bootstrap names it)"
+  type        = string
+  default     = null
+}
+
+variable "lock_table" {
+  description = "The Terraform lock table (default `<prefix>kyeol-tflock`, as envs/bootstrap names it)"
+  type        = string
+  default     = null
+}
+
+variable "state_kms_alias" {
+  description = "Alias of the key encrypting the state (default `alias/<prefix>kyeol-tfstate`, as envs/bootstrap names it)"
+  type        = string
+  default     = null
+}
+
+variable "kyeol_state_prefix" {
+  description = "Key prefix of kyeol's own checkpoint in the state bucket (`--state s3://<bucket>/kyeol/state.json`)"
+  type        = string
+  default     = "kyeol/"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]*/$", var.kyeol_state_prefix))
+    error_message = "kyeol_state_prefix must be a folder name ending in `/`, e.g. `kyeol/`."
+  }
+}
