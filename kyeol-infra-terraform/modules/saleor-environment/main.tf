@@ -244,8 +244,11 @@ module "pg_nat" {
   name             = local.name
   vpc_id           = module.vpc.vpc_id
   public_subnet_id = module.vpc.public_subnet_ids[0]
-  azs              = local.azs
-  subnet_cidrs     = local.pg_nat_subnets
+  # The EIP and NAT gateway wait for the internet gateway, the node group for vpc-cni.
+  internet_gateway_id = module.vpc.internet_gateway_id
+  vpc_cni_addon_id    = module.eks.vpc_cni_addon_id
+  azs                 = local.azs
+  subnet_cidrs        = local.pg_nat_subnets
 
   cluster_name            = module.eks.cluster_name
   node_role_arn           = module.eks.node_role_arn
