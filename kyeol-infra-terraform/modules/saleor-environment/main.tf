@@ -104,13 +104,20 @@ module "eks" {
 }
 
 ################################################################################
-# DNS and ALB certificate (ap-northeast-1: apex + wildcard covers the origin names)
+# DNS and ALB certificate (ap-northeast-1: this env's two origin names, nothing else)
 ################################################################################
 
+# The load balancer controller discovers every ISSUED certificate of the region matching an
+# Ingress host (aws-load-balancer-controller v3.5.0 pkg/certs/cert_discovery.go), and ACM
+# gives a name one validation record per account: a certificate of this env's origin names
+# only is attached to this env's ALB only, and its validation records belong to this root
+# only, so destroying one env leaves the others' certificates and records alone.
 module "dns_acm" {
   source = "../dns-acm"
 
-  domain = var.domain
+  domain                    = var.domain
+  certificate_domain_name   = local.origin_service_host
+  subject_alternative_names = [local.origin_api_host]
 }
 
 ################################################################################

@@ -75,7 +75,7 @@ output "hosted_zone_id" {
 }
 
 output "alb_certificate_arn" {
-  description = "ap-northeast-1 certificate (apex + wildcard) for the ALB (Ingress `certificate-arn`)"
+  description = "ap-northeast-1 certificate of this env's origin names only, the one the load balancer controller discovers for its Ingress"
   value       = module.dns_acm.certificate_arn
 }
 
