@@ -118,6 +118,11 @@ class EnvConfig:
         return f"{self.prefix}{self.name}-saleor-media-{self.account_id or 'ACCOUNT_ID'}"
 
     @property
+    def private_media_bucket(self) -> str:
+        """Saleor's private storage (AWS_MEDIA_PRIVATE_BUCKET_NAME), jung-<env>-saleor-private-<account>."""
+        return f"{self.prefix}{self.name}-saleor-private-{self.account_id or 'ACCOUNT_ID'}"
+
+    @property
     def argocd_app_name(self) -> str:
         return f"saleor-{self.name}"
 

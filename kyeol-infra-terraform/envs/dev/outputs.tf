@@ -119,6 +119,11 @@ output "media_bucket" {
   value       = module.environment.media_bucket
 }
 
+output "private_media_bucket" {
+  description = "Saleor's private bucket (AWS_MEDIA_PRIVATE_BUCKET_NAME in the app overlay; webhook payloads); not behind CloudFront"
+  value       = module.environment.private_media_bucket
+}
+
 output "media_host" {
   description = "Public host serving the media at `/media/*` (AWS_MEDIA_CUSTOM_DOMAIN in the app overlay): the API host"
   value       = module.environment.media_host

@@ -534,7 +534,7 @@ resource "aws_iam_role" "saleor" {
   count = var.create_saleor_role ? 1 : 0
 
   name               = "${local.env_prefix}-saleor"
-  description        = "Saleor api and worker of ${local.env_prefix}-eks: media objects in S3 (IRSA)"
+  description        = "Saleor api and worker of ${local.env_prefix}-eks: media and private objects in S3 (IRSA)"
   assume_role_policy = data.aws_iam_policy_document.irsa_assume["saleor"].json
 
   tags = var.tags
@@ -546,6 +546,65 @@ resource "aws_iam_role_policy" "saleor" {
   name   = "media-objects"
   role   = aws_iam_role.saleor[0].id
   policy = data.aws_iam_policy_document.saleor[0].json
+}
+
+# Saleor's S3MediaPrivateStorage (webhook payloads; modules/saleor-private-media): the same
+# object actions under the same prefix (private storage shares AWS_LOCATION) in the private
+# bucket, and the env key only as S3 uses it for that bucket (SSE-KMS with a bucket key: the
+# encryption context is the bucket ARN).
+data "aws_iam_policy_document" "saleor_private" {
+  count = var.create_saleor_role ? 1 : 0
+
+  statement {
+    sid       = "PrivateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.saleor_private_bucket_arn}/${var.saleor_media_key_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListPrivatePrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [var.saleor_private_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.saleor_media_key_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "PrivateObjectsKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.saleor_private_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [var.saleor_private_bucket_arn]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.saleor_private_bucket_arn != null && var.saleor_private_kms_key_arn != null
+      error_message = "create_saleor_role needs saleor_private_bucket_arn and saleor_private_kms_key_arn."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "saleor_private" {
+  count = var.create_saleor_role ? 1 : 0
+
+  name   = "private-objects"
+  role   = aws_iam_role.saleor[0].id
+  policy = data.aws_iam_policy_document.saleor_private[0].json
 }
 
 ################################################################################

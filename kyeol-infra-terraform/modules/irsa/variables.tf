@@ -93,7 +93,7 @@ variable "external_secrets_kms_key_arn" {
 ################################################################################
 
 variable "create_saleor_role" {
-  description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media objects under `saleor_media_key_prefix/` only)"
+  description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media and private objects under `saleor_media_key_prefix/` only)"
   type        = bool
   default     = false
 }
@@ -107,6 +107,23 @@ variable "saleor_media_bucket_arn" {
     condition     = var.saleor_media_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.saleor_media_bucket_arn))
     error_message = "saleor_media_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>), without a key."
   }
+}
+
+variable "saleor_private_bucket_arn" {
+  description = "ARN of the private bucket (webhook payloads) Saleor reads and writes"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.saleor_private_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.saleor_private_bucket_arn))
+    error_message = "saleor_private_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>), without a key."
+  }
+}
+
+variable "saleor_private_kms_key_arn" {
+  description = "KMS key of the private bucket's objects (usable by the role through S3 only)"
+  type        = string
+  default     = null
 }
 
 variable "saleor_media_key_prefix" {

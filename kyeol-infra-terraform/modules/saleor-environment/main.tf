@@ -198,6 +198,9 @@ module "irsa" {
   saleor_media_bucket_arn = module.media.bucket_arn
   saleor_media_key_prefix = module.media.key_prefix
 
+  saleor_private_bucket_arn  = module.private_media.bucket_arn
+  saleor_private_kms_key_arn = module.private_media.kms_key_arn
+
   create_argocd_deployer_role = true
   argocd_manager_account_id   = var.mgmt_account_id
 }
@@ -238,6 +241,19 @@ module "media" {
   key_prefix                  = local.media_key_prefix
   cloudfront_distribution_arn = module.edge.media_distribution_arn
   force_destroy               = local.buckets_force_destroy
+}
+
+################################################################################
+# Saleor private storage (S3, webhook payloads; never behind CloudFront)
+################################################################################
+
+module "private_media" {
+  source = "../saleor-private-media"
+
+  name          = local.name
+  key_prefix    = local.media_key_prefix
+  kms_key_arn   = module.kms.key_arn
+  force_destroy = local.buckets_force_destroy
 }
 
 ################################################################################

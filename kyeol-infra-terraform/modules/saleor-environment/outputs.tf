@@ -112,6 +112,11 @@ output "media_bucket" {
   value       = module.media.bucket
 }
 
+output "private_media_bucket" {
+  description = "Saleor's private bucket (AWS_MEDIA_PRIVATE_BUCKET_NAME; webhook payloads under `media/`); not behind CloudFront"
+  value       = module.private_media.bucket
+}
+
 output "media_host" {
   description = "Public host serving the media at `/media/*` (AWS_MEDIA_CUSTOM_DOMAIN): the API host"
   value       = module.edge.media_host
