@@ -30,11 +30,12 @@ SERVICE_ACCOUNTS = {
     "aws-load-balancer-controller": ("kube-system", "aws-load-balancer-controller"),
     "external-dns": ("external-dns", "external-dns"),
     "external-secrets": ("external-secrets", "external-secrets"),
+    "cluster-autoscaler": ("kube-system", "cluster-autoscaler"),
 }
 ARGOCD_NAMESPACE = "argocd"
 ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
 SALEOR_NAMESPACE = "saleor"
-ADDONS = ("aws-load-balancer-controller", "external-dns", "external-secrets", "metrics-server")
+ADDONS = ("aws-load-balancer-controller", "external-dns", "external-secrets", "metrics-server", "cluster-autoscaler")
 IMAGES = ("saleor-api", "saleor-dashboard", "saleor-storefront")
 
 

@@ -67,6 +67,11 @@ output "external_secrets_role_arn" {
   value       = module.environment.external_secrets_role_arn
 }
 
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of Cluster Autoscaler (cluster Secret annotation `kyeol.io/cluster-autoscaler-role-arn`)"
+  value       = module.environment.cluster_autoscaler_role_arn
+}
+
 output "saleor_role_arn" {
   description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn` in the app overlay)"
   value       = module.environment.saleor_role_arn

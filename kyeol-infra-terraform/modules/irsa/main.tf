@@ -13,6 +13,8 @@ locals {
     lbc              = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
     external_dns     = ["system:serviceaccount:external-dns:external-dns"]
     external_secrets = ["system:serviceaccount:external-secrets:external-secrets"]
+    # The chart's `rbac.serviceAccount.name` (kyeol-platform-gitops clusters/<env>/cluster-autoscaler-values.yaml).
+    cluster_autoscaler = ["system:serviceaccount:kube-system:cluster-autoscaler"]
     # Saleor's api and worker (the beat shares the worker's account): they write media.
     saleor = [
       "system:serviceaccount:saleor:saleor-api",
@@ -26,11 +28,12 @@ locals {
   }
 
   irsa_roles = {
-    lbc              = var.create_lbc_role
-    external_dns     = var.create_external_dns_role
-    external_secrets = var.create_external_secrets_role
-    saleor           = var.create_saleor_role
-    argocd_manager   = var.create_argocd_manager_role
+    lbc                = var.create_lbc_role
+    external_dns       = var.create_external_dns_role
+    external_secrets   = var.create_external_secrets_role
+    cluster_autoscaler = var.create_cluster_autoscaler_role
+    saleor             = var.create_saleor_role
+    argocd_manager     = var.create_argocd_manager_role
   }
 
   argocd_manager_role_name = "${var.name_prefix}mgmt-argocd-manager"
@@ -492,6 +495,87 @@ resource "aws_iam_role_policy" "external_secrets" {
   name   = "read-env-secrets"
   role   = aws_iam_role.external_secrets[0].id
   policy = data.aws_iam_policy_document.external_secrets[0].json
+}
+
+################################################################################
+# Cluster Autoscaler
+################################################################################
+
+# The "full features" policy of kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/
+# README.md (chart 9.59.0), narrowed as it recommends: the two calls that change capacity only
+# on ASGs tagged as this cluster's (EKS tags every managed node group's ASG
+# `k8s.io/cluster-autoscaler/<cluster>=owned`), and eks:DescribeNodegroup only on this
+# cluster's node groups. The Describe calls have no resource-level permissions.
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  statement {
+    #checkov:skip=CKV_AWS_356:Auto Scaling and EC2 Describe calls do not support resource-level permissions; they read the ASGs and instance types the autoscaler simulates.
+    sid = "DiscoverGroups"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeThisClustersNodeGroups"
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["arn:${local.partition}:eks:${local.region}:${local.account_id}:nodegroup/${var.cluster_autoscaler_cluster_name}/*/*"]
+  }
+
+  statement {
+    sid = "ScaleThisClustersGroups"
+    actions = [
+      "autoscaling:SetDesiredCapacity",
+      "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    resources = ["arn:${local.partition}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_autoscaler_cluster_name}"
+      values   = ["owned"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled"
+      values   = ["true"]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.cluster_autoscaler_cluster_name != null
+      error_message = "create_cluster_autoscaler_role needs cluster_autoscaler_cluster_name."
+    }
+  }
+}
+
+resource "aws_iam_role" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  name               = "${local.env_prefix}-cluster-autoscaler"
+  description        = "Cluster Autoscaler of ${local.env_prefix}-eks: the desired size of its node groups (IRSA)"
+  assume_role_policy = data.aws_iam_policy_document.irsa_assume["cluster_autoscaler"].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  name   = "cluster-autoscaler"
+  role   = aws_iam_role.cluster_autoscaler[0].id
+  policy = data.aws_iam_policy_document.cluster_autoscaler[0].json
 }
 
 ################################################################################

@@ -92,6 +92,23 @@ variable "external_secrets_kms_key_arn" {
 # Saleor (media storage)
 ################################################################################
 
+variable "create_cluster_autoscaler_role" {
+  description = "Create `<prefix><env>-cluster-autoscaler` for kube-system/cluster-autoscaler (desired size of this cluster's node groups)"
+  type        = bool
+  default     = false
+}
+
+variable "cluster_autoscaler_cluster_name" {
+  description = "EKS cluster whose node groups (ASGs tagged `k8s.io/cluster-autoscaler/<name>=owned`) the autoscaler may scale"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cluster_autoscaler_cluster_name == null || can(regex("^[a-z][a-z0-9]{1,10}-(dev|stage|prod)-eks$", var.cluster_autoscaler_cluster_name))
+    error_message = "cluster_autoscaler_cluster_name must be `<prefix><env>-eks` (e.g. jung-dev-eks)."
+  }
+}
+
 variable "create_saleor_role" {
   description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media and private objects under `saleor_media_key_prefix/` only)"
   type        = bool

@@ -110,7 +110,16 @@ resource "aws_eks_node_group" "this" {
 
   labels = local.label
 
-  tags = merge(var.tags, { Name = "${var.name}-pg-egress" })
+  # Cluster Autoscaler's auto-discovery keys, as on the default group (modules/eks).
+  tags = merge(var.tags, {
+    Name                                            = "${var.name}-pg-egress"
+    "k8s.io/cluster-autoscaler/enabled"             = "true"
+    "k8s.io/cluster-autoscaler/${var.cluster_name}" = "owned"
+  })
+
+  lifecycle {
+    ignore_changes = [scaling_config[0].desired_size]
+  }
 
   # Nodes need their route out before they boot (image pulls, joining the cluster), and the
   # vpc-cni add-on configured (prefix delegation, network policy agent) like the default group.

@@ -194,6 +194,9 @@ module "irsa" {
   create_external_secrets_role = true
   external_secrets_kms_key_arn = module.kms.key_arn
 
+  create_cluster_autoscaler_role  = true
+  cluster_autoscaler_cluster_name = local.cluster_name
+
   create_saleor_role      = true
   saleor_media_bucket_arn = module.media.bucket_arn
   saleor_media_key_prefix = module.media.key_prefix

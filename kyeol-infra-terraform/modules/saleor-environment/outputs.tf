@@ -60,6 +60,11 @@ output "external_secrets_role_arn" {
   value       = module.irsa.external_secrets_role_arn
 }
 
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of Cluster Autoscaler"
+  value       = module.irsa.cluster_autoscaler_role_arn
+}
+
 output "saleor_role_arn" {
   description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn`)"
   value       = module.irsa.saleor_role_arn
