@@ -331,7 +331,8 @@ def role_problems(root: Instance, bucket: MediaBucket, role_arn: str, accounts: 
         found = policy_document(inst, pol, "policy", _scope_for(inst, pol, None) or {})
         for s in statements(inst, *found) if found else []:
             problems += _media_statement(where(inst, pol), s, bucket.arn, location, private.arn if private else None)
-            allowed.update(s.actions if s.effect == "Allow" else [])
+            on_private = private is not None and _private_statement(s, private.arn, location)
+            allowed.update(s.actions if s.effect == "Allow" and not on_private else [])
     if not {"s3:PutObject", "s3:GetObject"} <= allowed:
         problems.append(f"{place}: the role may not {sorted({'s3:PutObject', 's3:GetObject'} - allowed)} media objects")
     return problems

@@ -255,7 +255,7 @@ IRSA_MAIN = "modules/irsa/main.tf"
     ('      "system:serviceaccount:saleor:saleor-worker",\n', "",
      "the trust policy does not admit ['system:serviceaccount:saleor:saleor-worker']"),
     ('  name   = "media-objects"\n  role   = aws_iam_role.saleor[0].id', '  name   = "media-objects"\n  role   = "jung-dev-other"',
-     "(module.environment.module.irsa.aws_iam_role.saleor): no inline policy: the role cannot write media"),
+     "(module.environment.module.irsa.aws_iam_role.saleor): the role may not ['s3:GetObject', 's3:PutObject'] media objects"),
 ])
 def test_a_role_beyond_or_short_of_the_media_prefix_is_reported(tmp_path: Path, infra_tree: Path, dev_docs, old, new, shown) -> None:
     tree = real_copy(tmp_path, infra_tree)
