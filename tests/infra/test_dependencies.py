@@ -151,8 +151,8 @@ def test_an_rds_secret_not_replaced_with_its_instance_is_reported(tmp_path: Path
     tree = real_copy(tmp_path, infra_tree)
     edit(tree / "modules/rds/main.tf", "    replace_triggered_by = [aws_db_instance.this.resource_id]\n", "")
     found = write_only_pairs_problems(tree)
-    assert len(found) == 3 and all("aws_secretsmanager_secret_version.master is not replaced with aws_db_instance.this" in p
-                                   or "is not replaced with aws_db_instance.this" in p for p in found), found
+    assert len(found) == 3 and all("module.rds.aws_secretsmanager_secret_version.connection is not replaced with "
+                                   "aws_db_instance.this" in p for p in found), found
 
 
 @pytest.mark.parametrize("env", c.TARGET_ENVS)
