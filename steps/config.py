@@ -45,11 +45,12 @@ SERVICE_ACCOUNTS = {
     "aws-load-balancer-controller": ("kube-system", "aws-load-balancer-controller"),
     "external-dns": ("external-dns", "external-dns"),
     "external-secrets": ("external-secrets", "external-secrets"),
+    "cluster-autoscaler": ("kube-system", "cluster-autoscaler"),
 }
 ARGOCD_NAMESPACE = "argocd"
 ARGOCD_SERVICE_ACCOUNTS = ("argocd-application-controller", "argocd-applicationset-controller", "argocd-server")
 SALEOR_NAMESPACE = "saleor"
-ADDONS = ("aws-load-balancer-controller", "external-dns", "external-secrets", "metrics-server")
+ADDONS = ("aws-load-balancer-controller", "external-dns", "external-secrets", "metrics-server", "cluster-autoscaler")
 IMAGES = ("saleor-api", "saleor-dashboard", "saleor-storefront")
 
 
@@ -135,6 +136,11 @@ class EnvConfig:
     def media_bucket(self) -> str:
         """Saleor's media bucket, jung-<env>-saleor-media-<account> (S3 names are global: account suffix)."""
         return f"{self.prefix}{self.name}-saleor-media-{self.account_id or 'ACCOUNT_ID'}"
+
+    @property
+    def private_media_bucket(self) -> str:
+        """Saleor's private storage (AWS_MEDIA_PRIVATE_BUCKET_NAME), jung-<env>-saleor-private-<account>."""
+        return f"{self.prefix}{self.name}-saleor-private-{self.account_id or 'ACCOUNT_ID'}"
 
     @property
     def argocd_app_name(self) -> str:

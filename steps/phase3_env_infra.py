@@ -35,6 +35,7 @@ ENV_OUTPUTS = (
     "lbc_role_arn",
     "external_dns_role_arn",
     "external_secrets_role_arn",
+    "cluster_autoscaler_role_arn",
     "hosted_zone_id",
     "alb_certificate_arn",
     "rds_instance_id",

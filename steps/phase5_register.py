@@ -37,6 +37,7 @@ INFRA_OUTPUTS = (
     "lbc_role_arn",
     "external_dns_role_arn",
     "external_secrets_role_arn",
+    "cluster_autoscaler_role_arn",
 )
 
 
@@ -73,6 +74,7 @@ def cluster_secret(env: EnvConfig, infra: Mapping[str, Any]) -> dict[str, Any]:
         "kyeol.io/lbc-role-arn": str(infra["lbc_role_arn"]),
         "kyeol.io/external-dns-role-arn": str(infra["external_dns_role_arn"]),
         "kyeol.io/external-secrets-role-arn": str(infra["external_secrets_role_arn"]),
+        "kyeol.io/cluster-autoscaler-role-arn": str(infra["cluster_autoscaler_role_arn"]),
         # ExternalDNS owns only the origin names (the public ones are CloudFront aliases).
         "kyeol.io/domain-filters": ",".join(env.origin_hosts),
         "kyeol.io/txt-owner-id": env.txt_owner_id,

@@ -18,7 +18,7 @@ PHASES = {
     3: "Environment infra (EKS, RDS, Valkey, edge)",
     4: "Argo CD on MGMT",
     5: "Cluster registration",
-    6: "Platform add-ons (app-of-apps: LBC, ExternalDNS, External Secrets, metrics-server)",
+    6: "Platform add-ons (app-of-apps: LBC, ExternalDNS, External Secrets, metrics-server, Cluster Autoscaler)",
     7: "CI/CD images in ECR",
     8: "Saleor app sync",
     9: "HTTPS verification",

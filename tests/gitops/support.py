@@ -48,7 +48,10 @@ ADDON_CHARTS = {
     "external-dns": ("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1", "external-dns"),
     "external-secrets": ("https://charts.external-secrets.io", "external-secrets", ESO_CHART_VERSION, "external-secrets"),
     "metrics-server": ("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.13.1", "kube-system"),
+    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0", "kube-system"),
 }
+# Where each chart takes its service account's name and annotations (default `serviceAccount`).
+SERVICE_ACCOUNT_VALUES = {"cluster-autoscaler": ("rbac", "serviceAccount")}
 
 # The cluster Secret annotations kyeol phase 5 writes (docs/architecture.md §5).
 CLUSTER_SECRET_ANNOTATIONS = (
@@ -59,6 +62,7 @@ CLUSTER_SECRET_ANNOTATIONS = (
     "kyeol.io/lbc-role-arn",
     "kyeol.io/external-dns-role-arn",
     "kyeol.io/external-secrets-role-arn",
+    "kyeol.io/cluster-autoscaler-role-arn",
     "kyeol.io/domain-filters",
     "kyeol.io/txt-owner-id",
 )
@@ -158,6 +162,7 @@ def cluster_secret(env: Any, addons: tuple[str, ...]) -> dict[str, Any]:
         "kyeol.io/lbc-role-arn": f"arn:aws:iam::{account}:role/{env.role_name('lbc')}",
         "kyeol.io/external-dns-role-arn": f"arn:aws:iam::{account}:role/{env.role_name('external-dns')}",
         "kyeol.io/external-secrets-role-arn": f"arn:aws:iam::{account}:role/{env.role_name('external-secrets')}",
+        "kyeol.io/cluster-autoscaler-role-arn": f"arn:aws:iam::{account}:role/{env.role_name('cluster-autoscaler')}",
         "kyeol.io/domain-filters": ",".join(env.origin_hosts),
         "kyeol.io/txt-owner-id": env.txt_owner_id,
     }

@@ -434,8 +434,11 @@ def test_only_the_api_and_worker_accounts_assume_the_environments_media_role(env
 @ENVS
 def test_api_and_worker_store_media_in_the_environments_bucket_served_by_the_api_host(env, overlays, config):
     e = config.env(env)
+    # AWS_MEDIA_PRIVATE_BUCKET_NAME: saleor/saleor@3.23.28 saleor/settings.py keeps private files
+    # (webhook payloads) on the pod's disk without it.
     want = {"AWS_MEDIA_BUCKET_NAME": e.media_bucket, "AWS_LOCATION": "media",
-            "AWS_MEDIA_CUSTOM_DOMAIN": e.api_host, "AWS_S3_REGION_NAME": config.region}
+            "AWS_MEDIA_CUSTOM_DOMAIN": e.api_host, "AWS_S3_REGION_NAME": config.region,
+            "AWS_MEDIA_PRIVATE_BUCKET_NAME": e.private_media_bucket}
     for name in ("saleor-api", "saleor-worker"):
         (container,) = support.containers(support.one(overlays[env], "Deployment", name), init=False)
         settings = {v["name"]: v.get("value") for v in container.get("env", [])}

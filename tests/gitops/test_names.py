@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from steps.config import ALL_ENVS, IMAGES, TARGET_ENVS, KyeolConfig
+from steps.config import ADDONS, ALL_ENVS, IMAGES, TARGET_ENVS, KyeolConfig
 from tests.gitops import support
 
 PREFIXED = re.compile(r"\bjung-[a-z0-9-]*[a-z0-9-]")
@@ -28,8 +28,9 @@ def _derived_names(config: KyeolConfig) -> set[str]:
         env = config.env(env_name)
         base = f"{config.prefix}{env_name}"
         names |= {base, f"{base}-", env.cluster_name, env.vpc_name, env.txt_owner_id}
-        names |= {env.role_name(p) for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor")}
-        names.add(env.media_bucket)
+        names |= {env.role_name(p) for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor",
+                                            "cluster-autoscaler")}
+        names |= {env.media_bucket, env.private_media_bucket}
         names |= {env.secret_name(p) for p in ("saleor-app", "saleor-db", "saleor-cache", "origin-verify")}
     return names
 
@@ -77,7 +78,7 @@ def _git_sources(doc: Any) -> list[dict[str, Any]]:
 def test_argo_cd_reads_this_repository_at_the_configured_revision(config):
     documents = [d for p in _files() if p.suffix == ".yaml" for d in yaml.safe_load_all(p.read_text(encoding="utf-8")) if d]
     argo = [d for d in documents if isinstance(d, dict) and d.get("kind") in ("Application", "ApplicationSet")]
-    assert len(argo) == 1 + 4 + 3  # platform-root, one ApplicationSet per add-on, saleor-<env>
+    assert len(argo) == 1 + len(ADDONS) + 3  # platform-root, one ApplicationSet per add-on, saleor-<env>
     for doc in argo:
         sources = _git_sources(doc)
         assert sources, doc["metadata"]["name"]

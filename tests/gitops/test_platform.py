@@ -219,12 +219,18 @@ def test_service_accounts_are_the_ones_the_irsa_trust_policies_name(addon_apps, 
         if addon not in SERVICE_ACCOUNTS:
             continue
         namespace, account = SERVICE_ACCOUNTS[addon]
-        values = _values_file(app)
-        assert values["serviceAccount"]["name"] == account
+        path = support.SERVICE_ACCOUNT_VALUES.get(addon, ("serviceAccount",))
+
+        def at(values: dict[str, Any]) -> dict[str, Any]:
+            for key in path:
+                values = values[key]
+            return values
+
+        assert at(_values_file(app))["name"] == account
         assert app["spec"]["destination"]["namespace"] == namespace
         env = config.env(app["metadata"]["labels"]["kyeol.io/env"])
         [chart] = [s for s in app["spec"]["sources"] if "chart" in s]
-        role = chart["helm"]["valuesObject"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+        role = at(chart["helm"]["valuesObject"])["annotations"]["eks.amazonaws.com/role-arn"]
         purpose = {"aws-load-balancer-controller": "lbc"}.get(addon, addon)
         assert role == f"arn:aws:iam::{env.account_id}:role/{env.role_name(purpose)}"
 

@@ -189,12 +189,17 @@ class MediaBucket:
 
 def media_bucket(root: Instance, account: str) -> tuple[MediaBucket | None, list[str]]:
     """The bucket behind the root's `media_bucket` output, its name completed with *account*."""
-    if "media_bucket" not in root.output_names:
-        return None, [f"{root.directory}: no output media_bucket (the bucket the overlay's AWS_MEDIA_BUCKET_NAME names)"]
-    out = root.output("media_bucket")
+    return bucket_behind(root, "media_bucket", "AWS_MEDIA_BUCKET_NAME", account)
+
+
+def bucket_behind(root: Instance, output: str, setting: str, account: str) -> tuple[MediaBucket | None, list[str]]:
+    """The bucket behind one root output (the one the overlay's *setting* names), its name completed with *account*."""
+    if output not in root.output_names:
+        return None, [f"{root.directory}: no output {output} (the bucket the overlay's {setting} names)"]
+    out = root.output(output)
     ref = resolve(root, token(out)) if isinstance(out, Unknown) else None
     if ref is None or ref.block.labels[0] != "aws_s3_bucket":
-        return None, [f"{root.directory}: output media_bucket = {out!r} is not an aws_s3_bucket's name"]
+        return None, [f"{root.directory}: output {output} = {out!r} is not an aws_s3_bucket's name"]
     name = symbolic(ref.inst, ref.block.value("bucket"))
     name = _ACCOUNT_TOKEN.sub(account, name) if isinstance(name, str) else name
     if not isinstance(name, str) or "{" in name:
@@ -290,7 +295,7 @@ def _signed_by_oac(root: Instance, value: Any) -> bool:
 
 
 def role_problems(root: Instance, bucket: MediaBucket, role_arn: str, accounts: list[str], location: str,
-                  env: str, account: str) -> list[str]:
+                  env: str, account: str, private: MediaBucket | None = None) -> list[str]:
     """The role an annotation names: this env's account, trusted by *accounts*, media objects only."""
     m = _ROLE_ARN.match(role_arn)
     if not m:
@@ -325,15 +330,18 @@ def role_problems(root: Instance, bucket: MediaBucket, role_arn: str, accounts: 
     for pol in inline:
         found = policy_document(inst, pol, "policy", _scope_for(inst, pol, None) or {})
         for s in statements(inst, *found) if found else []:
-            problems += _media_statement(where(inst, pol), s, bucket.arn, location)
-            allowed.update(s.actions if s.effect == "Allow" else [])
+            problems += _media_statement(where(inst, pol), s, bucket.arn, location, private.arn if private else None)
+            on_private = private is not None and _private_statement(s, private.arn, location)
+            allowed.update(s.actions if s.effect == "Allow" and not on_private else [])
     if not {"s3:PutObject", "s3:GetObject"} <= allowed:
         problems.append(f"{place}: the role may not {sorted({'s3:PutObject', 's3:GetObject'} - allowed)} media objects")
     return problems
 
 
-def _media_statement(place: str, s: Statement, arn: str, location: str) -> list[str]:
+def _media_statement(place: str, s: Statement, arn: str, location: str, private: str | None = None) -> list[str]:
     if s.effect != "Allow":
+        return []
+    if private is not None and _private_statement(s, private, location):
         return []
     objects = f"{arn}/{location}/*"
     if set(s.actions) <= OBJECT_ACTIONS and s.resources == [objects]:
@@ -406,5 +414,171 @@ def check_media(root: Instance, docs: list[dict[str, Any]], env: str, account: s
         namespace = sa["metadata"].get("namespace", "default")
         arns.setdefault(sa["metadata"]["annotations"][ROLE_ANNOTATION], []).append(f"system:serviceaccount:{namespace}:{sa_name}")
     for arn, subjects in arns.items():
-        problems += [f"{env}: {p}" for p in role_problems(root, bucket, arn, subjects, location, env, account)]
+        private, _ = bucket_behind(root, "private_media_bucket", PRIVATE_ENV, account)
+        problems += [f"{env}: {p}" for p in role_problems(root, bucket, arn, subjects, location, env, account, private)]
     return problems
+
+
+# --- Saleor's private storage (webhook payloads) -------------------------------------------------
+#
+# saleor/saleor@3.23.28 saleor/settings.py: PRIVATE_FILE_STORAGE is Django's FileSystemStorage
+# (MEDIA_ROOT, the pod's disk) unless AWS_MEDIA_PRIVATE_BUCKET_NAME is set, then
+# saleor.core.storages.S3MediaPrivateStorage: an S3Boto3Storage on that bucket with
+# custom_domain None (no public URL), which shares AWS_LOCATION and AWS_S3_REGION_NAME with the
+# media storage. saleor/core/models.py stores EventPayload.payload_file there (upload_to
+# "payloads"): the api writes, the worker reads and deletes (saleor/core/tasks.py), so a disk
+# is wrong twice (read-only here, and not shared between pods).
+
+PRIVATE_ENV = "AWS_MEDIA_PRIVATE_BUCKET_NAME"
+KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+PRIVATE_SUBJECTS = tuple(f"system:serviceaccount:saleor:{name}" for name in MEDIA_WORKLOADS)
+
+
+def _private_statement(s: Statement, arn: str, location: str) -> bool:
+    """One of the three statement shapes the Saleor role may have on the private bucket."""
+    if set(s.actions) <= OBJECT_ACTIONS and s.resources == [f"{arn}/{location}/*"]:
+        return True
+    prefixes = [v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals]
+    if s.actions == ["s3:ListBucket"] and s.resources == [arn] and prefixes and all(p.startswith(f"{location}/") for p in prefixes):
+        return True
+    return _kms_through_s3(s, arn)
+
+
+def _kms_through_s3(s: Statement, arn: str) -> bool:
+    """The env key, usable only by S3 and only for this bucket (SSE-KMS with a bucket key)."""
+    via = [vals for test, var, vals in s.conditions if test == "StringEquals" and var == "kms:viaservice"]
+    context = [vals for test, var, vals in s.conditions if test == "StringEquals" and var == "kms:encryptioncontext:aws:s3:arn"]
+    return (set(s.actions) <= KMS_ACTIONS and len(s.resources) == 1 and len(via) == 1 and len(via[0]) == 1
+            and via[0][0].startswith("s3.") and via[0][0].endswith(".amazonaws.com") and context == [[arn]])
+
+
+def _attached(bucket: MediaBucket, tf_type: str) -> list[tuple[Block, dict[str, Any]]]:
+    inst = bucket.ref.inst
+    own = "{" + f"{inst.directory.name}: aws_s3_bucket.{bucket.ref.block.labels[1]}.id" + "}"
+    return [(b, s) for b in inst.resources(tf_type) for s in (_scope_for(inst, b, None) or {},)
+            if symbolic(inst, b.value("bucket")) == own]
+
+
+def private_bucket_problems(root: Instance, bucket: MediaBucket) -> tuple[str | None, list[str]]:
+    """Private (no reader, public access blocked), KMS-encrypted, versioned, TLS-only, logged; not a CloudFront origin.
+
+    Returns the KMS key token the objects are encrypted with.
+    """
+    inst, place = bucket.ref.inst, where(bucket.ref.inst, bucket.ref.block)
+    problems, key = [], None
+    sse = _attached(bucket, "aws_s3_bucket_server_side_encryption_configuration")
+    rules = [(d, s) for b, s in sse for r, rs in blocks(inst, b, "rule", s) for d, _ in blocks(inst, r, "apply_server_side_encryption_by_default", rs)]
+    if len(rules) != 1 or inst.attr(rules[0][0], "sse_algorithm", scope=rules[0][1]) not in ("aws:kms", "aws:kms:dsse"):
+        problems.append(f"{place}: {bucket.name} is not encrypted with a KMS key by default (SSE-KMS)")
+    else:
+        key = symbolic(inst, rules[0][0].value("kms_master_key_id"), rules[0][1])
+    versioning = _attached(bucket, "aws_s3_bucket_versioning")
+    if not any(inst.attr(c, "status", scope=s) == "Enabled" for b, s in versioning for c, _ in blocks(inst, b, "versioning_configuration", s)):
+        problems.append(f"{place}: {bucket.name} is not versioned")
+    blocked = _attached(bucket, "aws_s3_bucket_public_access_block")
+    flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    if len(blocked) != 1 or not all(inst.attr(blocked[0][0], f, scope=blocked[0][1]) is True for f in flags):
+        problems.append(f"{place}: {bucket.name} has no public access block with all four settings true")
+    logging = _attached(bucket, "aws_s3_bucket_logging")
+    if len(logging) != 1 or not logging[0][0].value("target_bucket"):
+        problems.append(f"{place}: {bucket.name} has no server access logging")
+    policies = _attached(bucket, "aws_s3_bucket_policy")
+    found = policy_document(inst, policies[0][0], "policy", {}) if len(policies) == 1 else None
+    if found is None:
+        problems.append(f"{place}: {bucket.name} has no bucket policy of this module (the TLS-only Deny)")
+    else:
+        tls_only = False
+        for s in statements(inst, *found):
+            if s.effect != "Deny":
+                problems.append(f"{where(inst, policies[0][0])}: statement {s.sid or '?'} allows {s.principals} {s.actions}; "
+                                "the private bucket's policy grants nothing (IAM gives the Saleor role its access)")
+            tls_only |= (s.effect == "Deny" and s.actions == ["s3:*"] and s.principals == [("*", ["*"])]
+                         and ("Bool", "aws:securetransport", ["false"]) in s.conditions
+                         and {bucket.arn, f"{bucket.arn}/*"} <= set(s.resources))
+        if not tls_only:
+            problems.append(f"{where(inst, policies[0][0])}: no Deny of s3:* on the bucket and its objects for every "
+                            "principal when aws:SecureTransport is false (TLS-only)")
+    for dinst, dist, scope in instances_of(root, "aws_cloudfront_distribution"):
+        for origin, oscope in blocks(dinst, dist, "origin", scope):
+            if symbolic(dinst, origin.value("domain_name"), oscope) == bucket.regional_domain:
+                problems.append(f"{where(dinst, dist)}: an origin is the private bucket {bucket.name}; private files "
+                                "must not be behind CloudFront")
+    return key, problems
+
+
+def private_access_problems(root: Instance, bucket: MediaBucket, key: str | None, role_arn: str, location: str) -> list[str]:
+    """Only the role the api and worker accounts carry reaches the bucket, with the object, list and key grants it needs."""
+    problems, grants = [], []
+    role_name = role_arn.rsplit("/", 1)[-1]
+    for inst, role, scope in instances_of(root, "aws_iam_role"):
+        trust = policy_document(inst, role, "assume_role_policy", scope) if inst.attr(role, "name", scope=scope) == role_name else None
+        subs = {v for s in (statements(inst, *trust) if trust else []) for _, var, vals in s.conditions
+                if s.effect == "Allow" and var.endswith(":sub") for v in vals}
+        if trust and subs - set(PRIVATE_SUBJECTS):
+            problems.append(f"{where(inst, role)}: the trust policy also admits {sorted(subs - set(PRIVATE_SUBJECTS))}; only "
+                            "saleor-api and saleor-worker may reach the private bucket")
+    for inst, pol, scope in instances_of(root, "aws_iam_role_policy"):
+        found = policy_document(inst, pol, "policy", scope)
+        for s in statements(inst, *found) if found else []:
+            if s.effect != "Allow" or not any(bucket.arn in str(r) for r in s.resources + [v for c in s.conditions for v in c[2]]):
+                continue
+            role = resolve(root, symbolic(inst, pol.value("role"), scope))
+            name = role.inst.attr(role.block, "name", scope=_scope_for(role.inst, role.block, role.key) or {}) if role else None
+            if name != role_name:
+                problems.append(f"{where(inst, pol)}: statement {s.sid or '?'} gives role {name!r} {s.actions} on the private "
+                                f"bucket; only {role_name} (saleor-api, saleor-worker) may reach it")
+            elif not _private_statement(s, bucket.arn, location):
+                problems.append(f"{where(inst, pol)}: statement {s.sid or '?'} allows {s.actions} on {s.resources}; the role "
+                                f"may only use {sorted(OBJECT_ACTIONS)} on {bucket.arn}/{location}/*, s3:ListBucket under "
+                                f"{location}/ and the bucket's key through S3")
+            else:
+                grants.append(s)
+    actions = {a for s in grants if not _kms_through_s3(s, bucket.arn) for a in s.actions}
+    if not {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= actions:
+        problems.append(f"{role_name}: may not {sorted(OBJECT_ACTIONS - actions)} private objects under {location}/ "
+                        "(the api writes webhook payloads, the worker reads and deletes them)")
+    kms = [s for s in grants if _kms_through_s3(s, bucket.arn)]
+    if key is not None and not any(s.resources == [key] and KMS_ACTIONS <= set(s.actions) for s in kms):
+        problems.append(f"{role_name}: may not kms:Decrypt and kms:GenerateDataKey with {key} through S3: every read and "
+                        "write of the SSE-KMS bucket is denied")
+    return problems
+
+
+def check_private_media(root: Instance, docs: list[dict[str, Any]], env: str, account: str) -> list[str]:
+    """The overlay's private bucket setting and what Terraform makes behind it."""
+    bucket, problems = bucket_behind(root, "private_media_bucket", PRIVATE_ENV, account)
+    values: dict[str, str | None] = {}
+    role_arns: set[str] = set()
+    accounts = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ServiceAccount"}
+    location = "media"
+    for name in MEDIA_WORKLOADS:
+        deployment = next((d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == name), None)
+        if deployment is None:
+            problems.append(f"Deployment {name} ({env}): not rendered")
+            continue
+        spec = deployment["spec"]["template"]["spec"]
+        for container in spec["containers"]:
+            settings = _env(container)
+            values[f"{name}/{container['name']}"] = settings.get(PRIVATE_ENV)
+            location = settings.get("AWS_LOCATION") or location
+            if not settings.get(PRIVATE_ENV):
+                problems.append(f"Deployment {name} ({env}) container {container['name']}: no {PRIVATE_ENV}; Saleor 3.23 "
+                                "keeps private files (webhook payloads) on the pod's read-only, unshared disk")
+        sa = accounts.get(spec.get("serviceAccountName", ""), {})
+        arn = ((sa.get("metadata") or {}).get("annotations") or {}).get(ROLE_ANNOTATION)
+        if arn:
+            role_arns.add(arn)
+    if bucket is None:
+        return problems
+    for where_, value in values.items():
+        if value and value != bucket.name:
+            problems.append(f"{env}: {where_} {PRIVATE_ENV} = {value!r}, Terraform makes {bucket.name!r} "
+                            f"({where(bucket.ref.inst, bucket.ref.block)})")
+    media, _ = media_bucket(root, account)
+    if media is not None and media.name == bucket.name:
+        problems.append(f"{env}: the private bucket is the media bucket, which CloudFront serves")
+    key, found = private_bucket_problems(root, bucket)
+    problems += found
+    if len(role_arns) != 1:
+        return problems + [f"{env}: saleor-api and saleor-worker carry roles {sorted(role_arns)}, expected one"]
+    return problems + [f"{env}: {p}" for p in private_access_problems(root, bucket, key, role_arns.pop(), location)]

@@ -246,15 +246,16 @@ IRSA_MAIN = "modules/irsa/main.tf"
      '    resources = ["${var.saleor_media_bucket_arn}/*"]',
      "statement MediaObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
      "['{saleor-media: aws_s3_bucket.media.arn}/*'] (s3:prefix [])"),
-    ('    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]',
-     '    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutBucketPolicy"]',
+    ('    sid       = "MediaObjects"\n    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]',
+     '    sid       = "MediaObjects"\n    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutBucketPolicy"]',
      "statement MediaObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutBucketPolicy']"),
-    ('      values   = ["${var.saleor_media_key_prefix}/*"]', '      values   = ["*"]',
+    ('    resources = [var.saleor_media_bucket_arn]\n\n    condition {\n      test     = "StringLike"\n      variable = "s3:prefix"\n      values   = ["${var.saleor_media_key_prefix}/*"]',
+     '    resources = [var.saleor_media_bucket_arn]\n\n    condition {\n      test     = "StringLike"\n      variable = "s3:prefix"\n      values   = ["*"]',
      "statement ListMediaPrefix allows ['s3:ListBucket'] on ['{saleor-media: aws_s3_bucket.media.arn}'] (s3:prefix ['*'])"),
     ('      "system:serviceaccount:saleor:saleor-worker",\n', "",
      "the trust policy does not admit ['system:serviceaccount:saleor:saleor-worker']"),
     ('  name   = "media-objects"\n  role   = aws_iam_role.saleor[0].id', '  name   = "media-objects"\n  role   = "jung-dev-other"',
-     "(module.environment.module.irsa.aws_iam_role.saleor): no inline policy: the role cannot write media"),
+     "(module.environment.module.irsa.aws_iam_role.saleor): the role may not ['s3:GetObject', 's3:PutObject'] media objects"),
 ])
 def test_a_role_beyond_or_short_of_the_media_prefix_is_reported(tmp_path: Path, infra_tree: Path, dev_docs, old, new, shown) -> None:
     tree = real_copy(tmp_path, infra_tree)
@@ -269,3 +270,104 @@ def test_without_the_media_module_the_overlay_names_nothing_terraform_makes(tmp_
     assert tree_problems(tree, dev_docs) == [
         f"{tree / 'envs/dev'}: no output media_bucket (the bucket the "
         "overlay's AWS_MEDIA_BUCKET_NAME names)"]
+
+
+# --- Saleor's private storage (issue 8, defect 3) ---------------------------------------------------
+# The rule (tests/infra/media_contract.py, "private storage"): saleor/saleor@3.23.28
+# saleor/settings.py keeps PRIVATE_FILE_STORAGE on the pod's disk unless
+# AWS_MEDIA_PRIVATE_BUCKET_NAME names a bucket (saleor/core/storages.py S3MediaPrivateStorage:
+# no custom domain, AWS_LOCATION shared); EventPayload.payload_file lives there.
+
+PRIVATE_MAIN = "modules/saleor-private-media/main.tf"
+PRIVATE = f"jung-dev-saleor-private-{ACCOUNT}"
+
+
+def private_problems(root, docs) -> list[str]:
+    return m.check_private_media(root, docs, "dev", ACCOUNT)
+
+
+@pytest.mark.parametrize("env", c.TARGET_ENVS)
+def test_real_overlays_keep_private_files_in_the_private_bucket_terraform_makes(infra_tree: Path, env: str, config) -> None:
+    root = instantiate(c.env_root(infra_tree, env))
+    docs = render(APP / "apps" / "saleor" / "overlays" / env)
+    e = config.env(env)
+    found = m.check_private_media(root, docs, env, e.account_id)
+    assert not found, "\n".join(found)
+    bucket, _ = m.bucket_behind(root, "private_media_bucket", m.PRIVATE_ENV, e.account_id)
+    assert bucket is not None and bucket.name == e.private_media_bucket  # steps/config.py derives the same name
+
+
+def test_a_missing_or_wrong_private_bucket_setting_is_reported(dev_root, dev_docs) -> None:
+    (problem,) = private_problems(dev_root, set_env(dev_docs, m.PRIVATE_ENV, None, deployments=("saleor-worker",)))
+    assert problem == ("Deployment saleor-worker (dev) container worker: no AWS_MEDIA_PRIVATE_BUCKET_NAME; Saleor 3.23 keeps "
+                       "private files (webhook payloads) on the pod's read-only, unshared disk")
+    found = private_problems(dev_root, set_env(dev_docs, m.PRIVATE_ENV, BUCKET))
+    assert [p.split(" AWS_")[0] for p in found] == ["dev: saleor-api/api", "dev: saleor-worker/worker"]
+    assert all(f"AWS_MEDIA_PRIVATE_BUCKET_NAME = '{BUCKET}', Terraform makes '{PRIVATE}'" in p for p in found)
+
+
+@pytest.mark.parametrize(("old", "new", "shown"), [
+    ('      sse_algorithm     = "aws:kms"\n      kms_master_key_id = var.kms_key_arn\n', '      sse_algorithm = "AES256"\n',
+     "is not encrypted with a KMS key by default (SSE-KMS)"),
+    ('    status = "Enabled"\n  }\n}\n\n# SSE-KMS', '    status = "Suspended"\n  }\n}\n\n# SSE-KMS', "is not versioned"),
+    ("  restrict_public_buckets = true\n", "  restrict_public_buckets = false\n",
+     "has no public access block with all four settings true"),
+    ("      variable = \"aws:SecureTransport\"\n", "      variable = \"aws:SourceIp\"\n",
+     "no Deny of s3:* on the bucket and its objects for every principal when aws:SecureTransport is false"),
+    ('resource "aws_s3_bucket_logging" "private" {\n  bucket        = aws_s3_bucket.private.id\n',
+     'resource "aws_s3_bucket_logging" "private" {\n  bucket        = "other"\n', "has no server access logging"),
+])
+def test_a_private_bucket_that_is_not_private_encrypted_versioned_and_logged_is_reported(
+        tmp_path: Path, infra_tree: Path, dev_docs, old, new, shown) -> None:
+    tree = real_copy(tmp_path, infra_tree)
+    edit(tree / PRIVATE_MAIN, old, new)
+    found = private_problems(instantiate(tree / "envs/dev"), dev_docs)
+    assert len(found) == 1 and shown in found[0], found
+
+
+def test_a_private_bucket_behind_cloudfront_is_reported(tmp_path: Path, infra_tree: Path, dev_docs) -> None:
+    tree = real_copy(tmp_path, infra_tree)
+    edit(tree / "modules/saleor-environment/main.tf", "  media_bucket_regional_domain_name = module.media.bucket_regional_domain_name",
+         "  media_bucket_regional_domain_name = module.private_media.bucket_regional_domain_name")
+    edit(tree / "modules/saleor-private-media/outputs.tf", 'output "key_prefix" {',
+         'output "bucket_regional_domain_name" {\n  value = aws_s3_bucket.private.bucket_regional_domain_name\n}\n\noutput "key_prefix" {')
+    found = private_problems(instantiate(tree / "envs/dev"), dev_docs)
+    assert any(f"an origin is the private bucket {PRIVATE}; private files must not be behind CloudFront" in p for p in found), found
+
+
+@pytest.mark.parametrize(("old", "new", "shown"), [
+    ('    resources = ["${var.saleor_private_bucket_arn}/${var.saleor_media_key_prefix}/*"]',
+     '    resources = ["${var.saleor_private_bucket_arn}/*"]',
+     "statement PrivateObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
+     "['{saleor-private-media: aws_s3_bucket.private.arn}/*']"),
+    ('      variable = "kms:ViaService"\n      values   = ["s3.${local.region}.amazonaws.com"]',
+     '      variable = "kms:CallerAccount"\n      values   = ["s3.${local.region}.amazonaws.com"]', "statement PrivateObjectsKey allows"),
+    ('    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]', '    actions   = ["kms:Decrypt"]',
+     "may not kms:Decrypt and kms:GenerateDataKey with {kms: aws_kms_key.this.arn} through S3"),
+    ('      "system:serviceaccount:saleor:saleor-worker",\n    ]\n    argocd_manager',
+     '      "system:serviceaccount:saleor:saleor-worker",\n      "system:serviceaccount:saleor:saleor-storefront",\n    ]\n    argocd_manager',
+     "the trust policy also admits ['system:serviceaccount:saleor:saleor-storefront']"),
+])
+def test_access_to_the_private_bucket_beyond_the_saleor_role_is_reported(
+        tmp_path: Path, infra_tree: Path, dev_docs, old, new, shown) -> None:
+    tree = real_copy(tmp_path, infra_tree)
+    edit(tree / IRSA_MAIN, old, new)
+    found = private_problems(instantiate(tree / "envs/dev"), dev_docs)
+    assert any(shown in p for p in found), found
+
+
+def test_another_role_on_the_private_bucket_is_reported(tmp_path: Path, infra_tree: Path, dev_docs) -> None:
+    tree = real_copy(tmp_path, infra_tree)
+    edit(tree / IRSA_MAIN, '  name   = "private-objects"\n  role   = aws_iam_role.saleor[0].id',
+         '  name   = "private-objects"\n  role   = aws_iam_role.lbc[0].id')
+    found = private_problems(instantiate(tree / "envs/dev"), dev_docs)
+    assert any("gives role 'jung-dev-lbc'" in p and "only jung-dev-saleor (saleor-api, saleor-worker) may reach it" in p
+               for p in found), found
+    assert any("jung-dev-saleor: may not ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'] private objects" in p for p in found)
+
+
+def test_without_the_private_bucket_the_overlay_names_nothing_terraform_makes(tmp_path: Path, infra_tree: Path, dev_docs) -> None:
+    tree = real_copy(tmp_path, infra_tree)
+    edit(tree / "envs/dev/outputs.tf", 'output "private_media_bucket" {', 'output "unused_private_bucket" {')
+    assert private_problems(instantiate(tree / "envs/dev"), dev_docs) == [
+        f"{tree / 'envs/dev'}: no output private_media_bucket (the bucket the overlay's AWS_MEDIA_PRIVATE_BUCKET_NAME names)"]

@@ -199,6 +199,20 @@ MODULE_CASES = [
     ("irsa", ("saleor_media_bucket_arn",), [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012"}],
      [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012/media/*"},
       {"saleor_media_bucket_arn": "arn:aws:s3:::*"}], "saleor_media_bucket_arn must be an S3 bucket ARN"),
+    # Cluster Autoscaler: the tag conditions name one env cluster.
+    ("irsa", ("cluster_autoscaler_cluster_name",), [{"cluster_autoscaler_cluster_name": "acme-dev-eks"}],
+     [{"cluster_autoscaler_cluster_name": "*"}, {"cluster_autoscaler_cluster_name": "acme-mgmt-eks"}],
+     "cluster_autoscaler_cluster_name must be `<prefix><env>-eks`"),
+    # Saleor private storage: a bucket ARN (no key), a KMS key ARN (not an alias).
+    ("irsa", ("saleor_private_bucket_arn",), [{"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012"}],
+     [{"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012/media/*"},
+      {"saleor_private_bucket_arn": "arn:aws:s3:::*"}], "saleor_private_bucket_arn must be an S3 bucket ARN"),
+    ("saleor-private-media", ("kms_key_arn",),
+     [{"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],
+     [{"kms_key_arn": "alias/acme-dev"}, {"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:alias/acme-dev"}],
+     "kms_key_arn must be a KMS key ARN"),
+    ("saleor-private-media", ("name",), [{"name": "acme-dev"}], [{"name": "acme-qa"}, {"name": "Acme-dev"}],
+     "name must be `<prefix><env>`"),
 ]
 
 

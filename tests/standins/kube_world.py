@@ -101,6 +101,7 @@ class KubeWorld:
                 lbc_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{self.env.role_name('lbc')}",
                 external_dns_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{self.env.role_name('external-dns')}",
                 external_secrets_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{self.env.role_name('external-secrets')}",
+                cluster_autoscaler_role_arn=f"arn:aws:iam::{ACCOUNT}:role/{self.env.role_name('cluster-autoscaler')}",
                 region=self.env.region,
             ),
         }

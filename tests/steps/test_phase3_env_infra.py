@@ -54,6 +54,7 @@ def test_dev_infra_applies_is_proven_and_a_second_run_does_nothing(world: World)
     assert set(out["cloudfront_distribution_ids"]) == {"service", "api"}
     assert set(out["secret_arns"]) == {"saleor-app", "saleor-db", "saleor-cache", "origin-verify"}
     assert out["lbc_role_arn"] == "arn:aws:iam::123456789012:role/jung-dev-lbc"
+    assert out["cluster_autoscaler_role_arn"] == "arn:aws:iam::123456789012:role/jung-dev-cluster-autoscaler"
     assert out["argocd_deployer_role_arn"] == "arn:aws:iam::123456789012:role/jung-dev-argocd-deployer"
     assert out["hosted_zone_id"] == world.store.outputs("global")["hosted_zone_id"]
     assert "pg_nat_eip" not in out  # null outside prod: Terraform records no value

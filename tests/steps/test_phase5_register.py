@@ -56,6 +56,7 @@ def test_the_secret_is_exactly_the_documented_one(world: KubeWorld) -> None:
         "kyeol.io/addon-external-dns": "true",
         "kyeol.io/addon-external-secrets": "true",
         "kyeol.io/addon-metrics-server": "true",
+        "kyeol.io/addon-cluster-autoscaler": "true",
     }
     assert stored["metadata"]["annotations"] == {
         "kyeol.io/aws-region": "ap-northeast-1",
@@ -65,6 +66,7 @@ def test_the_secret_is_exactly_the_documented_one(world: KubeWorld) -> None:
         "kyeol.io/lbc-role-arn": "arn:aws:iam::123456789012:role/jung-dev-lbc",
         "kyeol.io/external-dns-role-arn": "arn:aws:iam::123456789012:role/jung-dev-external-dns",
         "kyeol.io/external-secrets-role-arn": "arn:aws:iam::123456789012:role/jung-dev-external-secrets",
+        "kyeol.io/cluster-autoscaler-role-arn": "arn:aws:iam::123456789012:role/jung-dev-cluster-autoscaler",
         "kyeol.io/domain-filters": "origin-dev.mgz-g2-u3.shop,origin-dev-api.mgz-g2-u3.shop",
         "kyeol.io/txt-owner-id": "jung-dev-eks",
     }
@@ -134,7 +136,8 @@ def test_dry_run_writes_nothing_and_says_what_it_would_create(world: KubeWorld) 
 
 def test_prod_filters_only_its_origin_names() -> None:
     config = load_config(ROOT / "kyeol.toml")
-    infra = {key: f"x-{key}" for key in ("cluster_endpoint", "vpc_id", "hosted_zone_id", "lbc_role_arn", "external_dns_role_arn", "external_secrets_role_arn")}
+    infra = {key: f"x-{key}" for key in ("cluster_endpoint", "vpc_id", "hosted_zone_id", "lbc_role_arn", "external_dns_role_arn", "external_secrets_role_arn",
+                                       "cluster_autoscaler_role_arn")}
     infra.update(cluster_certificate_authority_data="Q0E=", argocd_deployer_role_arn="arn:aws:iam::123456789012:role/jung-prod-argocd-deployer")
     secret = cluster_secret(config.env("prod"), infra)
     assert secret["metadata"]["annotations"]["kyeol.io/domain-filters"] == "origin.mgz-g2-u3.shop,origin-api.mgz-g2-u3.shop"

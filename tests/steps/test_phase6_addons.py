@@ -85,7 +85,7 @@ def test_a_child_stuck_progressing_fails_at_the_deadline_naming_it_and_its_resou
         drive(step, world.context(step))
     message = timeout.value.message
     assert message.startswith("add-on Applications of dev")
-    assert "3/4 ready" in message
+    assert "4/5 ready" in message
     assert "external-dns-dev: Synced/Progressing, Waiting for rollout" in message
     assert "Deployment external-dns/external-dns Synced/Progressing: Waiting for rollout to finish: 0 of 1 updated replicas are available" in message
     assert "kyeol.io/env=dev" in timeout.value.hint
@@ -109,7 +109,7 @@ def test_the_envs_other_applications_are_not_waited_for(world: KubeWorld) -> Non
 def test_children_not_created_yet_are_named(world: KubeWorld) -> None:
     world.mgmt.add_controller(ArgoCdController(revision=REVISION))  # no ApplicationSets: the children never appear
     step = step_for(world)
-    with pytest.raises(WaitTimeout, match=r"0/4 ready; not created yet: aws-load-balancer-controller-dev, external-dns-dev"):
+    with pytest.raises(WaitTimeout, match=r"0/5 ready; not created yet: aws-load-balancer-controller-dev, external-dns-dev"):
         drive(step, world.context(step))
 
 

@@ -67,6 +67,11 @@ output "external_secrets_role_arn" {
   value       = module.environment.external_secrets_role_arn
 }
 
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of Cluster Autoscaler (cluster Secret annotation `kyeol.io/cluster-autoscaler-role-arn`)"
+  value       = module.environment.cluster_autoscaler_role_arn
+}
+
 output "saleor_role_arn" {
   description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn` in the app overlay)"
   value       = module.environment.saleor_role_arn
@@ -82,7 +87,7 @@ output "hosted_zone_id" {
 }
 
 output "alb_certificate_arn" {
-  description = "ap-northeast-1 certificate (apex + wildcard) for the ALB (Ingress `certificate-arn`)"
+  description = "ap-northeast-1 certificate of this env's origin names only, the one the load balancer controller discovers for its Ingress"
   value       = module.environment.alb_certificate_arn
 }
 
@@ -117,6 +122,11 @@ output "valkey_primary_endpoint" {
 output "media_bucket" {
   description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME in the app overlay); keys under `media/` (AWS_LOCATION)"
   value       = module.environment.media_bucket
+}
+
+output "private_media_bucket" {
+  description = "Saleor's private bucket (AWS_MEDIA_PRIVATE_BUCKET_NAME in the app overlay; webhook payloads); not behind CloudFront"
+  value       = module.environment.private_media_bucket
 }
 
 output "media_host" {

@@ -47,11 +47,10 @@ resource "aws_route53_record" "validation" {
   type    = local.validation_records[each.key].resource_record_type
   records = [local.validation_records[each.key].resource_record_value]
   ttl     = 60
-  # ACM gives a domain the same validation record for every certificate of the account: the
-  # CloudFront certificate (global/us-east-1) and each env's ALB certificate share it, so
-  # whichever root runs second adopts it. After destroying an env root, re-apply the others
-  # (they re-create the record, which renewals need).
-  allow_overwrite = true
+  # ACM gives a name the same validation record for every certificate of the account, so
+  # the roots certify disjoint names (global/us-east-1 the apex and wildcard, each env its
+  # own origin names) and none adopts a record another root owns (no allow_overwrite):
+  # destroying one root deletes only its own records.
 }
 
 resource "aws_acm_certificate_validation" "this" {

@@ -77,7 +77,19 @@ resource "aws_eks_node_group" "default" {
     "kyeol.io/node-group" = "default"
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-default" })
+  # Cluster Autoscaler's auto-discovery keys (kubernetes/autoscaler cloudprovider/aws/README.md);
+  # EKS also puts them on the group's ASG, which is where the autoscaler and its IAM
+  # conditions (modules/irsa) read them.
+  tags = merge(var.tags, {
+    Name                                    = "${var.name}-default"
+    "k8s.io/cluster-autoscaler/enabled"     = "true"
+    "k8s.io/cluster-autoscaler/${var.name}" = "owned"
+  })
+
+  lifecycle {
+    # Cluster Autoscaler owns the size between min and max; Terraform only sets it at creation.
+    ignore_changes = [scaling_config[0].desired_size]
+  }
 
   # vpc-cni must be configured (prefix delegation) before the first node joins: the node's
   # max-pods is computed at launch, and without a CNI nodes never become Ready.

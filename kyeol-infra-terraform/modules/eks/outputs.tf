@@ -59,6 +59,11 @@ output "node_role_arn" {
   depends_on = [aws_iam_role_policy_attachment.node]
 }
 
+output "vpc_cni_addon_id" {
+  description = "The vpc-cni add-on (created before any node): other node groups of this cluster wait for it"
+  value       = aws_eks_addon.before_nodes["vpc-cni"].id
+}
+
 output "node_launch_template_id" {
   description = "Launch template (IMDSv2, encrypted root volume) other node groups of this cluster reuse"
   value       = aws_launch_template.node.id

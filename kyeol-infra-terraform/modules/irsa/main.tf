@@ -13,6 +13,8 @@ locals {
     lbc              = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
     external_dns     = ["system:serviceaccount:external-dns:external-dns"]
     external_secrets = ["system:serviceaccount:external-secrets:external-secrets"]
+    # The chart's `rbac.serviceAccount.name` (kyeol-platform-gitops clusters/<env>/cluster-autoscaler-values.yaml).
+    cluster_autoscaler = ["system:serviceaccount:kube-system:cluster-autoscaler"]
     # Saleor's api and worker (the beat shares the worker's account): they write media.
     saleor = [
       "system:serviceaccount:saleor:saleor-api",
@@ -26,11 +28,12 @@ locals {
   }
 
   irsa_roles = {
-    lbc              = var.create_lbc_role
-    external_dns     = var.create_external_dns_role
-    external_secrets = var.create_external_secrets_role
-    saleor           = var.create_saleor_role
-    argocd_manager   = var.create_argocd_manager_role
+    lbc                = var.create_lbc_role
+    external_dns       = var.create_external_dns_role
+    external_secrets   = var.create_external_secrets_role
+    cluster_autoscaler = var.create_cluster_autoscaler_role
+    saleor             = var.create_saleor_role
+    argocd_manager     = var.create_argocd_manager_role
   }
 
   argocd_manager_role_name = "${var.name_prefix}mgmt-argocd-manager"
@@ -495,6 +498,87 @@ resource "aws_iam_role_policy" "external_secrets" {
 }
 
 ################################################################################
+# Cluster Autoscaler
+################################################################################
+
+# The "full features" policy of kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/
+# README.md (chart 9.59.0), narrowed as it recommends: the two calls that change capacity only
+# on ASGs tagged as this cluster's (EKS tags every managed node group's ASG
+# `k8s.io/cluster-autoscaler/<cluster>=owned`), and eks:DescribeNodegroup only on this
+# cluster's node groups. The Describe calls have no resource-level permissions.
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  statement {
+    #checkov:skip=CKV_AWS_356:Auto Scaling and EC2 Describe calls do not support resource-level permissions; they read the ASGs and instance types the autoscaler simulates.
+    sid = "DiscoverGroups"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeThisClustersNodeGroups"
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["arn:${local.partition}:eks:${local.region}:${local.account_id}:nodegroup/${var.cluster_autoscaler_cluster_name}/*/*"]
+  }
+
+  statement {
+    sid = "ScaleThisClustersGroups"
+    actions = [
+      "autoscaling:SetDesiredCapacity",
+      "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    resources = ["arn:${local.partition}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_autoscaler_cluster_name}"
+      values   = ["owned"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled"
+      values   = ["true"]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.cluster_autoscaler_cluster_name != null
+      error_message = "create_cluster_autoscaler_role needs cluster_autoscaler_cluster_name."
+    }
+  }
+}
+
+resource "aws_iam_role" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  name               = "${local.env_prefix}-cluster-autoscaler"
+  description        = "Cluster Autoscaler of ${local.env_prefix}-eks: the desired size of its node groups (IRSA)"
+  assume_role_policy = data.aws_iam_policy_document.irsa_assume["cluster_autoscaler"].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "cluster_autoscaler" {
+  count = var.create_cluster_autoscaler_role ? 1 : 0
+
+  name   = "cluster-autoscaler"
+  role   = aws_iam_role.cluster_autoscaler[0].id
+  policy = data.aws_iam_policy_document.cluster_autoscaler[0].json
+}
+
+################################################################################
 # Saleor (media storage)
 ################################################################################
 
@@ -534,7 +618,7 @@ resource "aws_iam_role" "saleor" {
   count = var.create_saleor_role ? 1 : 0
 
   name               = "${local.env_prefix}-saleor"
-  description        = "Saleor api and worker of ${local.env_prefix}-eks: media objects in S3 (IRSA)"
+  description        = "Saleor api and worker of ${local.env_prefix}-eks: media and private objects in S3 (IRSA)"
   assume_role_policy = data.aws_iam_policy_document.irsa_assume["saleor"].json
 
   tags = var.tags
@@ -546,6 +630,65 @@ resource "aws_iam_role_policy" "saleor" {
   name   = "media-objects"
   role   = aws_iam_role.saleor[0].id
   policy = data.aws_iam_policy_document.saleor[0].json
+}
+
+# Saleor's S3MediaPrivateStorage (webhook payloads; modules/saleor-private-media): the same
+# object actions under the same prefix (private storage shares AWS_LOCATION) in the private
+# bucket, and the env key only as S3 uses it for that bucket (SSE-KMS with a bucket key: the
+# encryption context is the bucket ARN).
+data "aws_iam_policy_document" "saleor_private" {
+  count = var.create_saleor_role ? 1 : 0
+
+  statement {
+    sid       = "PrivateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.saleor_private_bucket_arn}/${var.saleor_media_key_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListPrivatePrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [var.saleor_private_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.saleor_media_key_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "PrivateObjectsKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.saleor_private_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [var.saleor_private_bucket_arn]
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.saleor_private_bucket_arn != null && var.saleor_private_kms_key_arn != null
+      error_message = "create_saleor_role needs saleor_private_bucket_arn and saleor_private_kms_key_arn."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "saleor_private" {
+  count = var.create_saleor_role ? 1 : 0
+
+  name   = "private-objects"
+  role   = aws_iam_role.saleor[0].id
+  policy = data.aws_iam_policy_document.saleor_private[0].json
 }
 
 ################################################################################

@@ -26,6 +26,15 @@ output "external_secrets_role_arn" {
 }
 
 ################################################################################
+# Cluster Autoscaler
+################################################################################
+
+output "cluster_autoscaler_role_arn" {
+  description = "IAM role of Cluster Autoscaler (null when not created)"
+  value       = try(aws_iam_role.cluster_autoscaler[0].arn, null)
+}
+
+################################################################################
 # Saleor
 ################################################################################
 

@@ -92,8 +92,25 @@ variable "external_secrets_kms_key_arn" {
 # Saleor (media storage)
 ################################################################################
 
+variable "create_cluster_autoscaler_role" {
+  description = "Create `<prefix><env>-cluster-autoscaler` for kube-system/cluster-autoscaler (desired size of this cluster's node groups)"
+  type        = bool
+  default     = false
+}
+
+variable "cluster_autoscaler_cluster_name" {
+  description = "EKS cluster whose node groups (ASGs tagged `k8s.io/cluster-autoscaler/<name>=owned`) the autoscaler may scale"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cluster_autoscaler_cluster_name == null || can(regex("^[a-z][a-z0-9]{1,10}-(dev|stage|prod)-eks$", var.cluster_autoscaler_cluster_name))
+    error_message = "cluster_autoscaler_cluster_name must be `<prefix><env>-eks` (e.g. jung-dev-eks)."
+  }
+}
+
 variable "create_saleor_role" {
-  description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media objects under `saleor_media_key_prefix/` only)"
+  description = "Create `<prefix><env>-saleor` for saleor/saleor-api and saleor/saleor-worker (media and private objects under `saleor_media_key_prefix/` only)"
   type        = bool
   default     = false
 }
@@ -107,6 +124,23 @@ variable "saleor_media_bucket_arn" {
     condition     = var.saleor_media_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.saleor_media_bucket_arn))
     error_message = "saleor_media_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>), without a key."
   }
+}
+
+variable "saleor_private_bucket_arn" {
+  description = "ARN of the private bucket (webhook payloads) Saleor reads and writes"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.saleor_private_bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.saleor_private_bucket_arn))
+    error_message = "saleor_private_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::<bucket>), without a key."
+  }
+}
+
+variable "saleor_private_kms_key_arn" {
+  description = "KMS key of the private bucket's objects (usable by the role through S3 only)"
+  type        = string
+  default     = null
 }
 
 variable "saleor_media_key_prefix" {

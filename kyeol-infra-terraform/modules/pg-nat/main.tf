@@ -17,6 +17,9 @@ resource "aws_eip" "this" {
 
   tags = merge(var.tags, { Name = "${var.name}-pg-nat" })
 
+  # An EIP in a VPC whose internet gateway is not attached yet fails (Gateway.NotAttached).
+  depends_on = [var.internet_gateway_id]
+
   lifecycle {
     prevent_destroy = true
   }
@@ -27,6 +30,9 @@ resource "aws_nat_gateway" "this" {
   subnet_id     = var.public_subnet_id
 
   tags = merge(var.tags, { Name = "${var.name}-pg-nat" })
+
+  # Like the VPC's own NAT gateways: a public NAT needs the attached internet gateway.
+  depends_on = [var.internet_gateway_id]
 }
 
 ################################################################################
@@ -104,8 +110,18 @@ resource "aws_eks_node_group" "this" {
 
   labels = local.label
 
-  tags = merge(var.tags, { Name = "${var.name}-pg-egress" })
+  # Cluster Autoscaler's auto-discovery keys, as on the default group (modules/eks).
+  tags = merge(var.tags, {
+    Name                                            = "${var.name}-pg-egress"
+    "k8s.io/cluster-autoscaler/enabled"             = "true"
+    "k8s.io/cluster-autoscaler/${var.cluster_name}" = "owned"
+  })
 
-  # Nodes need their route out before they boot (image pulls, joining the cluster).
-  depends_on = [aws_route.internet, aws_route_table_association.this]
+  lifecycle {
+    ignore_changes = [scaling_config[0].desired_size]
+  }
+
+  # Nodes need their route out before they boot (image pulls, joining the cluster), and the
+  # vpc-cni add-on configured (prefix delegation, network policy agent) like the default group.
+  depends_on = [aws_route.internet, aws_route_table_association.this, var.vpc_cni_addon_id]
 }

@@ -22,6 +22,11 @@ variable "public_subnet_id" {
   type        = string
 }
 
+variable "internet_gateway_id" {
+  description = "The VPC's internet gateway: the EIP and NAT gateway wait for it (`depends_on`; Gateway.NotAttached otherwise)"
+  type        = string
+}
+
 variable "azs" {
   description = "Availability zones of the dedicated private subnets"
   type        = list(string)
@@ -48,6 +53,11 @@ variable "cluster_name" {
 
 variable "node_role_arn" {
   description = "IAM role of the cluster's nodes"
+  type        = string
+}
+
+variable "vpc_cni_addon_id" {
+  description = "The cluster's vpc-cni add-on: the node group waits for it (`depends_on`), like the default group"
   type        = string
 }
 

@@ -104,13 +104,20 @@ module "eks" {
 }
 
 ################################################################################
-# DNS and ALB certificate (ap-northeast-1: apex + wildcard covers the origin names)
+# DNS and ALB certificate (ap-northeast-1: this env's two origin names, nothing else)
 ################################################################################
 
+# The load balancer controller discovers every ISSUED certificate of the region matching an
+# Ingress host (aws-load-balancer-controller v3.5.0 pkg/certs/cert_discovery.go), and ACM
+# gives a name one validation record per account: a certificate of this env's origin names
+# only is attached to this env's ALB only, and its validation records belong to this root
+# only, so destroying one env leaves the others' certificates and records alone.
 module "dns_acm" {
   source = "../dns-acm"
 
-  domain = var.domain
+  domain                    = var.domain
+  certificate_domain_name   = local.origin_service_host
+  subject_alternative_names = [local.origin_api_host]
 }
 
 ################################################################################
@@ -187,9 +194,15 @@ module "irsa" {
   create_external_secrets_role = true
   external_secrets_kms_key_arn = module.kms.key_arn
 
+  create_cluster_autoscaler_role  = true
+  cluster_autoscaler_cluster_name = local.cluster_name
+
   create_saleor_role      = true
   saleor_media_bucket_arn = module.media.bucket_arn
   saleor_media_key_prefix = module.media.key_prefix
+
+  saleor_private_bucket_arn  = module.private_media.bucket_arn
+  saleor_private_kms_key_arn = module.private_media.kms_key_arn
 
   create_argocd_deployer_role = true
   argocd_manager_account_id   = var.mgmt_account_id
@@ -234,6 +247,19 @@ module "media" {
 }
 
 ################################################################################
+# Saleor private storage (S3, webhook payloads; never behind CloudFront)
+################################################################################
+
+module "private_media" {
+  source = "../saleor-private-media"
+
+  name          = local.name
+  key_prefix    = local.media_key_prefix
+  kms_key_arn   = module.kms.key_arn
+  force_destroy = local.buckets_force_destroy
+}
+
+################################################################################
 # PG NAT (runbook §2.2: payment-gateway traffic leaves from one fixed address; PROD only)
 ################################################################################
 
@@ -244,8 +270,11 @@ module "pg_nat" {
   name             = local.name
   vpc_id           = module.vpc.vpc_id
   public_subnet_id = module.vpc.public_subnet_ids[0]
-  azs              = local.azs
-  subnet_cidrs     = local.pg_nat_subnets
+  # The EIP and NAT gateway wait for the internet gateway, the node group for vpc-cni.
+  internet_gateway_id = module.vpc.internet_gateway_id
+  vpc_cni_addon_id    = module.eks.vpc_cni_addon_id
+  azs                 = local.azs
+  subnet_cidrs        = local.pg_nat_subnets
 
   cluster_name            = module.eks.cluster_name
   node_role_arn           = module.eks.node_role_arn

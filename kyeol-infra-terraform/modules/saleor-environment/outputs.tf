@@ -60,6 +60,11 @@ output "external_secrets_role_arn" {
   value       = module.irsa.external_secrets_role_arn
 }
 
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role of Cluster Autoscaler"
+  value       = module.irsa.cluster_autoscaler_role_arn
+}
+
 output "saleor_role_arn" {
   description = "IRSA role of Saleor's api and worker (ServiceAccount annotation `eks.amazonaws.com/role-arn`)"
   value       = module.irsa.saleor_role_arn
@@ -75,7 +80,7 @@ output "hosted_zone_id" {
 }
 
 output "alb_certificate_arn" {
-  description = "ap-northeast-1 certificate (apex + wildcard) for the ALB (Ingress `certificate-arn`)"
+  description = "ap-northeast-1 certificate of this env's origin names only, the one the load balancer controller discovers for its Ingress"
   value       = module.dns_acm.certificate_arn
 }
 
@@ -110,6 +115,11 @@ output "valkey_primary_endpoint" {
 output "media_bucket" {
   description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME); keys under `media/` (AWS_LOCATION)"
   value       = module.media.bucket
+}
+
+output "private_media_bucket" {
+  description = "Saleor's private bucket (AWS_MEDIA_PRIVATE_BUCKET_NAME; webhook payloads under `media/`); not behind CloudFront"
+  value       = module.private_media.bucket
 }
 
 output "media_host" {

@@ -117,4 +117,12 @@ resource "aws_secretsmanager_secret_version" "connection" {
     celery_broker_url = "rediss://:${ephemeral.aws_secretsmanager_random_password.auth_token.random_password}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${local.port}/1?ssl_cert_reqs=required"
   })
   secret_string_wo_version = var.auth_token_version
+
+  lifecycle {
+    # A replaced group is created with this apply's token, while a write-only argument is only
+    # sent again when its version changes: rewrite the secret too (as modules/rds does). `id`
+    # is unknown in the plan of a group being created, so a replacement (not an in-place
+    # update) triggers this.
+    replace_triggered_by = [aws_elasticache_replication_group.this.id]
+  }
 }
