@@ -12,7 +12,8 @@ list where it has one), except below a *free-form* map. A map is free-form when
   ``deepCopy``, ``merge``), ``with .Values.<path>`` around ``toYaml .``; e.g. argo-cd's
   ``configs.cm`` (``omit .Values.configs.cm "create" "annotations"``), whose defaults are only
   a few of the keys argocd-cm takes; or
-* the chart's ``values.schema.json`` allows additional properties there explicitly.
+* the chart's ``values.schema.json`` declares it a map of some schema (``additionalProperties``
+  being a schema; a bare ``true`` is what schema generators write everywhere, so it does not count).
 
 Lists are atomic in Helm (a user list replaces the default), so their items are not compared.
 Values also pass the chart's ``values.schema.json`` (validated by Helm's SDK) where it has one.
@@ -103,7 +104,7 @@ def unknown_values(values: Any, defaults: Any, *, chart_dir: Path, schema: dict[
             continue
         if isinstance(value, dict):
             node = _schema_node(schema, here)
-            if passed_whole(chart_dir, here) or (isinstance(node, dict) and node.get("additionalProperties") not in (None, False)):
+            if passed_whole(chart_dir, here) or (isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict)):
                 continue
             problems += unknown_values(value, default, chart_dir=chart_dir, schema=schema, path=here)
     return problems
