@@ -38,6 +38,14 @@ def _how_to(chart: str, version: str, repo: str) -> str:
     )
 
 
+def local_chart_dir(chart: str, version: str) -> Path | None:
+    """The chart's source if the mirror or the cache has it (never pulls)."""
+    mirror = os.environ.get(MIRROR_ENV)
+    base = Path(mirror).expanduser().resolve() if mirror else Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+    found = base / folder_name(chart, version)
+    return found if (found / "Chart.yaml").is_file() else None
+
+
 def chart_dir(chart: str, version: str, repo: str) -> Path:
     """The unpacked source of ``chart`` at exactly ``version`` (see the module docstring)."""
     mirror = os.environ.get(MIRROR_ENV)
