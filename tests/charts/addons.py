@@ -45,7 +45,6 @@ class HelmRelease:
     """One Helm source of a generated Application, ready to render."""
 
     application: str
-    appset: str
     repo: str
     chart: str
     version: str
@@ -134,7 +133,7 @@ def generate(appset: dict[str, Any], secrets: list[dict[str, Any]]) -> list[dict
             metadata = dict(app.get("metadata") or {})
             metadata.setdefault("namespace", appset["metadata"].get("namespace", "argocd"))
             apps.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata,
-                         "spec": app.get("spec") or {}, "_appset": name})
+                         "spec": app.get("spec") or {}})
     return apps
 
 
@@ -189,7 +188,7 @@ def helm_releases(app: dict[str, Any]) -> list[HelmRelease]:
             if helm.get("fileParameters"):
                 raise ModelError(f"{name}: helm.fileParameters are not modelled")
         out.append(HelmRelease(
-            application=name, appset=app.get("_appset", ""), repo=str(src["repoURL"]), chart=str(src["chart"]),
+            application=name, repo=str(src["repoURL"]), chart=str(src["chart"]),
             version=str(src.get("targetRevision", "")), release=str(helm.get("releaseName") or name),
             namespace=str(helm.get("namespace") or (spec.get("destination") or {}).get("namespace") or "default"),
             values=values, value_files=files, values_object=dict(extra or {}),

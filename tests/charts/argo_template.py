@@ -15,7 +15,7 @@ marker (helm/helm@v4.2.3 ``pkg/engine/engine.go`` strips it only from files and 
 Helm's engine differs from Argo CD's, this module says so instead of guessing:
 
 * functions Helm adds that Argo CD lacks (``include``, ``tpl``, ``required``, ``lookup``,
-  ``toToml`` …, ``fromJson`` …, ``getHostByName``) are refused as Go's parser would refuse
+  ``toToml`` …, ``fromJsonArray``, ``getHostByName``) are refused as Go's parser would refuse
   them ("function not defined"); Argo CD's own ``normalize``/``slugify`` are not modelled and
   raise :class:`NotModelled`;
 * Helm runs with ``missingkey=zero``. A missing key prints ``<no value>``; with Argo CD's
@@ -35,11 +35,12 @@ from typing import Any, Callable
 
 import yaml
 
-# Helm's engine functions that Argo CD's template has not (helm@v4.2.3 pkg/engine/funcs.go
-# `extra` + engine.go late-bound ones, and sprig's getHostByName that Argo CD deletes).
+# Helm's engine functions that Argo CD's template has not: helm@v4.2.3 pkg/engine/funcs.go
+# `extra` and engine.go's late-bound ones, less what sprig v3.3.0 (both pin it) already has
+# (toJson, mustToJson, fromJson since sprig 3.2.0), plus sprig's getHostByName, which Argo CD deletes.
 NOT_IN_ARGO_CD = frozenset({
     "include", "tpl", "required", "lookup", "toToml", "mustToToml", "fromToml", "mustToYaml", "toYamlPretty",
-    "fromJson", "fromJsonArray", "getHostByName",
+    "fromJsonArray", "getHostByName",
 })
 # Argo CD's own additions that Helm's engine has not.
 ARGO_CD_ONLY = frozenset({"normalize", "slugify"})

@@ -51,13 +51,14 @@ def test_parse_and_execution_errors_are_refused():
 
 
 def test_only_argo_cds_functions_exist():
-    # Helm's engine has required/include/fromJson, Argo CD's template does not: Go would not parse it.
-    for text in ('{{ required "x" .name }}', '{{ include "x" . }}', '{{ .name | toJson | fromJson }}'):
+    # Helm's engine has required/include/fromJsonArray, Argo CD's template does not: Go would not parse it.
+    for text in ('{{ required "x" .name }}', '{{ include "x" . }}', '{{ "[1]" | fromJsonArray }}'):
         with pytest.raises(TemplateError, match="not defined"):
             render_strings([text], PARAMS, [])
     with pytest.raises(NotModelled):
         render_strings(["{{ normalize .name }}"], PARAMS, [])
     assert functions_used('{{ printf "upper %s" .name | lower }}{{/* include */}}') == {"printf", "lower"}
+    assert render_strings(['{{ (`{"a": 1}` | fromJson).a }}'], PARAMS, []) == ["1"]  # sprig's, so Argo CD's too
 
 
 def test_every_string_of_the_tree_is_templated_keys_included():
