@@ -60,18 +60,32 @@ def _template_text(chart_dir: str) -> str:
     return "\n".join(texts)
 
 
-def passed_whole(chart_dir: Path, path: tuple[str, ...]) -> bool:
-    """Do the chart's templates hand ``.Values.<path>`` on whole (range/toYaml/toJson/tpl)?"""
-    dotted = re.escape(".Values." + ".".join(path)) + r"(?![\w.])"
+_VALUES = r"\$?\.Values\.([\w.]*\w)"
+_WHOLE = (
+    re.compile(r"range\s+(?:\$\w+\s*,\s*)?(?:\$\w+\s*:=\s*)?\(?\s*" + _VALUES + r"(?![\w.])"),
+    re.compile(r"(?:toYaml|toJson|toPrettyJson|tpl|omit|deepCopy|merge|mergeOverwrite)\s+\(?\s*" + _VALUES + r"(?![\w.])"),
+    re.compile(_VALUES + r"\s*\)?\s*\|\s*(?:toYaml|toJson|toPrettyJson)\b"),
+)
+_WITH = re.compile(r"\{\{-?\s*with\s+\(?\s*" + _VALUES + r"\s*\)?\s*-?\}\}")
+_END = re.compile(r"\{\{-?\s*end\b")
+_DOT_TO_YAML = re.compile(r"(?:toYaml|toJson)\s+\.(?![\w.])")
+
+
+@functools.lru_cache(maxsize=None)
+def whole_paths(chart_dir: Path) -> frozenset[str]:
+    """``.Values`` paths the chart's templates hand on whole: range/toYaml/toJson/tpl/omit/merge of
+    it, or ``with`` it around ``toYaml .`` (up to the first ``end``)."""
     text = _template_text(str(chart_dir))
-    patterns = (
-        r"range\s+(?:\$\w+\s*,\s*)?(?:\$\w+\s*:=\s*)?\(?\s*" + r"\$?" + dotted,
-        r"(?:toYaml|toJson|toPrettyJson|tpl|omit|deepCopy|merge|mergeOverwrite)\s+\(?\s*\$?" + dotted,
-        r"\$?" + dotted + r"\s*\)?\s*\|\s*(?:toYaml|toJson|toPrettyJson)",
-        # {{- with .Values.<path> }} … {{ toYaml . }} … {{- end }}
-        r"with\s+\(?\s*\$?" + dotted + r"\s*\)?\s*-?\}\}(?:(?!\{\{-?\s*end\b).)*?(?:toYaml|toJson)\s+\.(?![\w.])",
-    )
-    return any(re.search(p, text, re.S) for p in patterns)
+    found = {m.group(1) for pattern in _WHOLE for m in pattern.finditer(text)}
+    for m in _WITH.finditer(text):
+        end = _END.search(text, m.end())
+        if _DOT_TO_YAML.search(text, m.end(), end.start() if end else len(text)):
+            found.add(m.group(1))
+    return frozenset(found)
+
+
+def passed_whole(chart_dir: Path, path: tuple[str, ...]) -> bool:
+    return ".".join(path) in whole_paths(Path(chart_dir))
 
 
 def _schema_node(schema: dict[str, Any] | None, path: tuple[str, ...]) -> dict[str, Any] | None:
