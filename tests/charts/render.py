@@ -13,7 +13,9 @@ namespaced objects that name none (what helm's kube client and Argo CD do when a
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +69,33 @@ class Rendered:
         return [o for o in self.objects if not is_hook(o)]
 
 
+def _parsed(text: str) -> list[Any]:
+    """YAML documents of ``text``; content-addressed JSON copies under the chart cache make a
+    repeated parse (the Argo CD CRDs, megabytes, in every helm stand-in run) cost a JSON load."""
+    from tests.charts.source import cache_root
+
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = cache_root() / "parsed" / f"{digest}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    docs = list(yaml.load_all(text, Loader=_LOADER))
+    if len(text) > 20_000:  # only the big ones are worth a file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{digest}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(docs), encoding="utf-8")
+            os.replace(tmp, path)
+        except (OSError, TypeError, ValueError):
+            pass  # not JSON-able (a YAML timestamp, say) or no room: parse next time
+    return docs
+
+
 def _documents(text: str) -> list[dict[str, Any]]:
     """The objects of a multi-document YAML text; a ``kind: List`` counts as its items."""
     found: list[dict[str, Any]] = []
-    for doc in yaml.load_all(text, Loader=_LOADER):
+    for doc in _parsed(text):
         if doc and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
             found += [item for item in doc["items"] if item]
         elif doc:

@@ -38,6 +38,11 @@ def _how_to(chart: str, version: str, repo: str) -> str:
     )
 
 
+def cache_root() -> Path:
+    """The cache outside the repository (pulled charts, parsed manifests)."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+
+
 def local_chart_dir(chart: str, version: str) -> Path | None:
     """The chart's source if the mirror or the cache has it (never pulls)."""
     mirror = os.environ.get(MIRROR_ENV)
