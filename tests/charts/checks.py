@@ -208,18 +208,33 @@ def pod_specs(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
-# Probes a chart cannot give (no value turns them on), with the upstream reason.
-NO_PROBE = {
-    # argo-helm argo-cd 10.1.1 has readiness (and an optional startup) probe for the application
-    # controller but no liveness probe, like Argo CD's own install manifests: a restart throws
-    # away its cluster cache and every Application's state, so a slow reconcile must not kill it.
-    ("argocd-application-controller", "application-controller", "livenessProbe"),
-}
+_INCLUDE = re.compile(r'(?:include|template)\s+"([^"]+)"')
+_DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}', re.S)
 
 
-def workload_problems(objects: list[dict[str, Any]]) -> list[str]:
-    """Every container has requests and limits; every long-running container has both probes
-    (except :data:`NO_PROBE`)."""
+@functools.lru_cache(maxsize=None)
+def _defines(chart_dir: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in _DEFINE.finditer(_template_text(chart_dir))}
+
+
+def chart_can_render(chart_dir: Path, template: str | None, probe: str) -> bool:
+    """Does the template that renders a workload (or a named template it includes) ever write
+    ``probe``? A probe the chart cannot render at all is upstream's choice, not a values gap —
+    e.g. argo-helm's application controller (no liveness probe, like Argo CD's own manifests: a
+    restart drops its cluster cache) or cluster-autoscaler's (liveness only)."""
+    if template is None:
+        return True
+    path = Path(chart_dir) / template
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    defines = _defines(str(chart_dir))
+    texts = [text] + [defines.get(name, "") for name in _INCLUDE.findall(text)]
+    return any(probe in t for t in texts)
+
+
+def workload_problems(objects: list[dict[str, Any]], chart_dir: Path | None = None,
+                      sources: dict[tuple[str, str], str] | None = None) -> list[str]:
+    """Every container has requests and limits; every long-running container has a readiness and
+    a liveness probe wherever its chart can render one (:func:`chart_can_render`)."""
     problems = []
     for obj in objects:
         for spec in pod_specs(obj):
@@ -232,6 +247,7 @@ def workload_problems(objects: list[dict[str, Any]]) -> list[str]:
                             problems.append(f"{what} {container['name']}: resources.{part} lacks cpu or memory")
                     if group == "containers" and obj["kind"] in WORKLOAD_KINDS:
                         for probe in ("readinessProbe", "livenessProbe"):
-                            if not container.get(probe) and (obj["metadata"]["name"], container["name"], probe) not in NO_PROBE:
+                            template = (sources or {}).get((obj["kind"], obj["metadata"]["name"]))
+                            if not container.get(probe) and (chart_dir is None or chart_can_render(chart_dir, template, probe)):
                                 problems.append(f"{what} {container['name']}: no {probe}")
     return problems

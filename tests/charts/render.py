@@ -50,6 +50,8 @@ class Rendered:
     namespace: str
     values: dict[str, Any]  # the user-supplied values
     objects: list[dict[str, Any]] = field(default_factory=list)  # CRDs, then templates (hooks included)
+    # (kind, name) → the template that rendered it, relative to the chart ("templates/x.yaml")
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def of_kind(self, *kinds: str) -> list[dict[str, Any]]:
         return [o for o in self.objects if o.get("kind") in kinds]
@@ -140,13 +142,17 @@ def render(chart_path: Path, values: dict[str, Any], *, release: str, namespace:
     except helm_python.HelmError as exc:
         raise RenderFailed(f"{meta['name']} {meta['version']}: {exc}") from None
     objects: list[dict[str, Any]] = []
+    sources: dict[tuple[str, str], str] = {}
     for crd in chart.crds:
         objects += _documents(crd["data"])
     for path in sorted(manifests):
         if not path.endswith((".yaml", ".yml", ".json")):
             continue  # NOTES.txt
         try:
-            objects += _documents(manifests[path])
+            found = _documents(manifests[path])
+            objects += found
+            for obj in found:
+                sources[(obj.get("kind", ""), (obj.get("metadata") or {}).get("name", ""))] = path.split("/", 1)[1]
         except yaml.YAMLError as exc:
             raise RenderFailed(f"{meta['name']} {meta['version']}: {path} renders invalid YAML: {exc}") from None
     cluster_kinds = CLUSTER_SCOPED | {
@@ -157,4 +163,4 @@ def render(chart_path: Path, values: dict[str, Any], *, release: str, namespace:
         meta_obj = obj.setdefault("metadata", {})
         if obj.get("kind") not in cluster_kinds and not meta_obj.get("namespace"):
             meta_obj["namespace"] = namespace
-    return Rendered(meta["name"], meta["version"], str(meta.get("appVersion") or ""), release, namespace, values, objects)
+    return Rendered(meta["name"], meta["version"], str(meta.get("appVersion") or ""), release, namespace, values, objects, sources)

@@ -61,3 +61,5 @@ def test_a_new_applicationset_is_rendered_from_its_pinned_chart(tmp_path: Path, 
     chart = load(str(release.chart_dir()))
     assert checks.unknown_values(release.values, chart.values, chart_dir=release.chart_dir()) == []
     assert checks.object_problems(rendered.objects, "1.34", checks.crd_schemas(rendered.objects))[0] == []
+    # the chart renders a liveness probe and no readiness probe at all: only the former is required
+    assert checks.workload_problems(rendered.objects, release.chart_dir(), rendered.sources) == []

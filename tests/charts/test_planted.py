@@ -107,3 +107,19 @@ def test_a_missing_cluster_secret_annotation_fails_the_application_template(conf
     values_object["extraArgs"]["zone-id-filter"] = '{{ .metadata.annotations.kyeol_io_hosted_zone }}'
     with pytest.raises(addons.argo_template.TemplateError, match="missingkey=error"):
         addons.generate(planted, cluster_secrets(config))
+
+
+def test_a_probe_or_resources_the_values_leave_out_are_reported(addon_releases, argocd):
+    release = _dev(addon_releases, "external-secrets")
+    values = copy.deepcopy(release.rendered.values)
+    values["livenessProbe"]["enabled"] = False  # the chart can render it: turning it off is a gap
+    del values["webhook"]["resources"]
+    rendered = _render(release, values)
+    problems = checks.workload_problems(rendered.objects, release.chart_dir, rendered.sources)
+    assert "Deployment/external-secrets external-secrets: no livenessProbe" in problems
+    assert "Deployment/external-secrets-webhook webhook: resources.requests lacks cpu or memory" in problems
+    # a probe the chart cannot render at all is upstream's choice (argo-helm's application controller)
+    controller = argocd.rendered.one("StatefulSet", "argocd-application-controller")
+    assert not controller["spec"]["template"]["spec"]["containers"][0].get("livenessProbe")
+    assert checks.workload_problems([controller], argocd.chart_dir, argocd.rendered.sources) == []
+    assert checks.workload_problems([controller]) == ["StatefulSet/argocd-application-controller application-controller: no livenessProbe"]

@@ -112,7 +112,8 @@ def test_custom_resources_are_checked_against_the_crds_the_charts_ship(addon_rel
 
 
 def test_every_workload_has_resources_and_probes(argocd: Release, addon_releases: dict[str, list[Release]]):
-    problems = [f"{_ids(r)}: {p}" for r in _all(argocd, addon_releases) for p in checks.workload_problems(r.rendered.objects)]
+    problems = [f"{_ids(r)}: {p}" for r in _all(argocd, addon_releases)
+                for p in checks.workload_problems(r.rendered.objects, r.chart_dir, r.rendered.sources)]
     assert not problems, "\n".join(problems)
 
 
