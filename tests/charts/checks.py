@@ -22,7 +22,11 @@ Values also pass the chart's ``values.schema.json`` (validated by Helm's SDK) wh
 Kinds defined by a CRD the release ships: that CRD's ``openAPIV3Schema`` with jsonschema,
 unknown fields refused unless the schema preserves them (a structural schema prunes them, the
 API server's strict field validation refuses them). Argo CD / External Secrets kinds: the npm
-validators tests/gitops uses (compiled from their CRDs).
+validators tests/gitops uses (compiled from their CRDs). A map passed on whole still meets
+kubernetes-validate downstream (a typo under ``resources`` is an unknown container field there).
+
+**Workloads.** Every container has cpu and memory requests and limits; every long-running
+container has a readiness and a liveness probe wherever its chart can render one.
 """
 
 from __future__ import annotations
