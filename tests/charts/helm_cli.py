@@ -14,8 +14,6 @@ from typing import Any
 
 import yaml
 
-from steps.adapters.helm import merge_values
-
 VALUE_FLAGS = frozenset({"-n", "--namespace", "-o", "--output", "--repo", "--version", "--timeout", "-f", "--values", "--set",
                          "--set-string", "--kubeconfig", "--filter", "--template", "--kube-context"})
 
@@ -67,7 +65,9 @@ class HelmArgs:
 
     def values(self) -> dict[str, Any]:
         """The user-supplied values helm computes from ``-f`` and ``--set[-string]`` (in that order)."""
-        import helm_python
+        import helm_python  # loaded only by the commands that compute values (the helm stand-in's status needs none)
+
+        from steps.adapters.helm import merge_values
 
         values: dict[str, Any] = {}
         for path in self.many("-f", "--values"):
