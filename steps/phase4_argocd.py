@@ -19,7 +19,7 @@ import yaml
 from runbook.errors import PermanentError, Unavailable
 from runbook.step import SHARED, Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
-from steps.adapters.helm import Release, user_values
+from steps.adapters.helm import ChartInstall, Release, user_values
 from steps.config import ARGOCD_NAMESPACE, EnvConfig
 from steps.services import Services
 
@@ -99,6 +99,10 @@ class ArgoCdStep(Step):
     @staticmethod
     def set_values(role_arn: str) -> dict[str, str]:
         return {f"{key}.serviceAccount.annotations.{ROLE_ANNOTATION_KEY}": role_arn for key in IRSA_VALUE_KEYS}
+
+    def chart_install(self, role_arn: str) -> ChartInstall:
+        """The helm install phase 4 runs (tests render the real chart from exactly this)."""
+        return ChartInstall(RELEASE, CHART, CHART_VERSION, CHART_REPO, ARGOCD_NAMESPACE, (str(self.values_path),), self.set_values(role_arn))
 
     def wanted_values(self, role_arn: str) -> dict[str, Any]:
         return user_values([self.values_document()], self.set_values(role_arn))
@@ -195,17 +199,8 @@ class ArgoCdStep(Step):
             ctx.log.info("installing Argo CD", reasons=problems, chart=CHART_REF, version=CHART_VERSION)
             ctx.waiting_for(f"helm upgrade --install {RELEASE} ({CHART_REF} {CHART_VERSION})")
             before = release
-            release = self.services.helm.upgrade_install(
-                RELEASE,
-                CHART,
-                version=CHART_VERSION,
-                repo=CHART_REPO,
-                namespace=ARGOCD_NAMESPACE,
-                values_files=[str(self.values_path)],
-                set_values=self.set_values(role_arn),
-                kube_env=kube,
-                timeout=HELM_TIMEOUT_S,
-                ctx=ctx,
+            release = self.services.helm.install(
+                self.chart_install(role_arn), kube_env=kube, timeout=HELM_TIMEOUT_S, ctx=ctx
             ) or release
             record_change(ctx, "create" if before is None else "update", f"helm release {ARGOCD_NAMESPACE}/{RELEASE}",
                           f"{CHART_REF} {CHART_VERSION}: " + "; ".join(problems))

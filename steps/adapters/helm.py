@@ -148,6 +148,40 @@ def user_values(values_documents: Sequence[Mapping[str, Any]], set_values: Mappi
     return result
 
 
+@dataclass(frozen=True)
+class ChartInstall:
+    """One pinned ``helm upgrade --install``: release, chart, repository, ``-f`` files, ``--set-string`` pairs.
+
+    Built by phase code and turned into helm's argv here, in one place, so what the tests
+    render with the real chart is exactly what helm is given.
+    """
+
+    release: str
+    chart: str
+    version: str
+    repo: str
+    namespace: str
+    values_files: tuple[str, ...]
+    set_values: Mapping[str, str]
+
+    def argv(self, helm: str, *, rollback_flag: str, timeout: float) -> list[str]:
+        argv = [
+            helm, "upgrade", "--install", self.release, self.chart,
+            "--repo", self.repo,
+            "--version", self.version,
+            "--namespace", self.namespace,
+            "--create-namespace",
+            rollback_flag,
+            "--wait",
+            "--timeout", go_duration(timeout),
+        ]
+        for path in self.values_files:
+            argv += ["--values", str(path)]
+        for key, value in self.set_values.items():
+            argv += ["--set-string", f"{key}={escape_set_value(value)}"]
+        return argv
+
+
 def go_duration(seconds: float) -> str:
     """Seconds as a Go duration for ``--timeout`` (600 → ``10m0s``)."""
     total = max(1, int(seconds))
@@ -215,23 +249,15 @@ class Helm:
 
         Mutating: skipped in a dry-run (returns None then).
         """
+        install = ChartInstall(name, chart, version, repo, namespace, tuple(values_files), dict(set_values))
+        return self.install(install, kube_env=kube_env, timeout=timeout, ctx=ctx)
+
+    def install(self, install: "ChartInstall", *, kube_env: KubeconfigSource, timeout: float, ctx: Any = None) -> Release | None:
+        """Run ``install`` (see :meth:`upgrade_install`)."""
         helm = self.process.require(self.binary, hint=INSTALL_HINT)
         self.version(ctx=ctx)
         rollback = "--rollback-on-failure" if self.major >= 4 else "--atomic"
-        argv = [
-            helm, "upgrade", "--install", name, chart,
-            "--repo", repo,
-            "--version", version,
-            "--namespace", namespace,
-            "--create-namespace",
-            rollback,
-            "--wait",
-            "--timeout", go_duration(timeout),
-        ]
-        for path in values_files:
-            argv += ["--values", str(path)]
-        for key, value in set_values.items():
-            argv += ["--set-string", f"{key}={escape_set_value(value)}"]
+        argv = install.argv(helm, rollback_flag=rollback, timeout=timeout)
         with kube_env.temporary_kubeconfig() as kubeconfig:
             done = self.process.run(
                 argv + ["--kubeconfig", kubeconfig, "--output", "json"],
@@ -243,7 +269,8 @@ class Helm:
         if done.skipped_dry_run:
             return None
         if done.returncode != 0:
-            raise self._failure(done, f"install {chart} {version} as {namespace}/{name}", name, namespace)
+            raise self._failure(done, f"install {install.chart} {install.version} as {install.namespace}/{install.release}",
+                                install.release, install.namespace)
         return Release.from_status(_json(done, "helm upgrade"))
 
     # -- plumbing --------------------------------------------------------------------------

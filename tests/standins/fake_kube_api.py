@@ -7,7 +7,8 @@ No API server can run on the test machines, so this small threaded server answer
 * discovery of one group-version (``/api/v1``, ``/apis/apps/v1``, ``/apis/argoproj.io/v1alpha1``)
   and ``/version``;
 * core/v1 namespaces, secrets, services, endpoints, configmaps, serviceaccounts; apps/v1
-  deployments and statefulsets; networking.k8s.io/v1 ingresses; argoproj.io/v1alpha1
+  deployments and statefulsets; networking.k8s.io/v1 ingresses and network policies; RBAC
+  roles and bindings; CRDs; policy/v1 PDBs; batch/v1 jobs; argoproj.io/v1alpha1
   applications, appprojects, applicationsets;
 * GET, LIST (label selectors), server-side apply (PATCH ``application/apply-patch+yaml``:
   create or merge, field ownership per manager, 409 on a conflict unless ``force``), JSON
@@ -69,6 +70,15 @@ KINDS: tuple[Kind, ...] = (
     Kind("apps", "v1", "Deployment", "deployments", True),
     Kind("apps", "v1", "StatefulSet", "statefulsets", True),
     Kind("networking.k8s.io", "v1", "Ingress", "ingresses", True),
+    # What the real Argo CD chart installs besides (the helm stand-in applies the rendered chart).
+    Kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, status_subresource=False),
+    Kind("rbac.authorization.k8s.io", "v1", "Role", "roles", True, status_subresource=False),
+    Kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, status_subresource=False),
+    Kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, status_subresource=False),
+    Kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False, status_subresource=False),
+    Kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False),
+    Kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
+    Kind("batch", "v1", "Job", "jobs", True),
     # Argo CD's Application and AppProject CRDs have no status subresource.
     Kind("argoproj.io", "v1alpha1", "Application", "applications", True, status_subresource=False),
     Kind("argoproj.io", "v1alpha1", "AppProject", "appprojects", True, status_subresource=False),
