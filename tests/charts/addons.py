@@ -194,3 +194,15 @@ def helm_releases(app: dict[str, Any]) -> list[HelmRelease]:
             values=values, value_files=files, values_object=dict(extra or {}),
         ))
     return out
+
+
+def appset_chart_dir(chart: str) -> Path:
+    """The source of ``chart`` at the version (and from the repository) its ApplicationSet
+    pins, from the mirror or the cache (:func:`tests.charts.source.chart_dir`: never a skip)."""
+    from tests.charts.source import chart_dir
+
+    for appset in load_appsets():
+        for src in appset["spec"]["template"]["spec"].get("sources") or [appset["spec"]["template"]["spec"].get("source")]:
+            if src and src.get("chart") == chart:
+                return chart_dir(chart, str(src["targetRevision"]), str(src["repoURL"]))
+    raise LookupError(f"no ApplicationSet in {APPSETS} installs chart {chart!r}")

@@ -156,9 +156,16 @@ def test_argocd_irsa_role_is_on_exactly_the_service_accounts_terraform_trusts(ar
 
 
 def test_argocd_cm_has_the_application_health_check_and_admin_and_exec_off(argocd: Release):
+    """The Application health check is rendered exactly when an Application manages Applications
+    (the only time it orders anything: tests/gitops/test_platform.py ties the two); today none
+    does (issue 8, defect 10 removed the unused check), so the rendered argocd-cm has none."""
+    from tests.gitops.test_platform import HEALTH_KEY, _argocd_values
+
     cm = argocd.rendered.one("ConfigMap", "argocd-cm")["data"]
-    lua = cm["resource.customizations.health.argoproj.io_Application"]
-    assert "obj.status.health" in lua and "Degraded" in lua
+    declared = _argocd_values()["configs"]["cm"]
+    assert (HEALTH_KEY in cm) is (HEALTH_KEY in declared)  # what the values say is what the chart renders
+    if HEALTH_KEY in cm:
+        assert "obj.status.health" in cm[HEALTH_KEY] and "Degraded" in cm[HEALTH_KEY]
     assert cm["admin.enabled"] == "false" and cm["exec.enabled"] == "false"
     assert "accounts.admin" not in cm  # no second way in
     rbac = argocd.rendered.one("ConfigMap", "argocd-rbac-cm")["data"]

@@ -15,8 +15,6 @@ the values Argo CD would pass (values file, then ``valuesObject`` on top).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,6 @@ import yaml
 from steps.config import SERVICE_ACCOUNTS, TARGET_ENVS
 from tests.gitops import support
 
-CHART = Path(os.environ.get("KYEOL_CHARTS_DIR", support.ROOT.parent / "shared" / "charts")) / "cluster-autoscaler-9.59.0"
 ADDON = "cluster-autoscaler"
 
 
@@ -50,10 +47,12 @@ def _values(app: dict[str, Any]) -> dict[str, Any]:
 
 
 def _render(values: dict[str, Any]) -> list[dict[str, Any]]:
-    helm_python = pytest.importorskip("helm_python")
-    if not CHART.is_dir():
-        pytest.skip(f"{CHART} not found (set KYEOL_CHARTS_DIR to the upstream chart sources)")
-    with helm_python.Chart.load(str(CHART)) as chart:
+    import helm_python
+
+    from tests.charts.addons import appset_chart_dir
+
+    # The pinned chart from KYEOL_CHART_MIRROR or its repository (tests/charts/source.py).
+    with helm_python.Chart.load(str(appset_chart_dir(ADDON))) as chart:
         manifests = chart.render(values=values, name=ADDON, namespace="kube-system")
     return [d for path, text in manifests.items() if path.endswith(".yaml")
             for d in yaml.safe_load_all(text) if isinstance(d, dict) and "kind" in d]

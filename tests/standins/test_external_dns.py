@@ -9,7 +9,6 @@ tutorials/aws.md ("domain filter on a sub-domain"): filtering on a sub-domain of
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,8 @@ def secret(env: str) -> dict:
     return cluster_secret(CONFIG.env(env), {
         "argocd_deployer_role_arn": "arn:aws:iam::123456789012:role/d", "vpc_id": "vpc-1", "hosted_zone_id": ZONE_ID,
         "lbc_role_arn": "arn:aws:iam::123456789012:role/l", "external_dns_role_arn": "arn:aws:iam::123456789012:role/x",
-        "external_secrets_role_arn": "arn:aws:iam::123456789012:role/e", "cluster_endpoint": "https://k",
+        "external_secrets_role_arn": "arn:aws:iam::123456789012:role/e",
+        "cluster_autoscaler_role_arn": "arn:aws:iam::123456789012:role/c", "cluster_endpoint": "https://k",
         "cluster_certificate_authority_data": "Y2E="})
 
 
@@ -101,7 +101,6 @@ def test_chart_args_follow_the_charts_extra_args_rules():
                     "--aws-zone-match-parent", "--no-x", "--y=1", "--y=2", "--zone-id-filter=Z1"]
 
 
-@pytest.mark.skipif(not os.environ.get("KYEOL_CHARTS_DIR"), reason="KYEOL_CHARTS_DIR (the upstream chart sources; .ci/run sets it) is not set")
 @pytest.mark.parametrize("env", TARGET_ENVS)
 def test_chart_args_agree_with_the_real_chart(env):
     """The model's arguments are the ones the real external-dns 1.21.1 chart renders (Helm's Go
@@ -110,7 +109,10 @@ def test_chart_args_agree_with_the_real_chart(env):
     import yaml
 
     values = deployed_values(PLATFORM, env, secret(env))
-    with helm_python.Chart.load(str(Path(os.environ["KYEOL_CHARTS_DIR"]) / "external-dns-1.21.1")) as chart:
+    from tests.charts.addons import appset_chart_dir
+
+    # The pinned chart from KYEOL_CHART_MIRROR or its repository (tests/charts/source.py).
+    with helm_python.Chart.load(str(appset_chart_dir("external-dns"))) as chart:
         out = chart.render(values=values, name="external-dns", namespace="external-dns")
     (deployment,) = [d for d in yaml.safe_load_all(out["external-dns/templates/deployment.yaml"]) if d]
     rendered = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
