@@ -5,14 +5,33 @@ only inside the commands that need them, so `kyeol --help` and `kyeol status` st
 
 from __future__ import annotations
 
-import enum
+import signal
 import sys
-from typing import Annotated, Any, Optional, Sequence
 
-import typer
 
-from runbook import cli as core
-from runbook.errors import EXIT_USAGE, UsageError
+def _stop_before_start(signum: int, frame: object) -> None:
+    """SIGTERM before the run's own handlers are in place: nothing was done yet, so
+    leave at once with the interrupted exit code (130), through every ``finally``."""
+    raise SystemExit(130)
+
+
+# First of all (before the slow imports below): a signal in kyeol's first second must end it
+# with 130, not kill it by the signal (143 in a CI step). The run replaces these handlers
+# with its own (runbook.cli._Signals) and restores them afterwards.
+# (Ctrl-C already raises KeyboardInterrupt from the start, which the commands turn into 130.)
+try:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_before_start)
+except ValueError:  # imported outside the main thread
+    pass
+
+import enum  # noqa: E402
+from typing import Annotated, Any, Optional, Sequence  # noqa: E402
+
+import typer  # noqa: E402
+
+from runbook import cli as core  # noqa: E402
+from runbook.errors import EXIT_USAGE, UsageError  # noqa: E402
 
 app = typer.Typer(
     name="kyeol",
