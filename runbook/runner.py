@@ -573,6 +573,7 @@ class Runner:
             attempt=attempt,
             on_waiting=self._progress.step_waiting,
             on_secret=self._redactor.add,
+            previous_status=_status_before_plans(run.previous),
         )
 
     # -- recording -------------------------------------------------------------------------
@@ -826,6 +827,15 @@ class Runner:
     def _now(self) -> str:
         return self._clock.now().isoformat(timespec="milliseconds")
 
+
+
+def _status_before_plans(record: dict[str, Any] | None) -> str | None:
+    """The record's status, looking through a dry-run's "planned" to what the step was before."""
+    record = record or {}
+    status = record.get("status")
+    if status == PLANNED:
+        return record.get("previous_status") or None
+    return status
 
 
 def _as_list(value: Sequence[str] | str | None) -> list[str]:

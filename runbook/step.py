@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from runbook.clock import Clock
 
 SHARED = "shared"
+# Record statuses that say an apply may have begun and not ended.
+CUT_SHORT = frozenset({"running", "interrupted", "failed"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class StepContext:
         attempt: int = 1,
         on_waiting: Callable[[str, str], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
+        previous_status: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_id = step_id
@@ -98,8 +101,17 @@ class StepContext:
         self.deadline = deadline
         self.attempt = attempt
         self._outputs = outputs
+        # How the step's record stood when this run began ("done", "running", "interrupted",
+        # "failed", ... or None when it never ran): a check must not trust a probe of the
+        # world alone when the last apply may have been cut short.
+        self.previous_status = previous_status
         self._on_waiting = on_waiting
         self._on_secret = on_secret
+
+    @property
+    def apply_cut_short(self) -> bool:
+        """Did the step's last apply start and not finish (running at a kill, interrupted, failed)?"""
+        return self.previous_status in CUT_SHORT
 
     def outputs_of(self, step_id: str) -> Mapping[str, Any]:
         """All recorded outputs of an earlier step; raises OutputUnknown if it has none."""

@@ -207,6 +207,24 @@ class AwsSession:
             "public_access_cidrs": list((c.get("resourcesVpcConfig") or {}).get("publicAccessCidrs") or []),
         }
 
+    def eks_node_groups(self, cluster: str) -> list[dict[str, Any]]:
+        """Name, status and desired size of each managed node group of ``cluster`` ([] if none)."""
+        eks = self.client("eks")
+        listed = self._call(f"list the node groups of EKS cluster {cluster}",
+                            lambda: eks.list_nodegroups(clusterName=cluster),
+                            missing=frozenset({"ResourceNotFoundException"}))
+        groups = []
+        for name in (listed or {}).get("nodegroups") or []:
+            found = self._call(f"describe node group {name} of {cluster}",
+                               lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
+                               missing=frozenset({"ResourceNotFoundException"}))
+            if found is None:
+                continue  # deleted between the listing and the look
+            group = found["nodegroup"]
+            groups.append({"name": name, "status": group.get("status", ""),
+                           "desired": (group.get("scalingConfig") or {}).get("desiredSize")})
+        return groups
+
     def rds_instance(self, instance_id: str) -> dict[str, Any] | None:
         """Status, Multi-AZ, class, engine and endpoint of an RDS instance; None if it does not exist."""
         found = self._call(
