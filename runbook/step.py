@@ -160,6 +160,10 @@ class Step:
     needs: tuple[str, ...] = ()
     scope: str = SHARED
     max_attempts: int = 3
+    # When set, transient errors are retried for this many seconds (exponential backoff with
+    # jitter, capped interval; the step's deadline bounds it too) instead of ``max_attempts``
+    # times: a bad hour of throttling is outlasted by time, not by a small count.
+    retry_budget_s: float | None = None
     timeout_s: float = 1800.0
     # Typical duration from reality (reference/durations.md); used for ETA and benchmarks.
     estimate_s: float = 60.0

@@ -63,6 +63,7 @@ class ArgoCdStep(Step):
     needs = ("mgmt.infra",)
     scope = SHARED
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     timeout_s = HELM_TIMEOUT_S + READY_TIMEOUT_S + 300.0
     estimate_s = 120.0
 

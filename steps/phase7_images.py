@@ -91,6 +91,7 @@ class ImagesStep(Step):
     timeout_s = RUN_TIMEOUT_S + 5 * 60
     estimate_s = 8 * 60.0
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     # The images live in MGMT's ECR: the identity check must accept MGMT's account here.
     account_envs = ("mgmt",)
 

@@ -102,6 +102,9 @@ class TerraformRootStep(Step):
     # Steps whose result this root reads at plan time (data sources): planning before they
     # are applied could only fail, so the plan is "unknown until <step> is applied".
     plan_requires: tuple[str, ...] = ()
+    # Transient errors of an apply (its reads are retried in place by the adapter) are retried
+    # for up to 15 minutes, bounded by the step's timeout (issue 10).
+    retry_budget_s = 900.0
 
     def __init__(self, services: Services, env: EnvConfig) -> None:
         self.services = services

@@ -337,8 +337,15 @@ class KubeClient:
         patch: Mapping[str, Any],
         *,
         field_manager: str = DEFAULT_FIELD_MANAGER,
+        retry: bool = True,
     ) -> dict[str, Any]:
-        """A JSON merge patch (RFC 7386), e.g. setting an Argo CD Application's ``operation``."""
+        """A JSON merge patch (RFC 7386), e.g. setting an Argo CD Application's ``operation``.
+
+        ``retry=False`` sends it once: for a write that must not happen twice, whose caller
+        re-reads the object after an error (an answer lost after the write was carried out
+        looks like any other 504) and puts ``metadata.resourceVersion`` in the patch, which
+        makes the API server refuse it (409) if the object changed since that read.
+        """
         what = f"patch {kind} {_ref(namespace, name)} on {self.name}"
 
         def call() -> Any:
@@ -354,7 +361,7 @@ class KubeClient:
                 _request_timeout=REQUEST_TIMEOUT,
             )
 
-        return self._call(what, call)
+        return self._call(what, call, once=not retry)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
@@ -501,8 +508,16 @@ class KubeClient:
     def _resource(self, api_version: str, kind: str) -> Any:
         return self._dyn().resources.get(api_version=api_version, kind=kind)
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        def once() -> Any:
+    def _call(self, what: str, fn: Callable[[], Any], *, once: bool = False) -> Any:
+        if once:
+            try:
+                return fn()
+            except RunbookError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - translated into the engine's errors
+                raise self._translate(exc, what) from exc
+
+        def once_() -> Any:
             try:
                 return fn()
             except RunbookError:
@@ -513,7 +528,7 @@ class KubeClient:
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
             self._log("warning", f"retrying: {what}", reason=reason, attempt=attempt, delay_s=round(delay, 2))
 
-        return call_with_retries(once, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what)
+        return call_with_retries(once_, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what)
 
     def _translate(self, exc: Exception, what: str) -> RunbookError:
         """The engine's error for a failed request, with what to do about it."""

@@ -287,6 +287,7 @@ class FakeKubeAPI:
         self.controllers: list[Controller] = []
         self.auth_mode = "eks"  # eks | deny (401) | forbid (403)
         self._faults: list[tuple[int, int, str]] = []  # [remaining, status, message]
+        self._lost: list[list[Any]] = []  # [method, path part, remaining, status, type]: done, answer lost
         self._slow: list[list[Any]] = []  # [method, path part, seconds, remaining]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -359,6 +360,13 @@ class FakeKubeAPI:
         out at once, but answered only ``seconds`` later (a client can die in between)."""
         with self._lock:
             self._slow.append([method, path_part, seconds, times])
+
+    def lose_answers(self, method: str, path_part: str, times: int = 1, status: int = 504, content_type: str = "") -> None:
+        """The next ``times`` requests ``method`` on a path containing ``path_part`` (and of
+        ``content_type``, when given) are carried out, but answered ``status`` (a gateway
+        time-out: the client cannot tell it happened)."""
+        with self._lock:
+            self._lost.append([method, path_part, times, status, content_type])
 
     def add_controller(self, controller: Controller) -> Controller:
         with self._lock:
@@ -480,6 +488,9 @@ class FakeKubeAPI:
                 for controller in list(self.controllers):
                     controller(self, record)
                 status, answer = self._route(method, record)
+                lost = self._lost_answer(method, record.path, content_type) if status < 300 else 0
+                if lost:
+                    raise ApiError(lost, "Timeout", "the server was unable to return a response in the time allotted")
             except ApiError as err:
                 status, answer = err.code, err.body
             record.status = status
@@ -487,6 +498,13 @@ class FakeKubeAPI:
         if delay:
             time.sleep(delay)
         return status, answer
+
+    def _lost_answer(self, method: str, path: str, content_type: str) -> int:
+        for rule in self._lost:
+            if rule[0] == method and rule[1] in path and rule[2] > 0 and rule[4] in (content_type or ""):
+                rule[2] -= 1
+                return int(rule[3])
+        return 0
 
     def _slow_delay(self, method: str, path: str) -> float:
         for rule in self._slow:
@@ -645,6 +663,15 @@ class FakeKubeAPI:
             if current is None:
                 raise self._not_found(kind, name)
             patch = req.body if isinstance(req.body, dict) else {}
+            # As kube-apiserver: a resourceVersion in a patch makes it conditional (optimistic
+            # concurrency), 409 Conflict when the object changed since it was read.
+            sent_rv = (patch.get("metadata") or {}).get("resourceVersion")
+            if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
+                raise ApiError(
+                    409, "Conflict",
+                    f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been modified; '
+                    "please apply your changes to the latest version and try again",
+                )
             updated = copy.deepcopy(current)
             if sub == "status":
                 updated["status"] = _merge_patch(current.get("status"), patch.get("status") or {})

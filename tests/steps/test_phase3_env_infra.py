@@ -140,7 +140,7 @@ def test_transient_failures_are_retried_by_the_engine_until_the_apply_passes(tmp
     assert step.status == "done" and step.attempts == 3, (step.error, step.retries)
     assert [r["reason"] for r in step.retries] == ["throttling", "throttling"]
     assert all("Rate exceeded" in r["error"] for r in step.retries)
-    assert world.log.events("retry 2/3 because throttling")
+    assert world.log.events("retry 2/900s budget because throttling")
     assert world.services().aws().eks_cluster("jung-dev-eks")["status"] == "ACTIVE"
 
 
