@@ -201,11 +201,13 @@ class ImagesStep(Step):
             return _outputs(images)
         github = self.services.github
         github.require_token()
+        # The runs under way are listed first and ECR is looked at again after: a run that
+        # finished between the first look and the listing is neither listed as unfinished nor
+        # missed by the second look, so it is never dispatched again (issue 10).
         followed = self.follow_unfinished(ctx)
-        if followed is not None:
-            absent = self.missing(images, repositories_must_exist=True)
-            if not absent:
-                return {**_outputs(images), "workflow_run": followed.html_url}
+        absent = self.missing(images, repositories_must_exist=True)
+        if not absent:
+            return {**_outputs(images), **({"workflow_run": followed.html_url} if followed is not None else {})}
         correlation = f"{self.correlation_prefix}{secrets.token_hex(5)}"
         ctx.waiting_for(f"GitHub Actions {WORKFLOW} ({correlation})")
         run = github.dispatch_workflow(

@@ -118,6 +118,7 @@ class FakeGitHub:
         self._throttles: list[_Throttle] = []
         self._exhausted_until: float | None = None
         self._failures: list[int] = []
+        self._lost_dispatches = 0  # dispatches carried out whose answer is a 502 (lost)
         self._next_id = 9000
         self._remaining = 5000
         self._lock = threading.Lock()
@@ -128,6 +129,11 @@ class FakeGitHub:
 
     def script_next_run(self, script: RunScript) -> None:
         self._scripts.append(script)
+
+    def lose_dispatch_answers(self, count: int = 1) -> None:
+        """The next ``count`` dispatches create their run but answer 502 (a gateway lost the answer)."""
+        with self._lock:
+            self._lost_dispatches += count
 
     def throttle(self, count: int = 1, *, status: int = 429, retry_after: float | None = 30) -> None:
         """The next ``count`` requests answer ``status`` with ``retry-after`` (secondary limit)."""
@@ -225,7 +231,11 @@ class FakeGitHub:
         prefix = f"/repos/{self.repository}/actions"
         m = re.fullmatch(re.escape(prefix) + r"/workflows/([^/]+)/dispatches", path)
         if m and method == "POST":
-            return (*self._dispatch(m.group(1), raw), headers)  # type: ignore[return-value]
+            status, answer = self._dispatch(m.group(1), raw)
+            if status < 300 and self._lost_dispatches > 0:
+                self._lost_dispatches -= 1
+                return 502, {"message": "Server Error"}, headers
+            return status, answer, headers
         m = re.fullmatch(re.escape(prefix) + r"/workflows/([^/]+)/runs", path)
         if m and method == "GET":
             return 200, self._list(m.group(1), query), headers
