@@ -105,6 +105,7 @@ class StepContext:
         # "failed", ... or None when it never ran): a check must not trust a probe of the
         # world alone when the last apply may have been cut short.
         self.previous_status = previous_status
+        self._last_waiting = ""
         self._on_waiting = on_waiting
         self._on_secret = on_secret
 
@@ -140,9 +141,13 @@ class StepContext:
         return max(0.0, self.deadline - self.clock.monotonic())
 
     def waiting_for(self, what: str) -> None:
-        """Tell the progress view what this step is waiting on right now."""
+        """Tell the progress view what this step is waiting on right now — and the log, each
+        time it changes, so a run without a terminal (CI, a log file) says what it waits for."""
         if self._on_waiting:
             self._on_waiting(self.step_id, what)
+        if what != self._last_waiting and self.log is not None:
+            self._last_waiting = what
+            self.log.info("waiting", what=what)
 
     def secret(self, value: str) -> str:
         """Register a secret value so it is redacted from every log line and report."""

@@ -16,8 +16,10 @@ a refused identity is permanent, with what to do next.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ContextManager, Mapping, Protocol, Sequence
 
 from runbook.errors import PermanentError, TransientError
@@ -32,8 +34,10 @@ DOWNLOAD_ALLOWANCE_S = 120.0
 _PERMANENT_RULES: tuple[tuple[str, str], ...] = (
     (
         r"another operation \(install/upgrade/rollback\) is in progress",
-        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`, "
-        "roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`), then run kyeol again",
+        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
+        "a pending-install (a first install) has nothing to roll back to: `helm uninstall {name} -n {namespace}`; "
+        "a pending-upgrade: roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`); "
+        "then run kyeol again",
     ),
     (
         r"(?:UPGRADE|INSTALLATION) FAILED:.*(?:timed out waiting for the condition|context deadline exceeded)",
@@ -246,6 +250,52 @@ class Helm:
             raise self._failure(done, f"install {chart} {version} as {namespace}/{name}", name, namespace)
         return Release.from_status(_json(done, "helm upgrade"))
 
+    def uninstall(self, name: str, namespace: str, kube_env: KubeconfigSource, *, timeout: float, ctx: Any = None) -> None:
+        """``helm uninstall --wait``: the way out of a first install that never finished.
+
+        A release left ``pending-install`` (helm v3 pkg/action/install.go records it before it
+        creates anything, and only a finished install moves it on) cannot be upgraded (helm
+        refuses: "another operation is in progress") nor rolled back (no earlier revision).
+        """
+        helm = self.process.require(self.binary, hint=INSTALL_HINT)
+        with kube_env.temporary_kubeconfig() as kubeconfig:
+            done = self.process.run(
+                [helm, "uninstall", name, "--namespace", namespace, "--wait", "--timeout", go_duration(timeout),
+                 "--kubeconfig", kubeconfig],
+                timeout=timeout + 30.0, mutating=True, check=False, ctx=ctx,
+            )
+        if done.skipped_dry_run or done.returncode == 0 or "release: not found" in done.stderr:
+            return
+        raise self._failure(done, f"uninstall {namespace}/{name}", name, namespace)
+
+    def live_operations(self, name: str, namespace: str, *, proc: Path = Path("/proc")) -> list[int]:
+        """Pids of helm processes on this machine working on release ``namespace/name``
+        (install, upgrade, rollback or uninstall) — whoever started them.
+
+        Like the Terraform lock's holder check: only this machine can be looked at. A helm
+        whose run was killed with it is gone from this list; one that outlived its kyeol is in it.
+        """
+        found = []
+        if not proc.is_dir():
+            return found
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            args = [a.decode("utf-8", "replace") for a in argv if a]
+            if not any("helm" in os.path.basename(a) for a in args[:2]):
+                continue
+            rest = args[1:]
+            if not _OPERATIONS & set(rest) or name not in rest or not _names_namespace(rest, namespace):
+                continue
+            if _zombie(entry):
+                continue
+            found.append(int(entry.name))
+        return sorted(found)
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _read(self, args: list[str], kube_env: KubeconfigSource, *, ctx: Any) -> Completed:
@@ -266,6 +316,26 @@ class Helm:
             if re.search(pattern, text, re.IGNORECASE):
                 return TransientError(f"helm could not {what}: {tail}", reason=f"helm: {reason}")
         return PermanentError(f"helm could not {what}: {tail}", hint="read helm's message above; run the same helm command by hand to see more")
+
+
+_OPERATIONS = {"install", "upgrade", "rollback", "uninstall"}
+
+
+def _names_namespace(args: list[str], namespace: str) -> bool:
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--namespace") and i + 1 < len(args) and args[i + 1] == namespace:
+            return True
+        if arg in (f"--namespace={namespace}", f"-n={namespace}"):
+            return True
+    return False
+
+
+def _zombie(entry: Path) -> bool:
+    try:
+        stat = (entry / "stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[0] in ("Z", "X")
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _json(done: Completed, what: str) -> Any:

@@ -7,6 +7,7 @@ uses, with helm's own output shapes and error texts:
 * ``status NAME -n NS -o json`` (``Error: release: not found`` when absent);
 * ``list -n NS -o json [--filter RE] [-a]``;
 * ``get values NAME -n NS -o json`` (the user-supplied values);
+* ``uninstall NAME -n NS [--wait] [--timeout D]`` (the release record goes; issue 10);
 * ``upgrade --install NAME CHART --repo URL --version V -n NS [--create-namespace]
   [--atomic | --rollback-on-failure] [--wait] [--timeout D] [-f FILE]... [--set[-string] K=V]...
   [--kubeconfig FILE] [-o json]``.
@@ -213,6 +214,8 @@ def _dispatch(args: _Args, state: dict[str, Any]) -> str:
     if command == ["version"]:
         return f"{config['version']}+g0a1b2c3" if args.has("--short") else f'version.BuildInfo{{Version:"{config["version"]}"}}'
     _check_failures(args, state)
+    if command == ["uninstall"]:
+        return _uninstall(args, state)
     namespace = args.one("-n", "--namespace", default="default")
     if command == ["status"]:
         release = _release(state, args.positional[1], namespace)
@@ -320,6 +323,16 @@ def _upgrade(args: _Args, state: dict[str, Any], namespace: str) -> str:
     if args.one("-o", "--output") == "json":
         return json.dumps(_status_json(state["releases"][key]))
     return f'Release "{name}" has been {"upgraded" if previous else "installed"}. Happy Helming!'
+
+
+def _uninstall(args: _Args, state: dict[str, Any]) -> str:
+    """helm uninstall: removes the release record (whatever its status, pending-install too)."""
+    if len(args.positional) != 2:
+        raise HelmExit(f'"helm uninstall" requires 1 argument (got {args.positional[1:]})')
+    name, namespace = args.positional[1], args.one("-n", "--namespace", default="default")
+    if state["releases"].pop(f"{namespace}/{name}", None) is None:
+        raise HelmExit(f"uninstall: Release not loaded: {name}: release: not found")
+    return f'release "{name}" uninstalled'
 
 
 def _pending(state: dict[str, Any], key: str, name: str, namespace: str, chart: dict[str, str], previous: dict[str, Any] | None) -> None:
