@@ -30,6 +30,7 @@ from runbook.clock import Clock
 from runbook.errors import PermanentError, RunbookError, TransientError
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
+from steps.adapters.tempdirs import private_dir
 
 TOKEN_PREFIX = "k8s-aws-v1."
 K8S_AWS_ID_HEADER = "x-k8s-aws-id"
@@ -247,7 +248,7 @@ class KubeClient:
         self._policy = retry_policy
         self._lock = threading.Lock()
         self._dynamic: Any = None
-        self._tmp = tempfile.mkdtemp(prefix="kyeol-kube-")  # 0700
+        self._tmp = private_dir("kube")  # 0700; swept by a later run if this one is killed
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self.ca_path = os.path.join(self._tmp, "ca.crt")
         _write_private(self.ca_path, ca_pem)

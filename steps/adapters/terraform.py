@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from runbook.clock import Clock
 from runbook.errors import PermanentError, Unavailable, UsageError
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from steps.adapters.process import Completed, ProcessRunner
+from steps.adapters.tempdirs import private_dir
 
 MIN_VERSION = (1, 10)  # S3-native state locking (use_lockfile)
 INSTALL_HINT = (
@@ -270,7 +270,7 @@ class Terraform:
         that saved plan is ``terraform destroy``, shown first exactly like any other change.
         """
         root = Path(root)
-        workdir = Path(tempfile.mkdtemp(prefix="kyeol-tf-"))
+        workdir = Path(private_dir("tf"))  # a later run sweeps it if this one is killed
         plan_file = workdir / "plan.tfplan"
         argv = [self._executable(), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
         if destroy:
