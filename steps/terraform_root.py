@@ -285,7 +285,7 @@ class TerraformRootStep(Step):
                 raise PermanentError(
                     f"the last apply of {self.root} was cut short after it made resources that its Terraform state "
                     f"does not hold: {', '.join(planned.creates)}",
-                    hint=self.import_hint(planned.creates),
+                    hint=self.import_hint(planned.creates, ctx),
                 )
             return CheckResult(False, f"the last apply of {self.root} did not finish: the plan has {planned.summary()}")
         outputs = dict(self.services.terraform.output(self.root_dir, ctx))
@@ -310,11 +310,17 @@ class TerraformRootStep(Step):
         """The id ``terraform import`` needs for ``address``, where the step knows it."""
         return None
 
-    def import_hint(self, addresses: list[str]) -> str:
+    def import_hint(self, addresses: list[str], ctx: StepContext | None = None) -> str:
+        variables = ""
+        if ctx is not None:
+            # The values kyeol passes with -var-file (none of them secret): import needs them too.
+            for name, value in sorted((self.variables(ctx) or {}).items()):
+                rendered = value if isinstance(value, str) else json.dumps(value)
+                variables += f" -var '{name}={rendered}'"
         commands = []
         for address in addresses:
             known = self.import_id(address)
-            commands.append(f"terraform -chdir={self.root_dir} import '{address}' {known or '<id>'}")
+            commands.append(f"terraform -chdir={self.root_dir} import{variables} '{address}' {known or '<id>'}")
         where = "" if all(self.import_id(a) for a in addresses) else (
             " (<id>: the existing resource's id, as the resource type's import section documents it)")
         return ("hand the existing resources to Terraform, then run kyeol again: " + "; ".join(commands) + where)

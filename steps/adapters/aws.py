@@ -486,6 +486,9 @@ class AwsSession:
                 "rules": [r.get("Name", "") for r in acl.get("Rules", [])]}
 
 
+_LOST_CONNECTION_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError", "ResponseStreamingError"})
+
+
 def translate(exc: BaseException, what: str) -> Exception:
     """The engine's error for an AWS failure while trying to ``what``."""
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -495,6 +498,10 @@ def translate(exc: BaseException, what: str) -> Exception:
     if "EndpointConnectionError" in names or "ConnectTimeoutError" in names:
         return Unavailable(f"could not {what}: the AWS endpoint is unreachable ({exc})",
                            hint="check the network (and AWS_ENDPOINT_URL, if set), then run again")
+    if names & _LOST_CONNECTION_ERRORS:
+        # Sent, and the connection dropped or the answer never came (botocore retried already):
+        # transient, like a 5xx. A read is simply asked again.
+        return TransientError(f"could not {what}: {exc}", reason="aws connection lost")
     code = _code(exc)
     if code in _REJECTED_CREDENTIAL_CODES:
         return Unavailable(f"could not {what}: AWS rejected the credentials ({code})", hint=_CREDENTIALS_HINT)

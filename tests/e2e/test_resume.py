@@ -167,6 +167,15 @@ def test_a_kill_in_the_middle_of_the_phase_resumes_and_does_its_work_once(world:
     assert doc["last_run"]["status"] == "running" and doc["last_run"]["selection"]["to"] == kill.step
 
     resumed = world.kyeol("resume")
+    if kill.phase in (1, 2, 3) and resumed.code == 1 and " import " in resumed.stderr:
+        # The kill landed after the seed made the resources and before Terraform saved them
+        # (issue 10): kyeol must not call the step done on an AWS probe; it names the imports.
+        assert world.status_of(kill.step) == "failed"
+        assert world.run_imports(resumed), resumed
+        stopped = resumed
+        resumed = world.kyeol("resume")
+        resumed = Result(resumed.args, resumed.code, resumed.stdout, stopped.stderr + "\n" + resumed.stderr,
+                         stopped.seconds + resumed.seconds)
     assert resumed.code == 0, resumed
     doc = world.state_doc()
     wanted = selection(kill.step)

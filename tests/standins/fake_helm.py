@@ -452,6 +452,17 @@ class _Kube:
         return cls(cluster["server"], ca, token)
 
     def _request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> tuple[int, Any]:
+        """One API call, retried as client-go's rest client retries it (k8s.io/client-go
+        rest/request.go, ``checkWait``/``maxRetries`` 10): an answer with ``Retry-After`` (429,
+        or 5xx) is waited out and sent again, up to 10 times; anything else is the answer."""
+        for _ in range(10):
+            status, answer, retry_after = self._request_once(method, path, body, content_type)
+            if retry_after is None or not (status == 429 or status >= 500):
+                return status, answer
+            time.sleep(min(float(retry_after), 2.0))
+        return status, answer
+
+    def _request_once(self, method: str, path: str, body: Any, content_type: str) -> tuple[int, Any, str | None]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method)
         req.add_header("Authorization", f"Bearer {self.token}")
@@ -459,10 +470,10 @@ class _Kube:
         req.add_header("Accept", "application/json")
         try:
             with urllib.request.urlopen(req, context=self.context, timeout=20) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
+                return resp.status, json.loads(resp.read() or b"null"), None
         except urllib.error.HTTPError as err:
             payload = json.loads(err.read() or b"{}")
-            return err.code, payload
+            return err.code, payload, err.headers.get("Retry-After")
         except (urllib.error.URLError, OSError) as exc:
             raise HelmExit(f"Kubernetes cluster unreachable: {exc}") from None
 
