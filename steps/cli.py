@@ -5,6 +5,7 @@ only inside the commands that need them, so `kyeol --help` and `kyeol status` st
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -31,7 +32,7 @@ from typing import Annotated, Any, Optional, Sequence  # noqa: E402
 import typer  # noqa: E402
 
 from runbook import cli as core  # noqa: E402
-from runbook.errors import EXIT_USAGE, UsageError  # noqa: E402
+from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError  # noqa: E402
 
 app = typer.Typer(
     name="kyeol",
@@ -304,13 +305,35 @@ def _project() -> Any:
     return KyeolProject()
 
 
+def _leave_now(signum: int, frame: object) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _stop_at_once_on_signals() -> None:
+    """The command is over (state saved, report written); the interpreter still joins the
+    step threads on its way out. A Ctrl-C or SIGTERM now ends kyeol at once with 130,
+    rather than killing it by the signal in the middle of that shutdown."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, _leave_now)
+        except ValueError:  # not the main thread
+            pass
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
     try:
         app(args=list(argv) if argv is not None else None, prog_name="kyeol", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        _stop_at_once_on_signals()
         sys.exit(code)
+    except KeyboardInterrupt:
+        # A second Ctrl-C that lands after the command's own handling (while the report is
+        # written, the handlers restored): still "interrupted", never a death by SIGINT.
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

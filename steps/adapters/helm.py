@@ -2,10 +2,10 @@
 
 kyeol reads a release (``helm status -o json``), its user-supplied values (``helm get values
 -o json``) and installs or upgrades with a pinned chart version, rolled back on failure and
-waited on (``upgrade --install --atomic --wait --timeout``). Helm talks to the cluster through
-a short-lived private kubeconfig that carries a freshly presigned EKS token (no exec plugin,
-no ``~/.kube/config``); the file is deleted after each call and the token is known to the
-redactor, so it appears in no log line. EKS accepts such a token for 15 minutes, longer than
+waited on (``upgrade --install --atomic --wait --timeout``). Helm talks to the cluster with a
+freshly presigned EKS token given in its environment (``HELM_KUBETOKEN``, with
+``HELM_KUBEAPISERVER`` and ``HELM_KUBECAFILE``; no ``~/.kube/config``): no file ever holds the
+token, and the redactor knows it, so it appears in no log line. EKS accepts such a token for 15 minutes, longer than
 helm's 10-minute ``--wait``.
 
 Failures are classified from helm's own text: an unreachable cluster or chart repository is
@@ -71,9 +71,9 @@ _TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
 
 
 class KubeconfigSource(Protocol):
-    """What helm needs from a cluster: a temporary kubeconfig (see KubeClient.temporary_kubeconfig)."""
+    """What helm needs from a cluster: its environment variables (see KubeClient.helm_environment)."""
 
-    def temporary_kubeconfig(self) -> ContextManager[str]: ...
+    def helm_environment(self) -> ContextManager[dict[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -236,10 +236,11 @@ class Helm:
             argv += ["--values", str(path)]
         for key, value in set_values.items():
             argv += ["--set-string", f"{key}={escape_set_value(value)}"]
-        with kube_env.temporary_kubeconfig() as kubeconfig:
+        with kube_env.helm_environment() as env:
             done = self.process.run(
-                argv + ["--kubeconfig", kubeconfig, "--output", "json"],
+                argv + ["--output", "json"],
                 timeout=timeout + DOWNLOAD_ALLOWANCE_S,
+                env=env,
                 mutating=True,
                 check=False,
                 ctx=ctx,
@@ -258,11 +259,10 @@ class Helm:
         refuses: "another operation is in progress") nor rolled back (no earlier revision).
         """
         helm = self.process.require(self.binary, hint=INSTALL_HINT)
-        with kube_env.temporary_kubeconfig() as kubeconfig:
+        with kube_env.helm_environment() as env:
             done = self.process.run(
-                [helm, "uninstall", name, "--namespace", namespace, "--wait", "--timeout", go_duration(timeout),
-                 "--kubeconfig", kubeconfig],
-                timeout=timeout + 30.0, mutating=True, check=False, ctx=ctx,
+                [helm, "uninstall", name, "--namespace", namespace, "--wait", "--timeout", go_duration(timeout)],
+                timeout=timeout + 30.0, env=env, mutating=True, check=False, ctx=ctx,
             )
         if done.skipped_dry_run or done.returncode == 0 or "release: not found" in done.stderr:
             return
@@ -300,10 +300,8 @@ class Helm:
 
     def _read(self, args: list[str], kube_env: KubeconfigSource, *, ctx: Any) -> Completed:
         helm = self.process.require(self.binary, hint=INSTALL_HINT)
-        with kube_env.temporary_kubeconfig() as kubeconfig:
-            return self.process.run(
-                [helm, *args, "--kubeconfig", kubeconfig], timeout=READ_TIMEOUT_S, mutating=False, check=False, ctx=ctx
-            )
+        with kube_env.helm_environment() as env:
+            return self.process.run([helm, *args], timeout=READ_TIMEOUT_S, env=env, mutating=False, check=False, ctx=ctx)
 
     @staticmethod
     def _failure(done: Completed, what: str, name: str, namespace: str) -> Exception:

@@ -461,27 +461,23 @@ class KubeClient:
         )
 
     @contextlib.contextmanager
-    def temporary_kubeconfig(self) -> Iterator[str]:
-        """A private kubeconfig (fresh token, this cluster's CA) for tools like helm; deleted after use."""
-        import yaml
-
-        token = self.token()
-        doc = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": {"server": self.endpoint, "certificate-authority-data": self.ca_data}}],
-            "users": [{"name": "kyeol", "user": {"token": token}}],
-            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": "kyeol"}}],
-            "current-context": self.name,
+    def helm_environment(self) -> Iterator[dict[str, str]]:
+        """What helm needs to reach this cluster, with no secret on disk: the API server, a
+        fresh token and this cluster's CA through helm's own variables (``HELM_KUBEAPISERVER``,
+        ``HELM_KUBETOKEN``, ``HELM_KUBECAFILE``: helm v3 pkg/cli/environment.go), and
+        ``KUBECONFIG`` naming an empty kubeconfig so nothing ambient (``~/.kube/config``, its
+        exec plugins) is merged in. The token lives only in helm's environment (readable by
+        this user alone) and in memory; the CA file is public data.
+        """
+        empty = os.path.join(self._tmp, "empty-kubeconfig")
+        if not os.path.exists(empty):
+            _write_private(empty, b"apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+        yield {
+            "HELM_KUBEAPISERVER": self.endpoint,
+            "HELM_KUBETOKEN": self.token(),
+            "HELM_KUBECAFILE": self.ca_path,
+            "KUBECONFIG": empty,
         }
-        fd, path = tempfile.mkstemp(prefix="kubeconfig-", dir=self._tmp)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                yaml.safe_dump(doc, handle, sort_keys=False)
-            yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
 
     # -- plumbing --------------------------------------------------------------------------
 

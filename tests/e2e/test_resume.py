@@ -77,7 +77,9 @@ def seed_started(what: str) -> Callable[[World, dict[str, Any]], bool]:
 
 
 def slow_helm(world: World) -> dict[str, str]:
-    world.helm.configure(delay_s=5)  # the release stays pending-install meanwhile
+    # The release stays pending-install meanwhile: long enough for a resume on a loaded
+    # machine (its start, preflight and the checks before argocd take seconds) to find it so.
+    world.helm.configure(delay_s=15)
     return {}
 
 

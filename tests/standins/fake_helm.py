@@ -18,7 +18,8 @@ The state file also scripts failures (``fail``: the next N runs of a command exi
 message; an ``--atomic`` upgrade then leaves the previous release as it was), how long an
 upgrade takes (``delay_s``: meanwhile the release is ``pending-install``/``pending-upgrade``, and
 another upgrade is refused, as helm does), and what an install does on the cluster: with
-``--kubeconfig`` it talks to the Kubernetes API named there
+``--kubeconfig`` (or helm's ``HELM_KUBEAPISERVER``/``HELM_KUBETOKEN``/``HELM_KUBECAFILE``) it
+talks to the Kubernetes API named there
 (the fake API in tests) with the kubeconfig's CA and bearer token, creating the namespace and,
 for the argo-cd chart, Argo CD's service accounts (with their values' annotations) and
 workloads — ready or not, as configured.
@@ -199,6 +200,9 @@ def _record(argv: list[str], args: _Args) -> None:
     entry: dict[str, Any] = {"argv": argv}
     if kubeconfig and os.path.exists(kubeconfig):
         entry["kubeconfig_mode"] = oct(stat.S_IMODE(os.stat(kubeconfig).st_mode))
+    if os.environ.get("HELM_KUBETOKEN"):
+        entry["token_from"] = "environment"
+        entry["kubeconfig_env"] = os.environ.get("KUBECONFIG", "")
     with open(os.environ["FAKE_HELM_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
 
@@ -303,7 +307,8 @@ def _upgrade(args: _Args, state: dict[str, Any], namespace: str) -> str:
     current = state["releases"].get(f"{namespace}/{name}")
     if current is not None and str(current.get("status", "")).startswith("pending-"):
         raise HelmExit("UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
-    kube = _Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig") else None
+    kube = (_Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig")
+            else _Kube.from_env() if os.environ.get("HELM_KUBEAPISERVER") else None)
     if kube is not None:
         if args.has("--create-namespace"):
             kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -436,6 +441,19 @@ class _Kube:
         self.server = server.rstrip("/")
         self.context = ssl.create_default_context(cadata=ca_pem.decode())
         self.token = token
+
+    @classmethod
+    def from_env(cls) -> "_Kube":
+        """helm's own variables (helm v3 pkg/cli/environment.go): HELM_KUBEAPISERVER,
+        HELM_KUBETOKEN, HELM_KUBECAFILE — they override whatever a kubeconfig says."""
+        token = os.environ.get("HELM_KUBETOKEN", "")
+        try:
+            ca = Path(os.environ["HELM_KUBECAFILE"]).read_bytes()
+        except (KeyError, OSError) as exc:
+            raise HelmExit(f"Kubernetes cluster unreachable: HELM_KUBECAFILE: {exc}") from None
+        if not token.startswith("k8s-aws-v1."):
+            raise HelmExit("Kubernetes cluster unreachable: HELM_KUBETOKEN carries no EKS token")
+        return cls(os.environ["HELM_KUBEAPISERVER"], ca, token)
 
     @classmethod
     def from_kubeconfig(cls, path: str) -> "_Kube":
