@@ -315,25 +315,36 @@ def _stop_at_once_on_signals() -> None:
     """The command is over (state saved, report written); the interpreter still joins the
     step threads on its way out. A Ctrl-C or SIGTERM now ends kyeol at once with 130,
     rather than killing it by the signal in the middle of that shutdown."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+    signals = {signal.SIGINT, signal.SIGTERM}
+    try:
+        # Held back while the handlers change, then delivered to the new ones.
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        for sig in signals:
             signal.signal(sig, _leave_now)
-        except ValueError:  # not the main thread
-            pass
+    except ValueError:  # not the main thread
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
+    code = EXIT_INTERRUPTED
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="kyeol", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        try:
+            app(args=list(argv) if argv is not None else None, prog_name="kyeol", standalone_mode=True)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        except KeyboardInterrupt:
+            # A Ctrl-C that lands after the command's own handling (the run's handlers are
+            # restored while the report is written): still "interrupted", never a death by SIGINT.
+            code = EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # one that lands inside a handler above
+        code = EXIT_INTERRUPTED
+    finally:
         _stop_at_once_on_signals()
-        sys.exit(code)
-    except KeyboardInterrupt:
-        # A second Ctrl-C that lands after the command's own handling (while the report is
-        # written, the handlers restored): still "interrupted", never a death by SIGINT.
-        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from steps.adapters.process import Completed, ProcessRunner
 
 INSTALL_HINT = "install helm 3.x or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, or set KYEOL_HELM to its path"
 READ_TIMEOUT_S = 120.0
+READ_RETRY_BUDGET_S = 120.0  # a read that keeps failing transiently: retried in place this long
 # helm downloads the chart before it starts its own --timeout clock.
 DOWNLOAD_ALLOWANCE_S = 120.0
 
@@ -187,19 +188,46 @@ class Helm:
 
     def release(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> Release | None:
         """The release ``namespace/name`` (``helm status -o json``), or None when there is none."""
-        done = self._read(["status", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
-        if done.returncode != 0:
-            if "release: not found" in done.stderr:
-                return None
-            raise self._failure(done, f"read helm release {namespace}/{name}", name, namespace)
-        return Release.from_status(_json(done, "helm status"))
+
+        def read() -> Release | None:
+            done = self._read(["status", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+            if done.returncode != 0:
+                if "release: not found" in done.stderr:
+                    return None
+                raise self._failure(done, f"read helm release {namespace}/{name}", name, namespace)
+            return Release.from_status(_json(done, "helm status"))
+
+        return self._again_in_place(read, f"read helm release {namespace}/{name}", ctx)
 
     def get_values(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> dict[str, Any]:
         """The user-supplied values of a release (``helm get values -o json``)."""
-        done = self._read(["get", "values", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
-        if done.returncode != 0:
-            raise self._failure(done, f"read the values of helm release {namespace}/{name}", name, namespace)
-        return dict(_json(done, "helm get values") or {})
+
+        def read() -> dict[str, Any]:
+            done = self._read(["get", "values", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+            if done.returncode != 0:
+                raise self._failure(done, f"read the values of helm release {namespace}/{name}", name, namespace)
+            return dict(_json(done, "helm get values") or {})
+
+        return self._again_in_place(read, f"read the values of helm release {namespace}/{name}", ctx)
+
+    def _again_in_place(self, read: Any, what: str, ctx: Any) -> Any:
+        """A read that failed transiently is run again here (its own backoff, a 2-minute
+        budget, bounded by the step's deadline), not by throwing the step attempt away."""
+        from runbook.clock import Clock
+        from runbook.retry import Classifier, RetryPolicy, call_with_retries
+
+        budget = READ_RETRY_BUDGET_S
+        remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
+        if remaining is not None:
+            budget = max(0.0, min(budget, remaining))
+        policy = RetryPolicy(max_attempts=30, initial=1.0, maximum=15.0, jitter=1.0, budget_s=budget)
+        return call_with_retries(read, policy=policy, classifier=Classifier(), clock=getattr(ctx, "clock", None) or Clock(),
+                                 cancel=getattr(ctx, "cancel", None), what=what,
+                                 on_retry=lambda n, reason, exc, delay: self._note_retry(what, reason, delay))
+
+    def _note_retry(self, what: str, reason: str, delay: float) -> None:
+        if self.log is not None:
+            self.log.warning("helm read failed transiently; retrying it", what=what, reason=reason, delay_s=round(delay, 2))
 
     def upgrade_install(
         self,

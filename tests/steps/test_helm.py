@@ -148,3 +148,12 @@ def test_set_helpers() -> None:
     assert escape_set_value("a,b\\c") == "a\\,b\\\\c"
     assert go_duration(600) == "10m0s" and go_duration(45) == "45s" and go_duration(90.5) == "1m30s"
     assert user_values([{"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}], {"a.d": "x"}) == {"a": {"b": 1, "c": 3, "d": "x"}}
+
+
+def test_a_read_that_fails_transiently_is_retried_in_place(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient) -> None:
+    """Issue 10 (2): `helm status` meeting an unreachable cluster twice is asked again, here."""
+    fake = FakeHelm(tmp_path)
+    helm = make_helm(fake)
+    fake.fail("status", times=2, message="Kubernetes cluster unreachable: connection refused")
+    assert helm.release("argocd", "argocd", kube) is None
+    assert len(fake.argvs("status")) == 3
