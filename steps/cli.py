@@ -5,7 +5,6 @@ only inside the commands that need them, so `kyeol --help` and `kyeol status` st
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
@@ -305,22 +304,17 @@ def _project() -> Any:
     return KyeolProject()
 
 
-def _leave_now(signum: int, frame: object) -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_INTERRUPTED)
-
-
 def _stop_at_once_on_signals() -> None:
-    """The command is over (state saved, report written); the interpreter still joins the
-    step threads on its way out. A Ctrl-C or SIGTERM now ends kyeol at once with 130,
-    rather than killing it by the signal in the middle of that shutdown."""
+    """The command is over (state saved, report written, exit code known). A Ctrl-C or
+    SIGTERM from now on is ignored: the interpreter's own shutdown resets every handler it
+    installed to the default (CPython signalmodule.c ``_PySignal_Fini``), so a second Ctrl-C
+    landing there would kill kyeol by SIGINT instead of letting it exit with its code. Ignored
+    signals stay ignored through that shutdown, which takes moments."""
     signals = {signal.SIGINT, signal.SIGTERM}
     try:
-        # Held back while the handlers change, then delivered to the new ones.
-        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # none lands between the two changes
         for sig in signals:
-            signal.signal(sig, _leave_now)
+            signal.signal(sig, signal.SIG_IGN)
     except ValueError:  # not the main thread
         pass
     finally:
