@@ -4,7 +4,8 @@ One world; a deploy, then resumes, each stopped at a random moment in one of the
 ends in real life — SIGKILL to kyeol alone (its terraform/helm go on, as after a crash), to its
 process group, to its whole process tree (a cancelled CI job), SIGTERM, Ctrl-C twice — some of
 them timed to land inside a terraform or a helm run. Meanwhile 25% of terraform's read-only
-commands fail (throttling, connection resets: tests/standins/flaky_terraform.py), 25% of
+commands and applies fail (throttling, connection resets; an apply is refused before it starts:
+tests/standins/flaky_terraform.py), 25% of
 kyeol's own AWS calls fail or lose their answer (a botocore hook in a sitecustomize on the
 kyeol subprocess's PYTHONPATH: tests/e2e/chaos_site), 25% of Kubernetes API requests answer
 429/503 and 25% of kyeol's writes there lose their answer (504 after the write), 25% of GitHub
@@ -118,7 +119,9 @@ def chaos_env(world: World, rng: random.Random) -> dict[str, str]:
     return {
         "KYEOL_TERRAFORM": str(FLAKY_TERRAFORM),
         "FAKE_HELM_PYTHON": world.environ.get("FAKE_HELM_PYTHON") or "python3",
-        "FLAKY_TERRAFORM": json.dumps({"rate": RATE, "seed": rng.randrange(10**6), "counter": str(world.tmp / "tf-faults")}),
+        # Reads fail at RATE; an apply is refused (before it starts) at RATE too.
+        "FLAKY_TERRAFORM": json.dumps({"rate": RATE, "mutating": True, "seed": rng.randrange(10**6),
+                                       "counter": str(world.tmp / "tf-faults")}),
         "KYEOL_CHAOS_AWS": json.dumps({"rate": RATE, "seed": rng.randrange(10**6)}),
         "PYTHONPATH": os.pathsep.join(p for p in (str(HERE / "chaos_site"), world.environ.get("PYTHONPATH", "")) if p),
         "TMPDIR": str(tmp),
