@@ -557,7 +557,14 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             f"status={last.get('status')} started={last.get('started_at')}",
             file=out,
         )
-    print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
+    from runbook.state import tool_command
+
+    torn = store.torn_lock() if holder is None and hasattr(store, "torn_lock") else None
+    if torn:
+        print(f"lock: unreadable ({torn}): left by a killed run of an older version; `{tool_command()} unlock` removes it",
+              file=out)
+    else:
+        print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
     if not ids:
         print("no step has run yet", file=out)
     id_width = max([len(sid) for sid in ids] + [16])
@@ -630,6 +637,13 @@ def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Calla
     """
     out = out or sys.stdout
     holder = store.holder()
+    if holder is None and hasattr(store, "torn_lock") and store.torn_lock():
+        # Only an older version leaves a lock naming nobody; its writer died before writing it.
+        if store.remove_torn_lock() or (force and store.force_unlock() is None):
+            print("removed an unreadable lock left by a killed run", file=out)
+            return EXIT_OK
+        raise UsageError("the state lock is unreadable and was written a moment ago: its writer may be at work",
+                         hint="wait a few seconds and run unlock again")
     if holder is None:
         print("the state is not locked", file=out)
         return EXIT_OK

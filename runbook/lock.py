@@ -1,7 +1,11 @@
 """One run at a time per state: an exclusive lock file that names its holder.
 
-``<state>.lock`` is created with ``O_CREAT | O_EXCL`` (atomic: of any number of racing
-processes exactly one succeeds) and holds the holder as JSON. A second run is refused with
+``<state>.lock`` holds the holder as JSON. It is written whole into a private temporary file
+first and then hard-linked to its name: ``link(2)`` fails when the name exists, so it has
+``O_EXCL`` semantics (of any number of racing processes exactly one succeeds), and the lock
+appears complete or not at all — a kill can never leave an empty or half-written one. Earlier
+versions created the file first and wrote it after; :meth:`FileLock.torn` names such a lock
+when one is left, and :meth:`FileLock.remove_torn` removes it. A second run is refused with
 the holder's run id, user, host, pid and start time. A lock whose holder is *provably* dead
 (same host, and its pid is gone, a zombie, or now belongs to a process started later) is
 taken over; every other lock is removed only by a person (``unlock --force``).
@@ -17,6 +21,7 @@ import errno
 import json
 import os
 import socket
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -28,6 +33,7 @@ from runbook.errors import LockHeld, StateError
 # A holder writes its lock file in one write right after creating it; a reader that finds it
 # empty or half-written waits this long before calling it unreadable.
 _WRITE_GRACE_S = 2.0
+_TEMP_SUFFIX = ".tmp"
 # A process that started this much after the lock's start time cannot be the lock's holder.
 _START_TOLERANCE_S = 2.0
 
@@ -143,6 +149,16 @@ def dead_reason(holder: LockHolder) -> str | None:
     return None
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def unlock_hint() -> str:
     from runbook.state import tool_command
 
@@ -172,9 +188,12 @@ class FileLock:
                 continue  # released between our attempt and our look: try again
             current, problem = _decode(raw)
             if current is None:
+                from runbook.state import tool_command
+
                 raise LockHeld(
-                    f"state lock {self.path} exists but cannot be read ({problem})",
-                    hint=unlock_hint(),
+                    f"state lock {self.path} exists but cannot be read ({problem}): a run of an older version "
+                    "was killed while writing it",
+                    hint=f"run `{tool_command()} unlock` to remove it (or `unlock --force` if it is not that old)",
                 )
             if current == holder:
                 return  # already ours
@@ -217,6 +236,34 @@ class FileLock:
             self.path.unlink()
         return _decode(raw)[0] if raw is not None else None
 
+    def torn(self) -> str | None:
+        """Why the lock file exists but names nobody (empty or half-written), or None.
+
+        Only an older version can leave one (it created the file before writing it); a lock
+        younger than the write grace may still be that version's writer at work.
+        """
+        raw = self._read_settled()
+        if raw is None:
+            return None
+        current, problem = _decode(raw)
+        if current is not None:
+            return None
+        return "empty" if not raw.strip() else f"half-written: {problem}, {len(raw)} bytes"
+
+    def remove_torn(self) -> bool:
+        """Remove a torn lock older than the write grace; never a readable or a young one."""
+        with _folder_guard(self.path.parent):
+            raw = self._read()
+            if raw is None or _decode(raw)[0] is not None:
+                return False
+            try:
+                if time.time() - self.path.stat().st_mtime < _WRITE_GRACE_S:
+                    return False
+                self.path.unlink()
+            except FileNotFoundError:
+                return False
+            return True
+
     def is_stale(self) -> str | None:
         """Why the current holder is provably dead, or None (no lock, or a live holder)."""
         current = self.holder()
@@ -225,18 +272,40 @@ class FileLock:
     # -- internals ---------------------------------------------------------------------------
 
     def _create(self, holder: LockHolder) -> None:
+        """Write the holder to a private temporary file, then link it to the lock's name.
+
+        ``link`` fails with FileExistsError when the lock exists (``O_EXCL`` semantics), and
+        the lock is complete the moment it exists. A temporary file a kill leaves behind
+        (named after its dead pid) is removed by the next process that takes the lock.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = (json.dumps(holder.as_dict(), indent=2) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}{_TEMP_SUFFIX}")
         try:
-            os.write(fd, data)
-            os.fsync(fd)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.link(temp, self.path)
+        except FileExistsError:
+            raise
         except OSError as exc:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                self.path.unlink()
             raise StateError(f"cannot write state lock {self.path}: {exc.strerror or exc}", hint="check free space") from exc
-        os.close(fd)
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        self._sweep_temps()
+
+    def _sweep_temps(self) -> None:
+        """Remove temporary lock files whose writer (the pid in the name) is gone."""
+        prefix = f".{self.path.name}."
+        for entry in self.path.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
+            pid_text = entry.name[len(prefix):].split(".", 1)[0]
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+                with contextlib.suppress(OSError):
+                    entry.unlink()
 
     def _read(self) -> bytes | None:
         try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from runbook.clock import Clock
 from runbook.errors import Interrupted, StepTimeout, TransientError, WaitTimeout
@@ -84,12 +85,18 @@ class Classifier:
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently to retry: ``max_attempts`` tries in all, waits growing
-    from ``initial`` seconds (doubling) up to ``maximum``, plus up to ``jitter`` random seconds."""
+    from ``initial`` seconds (doubling) up to ``maximum``, plus up to ``jitter`` random seconds.
+
+    ``budget_s``: a time budget as well — no new attempt starts once this many seconds (on
+    the injected clock) have passed since the first began, nor when the next wait would end
+    past it. A bad hour of throttling is outlasted by time, not by a count of tries.
+    """
 
     max_attempts: int = 3
     initial: float = 2.0
     maximum: float = 60.0
     jitter: float = 1.0
+    budget_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -129,15 +136,33 @@ def call_with_retries(
         delay = state.next_action.sleep if state.next_action is not None else 0.0
         on_retry(state.attempt_number, classifier.classify(exc) or "transient", exc, float(delay))
 
+    started = clock.monotonic()
+    wait = _exponential_jitter(policy)
+
+    def out_of_budget(state: RetryCallState) -> bool:
+        if policy.budget_s is None:
+            return False
+        return clock.monotonic() - started + float(wait(state)) > policy.budget_s
+
     retrying = Retrying(
         sleep=sleep,
-        stop=stop_after_attempt(policy.max_attempts),
-        wait=_exponential_jitter(policy),
+        stop=stop_after_attempt(policy.max_attempts) | stop_when(out_of_budget),
+        wait=wait,
         retry=retry_if_exception(lambda e: classifier.classify(e) is not None),
         before_sleep=before_sleep,
         reraise=True,
     )
     return retrying(fn)
+
+
+class stop_when(stop_base):  # noqa: N801 - named like tenacity's own stop conditions
+    """Stop when ``predicate(retry_state)`` is true (combinable with ``|``)."""
+
+    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.predicate(retry_state)
 
 
 def _exponential_jitter(policy: RetryPolicy) -> wait_exponential_jitter:

@@ -52,7 +52,8 @@ APPLIED = "applied"
 NO_CHANGES = "no changes"  # dry-run: nothing would change
 NOT_RUN = "not run"
 TIMED_OUT = "timed out"
-_NOT_STARTED = "not started"  # a worker found the run stopping before the step began
+_NOT_STARTED = "not started"
+_BUDGETED_ATTEMPTS = 1000  # with a retry time budget: a guard against a loop, not a limit  # a worker found the run stopping before the step began
 
 
 @dataclass
@@ -542,14 +543,19 @@ class Runner:
 
     def _with_retries(self, run: _StepRun, fn: Callable[[], Any], what: str) -> Any:
         policy = dataclasses.replace(self._policy, max_attempts=max(1, run.step.max_attempts))
+        budget = getattr(run.step, "retry_budget_s", None)
+        if budget:
+            # The budget, not the count, is the limit; the count only guards against a loop.
+            policy = dataclasses.replace(policy, max_attempts=max(policy.max_attempts, _BUDGETED_ATTEMPTS), budget_s=budget)
 
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
             message = self._redactor.redact(str(exc))
             run.retries.append(
                 {"operation": run.operation, "attempt": attempt, "reason": reason, "delay_s": round(delay, 3), "error": message}
             )
+            of = f"{policy.max_attempts}" if policy.budget_s is None else f"{policy.budget_s:g}s budget"
             run.log.warning(
-                f"retry {attempt + 1}/{policy.max_attempts} because {reason}",
+                f"retry {attempt + 1}/{of} because {reason}",
                 operation=run.operation,
                 attempt=attempt,
                 max_attempts=policy.max_attempts,
@@ -586,6 +592,7 @@ class Runner:
             on_waiting=self._progress.step_waiting,
             on_secret=self._redactor.add,
             on_change=lambda change: self._applied(run, change),
+            previous_status=_status_before_plans(run.previous),
         )
 
     def _applied(self, run: _StepRun, change: Any) -> None:
@@ -849,6 +856,15 @@ class Runner:
     def _now(self) -> str:
         return self._clock.now().isoformat(timespec="milliseconds")
 
+
+
+def _status_before_plans(record: dict[str, Any] | None) -> str | None:
+    """The record's status, looking through a dry-run's "planned" to what the step was before."""
+    record = record or {}
+    status = record.get("status")
+    if status == PLANNED:
+        return record.get("previous_status") or None
+    return status
 
 
 def _as_list(value: Sequence[str] | str | None) -> list[str]:

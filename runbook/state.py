@@ -430,3 +430,10 @@ class FileStateStore:
 
     def force_unlock(self) -> "LockHolder | None":
         return self._lock.force_unlock()
+
+    def torn_lock(self) -> str | None:
+        """What is wrong with a lock file that names nobody (left by an older version), or None."""
+        return self._lock.torn()
+
+    def remove_torn_lock(self) -> bool:
+        return self._lock.remove_torn()

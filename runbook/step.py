@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from runbook.clock import Clock
 
 SHARED = "shared"
+# Record statuses that say an apply may have begun and not ended.
+CUT_SHORT = frozenset({"running", "interrupted", "failed"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class StepContext:
         on_waiting: Callable[[str, str], None] | None = None,
         on_secret: Callable[[str], None] | None = None,
         on_change: Callable[[Change], None] | None = None,
+        previous_status: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_id = step_id
@@ -99,9 +102,19 @@ class StepContext:
         self.deadline = deadline
         self.attempt = attempt
         self._outputs = outputs
+        # How the step's record stood when this run began ("done", "running", "interrupted",
+        # "failed", ... or None when it never ran): a check must not trust a probe of the
+        # world alone when the last apply may have been cut short.
+        self.previous_status = previous_status
+        self._last_waiting = ""
         self._on_waiting = on_waiting
         self._on_secret = on_secret
         self._on_change = on_change
+
+    @property
+    def apply_cut_short(self) -> bool:
+        """Did the step's last apply start and not finish (running at a kill, interrupted, failed)?"""
+        return self.previous_status in CUT_SHORT
 
     def outputs_of(self, step_id: str) -> Mapping[str, Any]:
         """All recorded outputs of an earlier step; raises OutputUnknown if it has none."""
@@ -130,9 +143,13 @@ class StepContext:
         return max(0.0, self.deadline - self.clock.monotonic())
 
     def waiting_for(self, what: str) -> None:
-        """Tell the progress view what this step is waiting on right now."""
+        """Tell the progress view what this step is waiting on right now — and the log, each
+        time it changes, so a run without a terminal (CI, a log file) says what it waits for."""
         if self._on_waiting:
             self._on_waiting(self.step_id, what)
+        if what != self._last_waiting and self.log is not None:
+            self._last_waiting = what
+            self.log.info("waiting", what=what)
 
     def changed(self, action: str, target: str, detail: str = "") -> None:
         """Tell the run what an apply changed (create/update/delete/replace/run), for its report."""
@@ -155,6 +172,10 @@ class Step:
     needs: tuple[str, ...] = ()
     scope: str = SHARED
     max_attempts: int = 3
+    # When set, transient errors are retried for this many seconds (exponential backoff with
+    # jitter, capped interval; the step's deadline bounds it too) instead of ``max_attempts``
+    # times: a bad hour of throttling is outlasted by time, not by a small count.
+    retry_budget_s: float | None = None
     timeout_s: float = 1800.0
     # Typical duration from reality (reference/durations.md); used for ETA and benchmarks.
     estimate_s: float = 60.0

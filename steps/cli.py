@@ -5,14 +5,33 @@ only inside the commands that need them, so `kyeol --help` and `kyeol status` st
 
 from __future__ import annotations
 
-import enum
+import signal
 import sys
-from typing import Annotated, Any, Optional, Sequence
 
-import typer
 
-from runbook import cli as core
-from runbook.errors import EXIT_USAGE, UsageError
+def _stop_before_start(signum: int, frame: object) -> None:
+    """SIGTERM before the run's own handlers are in place: nothing was done yet, so
+    leave at once with the interrupted exit code (130), through every ``finally``."""
+    raise SystemExit(130)
+
+
+# First of all (before the slow imports below): a signal in kyeol's first second must end it
+# with 130, not kill it by the signal (143 in a CI step). The run replaces these handlers
+# with its own (runbook.cli._Signals) and restores them afterwards.
+# (Ctrl-C already raises KeyboardInterrupt from the start, which the commands turn into 130.)
+try:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_before_start)
+except ValueError:  # imported outside the main thread
+    pass
+
+import enum  # noqa: E402
+from typing import Annotated, Any, Optional, Sequence  # noqa: E402
+
+import typer  # noqa: E402
+
+from runbook import cli as core  # noqa: E402
+from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError  # noqa: E402
 
 app = typer.Typer(
     name="kyeol",
@@ -416,13 +435,41 @@ def _project() -> Any:
     return KyeolProject()
 
 
+def _stop_at_once_on_signals() -> None:
+    """The command is over (state saved, report written, exit code known). A Ctrl-C or
+    SIGTERM from now on is ignored: the interpreter's own shutdown resets every handler it
+    installed to the default (CPython signalmodule.c ``_PySignal_Fini``), so a second Ctrl-C
+    landing there would kill kyeol by SIGINT instead of letting it exit with its code. Ignored
+    signals stay ignored through that shutdown, which takes moments."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # none lands between the two changes
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
+    code = EXIT_INTERRUPTED
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="kyeol", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
-        sys.exit(code)
+        try:
+            app(args=list(argv) if argv is not None else None, prog_name="kyeol", standalone_mode=True)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (EXIT_USAGE if exc.code else 0)
+        except KeyboardInterrupt:
+            # A Ctrl-C that lands after the command's own handling (the run's handlers are
+            # restored while the report is written): still "interrupted", never a death by SIGINT.
+            code = EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # one that lands inside a handler above
+        code = EXIT_INTERRUPTED
+    finally:
+        _stop_at_once_on_signals()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,16 @@ class Bootstrap(TerraformRootStep):
             found["kms_key_arn"] = kms_key
         return True, f"state bucket {self.config.state_bucket} and lock table {self.config.lock_table} are ready", found
 
+    def import_id(self, address: str) -> str | None:
+        # The bucket's own settings import by the bucket's name, the table by its name (the
+        # aws provider's import sections); the KMS key and the log bucket are not known here.
+        resource = address.rsplit(".", 2)[-2] if address.count(".") >= 1 else address
+        if address.startswith("aws_s3_bucket") and resource.startswith("aws_s3_bucket"):
+            return self.config.state_bucket
+        if address.startswith("aws_dynamodb_table."):
+            return self.config.lock_table
+        return None
+
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         for key, wanted in self.facts().items():
             if outputs.get(key) != wanted:

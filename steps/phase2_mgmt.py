@@ -182,10 +182,25 @@ class MgmtInfra(TerraformRootStep):
             return False, f"EKS cluster {name} does not exist", {}
         if cluster["status"] != "ACTIVE":
             return False, f"EKS cluster {name} is {cluster['status']}", {}
-        return True, f"EKS cluster {name} is ACTIVE", cluster_outputs(outputs, cluster, ctx.log)
+        nodes_ready, nodes = node_groups_ready(self.services.aws(), name)
+        if not nodes_ready:
+            return False, nodes, {}
+        return True, f"EKS cluster {name} is ACTIVE, {nodes}", cluster_outputs(outputs, cluster, ctx.log)
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         return prove_cluster(self, ctx, outputs, self.config.mgmt)
+
+
+def node_groups_ready(aws: Any, cluster: str) -> tuple[bool, str]:
+    """Are the cluster's managed node groups there and ACTIVE? A control plane without its
+    nodes runs nothing: a kill between the cluster and its node group leaves the step due."""
+    groups = aws.eks_node_groups(cluster)
+    if not groups:
+        return False, f"EKS cluster {cluster} has no node group"
+    waiting = [f"{g['name']} is {g['status']}" for g in groups if g["status"] != "ACTIVE"]
+    if waiting:
+        return False, f"node group(s) of {cluster}: " + ", ".join(waiting)
+    return True, f"node group(s) {', '.join(g['name'] for g in groups)} ACTIVE"
 
 
 def prove_cluster(step: TerraformRootStep, ctx: StepContext, outputs: dict[str, Any], env: EnvConfig) -> dict[str, Any]:
@@ -208,6 +223,8 @@ def prove_cluster(step: TerraformRootStep, ctx: StepContext, outputs: dict[str, 
 
     step.wait_until(ctx, f"EKS cluster {name} ACTIVE", active, timeout=EKS_WAIT_S,
                     hint="look at the cluster's health in the EKS console; FAILED clusters must be recreated")
+    step.wait_until(ctx, f"node groups of {name} ACTIVE", lambda: node_groups_ready(aws, name), timeout=EKS_WAIT_S,
+                    hint="see the node group's health issues in the EKS console (a DEGRADED group names its cause)")
     return {**outputs, **cluster_outputs(outputs, found, ctx.log)}
 
 

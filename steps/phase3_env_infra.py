@@ -14,7 +14,7 @@ from typing import Any
 from runbook.errors import OutputUnknown, PermanentError
 from runbook.step import StepContext
 from steps.config import EnvConfig
-from steps.phase2_mgmt import prove_cluster
+from steps.phase2_mgmt import node_groups_ready, prove_cluster
 from steps.services import Services
 from steps.terraform_root import TerraformRootStep, cluster_outputs
 
@@ -157,6 +157,9 @@ class EnvInfra(TerraformRootStep):
         cluster = self.services.aws_for(self.env).eks_cluster(name)
         if cluster is None or cluster["status"] != "ACTIVE":
             return False, f"EKS cluster {name} is {cluster['status'] if cluster else 'missing'}", {}
+        nodes_ready, nodes = node_groups_ready(self.services.aws(), name)
+        if not nodes_ready:
+            return False, nodes, {}
         ready, detail, db = self._database(outputs)
         if not ready or db is None:
             return False, detail, {}

@@ -12,7 +12,7 @@ step due again.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -63,6 +63,7 @@ class ArgoCdStep(Step):
     needs = ("mgmt.infra",)
     scope = SHARED
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     timeout_s = HELM_TIMEOUT_S + READY_TIMEOUT_S + 300.0
     estimate_s = 120.0
 
@@ -190,10 +191,7 @@ class ArgoCdStep(Step):
         kube, role_arn = self._mgmt(ctx)
         problems, release = self.release_problems(ctx, kube, role_arn)
         if release is not None and release.status.startswith("pending-"):
-            # A helm still at work — typically the one an interrupted kyeol run started, which
-            # goes on without it: let it finish rather than be refused ("another operation
-            # is in progress") or install twice.
-            self.wait_settled(ctx, kube)
+            self.settle_pending(ctx, kube, release)
             problems, release = self.release_problems(ctx, kube, role_arn)
         if problems:
             ctx.log.info("installing Argo CD", reasons=problems, chart=CHART_REF, version=CHART_VERSION)
@@ -217,9 +215,41 @@ class ArgoCdStep(Step):
             )
         return self._outputs(release)
 
-    def wait_settled(self, ctx: StepContext, kube: Any) -> str:
+    def settle_pending(self, ctx: StepContext, kube: Any, release: Release) -> None:
+        """A release pending-install/-upgrade/-rollback: wait for the helm at work, or clear
+        up after one that is gone.
+
+        A helm at work on this machine (one that outlived the kyeol run that started it) is
+        waited for, rather than refused ("another operation is in progress") or run twice.
+        When none is, and this step's last apply was cut short (the kyeol run, helm with it,
+        was killed), the pending operation is that dead helm's: a first install
+        (pending-install; helm v3 pkg/action/install.go records it before it creates anything)
+        has nothing to roll back to, so it is uninstalled and installed again; a pending
+        upgrade or rollback stops at once, naming the rollback to do. Without that record a
+        helm elsewhere may be at work, so it is waited for, as before.
+        """
+        helm = self.services.helm
+        live = helm.live_operations(RELEASE, ARGOCD_NAMESPACE)
+        if live or not ctx.apply_cut_short:
+            self.wait_settled(ctx, kube, pids=live)
+            return
+        ctx.log.warning("helm release left pending by a run that is gone", release=f"{ARGOCD_NAMESPACE}/{RELEASE}",
+                        status=release.status, revision=release.revision)
+        if release.status == "pending-install":
+            ctx.waiting_for(f"helm uninstall {RELEASE} (a first install left pending-install by a killed run)")
+            helm.uninstall(RELEASE, ARGOCD_NAMESPACE, kube, timeout=HELM_TIMEOUT_S, ctx=ctx)
+            return
+        raise PermanentError(
+            f"helm release {ARGOCD_NAMESPACE}/{RELEASE} is {release.status} (revision {release.revision}) and no helm "
+            "works on it any more: the kyeol run that started it was killed",
+            hint=f"look at `helm history {RELEASE} -n {ARGOCD_NAMESPACE}` on {self.config.mgmt.cluster_name}, roll back "
+            f"to the last deployed revision (`helm rollback {RELEASE} <revision> -n {ARGOCD_NAMESPACE}`), then run kyeol again",
+        )
+
+    def wait_settled(self, ctx: StepContext, kube: Any, *, pids: Sequence[int] = ()) -> str:
         """Wait while the release is pending-install/-upgrade/-rollback (another helm at work)."""
-        what = f"the helm operation in progress on {ARGOCD_NAMESPACE}/{RELEASE} to finish"
+        who = f" (helm pid {', '.join(map(str, pids))} on this machine)" if pids else " (by a helm elsewhere)"
+        what = f"the helm operation in progress on {ARGOCD_NAMESPACE}/{RELEASE} to finish{who}"
         ctx.waiting_for(what)
 
         def probe() -> tuple[bool, str]:
@@ -235,8 +265,9 @@ class ArgoCdStep(Step):
             cancel=ctx.cancel,
             deadline=ctx.deadline,
             on_poll=lambda n, ready, detail: ctx.waiting_for(f"{what}: {detail}"),
-            hint=f"no helm seems to be working on it any more: look at `helm history {RELEASE} -n {ARGOCD_NAMESPACE}`, "
-            f"roll back to the last deployed revision (`helm rollback {RELEASE} <revision> -n {ARGOCD_NAMESPACE}`), "
+            hint=f"no helm seems to be working on it any more: look at `helm history {RELEASE} -n {ARGOCD_NAMESPACE}`; "
+            f"a pending-install (first install) has nothing to roll back to: `helm uninstall {RELEASE} -n {ARGOCD_NAMESPACE}`; "
+            f"otherwise roll back to the last deployed revision (`helm rollback {RELEASE} <revision> -n {ARGOCD_NAMESPACE}`); "
             "then run kyeol again",
         )
 

@@ -170,6 +170,7 @@ class RegisterStep(Step):
 
     phase = 5
     max_attempts = 3
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     timeout_s = 600.0
     estimate_s = 30.0
 

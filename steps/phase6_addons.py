@@ -48,6 +48,7 @@ class AddonsStep(Step):
 
     phase = 6
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     timeout_s = CHILDREN_TIMEOUT_S + WEBHOOK_TIMEOUT_S + 300.0
     estimate_s = 180.0
 

@@ -91,6 +91,7 @@ class ImagesStep(Step):
     timeout_s = RUN_TIMEOUT_S + 5 * 60
     estimate_s = 8 * 60.0
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     # The images live in MGMT's ECR: the identity check must accept MGMT's account here.
     account_envs = ("mgmt",)
 
@@ -200,11 +201,13 @@ class ImagesStep(Step):
             return _outputs(images)
         github = self.services.github
         github.require_token()
+        # The runs under way are listed first and ECR is looked at again after: a run that
+        # finished between the first look and the listing is neither listed as unfinished nor
+        # missed by the second look, so it is never dispatched again (issue 10).
         followed = self.follow_unfinished(ctx)
-        if followed is not None:
-            absent = self.missing(images, repositories_must_exist=True)
-            if not absent:
-                return {**_outputs(images), "workflow_run": followed.html_url}
+        absent = self.missing(images, repositories_must_exist=True)
+        if not absent:
+            return {**_outputs(images), **({"workflow_run": followed.html_url} if followed is not None else {})}
         correlation = f"{self.correlation_prefix}{secrets.token_hex(5)}"
         ctx.waiting_for(f"GitHub Actions {WORKFLOW} ({correlation})")
         run = github.dispatch_workflow(

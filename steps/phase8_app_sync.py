@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -35,9 +36,10 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
+from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
-from steps.adapters.kube import ARGOCD_API, ApplicationState, carries
+from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeConflict, carries
 from steps.config import ARGOCD_NAMESPACE, SALEOR_NAMESPACE, EnvConfig
 from steps.services import Services
 
@@ -46,6 +48,12 @@ APPLICATIONS = Path("argocd/applications")
 SYNC_TIMEOUT_S = 1500.0
 GIT_TIMEOUT_S = 60.0
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+# The sync request: named in the operation's info, so a re-read can tell it landed.
+REQUEST_INFO = "kyeol-request"
+SYNC_REQUEST_RETRY = RetryPolicy(max_attempts=50, initial=1.0, maximum=15.0, jitter=1.0, budget_s=300.0)
+# A transient answer (5xx, 429, a reset) may hide a write that happened; a 409 says the
+# Application changed since kyeol read it. Either way: read it again and decide again.
+_SYNC_REQUEST_CLASSIFIER = Classifier().add("changed since read (409)", lambda e: isinstance(e, KubeConflict))
 
 # The origin-header contract (kyeol-app-gitops/README.md, apps/saleor/base/ingress.yaml).
 INGRESS_API = "networking.k8s.io/v1"
@@ -257,6 +265,7 @@ class SyncStep(Step):
 
     phase = 8
     max_attempts = 2
+    retry_budget_s = 600.0  # transient errors: retried for up to 10 minutes (issue 10)
     timeout_s = SYNC_TIMEOUT_S + 300.0
     estimate_s = 540.0
 
@@ -505,15 +514,46 @@ class SyncStep(Step):
         return self._outputs(revision)
 
     def start_sync(self, ctx: StepContext, kube: Any, revision: str) -> None:
-        """Ask Argo CD to sync to ``revision``: set ``.operation`` as the CLI's sync does."""
+        """Ask Argo CD to sync to ``revision``: set ``.operation`` as the CLI's sync does — once.
+
+        Argo CD runs one sync per ``.operation`` (argoproj/argo-cd v3.4
+        controller/appcontroller.go: ``processRequestedAppOperation`` copies it into
+        ``status.operationState`` and ``setOperationState`` clears it when the phase completes),
+        and every sync reruns the PreSync migration Job. So the request is not retried blindly:
+        it carries a request id and the ``resourceVersion`` kyeol read (the API server refuses
+        it with 409 if the Application changed since), and before every try kyeol re-reads
+        the Application — a request of its own found there (an answer lost after the write,
+        a 504) or a sync under way means there is nothing to send.
+        """
+        request = f"{ctx.run_id}-{uuid.uuid4().hex[:8]}"
         operation = {
-            "operation": {
-                "initiatedBy": {"username": "kyeol"},
-                "info": [{"name": "Reason", "value": f"kyeol deploy ({ctx.run_id})"}],
-                "sync": {"revision": revision, "prune": True, "syncStrategy": {"hook": {}}},
-            }
+            "initiatedBy": {"username": "kyeol"},
+            "info": [{"name": "Reason", "value": f"kyeol deploy ({ctx.run_id})"}, {"name": REQUEST_INFO, "value": request}],
+            "sync": {"revision": revision, "prune": True, "syncStrategy": {"hook": {}}},
         }
-        kube.merge_patch(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE, operation)
+
+        def once() -> None:
+            app = kube.get(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE)
+            if app is None:
+                raise PermanentError(f"Application {self.app_name} disappeared before its sync was requested",
+                                     hint="someone deleted it; run kyeol again")
+            if _carries_request(app, request):
+                ctx.log.info("sync request found in place (its answer was lost)", application=self.app_name)
+                return
+            if app.get("operation") or ((app.get("status") or {}).get("operationState") or {}).get("phase") in (
+                    "Running", "Terminating"):
+                ctx.log.info("a sync is under way already: not starting another", application=self.app_name)
+                return
+            patch = {"metadata": {"resourceVersion": (app.get("metadata") or {}).get("resourceVersion")},
+                     "operation": operation}
+            kube.merge_patch(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE, patch, retry=False)
+
+        def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
+            ctx.log.warning("sync request not confirmed; reading the Application again", application=self.app_name,
+                            reason=reason, attempt=attempt, delay_s=round(delay, 2))
+
+        call_with_retries(once, policy=SYNC_REQUEST_RETRY, classifier=_SYNC_REQUEST_CLASSIFIER, clock=ctx.clock,
+                          cancel=ctx.cancel, on_retry=on_retry, what=f"request a sync of {self.app_name}")
         ctx.log.info("sync started", application=self.app_name, revision=revision)
 
     def wait_synced(self, ctx: StepContext, kube: Any, revision: str, origin: OriginGuard, header: OriginHeader) -> str:
@@ -563,6 +603,12 @@ class SyncStep(Step):
 
     def _outputs(self, revision: str) -> dict[str, Any]:
         return {"application": f"{ARGOCD_NAMESPACE}/{self.app_name}", "revision": revision}
+
+
+def _carries_request(app: Mapping[str, Any], request: str) -> bool:
+    """Is ``request`` the Application's pending operation, or the one Argo CD ran last?"""
+    operations = [app.get("operation") or {}, ((app.get("status") or {}).get("operationState") or {}).get("operation") or {}]
+    return any({"name": REQUEST_INFO, "value": request} in (op.get("info") or []) for op in operations)
 
 
 def build(services: Services, env: EnvConfig) -> list[Step]:

@@ -69,6 +69,11 @@ class Services:
         self._kube: dict[str, KubeClient] = {}
         for name in ("GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             self.redactor.add(self.environ.get(name))
+        if not dry_run:
+            # Saved plans, tfvars and kubeconfigs (live EKS tokens) a killed run left behind.
+            from steps.adapters.tempdirs import sweep_dead
+
+            sweep_dead(log=log)
 
     @cached_property
     def process(self) -> ProcessRunner:

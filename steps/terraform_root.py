@@ -102,6 +102,9 @@ class TerraformRootStep(Step):
     # Steps whose result this root reads at plan time (data sources): planning before they
     # are applied could only fail, so the plan is "unknown until <step> is applied".
     plan_requires: tuple[str, ...] = ()
+    # Transient errors of an apply (its reads are retried in place by the adapter) are retried
+    # for up to 15 minutes, bounded by the step's timeout (issue 10).
+    retry_budget_s = 900.0
 
     def __init__(self, services: Services, env: EnvConfig) -> None:
         self.services = services
@@ -254,6 +257,8 @@ class TerraformRootStep(Step):
         return self.prove(ctx, outputs)
 
     def check(self, ctx: StepContext) -> CheckResult:
+        if getattr(ctx, "apply_cut_short", False):
+            return self.check_after_cut_short(ctx)
         recorded = _own_outputs(ctx)
         current = self.fingerprint()
         previous = recorded.get(INPUTS_OUTPUT)
@@ -268,6 +273,79 @@ class TerraformRootStep(Step):
         if not done:
             return CheckResult(False, reason)
         return CheckResult(True, reason, {**extra, INPUTS_OUTPUT: current})
+
+    def check_after_cut_short(self, ctx: StepContext) -> CheckResult:
+        """The last apply began and did not end (killed, interrupted, failed): Terraform's state
+        may lack what the apply made, so a probe of the world proves nothing about it.
+
+        Done only when a plan of the root finds nothing to do (state, code and world agree) and
+        the probe agrees; outputs then come from Terraform, not from the record. When the plan
+        would create resources the probe finds in place, they exist outside the state: applying
+        would fail on "already exists" (or make twins), so the step stops and names the
+        resources and the ``terraform import`` commands that hand them back to Terraform.
+        Anything else is simply due: the apply continues where the last one stopped.
+        """
+        current = self.fingerprint()
+        unknown = self.unknown_plan(ctx)
+        if unknown is not None:
+            return CheckResult(False, f"the last apply of {self.root} did not finish; {unknown.unknown}")
+        planned = self.plan_releasing_dead_locks(ctx)
+        planned.discard()
+        if planned.changed:
+            if planned.creates and self._world_present(ctx):
+                raise PermanentError(
+                    f"the last apply of {self.root} was cut short after it made resources that its Terraform state "
+                    f"does not hold: {', '.join(planned.creates)}",
+                    hint=self.import_hint(planned.creates, ctx),
+                )
+            return CheckResult(False, f"the last apply of {self.root} did not finish: the plan has {planned.summary()}")
+        outputs = dict(self.services.terraform.output(self.root_dir, ctx))
+        missing = [name for name in self.required_outputs if outputs.get(name) in (None, "", {}, [])]
+        if missing:
+            return CheckResult(False, f"outputs of {self.root} not produced yet: {', '.join(missing)}")
+        done, reason, extra = self.probe(ctx, outputs)
+        if not done:
+            return CheckResult(False, reason)
+        return CheckResult(True, f"Terraform state and plan of {self.root} agree; {reason}",
+                           {**outputs, **extra, INPUTS_OUTPUT: current})
+
+    def _world_present(self, ctx: StepContext) -> bool:
+        """Does the probe find the root's result in place (judged on the record's outputs)?"""
+        try:
+            done, _, _ = self.probe(ctx, _own_outputs(ctx))
+        except (KeyError, OutputUnknown):
+            return False  # the probe needs outputs never recorded: nothing proves the world is there
+        return done
+
+    def import_id(self, address: str) -> str | None:
+        """The id ``terraform import`` needs for ``address``, where the step knows it."""
+        return None
+
+    def import_hint(self, addresses: list[str], ctx: StepContext | None = None) -> str:
+        variables = ""
+        if ctx is not None:
+            # The values kyeol passes with -var-file (none of them secret): import needs them too.
+            for name, value in sorted((self.variables(ctx) or {}).items()):
+                rendered = value if isinstance(value, str) else json.dumps(value)
+                variables += f" -var '{name}={rendered}'"
+        commands = []
+        for address in addresses:
+            known = self.import_id(address)
+            commands.append(f"terraform -chdir={self.root_dir} import{variables} '{address}' {known or '<id>'}")
+        where = "" if all(self.import_id(a) for a in addresses) else (
+            " (<id>: the existing resource's id, as the resource type's import section documents it)")
+        return ("hand the existing resources to Terraform, then run kyeol again: " + "; ".join(commands) + where)
+
+    def plan_releasing_dead_locks(self, ctx: StepContext) -> Any:
+        """:meth:`saved_plan`, releasing once a state lock whose holder is provably gone."""
+        for attempt in (1, 2):
+            try:
+                return self.saved_plan(ctx)
+            except StateLocked as locked:
+                if attempt == 2 or not locked.holder_gone:
+                    raise
+                self._release(ctx, locked)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     # -- what subclasses define ------------------------------------------------------------
 

@@ -242,6 +242,24 @@ class AwsSession:
             "public_access_cidrs": list((c.get("resourcesVpcConfig") or {}).get("publicAccessCidrs") or []),
         }
 
+    def eks_node_groups(self, cluster: str) -> list[dict[str, Any]]:
+        """Name, status and desired size of each managed node group of ``cluster`` ([] if none)."""
+        eks = self.client("eks")
+        listed = self._call(f"list the node groups of EKS cluster {cluster}",
+                            lambda: eks.list_nodegroups(clusterName=cluster),
+                            missing=frozenset({"ResourceNotFoundException"}))
+        groups = []
+        for name in (listed or {}).get("nodegroups") or []:
+            found = self._call(f"describe node group {name} of {cluster}",
+                               lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
+                               missing=frozenset({"ResourceNotFoundException"}))
+            if found is None:
+                continue  # deleted between the listing and the look
+            group = found["nodegroup"]
+            groups.append({"name": name, "status": group.get("status", ""),
+                           "desired": (group.get("scalingConfig") or {}).get("desiredSize")})
+        return groups
+
     def rds_instance(self, instance_id: str) -> dict[str, Any] | None:
         """Status, Multi-AZ, class, engine and endpoint of an RDS instance; None if it does not exist."""
         found = self._call(
@@ -503,6 +521,9 @@ class AwsSession:
                 "rules": [r.get("Name", "") for r in acl.get("Rules", [])]}
 
 
+_LOST_CONNECTION_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError", "ResponseStreamingError"})
+
+
 def translate(exc: BaseException, what: str) -> Exception:
     """The engine's error for an AWS failure while trying to ``what``."""
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -512,6 +533,10 @@ def translate(exc: BaseException, what: str) -> Exception:
     if "EndpointConnectionError" in names or "ConnectTimeoutError" in names:
         return Unavailable(f"could not {what}: the AWS endpoint is unreachable ({exc})",
                            hint="check the network (and AWS_ENDPOINT_URL, if set), then run again")
+    if names & _LOST_CONNECTION_ERRORS:
+        # Sent, and the connection dropped or the answer never came (botocore retried already):
+        # transient, like a 5xx. A read is simply asked again.
+        return TransientError(f"could not {what}: {exc}", reason="aws connection lost")
     code = _code(exc)
     if code in _REJECTED_CREDENTIAL_CODES:
         return Unavailable(f"could not {what}: AWS rejected the credentials ({code})", hint=_CREDENTIALS_HINT)

@@ -18,13 +18,16 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from runbook.clock import Clock
-from runbook.errors import Interrupted, PermanentError, TransientError, Unavailable
+from runbook.errors import Interrupted, PermanentError, TransientError, Unavailable, WaitTimeout
 from runbook.redact import Redactor
 from runbook.waits import wait_for
 
 API_VERSION = "2022-11-28"
 # How long GitHub may take to list a freshly dispatched run (it is usually a few seconds).
 FIND_RUN_TIMEOUT_S = 180.0
+# After a dispatch whose answer was lost: how long to look for the run it may have created
+# (GitHub lists a new run within seconds).
+LOST_DISPATCH_LOOKUP_S = 60.0
 # Runs created slightly before our clock's "now" still count (clock skew between us and GitHub).
 CLOCK_SKEW = timedelta(minutes=2)
 # GitHub asks for at least a minute of pause after a secondary rate limit without headers.
@@ -171,7 +174,21 @@ class GitHub:
         dispatched_at = clock.now()
         path = f"/repos/{self.repository}/actions/workflows/{workflow_file}/dispatches"
         body: dict[str, Any] = {"ref": ref, "inputs": body_inputs, "return_run_details": True}
-        resp = self._request("POST", path, budget, json=body, accept=(400, 422))
+        try:
+            resp = self._request("POST", path, budget, json=body, accept=(400, 422))
+        except TransientError as lost:
+            # A 5xx or a dropped connection may hide a dispatch GitHub carried out: look for
+            # the run by its correlation id before calling it failed, so a retry of the caller
+            # does not start a second run of the same images (issue 10). A rate limit is a
+            # refusal: nothing was carried out.
+            if lost.reason == "GitHub rate limit":
+                raise
+            found = self._find_after_lost_answer(workflow_file, cid, dispatched_at, budget)
+            if found is None:
+                raise
+            self._log("warning", "dispatch answer lost; the run it created was found", correlation_id=cid,
+                      error=str(lost)[:200])
+            return found
         if resp.status_code in (400, 422) and "return_run_details" in resp.text:
             # Servers older than Feb 2026 (GHES) reject the field: dispatch without it.
             del body["return_run_details"]
@@ -188,6 +205,15 @@ class GitHub:
             if run_id:
                 return self.get_run(int(run_id), clock=clock, cancel=cancel, deadline=budget.deadline)
         return self.find_run(workflow_file, cid, since=dispatched_at - CLOCK_SKEW, budget=budget, timeout=timeout)
+
+    def _find_after_lost_answer(self, workflow_file: str, cid: str, dispatched_at: datetime,
+                                budget: _Budget) -> WorkflowRun | None:
+        """The run a dispatch with a lost answer created, or None when none shows up in time."""
+        try:
+            return self.find_run(workflow_file, cid, since=dispatched_at - CLOCK_SKEW, budget=budget,
+                                 timeout=LOST_DISPATCH_LOOKUP_S)
+        except (WaitTimeout, TransientError):
+            return None
 
     def find_run(
         self, workflow_file: str, correlation_id: str, *, since: datetime, budget: _Budget, timeout: float = FIND_RUN_TIMEOUT_S

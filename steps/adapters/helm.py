@@ -2,10 +2,10 @@
 
 kyeol reads a release (``helm status -o json``), its user-supplied values (``helm get values
 -o json``) and installs or upgrades with a pinned chart version, rolled back on failure and
-waited on (``upgrade --install --atomic --wait --timeout``). Helm talks to the cluster through
-a short-lived private kubeconfig that carries a freshly presigned EKS token (no exec plugin,
-no ``~/.kube/config``); the file is deleted after each call and the token is known to the
-redactor, so it appears in no log line. EKS accepts such a token for 15 minutes, longer than
+waited on (``upgrade --install --atomic --wait --timeout``). Helm talks to the cluster with a
+freshly presigned EKS token given in its environment (``HELM_KUBETOKEN``, with
+``HELM_KUBEAPISERVER`` and ``HELM_KUBECAFILE``; no ``~/.kube/config``): no file ever holds the
+token, and the redactor knows it, so it appears in no log line. EKS accepts such a token for 15 minutes, longer than
 helm's 10-minute ``--wait``.
 
 Failures are classified from helm's own text: an unreachable cluster or chart repository is
@@ -16,8 +16,10 @@ a refused identity is permanent, with what to do next.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ContextManager, Mapping, Protocol, Sequence
 
 from runbook.errors import PermanentError, TransientError
@@ -25,6 +27,7 @@ from steps.adapters.process import Completed, ProcessRunner
 
 INSTALL_HINT = "install helm 3.x or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, or set KYEOL_HELM to its path"
 READ_TIMEOUT_S = 120.0
+READ_RETRY_BUDGET_S = 120.0  # a read that keeps failing transiently: retried in place this long
 # helm downloads the chart before it starts its own --timeout clock.
 DOWNLOAD_ALLOWANCE_S = 120.0
 
@@ -32,8 +35,10 @@ DOWNLOAD_ALLOWANCE_S = 120.0
 _PERMANENT_RULES: tuple[tuple[str, str], ...] = (
     (
         r"another operation \(install/upgrade/rollback\) is in progress",
-        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`, "
-        "roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`), then run kyeol again",
+        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
+        "a pending-install (a first install) has nothing to roll back to: `helm uninstall {name} -n {namespace}`; "
+        "a pending-upgrade: roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`); "
+        "then run kyeol again",
     ),
     (
         r"(?:UPGRADE|INSTALLATION) FAILED:.*(?:timed out waiting for the condition|context deadline exceeded)",
@@ -67,9 +72,9 @@ _TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
 
 
 class KubeconfigSource(Protocol):
-    """What helm needs from a cluster: a temporary kubeconfig (see KubeClient.temporary_kubeconfig)."""
+    """What helm needs from a cluster: its environment variables (see KubeClient.helm_environment)."""
 
-    def temporary_kubeconfig(self) -> ContextManager[str]: ...
+    def helm_environment(self) -> ContextManager[dict[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -217,19 +222,46 @@ class Helm:
 
     def release(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> Release | None:
         """The release ``namespace/name`` (``helm status -o json``), or None when there is none."""
-        done = self._read(["status", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
-        if done.returncode != 0:
-            if "release: not found" in done.stderr:
-                return None
-            raise self._failure(done, f"read helm release {namespace}/{name}", name, namespace)
-        return Release.from_status(_json(done, "helm status"))
+
+        def read() -> Release | None:
+            done = self._read(["status", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+            if done.returncode != 0:
+                if "release: not found" in done.stderr:
+                    return None
+                raise self._failure(done, f"read helm release {namespace}/{name}", name, namespace)
+            return Release.from_status(_json(done, "helm status"))
+
+        return self._again_in_place(read, f"read helm release {namespace}/{name}", ctx)
 
     def get_values(self, name: str, namespace: str, kube_env: KubeconfigSource, *, ctx: Any = None) -> dict[str, Any]:
         """The user-supplied values of a release (``helm get values -o json``)."""
-        done = self._read(["get", "values", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
-        if done.returncode != 0:
-            raise self._failure(done, f"read the values of helm release {namespace}/{name}", name, namespace)
-        return dict(_json(done, "helm get values") or {})
+
+        def read() -> dict[str, Any]:
+            done = self._read(["get", "values", name, "--namespace", namespace, "--output", "json"], kube_env, ctx=ctx)
+            if done.returncode != 0:
+                raise self._failure(done, f"read the values of helm release {namespace}/{name}", name, namespace)
+            return dict(_json(done, "helm get values") or {})
+
+        return self._again_in_place(read, f"read the values of helm release {namespace}/{name}", ctx)
+
+    def _again_in_place(self, read: Any, what: str, ctx: Any) -> Any:
+        """A read that failed transiently is run again here (its own backoff, a 2-minute
+        budget, bounded by the step's deadline), not by throwing the step attempt away."""
+        from runbook.clock import Clock
+        from runbook.retry import Classifier, RetryPolicy, call_with_retries
+
+        budget = READ_RETRY_BUDGET_S
+        remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
+        if remaining is not None:
+            budget = max(0.0, min(budget, remaining))
+        policy = RetryPolicy(max_attempts=30, initial=1.0, maximum=15.0, jitter=1.0, budget_s=budget)
+        return call_with_retries(read, policy=policy, classifier=Classifier(), clock=getattr(ctx, "clock", None) or Clock(),
+                                 cancel=getattr(ctx, "cancel", None), what=what,
+                                 on_retry=lambda n, reason, exc, delay: self._note_retry(what, reason, delay))
+
+    def _note_retry(self, what: str, reason: str, delay: float) -> None:
+        if self.log is not None:
+            self.log.warning("helm read failed transiently; retrying it", what=what, reason=reason, delay_s=round(delay, 2))
 
     def upgrade_install(
         self,
@@ -258,10 +290,11 @@ class Helm:
         self.version(ctx=ctx)
         rollback = "--rollback-on-failure" if self.major >= 4 else "--atomic"
         argv = install.argv(helm, rollback_flag=rollback, timeout=timeout)
-        with kube_env.temporary_kubeconfig() as kubeconfig:
+        with kube_env.helm_environment() as env:
             done = self.process.run(
-                argv + ["--kubeconfig", kubeconfig, "--output", "json"],
+                argv + ["--output", "json"],
                 timeout=timeout + DOWNLOAD_ALLOWANCE_S,
+                env=env,
                 mutating=True,
                 check=False,
                 ctx=ctx,
@@ -273,14 +306,57 @@ class Helm:
                                 install.release, install.namespace)
         return Release.from_status(_json(done, "helm upgrade"))
 
+    def uninstall(self, name: str, namespace: str, kube_env: KubeconfigSource, *, timeout: float, ctx: Any = None) -> None:
+        """``helm uninstall --wait``: the way out of a first install that never finished.
+
+        A release left ``pending-install`` (helm v3 pkg/action/install.go records it before it
+        creates anything, and only a finished install moves it on) cannot be upgraded (helm
+        refuses: "another operation is in progress") nor rolled back (no earlier revision).
+        """
+        helm = self.process.require(self.binary, hint=INSTALL_HINT)
+        with kube_env.helm_environment() as env:
+            done = self.process.run(
+                [helm, "uninstall", name, "--namespace", namespace, "--wait", "--timeout", go_duration(timeout)],
+                timeout=timeout + 30.0, env=env, mutating=True, check=False, ctx=ctx,
+            )
+        if done.skipped_dry_run or done.returncode == 0 or "release: not found" in done.stderr:
+            return
+        raise self._failure(done, f"uninstall {namespace}/{name}", name, namespace)
+
+    def live_operations(self, name: str, namespace: str, *, proc: Path = Path("/proc")) -> list[int]:
+        """Pids of helm processes on this machine working on release ``namespace/name``
+        (install, upgrade, rollback or uninstall) — whoever started them.
+
+        Like the Terraform lock's holder check: only this machine can be looked at. A helm
+        whose run was killed with it is gone from this list; one that outlived its kyeol is in it.
+        """
+        found = []
+        if not proc.is_dir():
+            return found
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            args = [a.decode("utf-8", "replace") for a in argv if a]
+            if not any("helm" in os.path.basename(a) for a in args[:2]):
+                continue
+            rest = args[1:]
+            if not _OPERATIONS & set(rest) or name not in rest or not _names_namespace(rest, namespace):
+                continue
+            if _zombie(entry):
+                continue
+            found.append(int(entry.name))
+        return sorted(found)
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _read(self, args: list[str], kube_env: KubeconfigSource, *, ctx: Any) -> Completed:
         helm = self.process.require(self.binary, hint=INSTALL_HINT)
-        with kube_env.temporary_kubeconfig() as kubeconfig:
-            return self.process.run(
-                [helm, *args, "--kubeconfig", kubeconfig], timeout=READ_TIMEOUT_S, mutating=False, check=False, ctx=ctx
-            )
+        with kube_env.helm_environment() as env:
+            return self.process.run([helm, *args], timeout=READ_TIMEOUT_S, env=env, mutating=False, check=False, ctx=ctx)
 
     @staticmethod
     def _failure(done: Completed, what: str, name: str, namespace: str) -> Exception:
@@ -293,6 +369,26 @@ class Helm:
             if re.search(pattern, text, re.IGNORECASE):
                 return TransientError(f"helm could not {what}: {tail}", reason=f"helm: {reason}")
         return PermanentError(f"helm could not {what}: {tail}", hint="read helm's message above; run the same helm command by hand to see more")
+
+
+_OPERATIONS = {"install", "upgrade", "rollback", "uninstall"}
+
+
+def _names_namespace(args: list[str], namespace: str) -> bool:
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--namespace") and i + 1 < len(args) and args[i + 1] == namespace:
+            return True
+        if arg in (f"--namespace={namespace}", f"-n={namespace}"):
+            return True
+    return False
+
+
+def _zombie(entry: Path) -> bool:
+    try:
+        stat = (entry / "stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[0] in ("Z", "X")
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _json(done: Completed, what: str) -> Any:

@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 import weakref
 from typing import Any, Callable, Iterator, Mapping
@@ -30,6 +29,7 @@ from runbook.clock import Clock
 from runbook.errors import PermanentError, RunbookError, TransientError
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
+from steps.adapters.tempdirs import private_dir
 
 TOKEN_PREFIX = "k8s-aws-v1."
 K8S_AWS_ID_HEADER = "x-k8s-aws-id"
@@ -247,7 +247,7 @@ class KubeClient:
         self._policy = retry_policy
         self._lock = threading.Lock()
         self._dynamic: Any = None
-        self._tmp = tempfile.mkdtemp(prefix="kyeol-kube-")  # 0700
+        self._tmp = private_dir("kube")  # 0700; swept by a later run if this one is killed
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self.ca_path = os.path.join(self._tmp, "ca.crt")
         _write_private(self.ca_path, ca_pem)
@@ -338,8 +338,15 @@ class KubeClient:
         patch: Mapping[str, Any],
         *,
         field_manager: str = DEFAULT_FIELD_MANAGER,
+        retry: bool = True,
     ) -> dict[str, Any]:
-        """A JSON merge patch (RFC 7386), e.g. setting an Argo CD Application's ``operation``."""
+        """A JSON merge patch (RFC 7386), e.g. setting an Argo CD Application's ``operation``.
+
+        ``retry=False`` sends it once: for a write that must not happen twice, whose caller
+        re-reads the object after an error (an answer lost after the write was carried out
+        looks like any other 504) and puts ``metadata.resourceVersion`` in the patch, which
+        makes the API server refuse it (409) if the object changed since that read.
+        """
         what = f"patch {kind} {_ref(namespace, name)} on {self.name}"
         self._refuse_in_read_only(what)
 
@@ -356,7 +363,7 @@ class KubeClient:
                 _request_timeout=REQUEST_TIMEOUT,
             )
 
-        return self._call(what, call)
+        return self._call(what, call, once=not retry)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
@@ -456,27 +463,23 @@ class KubeClient:
         )
 
     @contextlib.contextmanager
-    def temporary_kubeconfig(self) -> Iterator[str]:
-        """A private kubeconfig (fresh token, this cluster's CA) for tools like helm; deleted after use."""
-        import yaml
-
-        token = self.token()
-        doc = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": {"server": self.endpoint, "certificate-authority-data": self.ca_data}}],
-            "users": [{"name": "kyeol", "user": {"token": token}}],
-            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": "kyeol"}}],
-            "current-context": self.name,
+    def helm_environment(self) -> Iterator[dict[str, str]]:
+        """What helm needs to reach this cluster, with no secret on disk: the API server, a
+        fresh token and this cluster's CA through helm's own variables (``HELM_KUBEAPISERVER``,
+        ``HELM_KUBETOKEN``, ``HELM_KUBECAFILE``: helm v3 pkg/cli/environment.go), and
+        ``KUBECONFIG`` naming an empty kubeconfig so nothing ambient (``~/.kube/config``, its
+        exec plugins) is merged in. The token lives only in helm's environment (readable by
+        this user alone) and in memory; the CA file is public data.
+        """
+        empty = os.path.join(self._tmp, "empty-kubeconfig")
+        if not os.path.exists(empty):
+            _write_private(empty, b"apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+        yield {
+            "HELM_KUBEAPISERVER": self.endpoint,
+            "HELM_KUBETOKEN": self.token(),
+            "HELM_KUBECAFILE": self.ca_path,
+            "KUBECONFIG": empty,
         }
-        fd, path = tempfile.mkstemp(prefix="kubeconfig-", dir=self._tmp)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                yaml.safe_dump(doc, handle, sort_keys=False)
-            yield path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -513,8 +516,16 @@ class KubeClient:
 
             raise ReadOnlyRefused(what)
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        def once() -> Any:
+    def _call(self, what: str, fn: Callable[[], Any], *, once: bool = False) -> Any:
+        if once:
+            try:
+                return fn()
+            except RunbookError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - translated into the engine's errors
+                raise self._translate(exc, what) from exc
+
+        def once_() -> Any:
             try:
                 return fn()
             except RunbookError:
@@ -525,7 +536,7 @@ class KubeClient:
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
             self._log("warning", f"retrying: {what}", reason=reason, attempt=attempt, delay_s=round(delay, 2))
 
-        return call_with_retries(once, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what)
+        return call_with_retries(once_, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what)
 
     def _translate(self, exc: Exception, what: str) -> RunbookError:
         """The engine's error for a failed request, with what to do about it."""

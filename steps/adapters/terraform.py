@@ -17,15 +17,17 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from runbook.clock import Clock
 from runbook.errors import PermanentError, Unavailable, UsageError
+from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from steps.adapters.process import Completed, ProcessRunner
+from steps.adapters.tempdirs import private_dir
 
 MIN_VERSION = (1, 11)  # S3-native state locking (use_lockfile), write-only arguments; README says the same
 INSTALL_HINT = (
@@ -38,6 +40,10 @@ DEFAULT_LOCK_TIMEOUT_S = 300.0  # a colleague's short apply may finish meanwhile
 LOCK_TIMEOUT_ENV = "KYEOL_TF_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT_S = 3600.0
 _SHORT_TIMEOUT_S = 120.0  # version, show, output: quick reads
+# Read-only commands (init, plan, show, output, state list) that fail transiently (throttling,
+# 5xx, a reset connection) are run again in place, for up to 5 minutes of backoff (bounded by
+# the step's deadline), instead of throwing the whole step attempt away.
+READ_RETRY = RetryPolicy(max_attempts=100, initial=1.0, maximum=30.0, jitter=1.0, budget_s=300.0)
 
 # Terraform's diagnostics when it cannot reach AWS or has no credentials: nothing was tried,
 # so a dry-run can say "could not check offline" instead of failing.
@@ -186,8 +192,13 @@ class Terraform:
         binary: str = "terraform",
         lock_timeout_s: float | None = None,
         default_timeout_s: float = DEFAULT_TIMEOUT_S,
+        read_retry: RetryPolicy = READ_RETRY,
     ) -> None:
         self.process = process
+        self.read_retry = read_retry
+        from steps import errors_catalog
+
+        self._classifier = errors_catalog.register(Classifier())
         self.log = log
         self.binary = binary
         self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else _lock_timeout(process.base_env)
@@ -237,9 +248,7 @@ class Terraform:
                 return
         argv = [self._executable(), "init", "-input=false", "-no-color", "-reconfigure"]
         argv += [f"-backend-config={k}={render_backend_value(v)}" for k, v in sorted((backend_config or {}).items())]
-        done = self._run(argv, root, ctx, mutating=False)
-        if done.returncode != 0:
-            raise self._failure("init", root, done)
+        self._read("init", root, ctx, lambda: self._run(argv, root, ctx, mutating=False))
         with self._mutex:
             self._initialised.add(key)
 
@@ -261,7 +270,7 @@ class Terraform:
         that saved plan is ``terraform destroy``, shown first exactly like any other change.
         """
         root = Path(root)
-        workdir = Path(tempfile.mkdtemp(prefix="kyeol-tf-"))
+        workdir = Path(private_dir("tf"))  # a later run sweeps it if this one is killed
         plan_file = workdir / "plan.tfplan"
         argv = [self._executable(), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
         if destroy:
@@ -276,9 +285,7 @@ class Terraform:
             argv.append(f"-var-file={var_file}")
         argv += [f"-target={t}" for t in targets]
         try:
-            done = self._run(argv, root, ctx, mutating=False)
-            if done.returncode not in (0, 2):
-                raise self._failure("plan", root, done)
+            done = self._read("plan", root, ctx, lambda: self._run(argv, root, ctx, mutating=False), ok=(0, 2))
             plan = TerraformPlan(root=root, path=plan_file, changed=done.returncode == 2, targets=tuple(targets))
             if plan.changed:
                 self._summarise(plan, ctx)
@@ -294,21 +301,21 @@ class Terraform:
     def state_list(self, root: str | os.PathLike[str], ctx: Any = None) -> list[str]:
         """The resource addresses in the root's state (``state list``); [] when it holds none."""
         root = Path(root)
-        done = self._run([self._executable(), "state", "list", "-no-color"], root, ctx, mutating=False,
-                         timeout=_SHORT_TIMEOUT_S, quiet=True)
+        def listed() -> Completed:
+            return self._run([self._executable(), "state", "list", "-no-color"], root, ctx, mutating=False,
+                             timeout=_SHORT_TIMEOUT_S, quiet=True)
+
+        done = self._read("state list", root, ctx, listed,
+                          none=lambda d: "No state file was found" in "\n".join([d.stderr, d.stdout]))
         if done.returncode != 0:
-            text = "\n".join([done.stderr, done.stdout])
-            if "No state file was found" in text:
-                return []
-            raise self._failure("state list", root, done)
+            return []
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
     def _summarise(self, plan: TerraformPlan, ctx: Any) -> None:
         assert plan.path is not None
-        done = self._run([self._executable(), "show", "-json", "-no-color", str(plan.path)], plan.root, ctx,
-                         mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True)
-        if done.returncode != 0:
-            raise self._failure("show", plan.root, done)
+        argv = [self._executable(), "show", "-json", "-no-color", str(plan.path)]
+        done = self._read("show", plan.root, ctx,
+                          lambda: self._run(argv, plan.root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True))
         try:
             doc = json.loads(done.stdout)
         except ValueError as exc:
@@ -372,10 +379,9 @@ class Terraform:
     def output(self, root: str | os.PathLike[str], ctx: Any = None) -> Outputs:
         """The root's outputs. Sensitive ones are left out (and registered for redaction)."""
         root = Path(root)
-        done = self._run([self._executable(), "output", "-json", "-no-color"], root, ctx, mutating=False,
-                         timeout=_SHORT_TIMEOUT_S, quiet=True)
-        if done.returncode != 0:
-            raise self._failure("output", root, done)
+        argv = [self._executable(), "output", "-json", "-no-color"]
+        done = self._read("output", root, ctx,
+                          lambda: self._run(argv, root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True))
         try:
             raw = json.loads(done.stdout or "{}")
         except ValueError as exc:
@@ -421,6 +427,37 @@ class Terraform:
             ctx=ctx,
             on_line=on_line,
         )
+
+    def _read(self, command: str, root: Path, ctx: Any, run: Any, *, ok: tuple[int, ...] = (0,),
+              none: Any = None) -> Completed:
+        """Run a read-only command, again in place while it fails transiently.
+
+        ``ok``: the exit codes that are answers; ``none(done)``: a failure that is an answer
+        too (returned as it is). Anything else raises :meth:`_failure` — at once when the
+        classifier does not call it transient (a permanent error fails at once), after the
+        read-retry budget (or the step's deadline, or a stop) when it does.
+        """
+
+        def attempt() -> Completed:
+            done = run()
+            if done.returncode in ok or (none is not None and none(done)):
+                return done
+            raise self._failure(command, root, done)
+
+        def on_retry(number: int, reason: str, exc: BaseException, delay: float) -> None:
+            self._log("warning", "terraform command failed transiently; retrying it", terraform=command,
+                      root=str(root), attempt=number, reason=reason, delay_s=round(delay, 2),
+                      error=str(exc)[:300])
+
+        budget = self.read_retry.budget_s
+        remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
+        if remaining is not None and budget is not None:
+            budget = max(0.0, min(budget, remaining))
+        policy = RetryPolicy(max_attempts=self.read_retry.max_attempts, initial=self.read_retry.initial,
+                             maximum=self.read_retry.maximum, jitter=self.read_retry.jitter, budget_s=budget)
+        return call_with_retries(attempt, policy=policy, classifier=self._classifier,
+                                 clock=getattr(ctx, "clock", None) or Clock(), cancel=getattr(ctx, "cancel", None),
+                                 on_retry=on_retry, what=f"terraform {command} in {root}")
 
     def _failure(self, command: str, root: Path, done: Completed) -> Exception:
         """The right error for a failed command: lock held, offline, or Terraform's diagnostics."""

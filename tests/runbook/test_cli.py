@@ -714,3 +714,19 @@ def test_unlock_refusal_hint_names_the_force_option_not_a_product(project: Proje
         core.unlock(FileStateStore(project.state), force=False, out=io.StringIO())
     assert "unlock --force" in caught.value.hint
     assert "live-run" in caught.value.message
+
+
+def test_status_and_unlock_handle_a_torn_lock(project: Project) -> None:
+    """Issue 10 (5): an empty lock an older version left is named by status and removed by unlock."""
+    import os
+    import time
+
+    project.lock.write_text("")
+    past = time.time() - 60
+    os.utime(project.lock, (past, past))
+    out = io.StringIO()
+    core.status(FileStateStore(project.state), out=out)
+    assert "lock: unreadable" in out.getvalue() and "free" not in out.getvalue()
+    out = io.StringIO()
+    assert core.unlock(FileStateStore(project.state), force=False, out=out) == EXIT_OK
+    assert "removed" in out.getvalue() and not project.lock.exists()

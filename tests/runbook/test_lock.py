@@ -206,3 +206,45 @@ def test_racing_processes_exactly_one_wins_also_when_taking_over_a_dead_lock(tmp
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_a_process_killed_while_writing_its_lock_leaves_no_torn_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10 (5): the lock's holder is written before the lock exists (temp file + link).
+
+    A death between creating the lock and writing it (SystemExit stands for SIGKILL here: no
+    handler runs) must leave either no lock or a readable one — never an empty file.
+    """
+    path = tmp_path / "s.lock"
+
+    def killed(fd: int) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr("runbook.lock.os.fsync", killed)
+    with pytest.raises(SystemExit):
+        FileLock(path).acquire(holder("run-1"))
+    monkeypatch.undo()
+    assert not path.exists() or FileLock(path).holder() is not None
+    FileLock(path).acquire(holder("run-2"))
+    assert FileLock(path).holder() == holder("run-2", started_at=FileLock(path).holder().started_at)
+
+
+def test_a_torn_lock_left_by_an_older_version_is_named_and_removable(tmp_path: Path) -> None:
+    path = tmp_path / "s.lock"
+    path.write_text("")
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    lock = FileLock(path)
+    assert lock.holder() is None
+    assert "empty" in (lock.torn() or "")
+    with pytest.raises(LockHeld) as err:
+        lock.acquire(holder("run-2"))
+    assert "unlock" in err.value.hint
+    assert lock.remove_torn() and not path.exists()
+    lock.acquire(holder("run-3"))
+
+
+def test_a_young_empty_lock_is_not_called_torn(tmp_path: Path) -> None:
+    path = tmp_path / "s.lock"
+    path.write_text("")
+    # An older version's writer may still be at work on it: never removed.
+    assert not FileLock(path).remove_torn() and path.exists()

@@ -977,3 +977,31 @@ def test_a_no_op_rerun_of_eleven_done_steps_is_fast() -> None:
     assert all(step.calls == ["check"] * 3 for step in steps)  # checked, never applied
     assert len(store.saves) == saves + 3 * 2  # only the run record, at start and end
     assert min(timings) < 0.5, f"engine overhead {min(timings) * 1000:.1f} ms"
+
+
+def test_a_retry_budget_outlasts_many_transient_errors_and_then_stops() -> None:
+    """Issue 10 (2): with ``retry_budget_s`` a step's transient errors are retried for a time
+    (exponential backoff with jitter, capped), not for a small count; past it the step fails."""
+    world = World()
+    clock = FakeClock()
+    failures = [TransientError("Rate exceeded", reason="throttled")] * 8
+
+    def throttled(ctx: StepContext) -> None:
+        if failures:
+            raise failures.pop()
+
+    step = FakeStep("a", world=world, apply=throttled, max_attempts=3, timeout_s=3600)
+    step.retry_budget_s = 600.0
+    policy = RetryPolicy(initial=1, maximum=30, jitter=0)
+    result = make_runner([step], clock=clock, policy=policy).run()
+    assert result.step("a").status == "done" and result.step("a").attempts == 9
+    assert max(clock.sleeps) == 30.0  # the interval is capped
+
+    endless = FakeStep("b", world=World(), apply=lambda ctx: (_ for _ in ()).throw(TransientError("503", reason="5xx")),
+                       max_attempts=3, timeout_s=3600)
+    endless.retry_budget_s = 120.0
+    clock = FakeClock()
+    result = make_runner([endless], clock=clock, policy=policy).run()
+    b = result.step("b")
+    assert b.status == "failed" and b.attempts > 3
+    assert sum(clock.sleeps) <= 120.0

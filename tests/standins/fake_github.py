@@ -118,6 +118,8 @@ class FakeGitHub:
         self._throttles: list[_Throttle] = []
         self._exhausted_until: float | None = None
         self._failures: list[int] = []
+        self._lost_dispatches = 0  # dispatches carried out whose answer is a 502 (lost)
+        self._chaos: tuple[Any, float] | None = None
         self._next_id = 9000
         self._remaining = 5000
         self._lock = threading.Lock()
@@ -128,6 +130,18 @@ class FakeGitHub:
 
     def script_next_run(self, script: RunScript) -> None:
         self._scripts.append(script)
+
+    def chaos(self, rate: float, *, seed: int) -> None:
+        """Random 502/503 answers (before anything is carried out) with probability ``rate``."""
+        import random
+
+        with self._lock:
+            self._chaos = (random.Random(seed), rate)
+
+    def lose_dispatch_answers(self, count: int = 1) -> None:
+        """The next ``count`` dispatches create their run but answer 502 (a gateway lost the answer)."""
+        with self._lock:
+            self._lost_dispatches += count
 
     def throttle(self, count: int = 1, *, status: int = 429, retry_after: float | None = 30) -> None:
         """The next ``count`` requests answer ``status`` with ``retry-after`` (secondary limit)."""
@@ -219,13 +233,19 @@ class FakeGitHub:
             return t.status, {"message": "You have exceeded a secondary rate limit."}, headers
         if self._failures:
             return self._failures.pop(0), {"message": "Server Error"}, {}
+        if self._chaos is not None and self._chaos[0].random() < self._chaos[1]:
+            return 502, {"message": "Server Error"}, {}
         self._remaining = max(0, self._remaining - 1)
         headers = self._limit_headers()
 
         prefix = f"/repos/{self.repository}/actions"
         m = re.fullmatch(re.escape(prefix) + r"/workflows/([^/]+)/dispatches", path)
         if m and method == "POST":
-            return (*self._dispatch(m.group(1), raw), headers)  # type: ignore[return-value]
+            status, answer = self._dispatch(m.group(1), raw)
+            if status < 300 and self._lost_dispatches > 0:
+                self._lost_dispatches -= 1
+                return 502, {"message": "Server Error"}, headers
+            return status, answer, headers
         m = re.fullmatch(re.escape(prefix) + r"/workflows/([^/]+)/runs", path)
         if m and method == "GET":
             return 200, self._list(m.group(1), query), headers

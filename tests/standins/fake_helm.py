@@ -7,6 +7,7 @@ uses, with helm's own output shapes and error texts:
 * ``status NAME -n NS -o json`` (``Error: release: not found`` when absent);
 * ``list -n NS -o json [--filter RE] [-a]``;
 * ``get values NAME -n NS -o json`` (the user-supplied values);
+* ``uninstall NAME -n NS [--wait] [--timeout D]`` (the release record goes; issue 10);
 * ``upgrade --install NAME CHART --repo URL --version V -n NS [--create-namespace]
   [--atomic | --rollback-on-failure] [--wait] [--timeout D] [-f FILE]... [--set[-string] K=V]...
   [--kubeconfig FILE] [-o json]``.
@@ -22,7 +23,8 @@ An install is honest about the chart: the pinned chart's real source (``tests.ch
 the ``KYEOL_CHART_MIRROR`` folder, or pulled from ``--repo``) is rendered by Helm's own engine
 (``helm_python``) with the values helm would compute from ``-f``/``--set-string`` (Helm's
 strvals parser), the release name and namespace, and the Kubernetes version the API server
-reports. With ``--kubeconfig`` every rendered object (CRDs first; hooks, which helm runs and
+reports. With ``--kubeconfig`` (or helm's ``HELM_KUBEAPISERVER``/``HELM_KUBETOKEN``/
+``HELM_KUBECAFILE``, which kyeol uses so no file holds the token) every rendered object (CRDs first; hooks, which helm runs and
 deletes, are left out) is server-side applied (field manager ``helm``) to the Kubernetes API
 named there, with the kubeconfig's CA and bearer token. The kubelet and controllers are not
 modelled: the stand-in then writes the Deployments' and StatefulSets' status — ready or not, as
@@ -163,6 +165,9 @@ def _record(argv: list[str], args: HelmArgs) -> None:
     entry: dict[str, Any] = {"argv": argv}
     if kubeconfig and os.path.exists(kubeconfig):
         entry["kubeconfig_mode"] = oct(stat.S_IMODE(os.stat(kubeconfig).st_mode))
+    if os.environ.get("HELM_KUBETOKEN"):
+        entry["token_from"] = "environment"
+        entry["kubeconfig_env"] = os.environ.get("KUBECONFIG", "")
     with open(os.environ["FAKE_HELM_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(entry) + "\n")
 
@@ -178,6 +183,8 @@ def _dispatch(args: HelmArgs, state: dict[str, Any]) -> str:
     if command == ["version"]:
         return f"{config['version']}+g0a1b2c3" if args.has("--short") else f'version.BuildInfo{{Version:"{config["version"]}"}}'
     _check_failures(args, state)
+    if command == ["uninstall"]:
+        return _uninstall(args, state)
     namespace = args.one("-n", "--namespace", default="default")
     if command == ["status"]:
         release = _release(state, args.positional[1], namespace)
@@ -258,7 +265,8 @@ def _upgrade(args: HelmArgs, state: dict[str, Any], namespace: str) -> str:
     current = state["releases"].get(f"{namespace}/{name}")
     if current is not None and str(current.get("status", "")).startswith("pending-"):
         raise HelmExit("UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
-    kube = _Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig") else None
+    kube = (_Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig")
+            else _Kube.from_env() if os.environ.get("HELM_KUBEAPISERVER") else None)
     if kube is not None:
         if args.has("--create-namespace"):
             kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -278,6 +286,16 @@ def _upgrade(args: HelmArgs, state: dict[str, Any], namespace: str) -> str:
     if args.one("-o", "--output") == "json":
         return json.dumps(_status_json(state["releases"][key]))
     return f'Release "{name}" has been {"upgraded" if previous else "installed"}. Happy Helming!'
+
+
+def _uninstall(args: HelmArgs, state: dict[str, Any]) -> str:
+    """helm uninstall: removes the release record (whatever its status, pending-install too)."""
+    if len(args.positional) != 2:
+        raise HelmExit(f'"helm uninstall" requires 1 argument (got {args.positional[1:]})')
+    name, namespace = args.positional[1], args.one("-n", "--namespace", default="default")
+    if state["releases"].pop(f"{namespace}/{name}", None) is None:
+        raise HelmExit(f"uninstall: Release not loaded: {name}: release: not found")
+    return f'release "{name}" uninstalled'
 
 
 def _pending(state: dict[str, Any], key: str, name: str, namespace: str, chart: dict[str, str], previous: dict[str, Any] | None) -> None:
@@ -343,6 +361,19 @@ class _Kube:
         self.token = token
 
     @classmethod
+    def from_env(cls) -> "_Kube":
+        """helm's own variables (helm v3 pkg/cli/environment.go): HELM_KUBEAPISERVER,
+        HELM_KUBETOKEN, HELM_KUBECAFILE — they override whatever a kubeconfig says."""
+        token = os.environ.get("HELM_KUBETOKEN", "")
+        try:
+            ca = Path(os.environ["HELM_KUBECAFILE"]).read_bytes()
+        except (KeyError, OSError) as exc:
+            raise HelmExit(f"Kubernetes cluster unreachable: HELM_KUBECAFILE: {exc}") from None
+        if not token.startswith("k8s-aws-v1."):
+            raise HelmExit("Kubernetes cluster unreachable: HELM_KUBETOKEN carries no EKS token")
+        return cls(os.environ["HELM_KUBEAPISERVER"], ca, token)
+
+    @classmethod
     def from_kubeconfig(cls, path: str) -> "_Kube":
         try:
             doc = yaml.safe_load(Path(path).read_text())
@@ -357,7 +388,18 @@ class _Kube:
         return cls(cluster["server"], ca, token)
 
     def _request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> tuple[int, Any]:
-        """One API call on a kept-alive connection (as client-go reuses its transport): an
+        """One API call, retried as client-go's rest client retries it (k8s.io/client-go
+        rest/request.go, ``checkWait``/``maxRetries`` 10): an answer with ``Retry-After`` (429,
+        or 5xx) is waited out and sent again, up to 10 times; anything else is the answer."""
+        for _ in range(10):
+            status, answer, retry_after = self._request_once(method, path, body, content_type)
+            if retry_after is None or not (status == 429 or status >= 500):
+                return status, answer
+            time.sleep(min(float(retry_after), 2.0))
+        return status, answer
+
+    def _request_once(self, method: str, path: str, body: Any, content_type: str) -> tuple[int, Any, str | None]:
+        """One request on a kept-alive connection (as client-go reuses its transport): an
         install makes ~50 calls, a TLS handshake each would double its time."""
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type, "Accept": "application/json"}
@@ -369,7 +411,12 @@ class _Kube:
             try:
                 conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
-                return resp.status, json.loads(resp.read() or b"null")
+                payload = resp.read()
+                try:
+                    answer = json.loads(payload or b"null")
+                except ValueError:
+                    answer = None
+                return resp.status, answer, (resp.getheader("Retry-After") if resp.status >= 400 else None)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 conn.close()
                 self.__dict__["_conn"] = None

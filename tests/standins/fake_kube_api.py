@@ -92,9 +92,11 @@ _SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "generation", "
 class ApiError(Exception):
     """An answer other than 2xx, as a Kubernetes Status object."""
 
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after
         self.body = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -297,6 +299,8 @@ class FakeKubeAPI:
         self.controllers: list[Controller] = []
         self.auth_mode = "eks"  # eks | deny (401) | forbid (403)
         self._faults: list[tuple[int, int, str]] = []  # [remaining, status, message]
+        self._lost: list[list[Any]] = []  # [method, path part, remaining, status, type]: done, answer lost
+        self._chaos: tuple[Any, float, float, str] | None = None
         self._slow: list[list[Any]] = []  # [method, path part, seconds, remaining]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -369,6 +373,23 @@ class FakeKubeAPI:
         out at once, but answered only ``seconds`` later (a client can die in between)."""
         with self._lock:
             self._slow.append([method, path_part, seconds, times])
+
+    def chaos(self, rate: float, *, seed: int, lose_rate: float = 0.0, lose_manager: str = "kyeol") -> None:
+        """Random faults for chaos tests: each authenticated request answers 429/503 (with
+        Retry-After, as kube-apiserver's priority and fairness does) with probability ``rate``
+        before it is carried out; each write by field manager ``lose_manager`` that was carried
+        out answers 504 with probability ``lose_rate`` (a lost answer)."""
+        import random
+
+        with self._lock:
+            self._chaos = (random.Random(seed), rate, lose_rate, lose_manager)
+
+    def lose_answers(self, method: str, path_part: str, times: int = 1, status: int = 504, content_type: str = "") -> None:
+        """The next ``times`` requests ``method`` on a path containing ``path_part`` (and of
+        ``content_type``, when given) are carried out, but answered ``status`` (a gateway
+        time-out: the client cannot tell it happened)."""
+        with self._lock:
+            self._lost.append([method, path_part, times, status, content_type])
 
     def add_controller(self, controller: Controller) -> Controller:
         with self._lock:
@@ -487,16 +508,48 @@ class FakeKubeAPI:
             try:
                 self._authenticate(token)
                 self._inject_fault()
+                self._chaos_before()
                 for controller in list(self.controllers):
                     controller(self, record)
                 status, answer = self._route(method, record)
+                lost = self._lost_answer(method, record.path, content_type) if status < 300 else 0
+                if not lost and status < 300 and method != "GET":
+                    lost = self._chaos_lost(record)
+                if lost:
+                    raise ApiError(lost, "Timeout", "the server was unable to return a response in the time allotted")
             except ApiError as err:
                 status, answer = err.code, err.body
+                if err.retry_after is not None:
+                    answer = {**answer, "details": {**(answer.get("details") or {}), "retryAfterSeconds": err.retry_after}}
             record.status = status
             delay = self._slow_delay(method, record.path)
         if delay:
             time.sleep(delay)
         return status, answer
+
+    def _chaos_before(self) -> None:
+        if self._chaos is None:
+            return
+        rng, rate, _, _ = self._chaos
+        if rng.random() < rate:
+            status = 429 if rng.random() < 0.5 else 503
+            raise ApiError(status, "TooManyRequests" if status == 429 else "ServiceUnavailable",
+                           "the server is currently unable to handle the request", retry_after=1)
+
+    def _chaos_lost(self, record: RecordedRequest) -> int:
+        if self._chaos is None:
+            return 0
+        rng, _, lose_rate, manager = self._chaos
+        if record.query.get("fieldManager", "") == manager and rng.random() < lose_rate:
+            return 504
+        return 0
+
+    def _lost_answer(self, method: str, path: str, content_type: str) -> int:
+        for rule in self._lost:
+            if rule[0] == method and rule[1] in path and rule[2] > 0 and rule[4] in (content_type or ""):
+                rule[2] -= 1
+                return int(rule[3])
+        return 0
 
     def _slow_delay(self, method: str, path: str) -> float:
         for rule in self._slow:
@@ -655,6 +708,15 @@ class FakeKubeAPI:
             if current is None:
                 raise self._not_found(kind, name)
             patch = req.body if isinstance(req.body, dict) else {}
+            # As kube-apiserver: a resourceVersion in a patch makes it conditional (optimistic
+            # concurrency), 409 Conflict when the object changed since it was read.
+            sent_rv = (patch.get("metadata") or {}).get("resourceVersion")
+            if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
+                raise ApiError(
+                    409, "Conflict",
+                    f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been modified; '
+                    "please apply your changes to the latest version and try again",
+                )
             updated = copy.deepcopy(current)
             if sub == "status":
                 updated["status"] = _merge_patch(current.get("status"), patch.get("status") or {})
@@ -824,6 +886,9 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        retry_after = ((body or {}).get("details") or {}).get("retryAfterSeconds") if isinstance(body, dict) else None
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

@@ -114,7 +114,8 @@ class KubeWorld:
         environ = {**os.environ, **self.helm.env()}
         return Services(config or self.config, dry_run=dry_run, log=self.log, redactor=self.redactor, clock=self.clock, environ=environ)
 
-    def context(self, step: Step, *, dry_run: bool = False, outputs: dict[str, dict[str, Any]] | None = None) -> StepContext:
+    def context(self, step: Step, *, dry_run: bool = False, outputs: dict[str, dict[str, Any]] | None = None,
+                previous_status: str | None = None) -> StepContext:
         return StepContext(
             run_id="run-test",
             step_id=step.id,
@@ -125,4 +126,5 @@ class KubeWorld:
             outputs=self.outputs if outputs is None else outputs,
             on_waiting=lambda step_id, what: self.waits.append((step_id, what)),
             on_secret=self.redactor.add,
+            previous_status=previous_status,
         )

@@ -183,3 +183,16 @@ def test_rejected_credentials_are_unavailable_and_unknown_errors_permanent() -> 
     assert isinstance(translate(expired, "read the identity"), Unavailable)
     odd = translate(ValueError("bad"), "read the identity")
     assert isinstance(odd, PermanentError) and "ValueError: bad" in odd.message
+
+
+def test_a_dropped_connection_or_a_lost_answer_is_transient() -> None:
+    """Issue 10 (2): after botocore's own retries, a closed connection or a read time-out
+    (the answer lost) is retried by kyeol, not reported as an unexpected SDK error."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    from runbook.errors import TransientError
+    from steps.adapters.aws import translate
+
+    for exc in (ConnectionClosedError(endpoint_url="https://eks.x"), ReadTimeoutError(endpoint_url="https://eks.x")):
+        translated = translate(exc, "describe EKS cluster x")
+        assert isinstance(translated, TransientError) and translated.reason == "aws connection lost"

@@ -531,3 +531,42 @@ def test_an_unknown_step_in_a_selection_exits_2_before_any_check(tmp_path: Path)
     )
     assert result.exit_code == EXIT_USAGE
     assert "did you mean 'dev.infra'" in cli_output(result)
+
+
+SLOW_IMPORT = """
+import importlib.abc, os, sys, time
+
+class SlowTyper(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            open(os.environ["KYEOL_TEST_MARK"], "w").close()
+            time.sleep(10)
+        return None
+
+sys.meta_path.insert(0, SlowTyper())
+"""
+
+
+@pytest.mark.parametrize("how", ["console script", "module"])
+def test_sigterm_in_the_first_moment_exits_130(tmp_path: Path, how: str) -> None:
+    """Issue 10 (6): a SIGTERM while kyeol is still importing (its first second) exits 130, as a
+    Ctrl-C does, instead of dying by the signal (a CI step would see 143). The import of typer is
+    held open by a sitecustomize, so the signal lands there on a loaded machine too."""
+    import signal
+    import time
+
+    if how == "console script" and not KYEOL.is_file():
+        pytest.skip("no installed console script in .venv/bin")
+    (tmp_path / "sitecustomize.py").write_text(SLOW_IMPORT)
+    mark = tmp_path / "importing"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), "KYEOL_TEST_MARK": str(mark)}
+    argv = [str(KYEOL)] if how == "console script" else [sys.executable, "-m", "steps.cli"]
+    proc = subprocess.Popen([*argv, "status", "--state", str(tmp_path / "state.json")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    end = time.monotonic() + 60
+    while not mark.exists() and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert b"Traceback" not in err

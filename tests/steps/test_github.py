@@ -209,3 +209,20 @@ def test_token_is_registered_for_redaction_and_never_shown(fake: FakeGitHub, clo
     with pytest.raises(PermanentError) as err:
         gh.wait_run(run.id, timeout=600, clock=clock)
     assert TOKEN not in str(err.value) + err.value.hint
+
+
+def test_a_dispatch_whose_answer_is_lost_is_found_not_sent_again(fake: FakeGitHub, clock: FakeClock) -> None:
+    """Issue 10 (3): GitHub created the run but the answer was lost (502). The adapter looks
+    for the run by its correlation id before calling the dispatch failed, so the caller's
+    retry does not dispatch a second run."""
+    fake.lose_dispatch_answers(1)
+    run = client(fake, clock).dispatch_workflow("images.yml", "main", INPUTS, correlation_id="kyeol-dev-lost01", clock=clock)
+    assert "kyeol-dev-lost01" in run.display_title
+    assert len(fake.dispatches) == 1
+
+
+def test_a_dispatch_that_did_not_happen_is_still_a_transient_error(fake: FakeGitHub, clock: FakeClock) -> None:
+    fake.fail_next(1, status=502)
+    with pytest.raises(TransientError):
+        client(fake, clock).dispatch_workflow("images.yml", "main", INPUTS, correlation_id="kyeol-dev-none01", clock=clock)
+    assert fake.dispatches == []

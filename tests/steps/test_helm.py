@@ -67,7 +67,7 @@ def test_version_and_a_missing_binary(tmp_path: Path) -> None:
     assert "KYEOL_HELM" in failed.value.hint and "helm.sh" in failed.value.hint
 
 
-def test_upgrade_install_runs_pinned_atomic_waited_with_a_private_token_kubeconfig(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient, values: Path) -> None:
+def test_upgrade_install_runs_pinned_atomic_waited_with_the_token_in_its_environment(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient, values: Path) -> None:
     fake, log, redactor = FakeHelm(tmp_path), RecordingLog(), redactor_for_kyeol()
     helm = make_helm(fake, log=log, redactor=redactor)
     assert helm.release("argocd", "argocd", kube) is None
@@ -79,8 +79,10 @@ def test_upgrade_install_runs_pinned_atomic_waited_with_a_private_token_kubeconf
                         ("--values", str(values)), ("--set-string", f"{ROLE_KEY}={ROLE}"), ("--output", "json")):
         assert argv[argv.index(flag) + 1] == value
     assert {"--atomic", "--wait", "--create-namespace"} <= set(argv)
-    kubeconfig = argv[argv.index("--kubeconfig") + 1]
-    assert fake.calls()[-1]["kubeconfig_mode"] == "0o600" and not os.path.exists(kubeconfig)
+    # Issue 10 (7): the token reaches helm in its environment only; no file ever holds it.
+    call = fake.calls()[-1]
+    assert call["token_from"] == "environment" and "--kubeconfig" not in argv
+    assert "k8s-aws-v1." not in open(call["kubeconfig_env"]).read()
     assert not any(a.startswith("k8s-aws-v1.") for a in argv)
     # helm reached the cluster with the kubeconfig's CA and token: it created the namespace and Argo CD.
     assert api.get("v1", "Namespace", "argocd") is not None
@@ -146,3 +148,12 @@ def test_set_helpers() -> None:
     assert escape_set_value("a,b\\c") == "a\\,b\\\\c"
     assert go_duration(600) == "10m0s" and go_duration(45) == "45s" and go_duration(90.5) == "1m30s"
     assert user_values([{"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}], {"a.d": "x"}) == {"a": {"b": 1, "c": 3, "d": "x"}}
+
+
+def test_a_read_that_fails_transiently_is_retried_in_place(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient) -> None:
+    """Issue 10 (2): `helm status` meeting an unreachable cluster twice is asked again, here."""
+    fake = FakeHelm(tmp_path)
+    helm = make_helm(fake)
+    fake.fail("status", times=2, message="Kubernetes cluster unreachable: connection refused")
+    assert helm.release("argocd", "argocd", kube) is None
+    assert len(fake.argvs("status")) == 3

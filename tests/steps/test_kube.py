@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from pathlib import Path
 import stat
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -236,14 +237,16 @@ def test_lists_filter_by_label_and_endpoints_readiness_is_read(api: FakeKubeAPI,
     assert kube.server_version()["gitVersion"] == api.git_version
 
 
-def test_temporary_kubeconfig_is_private_carries_the_token_and_is_deleted(api: FakeKubeAPI, clock: FakeClock) -> None:
+def test_helm_gets_the_token_in_its_environment_and_no_file_holds_it(api: FakeKubeAPI, clock: FakeClock) -> None:
+    """Issue 10 (7): helm's own variables carry the server, a fresh token and the CA file;
+    KUBECONFIG names an empty kubeconfig, so no file on disk holds a token."""
     kube = client(api, clock)
-    with kube.temporary_kubeconfig() as path:
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        doc = yaml.safe_load(open(path))
-        assert doc["clusters"][0]["cluster"] == {"server": api.url, "certificate-authority-data": api.ca_data}
-        assert doc["users"][0]["user"]["token"].startswith("k8s-aws-v1.")
-    assert not os.path.exists(path)
+    with kube.helm_environment() as env:
+        assert env["HELM_KUBEAPISERVER"] == api.url and env["HELM_KUBETOKEN"].startswith("k8s-aws-v1.")
+        assert open(env["HELM_KUBECAFILE"]).read().startswith("-----BEGIN CERTIFICATE-----")
+        assert "token" not in open(env["KUBECONFIG"]).read()
+        for path in Path(env["KUBECONFIG"]).parent.iterdir():
+            assert env["HELM_KUBETOKEN"] not in path.read_text()
 
 
 def test_workload_readiness() -> None:

@@ -147,3 +147,60 @@ def test_changed_files_make_the_step_due(world: World) -> None:
     world.store.doc["steps"]["bootstrap"] = {"status": "done", "outputs": {INPUTS_OUTPUT: before}}
     check = step.check(world.context(step))
     assert not check.done and "changed since the last apply" in check.reason
+
+
+# -- issue 10 (1): a cut-short apply is never satisfied by the AWS probe ---------------------
+
+
+@pytest.mark.parametrize("record", ["running", "interrupted", "failed"])
+def test_after_a_cut_short_apply_resources_missing_from_the_state_stop_with_import_commands(
+        world: World, record: str) -> None:
+    """The apply was killed after the seed made the backend but before Terraform saved its state:
+    the AWS probe passes, yet Terraform manages nothing. The step must not be called done; it
+    stops, naming each resource the plan would create again and the `terraform import` for it."""
+    from tests.fixtures.infra.seed import seed_bootstrap
+
+    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
+                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    (world.infra / "envs/bootstrap/terraform.tfstate").write_text("")  # what a kill mid-write leaves
+    step = bootstrap(world)
+    with pytest.raises(PermanentError) as stopped:
+        step.check(world.context(step, previous_status=record))
+    assert "module.backend.terraform_data.this" in stopped.value.message
+    assert "terraform -chdir=" in stopped.value.hint and " import " in stopped.value.hint
+    assert "module.backend.terraform_data.this" in stopped.value.hint
+
+
+def test_after_a_cut_short_apply_state_and_plan_agreeing_is_done(world: World) -> None:
+    """The kill came after Terraform saved its state: a plan with no changes proves the step."""
+    result = world.run([bootstrap(world)])
+    assert result.exit_code == 0
+    world.store.doc["steps"]["bootstrap"]["outputs"] = {}  # the outputs were never recorded
+    step = bootstrap(world)
+    check = step.check(world.context(step, previous_status="interrupted"))
+    assert check.done, check.reason
+    assert check.outputs["state_bucket"] == "jung-kyeol-tfstate-123456789012"
+    assert check.outputs["kms_key_arn"].startswith("arn:aws:kms:")
+    assert check.outputs[INPUTS_OUTPUT] == step.fingerprint()
+
+
+def test_after_a_cut_short_apply_with_the_world_half_made_the_step_is_due(world: World) -> None:
+    """The kill came between the bucket and the table: not done, and the apply goes on."""
+    Seed(world.endpoint, "ap-northeast-1").client("s3").create_bucket(
+        Bucket="jung-kyeol-tfstate-123456789012",
+        CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+    step = bootstrap(world)
+    check = step.check(world.context(step, previous_status="interrupted"))
+    assert not check.done
+
+
+def test_the_runner_tells_check_how_the_last_apply_ended(world: World) -> None:
+    """Through the engine: a record saying `interrupted` reaches check (no probe-only "found done")."""
+    from tests.fixtures.infra.seed import seed_bootstrap
+
+    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
+                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    world.store.doc["steps"]["bootstrap"] = {"status": "interrupted", "phase": 1, "attempts": 1, "outputs": {}}
+    result = world.run([bootstrap(world)])
+    assert result.step("bootstrap").status == "failed"
+    assert "terraform import" in result.step("bootstrap").error["hint"] or " import " in result.step("bootstrap").error["hint"]

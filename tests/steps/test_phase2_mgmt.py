@@ -155,3 +155,15 @@ def test_state_object_is_real_terraform_state(world: World) -> None:
     assert state["outputs"]["hosted_zone_id"]["value"] == world.store.outputs("global")["hosted_zone_id"]
     head = s3.head_object(Bucket=BUCKET, Key="global/us-east-1/terraform.tfstate")
     assert head["ServerSideEncryption"] in ("AES256", "aws:kms")  # encrypt = true
+
+
+def test_a_cluster_without_its_node_group_is_not_done(world: World) -> None:
+    """Issue 10 (1): an ACTIVE control plane with no (or a failed) node group runs nothing:
+    a kill between the cluster and its node group must leave mgmt.infra due."""
+    assert world.run(steps(world)).exit_code == 0
+    eks = Seed(world.endpoint, "ap-northeast-1").client("eks")
+    for name in eks.list_nodegroups(clusterName="jung-mgmt-eks")["nodegroups"]:
+        eks.delete_nodegroup(clusterName="jung-mgmt-eks", nodegroupName=name)
+    step = steps(world)[3]
+    check = step.check(world.context(step))
+    assert not check.done and "node group" in check.reason

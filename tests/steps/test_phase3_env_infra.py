@@ -133,7 +133,7 @@ def test_transient_failures_are_retried_by_the_engine_until_the_apply_passes(tmp
     assert step.status == "done" and step.attempts == 3, (step.error, step.retries)
     assert [r["reason"] for r in step.retries] == ["throttling", "throttling"]
     assert all("Rate exceeded" in r["error"] for r in step.retries)
-    assert world.log.events("retry 2/3 because throttling")
+    assert world.log.events("retry 2/900s budget because throttling")
     assert world.services().aws().eks_cluster("jung-dev-eks")["status"] == "ACTIVE"
 
 
@@ -187,3 +187,14 @@ def test_verify_waits_for_the_database_and_names_what_is_not_ready(world: World)
     assert caught.value.message.endswith("RDS instance jung-dev-saleor is stopped")
     assert "RDS console" in caught.value.hint
     assert sum(clock.sleeps) >= 2400 and max(clock.sleeps) <= 30  # polled with backoff up to 30 s
+
+
+def test_an_env_cluster_without_its_node_group_is_not_done(world: World) -> None:
+    """Issue 10 (1): the env cluster's node group is part of what dev.infra promises."""
+    assert world.run(steps(world)).exit_code == 0
+    eks = Seed(world.endpoint, "ap-northeast-1").client("eks")
+    for name in eks.list_nodegroups(clusterName="jung-dev-eks")["nodegroups"]:
+        eks.delete_nodegroup(clusterName="jung-dev-eks", nodegroupName=name)
+    step = steps(world)[-1]
+    check = step.check(world.context(step))
+    assert not check.done and "node group" in check.reason

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook.errors import WaitTimeout
+from runbook.errors import PermanentError, WaitTimeout
 from steps.config import ARGOCD_SERVICE_ACCOUNTS
 from steps.phase4_argocd import CHART_VERSION, READY_TIMEOUT_S, ArgoCdStep, build, values_differences
 from tests.standins.fake_kube_api import WorkloadBecomesReady
@@ -159,3 +159,71 @@ def test_dry_run_changes_nothing_and_says_what_it_would_install(world: KubeWorld
 def test_values_differences() -> None:
     assert values_differences({"a": {"b": 1, "c": [1]}}, {"a": {"b": 1, "c": [1]}}) == []
     assert values_differences({"a": {"b": 1}, "x": 1}, {"a": {"b": 2}, "y": 1}) == ["a.b", "x", "y"]
+
+
+# -- issue 10 (4): a release a killed run left pending ---------------------------------------
+
+
+def leave_pending_install(world: KubeWorld) -> None:
+    """The first install of a kyeol killed with its whole process tree: helm recorded
+    pending-install (helm v3 pkg/action/install.go sets it before it creates anything and
+    waits) and died; no helm will ever finish it, and a first install has nothing to roll back to."""
+    world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values={},
+                            status="pending-install")
+
+
+def test_a_first_install_left_pending_by_a_dead_run_is_uninstalled_and_installed_again(world: KubeWorld) -> None:
+    leave_pending_install(world)
+    step = step_for(world)
+    start = world.clock.monotonic()
+    outcome = drive(step, world.context(step, previous_status="interrupted"))
+    assert outcome.kind == "applied"
+    assert world.helm.releases()["argocd/argocd"]["status"] == "deployed"
+    assert len(world.helm.argvs("uninstall")) == 1 and len(world.helm.argvs("upgrade")) == 1
+    assert world.clock.monotonic() - start < 60, "no wait for a helm that is gone"
+    assert any(event == "helm release left pending by a run that is gone" for _, event, _ in world.log.events)
+
+
+def test_an_upgrade_left_pending_by_a_dead_run_fails_at_once_naming_the_rollback(world: KubeWorld) -> None:
+    step = step_for(world)
+    drive(step, world.context(step))
+    leave_pending(world)
+    start = world.clock.monotonic()
+    with pytest.raises(PermanentError) as stopped:
+        drive(step_for(world), world.context(step, previous_status="interrupted"))
+    assert not isinstance(stopped.value, WaitTimeout)
+    assert world.clock.monotonic() - start < 60
+    assert "pending-upgrade" in stopped.value.message and "no helm works on it" in stopped.value.message
+    assert "helm rollback argocd" in stopped.value.hint
+    assert len(world.helm.argvs("upgrade")) == 1
+
+
+def test_a_live_helm_is_waited_for_and_the_wait_is_logged(world: KubeWorld, tmp_path: Path) -> None:
+    """A helm still at work on this machine (kyeol alone was killed; its helm goes on) is
+    waited for even after a cut-short apply; the log says what the wait waits for."""
+    import subprocess
+
+    step = step_for(world)
+    drive(step, world.context(step))
+    values = leave_pending(world)
+    (tmp_path / "other").mkdir()
+    fake = tmp_path / "other" / "helm"
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+    other = subprocess.Popen([str(fake), "upgrade", "--install", "argocd", "argo-cd", "--namespace", "argocd"])
+    try:
+        sleep = world.clock.sleep
+
+        def the_other_helm_finishes(seconds: float, cancel: object = None) -> bool:
+            world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values=values)
+            return sleep(seconds, cancel)
+
+        world.clock.sleep = the_other_helm_finishes  # type: ignore[method-assign]
+        outcome = drive(step_for(world), world.context(step, previous_status="interrupted"))
+    finally:
+        other.kill()
+        other.wait()
+    assert outcome.kind == "applied" and len(world.helm.argvs("upgrade")) == 1
+    assert not world.helm.argvs("uninstall")
+    waits = [kw for _, event, kw in world.log.events if event == "waiting" and "argocd/argocd" in kw.get("what", "")]
+    assert waits and str(other.pid) in waits[0]["what"]

@@ -351,3 +351,30 @@ def test_dry_run_offline_says_it_could_not_check(app_tree: Path, monkeypatch: py
     assert plan.pending
     assert any(n.startswith("could not check offline:") for n in plan.notes)
     assert "wanted: jung-saleor-api:3.23.28, jung-saleor-dashboard:3.23.27, jung-saleor-storefront:1.0.0-dev" in plan.notes
+
+
+def test_a_run_that_finishes_between_the_ecr_check_and_the_run_listing_is_not_dispatched_again(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    """Issue 10 (3): a killed kyeol's run finishes on GitHub's clock; if it finishes after kyeol
+    found the images missing and before it lists the runs under way, it is neither followed
+    nor re-checked — and a second dispatch follows. The ECR check must come after the listing."""
+    fake.script_next_run(RunScript(complete_after_s=600, on_success=push_from_inputs(ecr), listed_after=0))
+    dispatch_before(fake, "dev", ",".join(f"{name}={tag}" for name, tag in TAGS.items()))
+    step = make_step(app_tree, moto_endpoint, clock, fake)
+    real_missing = step.missing
+    looks: list[int] = []
+
+    def missing_then_the_run_finishes(*args: object, **kw: object) -> object:
+        absent = real_missing(*args, **kw)
+        if not looks:
+            (run,) = fake.runs.values()
+            clock.advance(601)  # the run completes on its own clock, right now, and pushes
+            assert run.status == "completed"
+            fake._complete(run)
+        looks.append(len(absent))
+        return absent
+
+    step.missing = missing_then_the_run_finishes  # type: ignore[method-assign]
+    step.apply(context(step, clock))
+    assert len(fake.dispatches) == 1, "nothing dispatched again"

@@ -535,3 +535,34 @@ def test_a_placeholder_kyeol_cannot_place_is_an_error(raw: str, message: str) ->
         rewrite_condition(raw, ORIGIN, "annotation x of Ingress saleor/saleor")
     assert failed.value.message.startswith("annotation x of Ingress saleor/saleor") and message in failed.value.message
     assert ORIGIN.value not in f"{failed.value.message} {failed.value.hint}"
+
+
+@pytest.mark.parametrize("lost", [1, 2])
+def test_a_lost_answer_to_the_sync_request_starts_no_second_sync(world: KubeWorld, lost: int) -> None:
+    """Issue 10 (3): the API server carries the `.operation` patch out and the answer is lost
+    (504). Argo CD runs one sync per `.operation` (argoproj/argo-cd v3.4
+    controller/appcontroller.go: processRequestedAppOperation copies it into
+    status.operationState and setOperationState clears it when the phase completes), so
+    writing it again would run the PreSync migration again. kyeol re-reads the Application,
+    finds its own request (in `.operation` or `status.operationState.operation`) and waits."""
+    # The sync runs and is cleared on the next request, before any client retry can land.
+    argo = controller(world, converge_after_reads=0, instant_operations=True)
+    world.cluster.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "saleor"}})
+    world.cluster.apply(git_ingress(), "argocd-controller")  # what the sync deploys
+    world.mgmt.lose_answers("PATCH", "/applications/saleor-dev", times=lost, content_type="merge-patch")
+    step = step_for(world)
+    outcome = drive(step, world.context(step))
+    assert outcome.kind == "applied"
+    print("REQ", [(r.method, r.path[-30:], r.status) for r in world.mgmt.requests if "saleor-dev" in r.path])
+    assert len(argo.operations_seen) == 1, argo.operations_seen
+    assert len(sync_patches(world)) == 1
+
+
+def test_a_sync_request_is_conditional_on_the_version_it_read(world: KubeWorld) -> None:
+    """The patch carries the resourceVersion kyeol read: an Application changed meanwhile (a
+    sync started by someone else) refuses it with 409 instead of getting a second operation."""
+    controller(world)
+    step = step_for(world)
+    drive(step, world.context(step))
+    (patch,) = sync_patches(world)
+    assert patch.body["metadata"]["resourceVersion"]

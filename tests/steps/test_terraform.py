@@ -450,3 +450,41 @@ def test_lock_wait_is_bounded_and_configurable() -> None:
     for bad in ("soon", "-1", "86400"):
         with pytest.raises(UsageError, match="KYEOL_TF_LOCK_TIMEOUT"):
             Terraform(ProcessRunner(base_env={"KYEOL_TF_LOCK_TIMEOUT": bad}))
+
+
+# -- issue 10 (2): read-only commands retried in place ---------------------------------------
+
+FLAKY = Path(__file__).resolve().parents[1] / "standins" / "flaky" / "terraform"
+
+
+def flaky_tf(tmp_path: Path, first: dict[str, object]) -> tuple[Terraform, RecordingLog, Redactor]:
+    from runbook.retry import RetryPolicy
+
+    env = {**os.environ, "FLAKY_TERRAFORM": json.dumps({"first": first, "counter": str(tmp_path / "counts")})}
+    return make_tf(env, binary=str(FLAKY), read_retry=RetryPolicy(max_attempts=50, initial=0.01, maximum=0.05,
+                                                                   jitter=0.01, budget_s=30))
+
+
+def test_transient_failures_of_read_only_commands_are_retried_in_place(tmp_path: Path) -> None:
+    """init, plan (and its show) and output each meet two throttling/connection-reset errors
+    and succeed without the step attempt being thrown away."""
+    root = write_root(tmp_path / "r", LOCAL_ROOT)
+    tf, log, redactor = flaky_tf(tmp_path, {"init": 2, "plan": 2, "show": 2, "output": 2})
+    ctx = context(redactor)
+    tf.init(root, None, ctx)
+    plan = tf.plan(root, ctx)
+    assert plan.changed and plan.creates
+    tf.apply(root, plan, ctx)
+    assert tf.output(root, ctx)["greeting"] == "hello"
+    retried = [r for r in log.records if r["event"] == "terraform command failed transiently; retrying it"]
+    assert sorted({r["terraform"] for r in retried}) == ["init", "output", "plan", "show"]
+    assert len(retried) == 8
+
+
+def test_a_permanent_failure_of_a_read_is_raised_at_once(tmp_path: Path) -> None:
+    root = write_root(tmp_path / "r", LOCAL_ROOT)
+    tf, log, redactor = flaky_tf(tmp_path, {"output": "permanent"})
+    tf.init(root, None, context(redactor))
+    with pytest.raises(TerraformError, match="AccessDenied"):
+        tf.output(root, context(redactor))
+    assert (tmp_path / "counts" / "output").read_text() == "1"
