@@ -77,7 +77,8 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     # helm installed the real argo-cd chart: its workloads (what phase 4 waited on) and its argocd-cm.
     controller = world.mgmt.get("apps/v1", "StatefulSet", "argocd-application-controller", "argocd")
     assert controller["metadata"]["labels"]["helm.sh/chart"] == "argo-cd-10.1.1"
-    assert "resource.customizations.health.argoproj.io_Application" in world.mgmt.get("v1", "ConfigMap", "argocd-cm", "argocd")["data"]
+    argocd_cm = world.mgmt.get("v1", "ConfigMap", "argocd-cm", "argocd")["data"]
+    assert argocd_cm["admin.enabled"] == "false" and argocd_cm["exec.enabled"] == "false"  # the reviewed values, rendered
     assert world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd") is not None
     assert len(world.github.dispatches) == 1
     assert ecr_tags(world) == {"jung-saleor-api": ["3.23.28"], "jung-saleor-dashboard": ["3.23.27"],
