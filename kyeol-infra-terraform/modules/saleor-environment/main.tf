@@ -183,6 +183,7 @@ module "irsa" {
 
   create_external_dns_role    = true
   external_dns_hosted_zone_id = module.dns_acm.hosted_zone_id
+  external_dns_record_names   = [local.origin_service_host, local.origin_api_host]
 
   create_external_secrets_role = true
   external_secrets_kms_key_arn = module.kms.key_arn
