@@ -59,7 +59,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert report["command"] == "deploy" and report["status"] == "ok" and report["exit_code"] == 0
     assert [(s["id"], s["status"], s["outcome"]) for s in report["steps"]] == [(sid, "done", "applied") for sid in STEP_IDS]
     assert sorted({s["phase"] for s in report["steps"]}) == list(range(1, 10))
-    assert report["summary"]["changed"] == 11 and report["identity"]["account"] == "123456789012"
+    assert report["summary"]["changed"] == 12 and report["identity"]["account"] == "123456789012"
     verify = next(s for s in report["steps"] if s["id"] == "dev.verify")
     assert verify["changed"]
 
@@ -72,7 +72,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert text.code == 0 and all(f"✔ {sid}" in text.stdout for sid in STEP_IDS), text
 
     # What the phases did in the world, once each.
-    assert sorted(world.seeds()) == sorted(["bootstrap", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
+    assert sorted(world.seeds()) == sorted(["bootstrap", "account", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
     assert len(world.helm.argvs("upgrade")) == 1 and world.helm.releases()["argocd/argocd"]["status"] == "deployed"
     assert world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd") is not None
     assert len(world.github.dispatches) == 1
