@@ -30,6 +30,7 @@ def _derived_names(config: KyeolConfig) -> set[str]:
         names |= {base, f"{base}-", env.cluster_name, env.vpc_name, env.txt_owner_id}
         names |= {env.role_name(p) for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor")}
         names.add(env.media_bucket)
+        names.add(env.alb_logs_bucket)
         names |= {env.secret_name(p) for p in ("saleor-app", "saleor-db", "saleor-cache", "origin-verify")}
     return names
 

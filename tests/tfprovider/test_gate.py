@@ -287,3 +287,40 @@ def test_the_argocd_manager_assumes_only_the_configured_envs_deployer_roles(stan
     wanted = {f"arn:aws:iam::{config.env(e).account_id}:role/{config.prefix}{e}-argocd-deployer" for e in TARGET_ENVS}
     resources = [r for s in _statements(policy) for r in _as_list(s["Resource"])]
     assert set(resources) == wanted and not any("*" in r for r in resources)
+
+
+@pytest.mark.parametrize("env", TARGET_ENVS)
+def test_each_env_keeps_its_access_records_two_years(env: str, standin, gate_runs) -> None:
+    res = applied(standin, gate_runs, f"envs/{env}")
+    pg = next(v for k, v in res.items() if k.endswith("module.rds.aws_db_parameter_group.this"))
+    params = {p["name"]: p["value"] for p in pg["parameter"]}
+    assert params["log_connections"] == "1" and params["log_disconnections"] == "1"
+    valkey = next(v for k, v in res.items() if k.endswith("module.valkey.aws_elasticache_replication_group.this"))
+    deliveries = {d["log_type"]: d for d in valkey["log_delivery_configuration"]}
+    assert set(deliveries) == {"slow-log", "engine-log"}
+    groups = {v["name"]: v for k, v in res.items() if k.startswith("module.environment.module.valkey.aws_cloudwatch_log_group.")}
+    for d in deliveries.values():
+        assert d["destination_type"] == "cloudwatch-logs" and d["destination"] in groups
+        assert groups[d["destination"]]["retention_in_days"] == 731 and groups[d["destination"]]["kms_key_id"]
+    bucket = next(v for k, v in res.items() if k.endswith("module.alb_logs.aws_s3_bucket.this"))
+    assert bucket["bucket"] == load_config(REPO / "kyeol.toml").env(env).alb_logs_bucket
+    lifecycle = next(v for k, v in res.items() if k.endswith("module.alb_logs.aws_s3_bucket_lifecycle_configuration.this"))
+    assert lifecycle["rule"][0]["expiration"][0]["days"] == 731
+    policy = _statements(next(v for k, v in res.items() if k.endswith("module.alb_logs.aws_s3_bucket_policy.this"))["policy"])
+    delivery = next(s for s in policy if s.get("Sid") == "ElbLogDelivery")
+    # ap-northeast-1's ELB log delivery account (Elastic Load Balancing user guide, access logs)
+    assert delivery["Principal"] == {"AWS": "arn:aws:iam::582318560864:root"}
+    assert delivery["Resource"] == f"{bucket['arn']}/alb/AWSLogs/{load_config(REPO / 'kyeol.toml').env(env).account_id}/*"
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+
+
+def test_the_web_acl_blocks_sql_injection_and_keeps_body_size_counted(standin, gate_runs) -> None:
+    res = applied(standin, gate_runs, "global/us-east-1")
+    acl = next(v for k, v in res.items() if k.startswith("aws_wafv2_web_acl."))
+    rules = {r["name"]: r for r in acl["rule"]}
+    sqli = rules["AWSManagedRulesSQLiRuleSet"]
+    assert sqli["override_action"][0]["none"] and not sqli["override_action"][0].get("count")
+    assert sqli["statement"][0]["managed_rule_group_statement"][0]["name"] == "AWSManagedRulesSQLiRuleSet"
+    common = rules["AWSManagedRulesCommonRuleSet"]["statement"][0]["managed_rule_group_statement"][0]
+    overrides = {o["name"]: o["action_to_use"][0] for o in common["rule_action_override"]}
+    assert overrides["SizeRestrictions_BODY"]["count"]

@@ -235,6 +235,17 @@ module "media" {
 }
 
 ################################################################################
+# ALB access logs (ISMS-P access records; the Saleor Ingress names the bucket)
+################################################################################
+
+module "alb_logs" {
+  source = "../alb-logs"
+
+  name          = local.name
+  force_destroy = local.buckets_force_destroy
+}
+
+################################################################################
 # PG NAT (runbook §2.2: payment-gateway traffic leaves from one fixed address; PROD only)
 ################################################################################
 
