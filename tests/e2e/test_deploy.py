@@ -10,6 +10,7 @@ certificate, a Degraded application).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -86,6 +87,15 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     # The origin header's value is a secret: nowhere in kyeol's output, state or reports.
     for text in (result.stdout, result.stderr, world.state.read_text(), *(p.read_text() for p in world.runs.glob("*.json"))):
         assert secret["value"] not in text
+
+    # The account baseline the deploy applied is evidence an auditor can be handed: the real CLI
+    # checks it read-only and records it in a run report.
+    security = world.kyeol("verify", "--env", "dev", "--security", "--output", "json", "--runs-dir", str(world.runs))
+    assert security.code == 0, security
+    evidence = json.loads(security.stdout)
+    assert evidence["ok"] is True and [c["control"] for c in evidence["controls"]] == [
+        "cloudtrail", "guardduty", "config", "s3-account-pab", "ebs-encryption"]
+    assert json.loads(Path(evidence["report"]).read_text())["security"]["failed_controls"] == []
 
 
 def test_a_second_deploy_applies_nothing(world: World) -> None:
