@@ -1,6 +1,6 @@
 """Wall time of a whole dev deployment against its critical path.
 
-The eleven steps of the nine phases, each a stand-in sleeping its real duration scaled
+The twelve steps of the nine phases, each a stand-in sleeping its real duration scaled
 (default 1 minute → 100 ms), run through the real Runner and a real FileStateStore. The
 critical path is the floor: no scheduler can beat it. The engine's cost is how far above it
 the wall time lands (target: wall ÷ critical path ≤ 1.05). Running the steps one after

@@ -20,6 +20,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 # 2 (durations.md §1); global is ACM validation + WAF in us-east-1.
 MINUTES: dict[str, float] = {
     "bootstrap": 1.0,
+    "account": 1.5,  # KMS key, two buckets, trail, detector, recorder, rules: API calls of seconds each
     "global": 2.0,
     "mgmt.registry": 2.5,
     "mgmt.infra": 13.0,  # EKS 10 + vpc-cni 0.5 + node group 2 + Terraform 0.5; the VPC is already there

@@ -1,6 +1,6 @@
 """The engine's own cost: re-deploying an environment where everything is already done.
 
-All eleven steps are done with the same inputs (fingerprints) and their checks answer at
+All twelve steps are done with the same inputs (fingerprints) and their checks answer at
 once, so the time measured is the engine alone: loading and validating the checkpoint,
 fingerprinting, scheduling, one check per step, two fsync'd checkpoints (run start and end),
 logging — and, for the whole command, the lock, the run report and the summary too.

@@ -344,11 +344,21 @@ def verify(
     output: Annotated[Output, typer.Option("--output", "-o", help="table on a TTY, or json.")] = Output.table,
     config: ConfigOpt = None,
     log_format: LogOpt = LogFormat.auto,
+    security: Annotated[bool, typer.Option(
+        "--security", help="Check the env's account baseline instead (trail, GuardDuty, Config, S3 PAB, EBS encryption); "
+        "read-only, recorded in a run report.")] = False,
+    runs_dir: RunsOpt = ".kyeol/runs",
 ) -> None:
-    """Prove each environment works: DNS → TLS → edge → HTTP → HSTS; exit 1 naming the env and the failed link."""
+    """Prove each environment works: DNS → TLS → edge → HTTP → HSTS; exit 1 naming the env and the failed link.
+    With --security: prove the account's audit controls are on; exit 1 naming the failed control."""
 
     def body() -> int:
-        return _project().verify(_envs(env), output=output.value, config=config, log_format=log_format.value)
+        label = _envs(env)
+        if security:
+            codes = [_project().verify_security(name, output=output.value, config=config, log_format=log_format.value,
+                                                runs_dir=runs_dir) for name in label.split(",")]
+            return max(codes)
+        return _project().verify(label, output=output.value, config=config, log_format=log_format.value)
 
     _exit(core.guarded(body))
 

@@ -143,6 +143,11 @@ class EnvConfig:
         return f"{self.prefix}{self.name}-saleor-private-{self.account_id or 'ACCOUNT_ID'}"
 
     @property
+    def alb_logs_bucket(self) -> str:
+        """The ALB access log bucket, jung-<env>-alb-logs-<account> (modules/alb-logs; the Ingress names it)."""
+        return f"{self.prefix}{self.name}-alb-logs-{self.account_id or 'ACCOUNT_ID'}"
+
+    @property
     def argocd_app_name(self) -> str:
         return f"saleor-{self.name}"
 

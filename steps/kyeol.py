@@ -342,3 +342,49 @@ class KyeolProject:
         elif len(envs) > 1:
             print("\n" + ("all verified: " + ", ".join(envs) if not failed else "FAILED: " + ", ".join(failed)))
         return EXIT_OK if not failed else EXIT_STEP_FAILED
+
+    def verify_security(self, env: str, *, output: str, config: str | None, log_format: str, runs_dir: str) -> int:
+        """`kyeol verify --security`: read-only evidence of the account baseline (trail, GuardDuty,
+        Config, account PAB, EBS default encryption) as the same PASS/FAIL table, written to the
+        run report too, so an operator can hand it to an auditor."""
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from runbook.cli import new_run_id
+        from runbook.report import build_report, write_report
+        from steps.adapters.security import run_checks, security_payload, security_table
+
+        session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
+        account = session.config.env(env).account_id
+        aws = session.services.aws()
+        started = datetime.now(timezone.utc)
+        identity = aws.caller_identity()
+        if identity["Account"] != account:
+            raise UsageError(
+                f"refusing to check: credentials are for account {identity['Account']}, but {env} is account {account}",
+                hint="switch AWS credentials (AWS_PROFILE) to the configured account, or fix the account id in "
+                f"{session.config.source}",
+            )
+        results = run_checks(aws, account)
+        payload = security_payload(account, aws.region, results)
+        failed = not payload["ok"]
+        finished = datetime.now(timezone.utc)
+        report = build_report(
+            {"run_id": new_run_id(), "command": "verify --security", "env": env, "dry_run": False,
+             "status": "failed" if failed else "ok", "exit_code": EXIT_STEP_FAILED if failed else EXIT_OK,
+             "started_at": started.isoformat(timespec="milliseconds"), "finished_at": finished.isoformat(timespec="milliseconds"),
+             "duration_s": round((finished - started).total_seconds(), 3)},
+            tool=f"{self.name} {self.version}",
+            identity={"account": identity["Account"], "arn": identity.get("Arn", ""), "region": aws.region},
+        )
+        report["security"] = payload
+        path = write_report(Path(runs_dir), report, redactor=session.redactor)
+        if output == "json":
+            print(json.dumps({**payload, "report": str(path)}, indent=2))
+        else:
+            print(security_table(results))
+            verdict = "baseline in force" if not failed else "FAILED: " + ", ".join(payload["failed_controls"])
+            print(f"\naccount {account} ({aws.region}): {verdict}\nreport: {path}")
+            if failed:
+                print("failed: " + "; ".join(f"{r.control}: {r.detail}" for r in results if not r.ok), file=sys.stderr)
+        return EXIT_OK if not failed else EXIT_STEP_FAILED

@@ -1,4 +1,5 @@
-"""Phase 1: the Terraform state bucket and lock table (``envs/bootstrap``, local state).
+"""Phase 1: the Terraform state bucket and lock table (``envs/bootstrap``, local state), and
+the account audit baseline (``envs/account``) beside everything after it.
 
 Everything else keeps its Terraform state in this bucket, so it comes first. Its result can
 be checked completely through the AWS API — bucket versioned, SSE-KMS, public access blocked,
@@ -75,5 +76,97 @@ class Bootstrap(TerraformRootStep):
         return dict(outputs)
 
 
-def build(services: Services, env: EnvConfig) -> list[Bootstrap]:
-    return [Bootstrap(services, env)]
+class AccountBaseline(TerraformRootStep):
+    """``account``: the ISMS-P audit baseline of the account (``envs/account``, own state key).
+
+    It needs only the state bucket (its backend), and nothing waits for it: MGMT and the env
+    roots read none of its outputs, so it runs beside them. Controls the account already has
+    and cannot hold twice (an organization trail, the region's GuardDuty detector, Config
+    recorder or account Access Analyzer) are detected before the plan, passed as
+    ``create_* = false`` and reported (``existing_controls`` in its outputs, and the log).
+    """
+
+    id = "account"
+    phase = 1
+    title = "Account audit baseline (CloudTrail, GuardDuty, Config, Access Analyzer, PAB, EBS encryption)"
+    scope = SHARED
+    needs = ("bootstrap",)
+    root = "envs/account"
+    required_outputs = ("audit_bucket", "audit_kms_key_arn", "region")
+    # KMS key, two buckets, a trail, a detector and its features, a recorder and ~20 rules:
+    # API calls of seconds each, ~1.5 min with init/plan (durations.md §3 scale of IAM/S3).
+    estimate_s = 90.0
+    timeout_s = 900.0
+
+    def __init__(self, services: Services, env: EnvConfig) -> None:
+        super().__init__(services, env)
+        self._existing: dict[str, str] | None = None
+
+    @property
+    def own_names(self) -> dict[str, str]:
+        p = self.config.prefix
+        return {"own_trail": f"{p}kyeol-trail", "own_recorder": f"{p}kyeol", "own_analyzer": f"{p}kyeol-account"}
+
+    def data_event_buckets(self) -> list[str]:
+        """The state bucket and each target env's media and private buckets."""
+        buckets = [self.config.state_bucket]
+        for name, env in sorted(self.config.envs.items()):
+            if name == "mgmt":
+                continue
+            buckets += [env.media_bucket, f"{env.prefix}{env.name}-saleor-private-{env.account_id or 'ACCOUNT_ID'}"]
+        return buckets
+
+    def facts(self) -> dict[str, Any]:
+        return {"prefix": self.config.prefix, "region": self.config.region, "data_event_buckets": self.data_event_buckets()}
+
+    def variables(self, ctx: StepContext) -> dict[str, Any]:
+        existing = self._existing or {}
+        return {
+            "name_prefix": self.config.prefix,
+            "region": self.config.region,
+            "data_event_buckets": self.data_event_buckets(),
+            "create_trail": "trail" not in existing,
+            "create_guardduty_detector": "guardduty" not in existing,
+            "create_config_recorder": "config" not in existing,
+            "create_access_analyzer": "access_analyzer" not in existing,
+        }
+
+    def detect(self, ctx: StepContext) -> dict[str, str]:
+        from steps.adapters.security import existing_controls
+
+        self._existing = existing_controls(self.services.aws(), **self.own_names)
+        for what, description in sorted(self._existing.items()):
+            ctx.log.warning("account control exists already: kyeol does not create its own", control=what,
+                            found=description)
+        return self._existing
+
+    def saved_plan(self, ctx: StepContext) -> Any:
+        if self._existing is None:
+            self.detect(ctx)
+        return super().saved_plan(ctx)
+
+    def _evidence(self) -> tuple[bool, str]:
+        from steps.adapters.security import run_checks
+
+        results = run_checks(self.services.aws(), self.config.mgmt.account_id)
+        failing = [f"{r.control}: {r.detail}" for r in results if not r.ok]
+        if failing:
+            return False, "; ".join(failing)
+        return True, "account baseline in force: " + ", ".join(r.control for r in results)
+
+    def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
+        done, detail = self._evidence()
+        return done, detail, {}
+
+    def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
+        # Trail logging and detector status are immediate after the API calls; a recorder
+        # starts within seconds.
+        self.wait_until(ctx, "account controls in force", self._evidence, timeout=300.0,
+                        hint="run kyeol verify --security to see which control fails")
+        recorded = dict(outputs)
+        recorded["existing_controls"] = dict(self._existing or {})
+        return recorded
+
+
+def build(services: Services, env: EnvConfig) -> list[TerraformRootStep]:
+    return [Bootstrap(services, env), AccountBaseline(services, env)]

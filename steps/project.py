@@ -13,7 +13,7 @@ from steps.services import Services
 
 # The nine phases of runbook §5 (V2 order), for listings and the plan.
 PHASES = {
-    1: "Bootstrap (Terraform state bucket and lock table)",
+    1: "Bootstrap (Terraform state bucket and lock table; account audit baseline)",
     2: "MGMT infra (ECR, GitHub OIDC, MGMT EKS; CloudFront certificate and WAF in us-east-1)",
     3: "Environment infra (EKS, RDS, Valkey, edge)",
     4: "Argo CD on MGMT",
@@ -241,7 +241,7 @@ def default_state_path() -> str:
 
 def runbook_order() -> list[str]:
     """Every step id of every environment in runbook order (for listings of the state file)."""
-    ids = ["bootstrap", "global", "mgmt.registry", "mgmt.infra"]
+    ids = ["bootstrap", "account", "global", "mgmt.registry", "mgmt.infra"]
     ids += [f"{e}.infra" for e in TARGET_ENVS]
     ids.append("argocd")
     for suffix in ("register", "addons", "images", "sync", "verify"):

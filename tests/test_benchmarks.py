@@ -17,7 +17,7 @@ from steps.project import _PHASE_MODULES
 pytestmark = pytest.mark.slow
 
 
-def test_the_architecture_table_parses_to_the_eleven_dev_steps() -> None:
+def test_the_architecture_table_parses_to_the_twelve_dev_steps() -> None:
     shapes = _from_architecture_table(ARCHITECTURE.read_text(encoding="utf-8"))
     assert [s.id for s in shapes] == list(MINUTES)
     assert {s.id: s.needs for s in shapes}["dev.register"] == ("argocd", "dev.infra")
@@ -38,7 +38,7 @@ def test_the_critical_path_benchmark_runs_in_parallel_and_the_path_moves_with_mu
     single = critical_path.measure(10.0)
     multi = critical_path.measure(10.0, multi_az=True)
 
-    assert single.critical_minutes == pytest.approx(33.0) and single.sum_minutes == pytest.approx(57.0)
+    assert single.critical_minutes == pytest.approx(33.0) and single.sum_minutes == pytest.approx(58.5)
     assert single.path == ["bootstrap", "mgmt.registry", "mgmt.infra", "argocd", "dev.register", "dev.addons", "dev.sync", "dev.verify"]
     assert multi.critical_minutes == pytest.approx(34.0)
     # The env root waits for MGMT's NAT addresses (mgmt.registry, 2.5 min) more than for global (2).
@@ -47,7 +47,7 @@ def test_the_critical_path_benchmark_runs_in_parallel_and_the_path_moves_with_mu
         assert r.wall_s >= r.critical_s  # the floor holds
         # mgmt.infra, dev.infra and dev.images overlap (timing-independent: read from the step records)
         assert r.peak_parallel == 3
-        assert r.checkpoints == 2 + 2 * 11  # run start and end, and two transitions per step
+        assert r.checkpoints == 2 + 2 * 12  # run start and end, and two transitions per step
 
 
 def test_the_whole_platform_is_one_graph_whose_path_runs_through_a_multi_az_env() -> None:
@@ -86,7 +86,7 @@ def test_the_whole_platform_is_one_graph_whose_path_runs_through_a_multi_az_env(
 
 def test_a_noop_redeploy_applies_nothing_and_writes_only_the_run_record() -> None:
     result = noop_redeploy.measure(3)
-    assert result.steps == 11 and result.repeats == 3
+    assert result.steps == 12 and result.repeats == 3
     assert result.checkpoints_per_run == 2
     assert len(result.engine_ms) == 3 and len(result.command_ms) == 3
     assert result.engine_median_ms < run.NOOP_TARGET_MS  # measures ~20 ms; a regression to 1 s is a bug

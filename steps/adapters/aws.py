@@ -94,7 +94,10 @@ class AwsSession:
                     connect_timeout=10,
                     read_timeout=60,
                 )
-                self._clients[key] = self._session.client(service, region_name=region, endpoint_url=self.endpoint_url,
+                # AWS_ENDPOINT_URL_<SERVICE> (the SDKs' service-specific endpoint setting) wins
+                # over AWS_ENDPOINT_URL, as in the SDKs; passing endpoint_url would bypass it.
+                endpoint = os.environ.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")) or self.endpoint_url
+                self._clients[key] = self._session.client(service, region_name=region, endpoint_url=endpoint,
                                                           config=config)
                 if self.read_only:
                     self._clients[key].meta.events.register("before-call", refuse_writes)

@@ -10,6 +10,7 @@ certificate, a Degraded application).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -59,7 +60,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert report["command"] == "deploy" and report["status"] == "ok" and report["exit_code"] == 0
     assert [(s["id"], s["status"], s["outcome"]) for s in report["steps"]] == [(sid, "done", "applied") for sid in STEP_IDS]
     assert sorted({s["phase"] for s in report["steps"]}) == list(range(1, 10))
-    assert report["summary"]["changed"] == 11 and report["identity"]["account"] == "123456789012"
+    assert report["summary"]["changed"] == 12 and report["identity"]["account"] == "123456789012"
     verify = next(s for s in report["steps"] if s["id"] == "dev.verify")
     assert verify["changed"]
 
@@ -72,7 +73,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert text.code == 0 and all(f"✔ {sid}" in text.stdout for sid in STEP_IDS), text
 
     # What the phases did in the world, once each.
-    assert sorted(world.seeds()) == sorted(["bootstrap", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
+    assert sorted(world.seeds()) == sorted(["bootstrap", "account", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
     assert len(world.helm.argvs("upgrade")) == 1 and world.helm.releases()["argocd/argocd"]["status"] == "deployed"
     # helm installed the real argo-cd chart: its workloads (what phase 4 waited on) and its argocd-cm.
     controller = world.mgmt.get("apps/v1", "StatefulSet", "argocd-application-controller", "argocd")
@@ -91,6 +92,15 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     # The origin header's value is a secret: nowhere in kyeol's output, state or reports.
     for text in (result.stdout, result.stderr, world.state.read_text(), *(p.read_text() for p in world.runs.glob("*.json"))):
         assert secret["value"] not in text
+
+    # The account baseline the deploy applied is evidence an auditor can be handed: the real CLI
+    # checks it read-only and records it in a run report.
+    security = world.kyeol("verify", "--env", "dev", "--security", "--output", "json", "--runs-dir", str(world.runs))
+    assert security.code == 0, security
+    evidence = json.loads(security.stdout)
+    assert evidence["ok"] is True and [c["control"] for c in evidence["controls"]] == [
+        "cloudtrail", "guardduty", "config", "s3-account-pab", "ebs-encryption"]
+    assert json.loads(Path(evidence["report"]).read_text())["security"]["failed_controls"] == []
 
 
 def test_a_second_deploy_applies_nothing(world: World) -> None:

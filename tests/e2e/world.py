@@ -44,6 +44,7 @@ from tests.e2e.controllers import (
     git_ingress,
 )
 from tests.fixtures.infra.world import copy_tree, tf_environ
+from tests.standins.access_analyzer import AccessAnalyzerStandIn
 from tests.standins.fake_github import FakeGitHub, RunScript
 from tests.standins.fake_helm import FakeHelm
 from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, FakeKubeAPI
@@ -54,7 +55,7 @@ CONFIG = ROOT / "kyeol.toml"
 DEV = load_config(CONFIG).env("dev")
 STAGE = load_config(CONFIG).env("stage")
 TOKEN = "ghp_e2eStandInTokenNotARealOne000000000"
-STEP_IDS = ("bootstrap", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd", "dev.register",
+STEP_IDS = ("bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd", "dev.register",
             "dev.addons", "dev.images", "dev.sync", "dev.verify")
 # The PreSync migration hook of the Saleor Application, as Argo CD reports it after a sync.
 MIGRATION_HOOKS = (
@@ -193,8 +194,13 @@ class World:
             if name != "dev":
                 self._add_env(name)
 
+        # IAM Access Analyzer, which moto lacks (the account step looks for an existing analyzer).
+        self.access_analyzer = AccessAnalyzerStandIn().start()
+        self._closers.append(self.access_analyzer.stop)
+
         self.environ = tf_environ(moto)
         self.environ.update(self.helm.env())
+        self.environ["AWS_ENDPOINT_URL_ACCESSANALYZER"] = self.access_analyzer.url
         self.environ.update(
             GITHUB_TOKEN=TOKEN,
             KYEOL_GITHUB_API_URL=self.github.url,

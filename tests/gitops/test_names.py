@@ -31,6 +31,7 @@ def _derived_names(config: KyeolConfig) -> set[str]:
         names |= {env.role_name(p) for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor",
                                             "cluster-autoscaler")}
         names |= {env.media_bucket, env.private_media_bucket}
+        names.add(env.alb_logs_bucket)
         names |= {env.secret_name(p) for p in ("saleor-app", "saleor-db", "saleor-cache", "origin-verify")}
     return names
 

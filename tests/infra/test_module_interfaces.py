@@ -106,7 +106,7 @@ def test_env_root_without_backend_is_reported(tmp_path: Path) -> None:
 def test_real_tree_has_the_runbook_layout(infra_tree: Path) -> None:
     layout = Layout(infra_tree)
     roots = {p.relative_to(infra_tree).as_posix() for p in layout.roots}
-    assert roots == {"envs/bootstrap", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod", "global/us-east-1"}
+    assert roots == {"envs/bootstrap", "envs/account", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod", "global/us-east-1"}
     modules = {p.name for p in layout.modules}
     expected = {"vpc", "eks", "irsa", "rds", "valkey", "ecr", "edge", "dns-acm", "github-oidc", "pg-nat"}
     assert expected <= modules, f"modules missing: {sorted(expected - modules)}"

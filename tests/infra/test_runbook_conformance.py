@@ -445,7 +445,7 @@ def test_cloudfront_aliases_must_be_the_env_hosts(tmp_path: Path) -> None:
 
 def test_architecture_outputs_table_is_read() -> None:
     table = c.architecture_outputs(ARCHITECTURE)
-    assert set(table) == {"envs/bootstrap", "global/us-east-1", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod"}
+    assert set(table) == {"envs/bootstrap", "envs/account", "global/us-east-1", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod"}
     assert table["envs/bootstrap"] == ["state_bucket", "lock_table", "kms_key_arn", "region"]
     assert "ecr_repository_urls" in table["envs/mgmt"] and "image" not in table["envs/mgmt"]
     assert table["envs/prod"][-1] == "pg_nat_eip" and "null" not in table["envs/prod"]

@@ -23,8 +23,7 @@ def world(tmp_path: Path, moto_endpoint: str) -> World:
 
 def bootstrap(world: World, *, dry_run: bool = False) -> phase1_bootstrap.Bootstrap:
     services = world.services(dry_run=dry_run)
-    [step] = phase1_bootstrap.build(services, world.config.env("dev"))
-    return step
+    return phase1_bootstrap.Bootstrap(services, world.config.env("dev"))
 
 
 def test_the_step_is_phase_1_with_realistic_timing(world: World) -> None:
@@ -204,3 +203,54 @@ def test_the_runner_tells_check_how_the_last_apply_ended(world: World) -> None:
     result = world.run([bootstrap(world)])
     assert result.step("bootstrap").status == "failed"
     assert "terraform import" in result.step("bootstrap").error["hint"] or " import " in result.step("bootstrap").error["hint"]
+
+
+# -- account: the audit baseline beside everything after bootstrap ---------------------------
+
+
+def account(world: World) -> phase1_bootstrap.AccountBaseline:
+    return phase1_bootstrap.AccountBaseline(world.services(), world.config.env("dev"))
+
+
+def test_the_account_step_needs_only_bootstrap_and_passes_kyeols_buckets(world: World) -> None:
+    step = account(world)
+    assert (step.id, step.phase, step.needs, step.scope, step.root) == ("account", 1, ("bootstrap",), "shared", "envs/account")
+    variables = step.variables(world.context(step))
+    assert variables["data_event_buckets"] == [
+        "jung-kyeol-tfstate-123456789012",
+        "jung-dev-saleor-media-123456789012", "jung-dev-saleor-private-123456789012",
+        "jung-prod-saleor-media-123456789012", "jung-prod-saleor-private-123456789012",
+        "jung-stage-saleor-media-123456789012", "jung-stage-saleor-private-123456789012",
+    ]
+    assert all(variables[k] for k in ("create_trail", "create_guardduty_detector", "create_config_recorder",
+                                      "create_access_analyzer"))
+
+
+def test_account_applies_the_baseline_and_its_evidence_passes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from steps.adapters import security
+
+    monkeypatch.setattr(security, "_analyzers", lambda _aws: [])  # moto has no Access Analyzer
+    step = account(world)
+    assert not step.check(world.context(step)).done
+    result = world.run([bootstrap(world), step])
+    assert result.exit_code == 0, result
+    assert result.step("account").outcome == "applied"
+    outputs = world.store.outputs("account")
+    assert outputs["audit_bucket"] == "jung-kyeol-audit-123456789012"
+    assert outputs["existing_controls"] == {}
+    assert step.check(world.context(step)).done
+
+
+def test_a_detector_someone_else_runs_is_reported_and_not_created_again(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from steps.adapters import security
+
+    monkeypatch.setattr(security, "_analyzers", lambda _aws: [])
+    detector = Seed(world.endpoint, "ap-northeast-1").client("guardduty").create_detector(
+        Enable=True, Tags={"owner": "security-team"})["DetectorId"]
+    step = account(world)
+    result = world.run([bootstrap(world), step])
+    assert result.exit_code == 0, result
+    assert world.store.outputs("account")["existing_controls"] == {"guardduty": f"GuardDuty detector {detector} (ENABLED)"}
+    assert step.variables(world.context(step))["create_guardduty_detector"] is False
+    gd = Seed(world.endpoint, "ap-northeast-1").client("guardduty")
+    assert gd.list_detectors()["DetectorIds"] == [detector], "no second detector"

@@ -21,7 +21,7 @@ BUCKET = "jung-kyeol-tfstate-123456789012"
 def steps(world: World, **kw) -> list[TerraformRootStep]:
     services = world.services(**kw)
     env = world.config.env("dev")
-    return [*phase1_bootstrap.build(services, env), *phase2_mgmt.build(services, env)]
+    return [phase1_bootstrap.Bootstrap(services, env), *phase2_mgmt.build(services, env)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def steps(world: World, env: str = "dev") -> list[TerraformRootStep]:
     services = world.services()
     cfg = world.config.env(env)
     global_edge, registry, _ = phase2_mgmt.build(services, cfg)
-    return [*phase1_bootstrap.build(services, cfg), global_edge, registry, *phase3_env_infra.build(services, cfg)]
+    return [phase1_bootstrap.Bootstrap(services, cfg), global_edge, registry, *phase3_env_infra.build(services, cfg)]
 
 
 @pytest.fixture

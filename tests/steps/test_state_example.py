@@ -39,7 +39,7 @@ def test_every_applied_terraform_step_records_its_required_outputs_and_the_input
         missing = [name for name in (*step.required_outputs, INPUTS_OUTPUT) if name not in outputs]
         assert not missing, f"{sid} in state.json.example lacks {missing}"
         checked += 1
-    assert checked == 5  # bootstrap, global, mgmt.registry, mgmt.infra, dev.infra
+    assert checked == 6  # bootstrap, account, global, mgmt.registry, mgmt.infra, dev.infra
 
 
 def test_output_shapes_match_what_the_roots_output() -> None:

@@ -97,7 +97,7 @@ def bootstrapped_world(tmp_path: Path, moto_endpoint: str) -> tuple[Any, Any, li
 
     world: World = make_world(tmp_path, moto_endpoint, KYEOL_TF_LOCK_TIMEOUT="0")
     services, env = world.services(), world.config.env("dev")
-    (bootstrap,), edge = phase1_bootstrap.build(services, env), phase2_mgmt.build(services, env)[0]
+    bootstrap, edge = phase1_bootstrap.Bootstrap(services, env), phase2_mgmt.build(services, env)[0]
     assert world.run([bootstrap, edge], only=["bootstrap"]).exit_code == 0
     return world, services, [bootstrap, edge]
 

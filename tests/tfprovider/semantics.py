@@ -46,8 +46,8 @@ def plan_object(
         value = proposed.get(name)
         cfg = config.get(name)
         child = nb.get("blk", {})
-        if value is None or isinstance(value, Unknown):
-            continue
+        if value is None or isinstance(value, Unknown) or _dynamic_wrapper(value):
+            continue  # a dynamic wrapper is Terraform's own encoding: passed through as proposed
         if nb["n"] == "single":
             out[name] = plan_object(ctx, child, root, value, cfg if isinstance(cfg, dict) else None, creating)
             continue
@@ -63,6 +63,12 @@ def plan_object(
             planned.append(plan_object(ctx, child, root, element, element_cfg, element_creating))
         out[name] = planned
     return out
+
+
+def _dynamic_wrapper(value: Any) -> bool:
+    """cty's msgpack encoding of a dynamically typed value, [type JSON, value]: what a block
+    holding a "dynamic" attribute arrives as (cty msgpack/marshal.go, marshalDynamic)."""
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], bytes)
 
 
 def _matching(element: dict[str, Any], candidates: list[Any], block: dict[str, Any]) -> dict[str, Any] | None:
@@ -105,7 +111,7 @@ def fill(ctx: synthetic.Context, block: dict[str, Any], root: dict[str, Any], ob
         child = nb.get("blk", {})
         if isinstance(value, dict):
             out[name] = fill(ctx, child, root, value, tf_type, seed + name)
-        elif isinstance(value, list):
+        elif isinstance(value, list) and not _dynamic_wrapper(value):
             out[name] = [fill(ctx, child, root, e, tf_type, f"{seed}{name}{i}") if isinstance(e, dict) else e
                          for i, e in enumerate(value)]
     return out

@@ -57,3 +57,21 @@ def test_config_values_and_refined_unknowns_pass_through_unchanged() -> None:
     refined = values.decode(values.encode(values.Unknown(12, b"\x81\x01\xc2")))
     planned = semantics.plan(CTX, BLOCK, None, proposed(name=refined), proposed(name=refined))
     assert values.encode(planned["name"]) == values.encode(refined)
+
+
+# A block with a dynamic attribute inside (aws_accessanalyzer_analyzer's `configuration`:
+# exclusion.resource_tags is "dynamic") reaches the provider as cty's dynamic wrapper
+# [type JSON, value] (cty@v1.16 msgpack/marshal.go, marshalDynamic), not as a list of objects.
+DYNAMIC_BLOCK = {
+    "a": {"name": ["string", REQUIRED], "arn": ["string", COMPUTED]},
+    "b": {"configuration": {"n": "list", "max": 1, "blk": {"a": {"resource_tags": ["dynamic", OPTIONAL]}}}},
+}
+
+
+def test_a_block_sent_in_cty_dynamic_wrapper_passes_through_plan_and_apply() -> None:
+    wrapped = [b'["tuple",[]]', []]
+    proposed_state = {"name": "jung-kyeol-account", "arn": None, "configuration": wrapped}
+    planned = semantics.plan(CTX, DYNAMIC_BLOCK, None, proposed_state, {"name": "jung-kyeol-account", "configuration": wrapped})
+    assert planned["configuration"] == wrapped and isinstance(planned["arn"], values.Unknown)
+    state = semantics.apply(CTX, DYNAMIC_BLOCK, planned, "aws_accessanalyzer_analyzer")
+    assert state["configuration"] == wrapped and isinstance(state["arn"], str)

@@ -73,9 +73,9 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "access_log_retention_days" {
-  description = "Days the state bucket's server access logs are kept"
+  description = "Days the state bucket's server access logs are kept (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
     condition     = var.access_log_retention_days >= 90

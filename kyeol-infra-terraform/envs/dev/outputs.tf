@@ -119,6 +119,11 @@ output "valkey_primary_endpoint" {
 # Saleor media
 ################################################################################
 
+output "alb_access_logs_bucket" {
+  description = "Bucket of the ALB's access logs (access_logs.s3.bucket in the app overlay's Ingress)"
+  value       = module.environment.alb_access_logs_bucket
+}
+
 output "media_bucket" {
   description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME in the app overlay); keys under `media/` (AWS_LOCATION)"
   value       = module.environment.media_bucket

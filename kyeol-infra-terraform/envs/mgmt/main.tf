@@ -100,6 +100,7 @@ module "irsa" {
   oidc_provider     = module.eks.oidc_provider
 
   create_argocd_manager_role = true
+  argocd_target_accounts     = var.argocd_target_accounts
 }
 
 ################################################################################

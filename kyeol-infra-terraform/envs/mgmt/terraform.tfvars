@@ -17,4 +17,12 @@ operator_cidrs = ["203.0.113.0/24"]
 # dev/stage/prod accounts (kyeol.toml envs.<env>.account_id) whose node roles pull images.
 ecr_pull_account_ids = ["123456789012"]
 
+# The envs Argo CD deploys to and their accounts (kyeol.toml envs.<env>.account_id): the
+# manager role may assume `<prefix><env>-argocd-deployer` in exactly these.
+argocd_target_accounts = {
+  dev   = "123456789012"
+  stage = "123456789012"
+  prod  = "123456789012"
+}
+
 github_repository = "kyeol/kyeol"

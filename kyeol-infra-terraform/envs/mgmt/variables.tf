@@ -172,6 +172,16 @@ variable "ecr_pull_account_ids" {
   }
 }
 
+variable "argocd_target_accounts" {
+  description = "Envs Argo CD deploys to => their AWS account (kyeol.toml `envs.<env>.account_id`): the manager role assumes only `<prefix><env>-argocd-deployer` in these"
+  type        = map(string)
+
+  validation {
+    condition     = length(var.argocd_target_accounts) > 0 && alltrue([for env, a in var.argocd_target_accounts : contains(["dev", "stage", "prod"], env) && can(regex("^[0-9]{12}$", a))])
+    error_message = "argocd_target_accounts maps dev/stage/prod to 12-digit AWS account ids."
+  }
+}
+
 ################################################################################
 # GitHub OIDC
 ################################################################################

@@ -104,6 +104,30 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # SQL injection in query strings, bodies, cookies and URIs: Saleor's API is GraphQL over
+  # PostgreSQL, and its bodies are what an attacker fills. Blocks; WCU 200 (the ACL: 1127).
+  rule {
+    name     = "AWSManagedRulesSQLiRuleSet"
+    priority = 25
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesSQLiRuleSet"
+        vendor_name = "AWS"
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${local.web_acl_name}-sqli"
+      sampled_requests_enabled   = true
+    }
+  }
+
   rule {
     name     = "AWSManagedRulesAmazonIpReputationList"
     priority = 30

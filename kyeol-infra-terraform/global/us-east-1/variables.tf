@@ -61,9 +61,9 @@ variable "waf_rate_limit" {
 }
 
 variable "waf_log_retention_in_days" {
-  description = "Days WAF logs are kept (at least one year)"
+  description = "Days WAF logs are kept (at least one year) (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
     condition     = var.waf_log_retention_in_days >= 365

@@ -133,9 +133,9 @@ variable "secret_recovery_window_in_days" {
 ################################################################################
 
 variable "log_retention_days" {
-  description = "Days CloudFront access logs are kept"
+  description = "Days CloudFront access logs are kept (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 }
 
 variable "tags" {

@@ -44,9 +44,9 @@ variable "kms_key_arn" {
 }
 
 variable "cluster_log_retention_in_days" {
-  description = "Days to keep control-plane logs (at least one year)"
+  description = "Days to keep control-plane logs (at least one year) (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
     condition     = var.cluster_log_retention_in_days >= 365

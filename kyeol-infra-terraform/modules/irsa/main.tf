@@ -391,14 +391,56 @@ resource "aws_iam_role_policy" "lbc" {
 # ExternalDNS
 ################################################################################
 
-# Only the one hosted zone; listing zones has no resource scope.
+# Only the one hosted zone; listing zones has no resource scope. Changes are limited to this
+# env's origin names and their TXT registry names, record types A/AAAA/CNAME/TXT: a compromised
+# cluster cannot rewrite another env's records, the viewer aliases or the ACM validation records.
+#
+# Registry names: ExternalDNS v0.21.0 with no txt-prefix/txt-suffix (clusters/<env>/
+# external-dns-values.yaml) writes only the new-format TXT record, `<type>-<first label>.<rest>`
+# with the type lowercased, and an alias A record counted as "cname"
+# (kubernetes-sigs/external-dns@v0.21.0 registry/mapper/mapper.go AffixNameMapper.ToTXTName,
+# registry/txt/registry.go generateTXTRecordWithFilter). Route 53 compares normalized names:
+# lowercase, no trailing dot (Route 53 developer guide, "Using IAM policy conditions for
+# fine-grained access control to manage resource record sets").
+locals {
+  external_dns_registry_names = flatten([
+    for name in var.external_dns_record_names : [
+      for type in ["a", "aaaa", "cname"] : "${type}-${name}"
+    ]
+  ])
+  external_dns_names = concat(var.external_dns_record_names, local.external_dns_registry_names)
+}
+
 data "aws_iam_policy_document" "external_dns" {
   count = var.create_external_dns_role ? 1 : 0
 
   statement {
-    sid = "ChangeRecordsInTheZone"
+    sid       = "ChangeOnlyThisEnvsOriginRecords"
+    actions   = ["route53:ChangeResourceRecordSets"]
+    resources = ["arn:${local.partition}:route53:::hostedzone/${var.external_dns_hosted_zone_id}"]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+      values   = local.external_dns_names
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "route53:ChangeResourceRecordSetsRecordTypes"
+      values   = ["A", "AAAA", "CNAME", "TXT"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "route53:ChangeResourceRecordSetsActions"
+      values   = ["CREATE", "UPSERT", "DELETE"]
+    }
+  }
+
+  statement {
+    sid = "ReadTheZone"
     actions = [
-      "route53:ChangeResourceRecordSets",
       "route53:ListResourceRecordSets",
       "route53:ListTagsForResources",
     ]
@@ -416,6 +458,11 @@ data "aws_iam_policy_document" "external_dns" {
     precondition {
       condition     = var.external_dns_hosted_zone_id != null
       error_message = "create_external_dns_role needs external_dns_hosted_zone_id."
+    }
+
+    precondition {
+      condition     = length(var.external_dns_record_names) > 0
+      error_message = "create_external_dns_role needs external_dns_record_names (the env's origin-* names): without them ExternalDNS could change any record of the zone."
     }
   }
 }
@@ -700,16 +747,26 @@ resource "aws_iam_role_policy" "saleor_private" {
 data "aws_iam_policy_document" "argocd_manager" {
   count = var.create_argocd_manager_role ? 1 : 0
 
+  # Exactly the deployer role of each configured env, in that env's account: no account or
+  # env wildcard.
   statement {
-    sid       = "AssumeClusterDeployerRoles"
-    actions   = ["sts:AssumeRole"]
-    resources = ["arn:${local.partition}:iam::*:role/${var.name_prefix}*-argocd-deployer"]
+    sid     = "AssumeClusterDeployerRoles"
+    actions = ["sts:AssumeRole"]
+    resources = [
+      for env, account in var.argocd_target_accounts :
+      "arn:${local.partition}:iam::${account}:role/${var.name_prefix}${env}-argocd-deployer"
+    ]
   }
 
   lifecycle {
     precondition {
       condition     = var.environment == "mgmt"
       error_message = "The Argo CD management role lives in MGMT only."
+    }
+
+    precondition {
+      condition     = length(var.argocd_target_accounts) > 0
+      error_message = "create_argocd_manager_role needs argocd_target_accounts (env => account id of each env Argo CD deploys to)."
     }
   }
 }

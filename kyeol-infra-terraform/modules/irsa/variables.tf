@@ -66,6 +66,17 @@ variable "external_dns_hosted_zone_id" {
   default     = null
 }
 
+variable "external_dns_record_names" {
+  description = "The only names ExternalDNS may change (this env's origin-* names, lowercase, no trailing dot); their TXT registry names are derived"
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.external_dns_record_names : can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", n))])
+    error_message = "external_dns_record_names must be lowercase DNS names without a trailing dot (Route 53's normalized form)."
+  }
+}
+
 ################################################################################
 # External Secrets
 ################################################################################
@@ -168,6 +179,17 @@ variable "create_argocd_deployer_role" {
   description = "Create `<prefix><env>-argocd-deployer`, assumable by the MGMT manager role; give it an EKS access entry on this env's cluster"
   type        = bool
   default     = false
+}
+
+variable "argocd_target_accounts" {
+  description = "Environments Argo CD deploys to and their AWS accounts ({dev = \"123456789012\", ...}): the manager role may assume `<prefix><env>-argocd-deployer` in exactly these"
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for a in values(var.argocd_target_accounts) : can(regex("^[0-9]{12}$", a))])
+    error_message = "argocd_target_accounts values must be 12-digit AWS account ids."
+  }
 }
 
 variable "argocd_manager_account_id" {

@@ -47,7 +47,7 @@ resource "aws_vpc_security_group_ingress_rule" "postgres" {
 resource "aws_db_parameter_group" "this" {
   name        = local.identifier
   family      = local.family
-  description = "${local.identifier}: TLS only, DDL and slow statements logged"
+  description = "${local.identifier}: TLS only, connections, DDL and slow statements logged"
 
   parameter {
     name  = "rds.force_ssl"
@@ -57,6 +57,21 @@ resource "aws_db_parameter_group" "this" {
   parameter {
     name  = "log_statement"
     value = "ddl"
+  }
+
+  # Access records (ISMS-P): who connected from where, and when the session ended; exported to
+  # CloudWatch Logs (postgresql) and kept log_retention_in_days. pgaudit is not loaded: every
+  # Saleor request arrives as the one application role, so statement-level auditing would log
+  # the ORM's whole read/write load (volume and cost) without naming a person; people are
+  # traced by CloudTrail (IAM, Secrets Manager reads) and these connection records.
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
   }
 
   parameter {

@@ -97,13 +97,13 @@ variable "deletion_protection" {
 }
 
 variable "log_retention_in_days" {
-  description = "Days the exported PostgreSQL logs are kept (at least one year)"
+  description = "Days the exported PostgreSQL logs are kept (at least one year) (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
-    condition     = var.log_retention_in_days >= 365
-    error_message = "log_retention_in_days must be at least 365."
+    condition     = contains([731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a CloudWatch retention value of at least 731 (2 years: connection logs are access records)."
   }
 }
 

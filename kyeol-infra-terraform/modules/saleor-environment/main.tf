@@ -190,6 +190,7 @@ module "irsa" {
 
   create_external_dns_role    = true
   external_dns_hosted_zone_id = module.dns_acm.hosted_zone_id
+  external_dns_record_names   = [local.origin_service_host, local.origin_api_host]
 
   create_external_secrets_role = true
   external_secrets_kms_key_arn = module.kms.key_arn
@@ -256,6 +257,17 @@ module "private_media" {
   name          = local.name
   key_prefix    = local.media_key_prefix
   kms_key_arn   = module.kms.key_arn
+  force_destroy = local.buckets_force_destroy
+}
+
+################################################################################
+# ALB access logs (ISMS-P access records; the Saleor Ingress names the bucket)
+################################################################################
+
+module "alb_logs" {
+  source = "../alb-logs"
+
+  name          = local.name
   force_destroy = local.buckets_force_destroy
 }
 

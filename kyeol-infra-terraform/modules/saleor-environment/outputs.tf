@@ -112,6 +112,11 @@ output "valkey_primary_endpoint" {
 # Saleor media
 ################################################################################
 
+output "alb_access_logs_bucket" {
+  description = "Bucket of the ALB's access logs (access_logs.s3.bucket in the Ingress's load-balancer-attributes)"
+  value       = module.alb_logs.bucket
+}
+
 output "media_bucket" {
   description = "Saleor's media bucket (AWS_MEDIA_BUCKET_NAME); keys under `media/` (AWS_LOCATION)"
   value       = module.media.bucket

@@ -59,9 +59,9 @@ variable "noncurrent_version_expiration_days" {
 ################################################################################
 
 variable "access_log_retention_days" {
-  description = "Days S3 server access logs of the media bucket are kept"
+  description = "Days S3 server access logs of the media bucket are kept (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
     condition     = var.access_log_retention_days >= 1

@@ -89,6 +89,18 @@ resource "aws_elasticache_replication_group" "this" {
   auto_minor_version_upgrade = true
   apply_immediately          = false
 
+  # Slow and engine logs to CloudWatch Logs (logs.tf): access and operations records.
+  dynamic "log_delivery_configuration" {
+    for_each = aws_cloudwatch_log_group.this
+
+    content {
+      destination      = log_delivery_configuration.value.name
+      destination_type = "cloudwatch-logs"
+      log_format       = "json"
+      log_type         = log_delivery_configuration.key
+    }
+  }
+
   tags = merge(var.tags, { Name = local.replication_group_id })
 }
 

@@ -87,6 +87,17 @@ variable "secret_recovery_window_in_days" {
   default     = 7
 }
 
+variable "log_retention_in_days" {
+  description = "Days the slow and engine logs are kept (ISMS-P: access records 2 years, 731 days by default)"
+  type        = number
+  default     = 731
+
+  validation {
+    condition     = contains([731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a CloudWatch retention value of at least 731 (2 years)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource"
   type        = map(string)

@@ -86,9 +86,9 @@ variable "single_nat_gateway" {
 ################################################################################
 
 variable "flow_log_retention_in_days" {
-  description = "Days to keep VPC flow logs in CloudWatch (at least one year)"
+  description = "Days to keep VPC flow logs in CloudWatch (at least one year) (ISMS-P: access records 2 years, 731 days by default)"
   type        = number
-  default     = 365
+  default     = 731
 
   validation {
     condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_in_days)
