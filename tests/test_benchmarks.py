@@ -61,7 +61,7 @@ def test_the_whole_platform_is_one_graph_whose_path_runs_through_a_multi_az_env(
     minutes = platform_minutes()
     assert minutes["dev.infra"] == 14.0 and minutes["stage.infra"] == minutes["prod.infra"] == 16.0
     shapes = kyeol_platform_graph()
-    assert [s.id for s in shapes].count("argocd") == 1 and len(shapes) == 5 + 3 * 6
+    assert [s.id for s in shapes].count("argocd") == 1 and len(shapes) == 6 + 3 * 6
     graph = Graph(full_platform.sleep_steps(shapes, minutes, {}))
     critical, path = graph.critical_path(minutes)
     assert critical == pytest.approx(34.0)

@@ -205,7 +205,9 @@ def test_kills_and_faults_at_every_boundary_end_in_the_undisturbed_world(world: 
 def assert_undisturbed_world(world: World, report: str) -> None:
     region = DEV.region
     s3 = boto3.client("s3", region_name=region, endpoint_url=world.moto)
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["jung-kyeol-tfstate-123456789012"], report
+    # The state bucket (bootstrap) and the audit trail's bucket (the account baseline), once each.
+    assert sorted(b["Name"] for b in s3.list_buckets()["Buckets"]) == [
+        "jung-kyeol-audit-123456789012", "jung-kyeol-tfstate-123456789012"], report
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=world.moto)
     assert dynamodb.list_tables()["TableNames"] == ["jung-kyeol-tflock"], report
     eks = boto3.client("eks", region_name=region, endpoint_url=world.moto)

@@ -24,7 +24,7 @@ from tests.e2e.world import DEV, STAGE, World
 
 pytestmark = pytest.mark.slow
 
-SHARED = ("bootstrap", "global", "mgmt.registry", "mgmt.infra", "argocd")
+SHARED = ("bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "argocd")
 CHAIN = ("infra", "register", "addons", "images", "sync", "verify")
 CRASHING = {"group": "apps", "kind": "Deployment", "namespace": "saleor", "name": "saleor-api", "status": "Synced",
             "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'}}

@@ -19,7 +19,7 @@ from tests.e2e.world import World
 
 pytestmark = pytest.mark.slow
 
-SHARED = ("bootstrap", "global", "mgmt.registry", "mgmt.infra", "argocd")
+SHARED = ("bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "argocd")
 CHAIN = ("infra", "register", "addons", "images", "sync", "verify")
 
 

@@ -312,7 +312,7 @@ def test_the_example_checkpoint_is_a_valid_mid_run_state() -> None:
     assert doc["last_run"]["command"] == "deploy" and doc["last_run"]["env"] == "dev"
     assert doc["last_run"]["status"] == "running"
     done = {sid for sid, rec in steps.items() if rec["status"] == "done"}
-    assert done == {"bootstrap", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd"}
+    assert done == {"bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd"}
     assert all(steps[sid]["phase"] <= 4 for sid in done)
     assert steps["dev.register"]["status"] == "running"
     assert {sid for sid, rec in steps.items() if rec["status"] == "pending"} == {"dev.addons", "dev.images", "dev.sync", "dev.verify"}

@@ -154,7 +154,7 @@ def test_bad_env_selections_are_usage_errors(values, message):
 
 def test_several_envs_are_one_graph_with_the_shared_steps_once_and_independent_chains(services):
     graph = Graph(build_steps(services, "dev,stage,prod"))
-    shared = {"bootstrap", "global", "mgmt.registry", "mgmt.infra", "argocd"}
+    shared = {"bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "argocd"}
     assert {s.id for s in graph.steps if s.scope == "shared"} == shared
     for env in ("dev", "stage", "prod"):
         own = {s.id for s in graph.steps if s.scope == env}
