@@ -557,7 +557,7 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
             f"status={last.get('status')} started={last.get('started_at')}",
             file=out,
         )
-    from runbook.state import tool_command
+    from runbook.identity import tool_command
 
     torn = store.torn_lock() if holder is None and hasattr(store, "torn_lock") else None
     if torn:
@@ -661,7 +661,7 @@ def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Calla
 def _unlock_if_dead(store: Any, holder: Any, out: TextIO) -> int:
     from runbook.errors import LockHeld
     from runbook.lock import dead_reason
-    from runbook.state import tool_command
+    from runbook.identity import tool_command
 
     refusal = UsageError(
         f"the state is locked by {holder.describe()}, which may still be running",

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from runbook.errors import LockHeld, StateError
+from runbook.identity import tool_command
 
 # A holder writes its lock file in one write right after creating it; a reader that finds it
 # empty or half-written waits this long before calling it unreadable.
@@ -160,8 +161,6 @@ def _pid_alive(pid: int) -> bool:
 
 
 def unlock_hint() -> str:
-    from runbook.state import tool_command
-
     return f"wait for that run to finish; if it is gone, run `{tool_command()} unlock --force`"
 
 
@@ -188,9 +187,7 @@ class FileLock:
                 continue  # released between our attempt and our look: try again
             current, problem = _decode(raw)
             if current is None:
-                from runbook.state import tool_command
-
-                raise LockHeld(
+                            raise LockHeld(
                     f"state lock {self.path} exists but cannot be read ({problem}): a run of an older version "
                     "was killed while writing it",
                     hint=f"run `{tool_command()} unlock` to remove it (or `unlock --force` if it is not that old)",

@@ -17,7 +17,6 @@ The document (``schema_version`` 1)::
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -25,13 +24,11 @@ import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from runbook import __version__
 from runbook.errors import StateError
-
-if TYPE_CHECKING:
-    from runbook.lock import LockHolder
+from runbook.identity import default_tool, tool_command
+from runbook.lock import FileLock, LockHolder
 
 SCHEMA_VERSION = 1
 
@@ -40,29 +37,6 @@ STEP_STATUSES = frozenset({"pending", "running", "done", "failed", "interrupted"
 # Upgrades of older documents: MIGRATIONS[n] turns a version-n document into version n+1.
 # Add an entry (and bump SCHEMA_VERSION) whenever the document's shape changes.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-
-
-@functools.lru_cache(maxsize=1)
-def default_tool() -> str:
-    """``"<distribution> <version>"`` of the program this engine is part of (e.g. the CLI's).
-
-    Looked up from the installed distribution that ships this package, so the engine names
-    the product without knowing it; ``runbook <version>`` when run from a bare source tree.
-    """
-    try:
-        from importlib import metadata
-
-        names = metadata.packages_distributions().get(__name__.split(".")[0]) or []
-        if names:
-            return f"{names[0]} {metadata.version(names[0])}"
-    except Exception:  # noqa: BLE001 - a name for messages must never break a run
-        pass
-    return f"runbook {__version__}"
-
-
-def tool_command() -> str:
-    """The command a user types to run this tool (for hints such as ``<tool> unlock --force``)."""
-    return default_tool().split(" ", 1)[0]
 
 
 def utc_now() -> str:
@@ -351,8 +325,6 @@ class FileStateStore:
     """The checkpoint in a local file, locked by ``<file>.lock`` (the StateStore protocol)."""
 
     def __init__(self, path: str | os.PathLike[str], *, tool: str | None = None, log: Any = None) -> None:
-        from runbook.lock import FileLock
-
         self.path = Path(path)
         self.location = str(path)
         self.backup_path = self.path.with_name(self.path.name + ".bak")
@@ -419,16 +391,16 @@ class FileStateStore:
 
     # Locking: one run at a time per state file.
 
-    def acquire(self, holder: "LockHolder") -> None:
+    def acquire(self, holder: LockHolder) -> None:
         self._lock.acquire(holder)
 
     def release(self, run_id: str) -> None:
         self._lock.release(run_id)
 
-    def holder(self) -> "LockHolder | None":
+    def holder(self) -> LockHolder | None:
         return self._lock.holder()
 
-    def force_unlock(self) -> "LockHolder | None":
+    def force_unlock(self) -> LockHolder | None:
         return self._lock.force_unlock()
 
     def torn_lock(self) -> str | None:

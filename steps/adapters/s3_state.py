@@ -26,7 +26,8 @@ from typing import Any
 
 from runbook.errors import LockHeld, StateError, Unavailable
 from runbook.lock import LockHolder, dead_reason, unlock_hint
-from runbook.state import new_document, parse_document, serialize_document, tool_command, utc_now
+from runbook.identity import tool_command
+from runbook.state import new_document, parse_document, serialize_document, utc_now
 
 DEFAULT_LEASE_S = 600.0
 

@@ -14,12 +14,12 @@ import pytest
 
 from runbook import state as state_mod
 from runbook.errors import EXIT_LOCKED, EXIT_USAGE, LockHeld, StateError
+from runbook.identity import default_tool
 from runbook.lock import LockHolder
 from runbook.redact import Redactor
 from runbook.state import (
     SCHEMA_VERSION,
     FileStateStore,
-    default_tool,
     new_document,
     record,
     validate_document,
