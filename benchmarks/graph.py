@@ -1,6 +1,6 @@
 """KYEOL's dev step graph (ids, phases, needs) and how long each step takes in reality.
 
-The shape comes from the real steps (``steps.project.build_steps``) when every phase module
+The shape comes from the real steps (``steps.wiring.project.build_steps``) when every phase module
 exists; until then from the table in ``docs/architecture.md`` §1, which is the contract those
 modules follow. Durations are ``shared/reference/durations.md`` §3, in minutes.
 """
@@ -48,23 +48,23 @@ class StepShape:
 
 def graph_source() -> str:
     """Where the shape comes from: the real steps, or the architecture table."""
-    from steps.project import _PHASE_MODULES
+    from steps.wiring.project import _PHASE_MODULES
 
     missing = [m for m in _PHASE_MODULES if importlib.util.find_spec(m) is None]
-    return "docs/architecture.md §1 (missing: " + ", ".join(missing) + ")" if missing else "steps.project.build_steps"
+    return "docs/architecture.md §1 (missing: " + ", ".join(missing) + ")" if missing else "steps.wiring.project.build_steps"
 
 
 def kyeol_dev_graph() -> list[StepShape]:
     """The dev deployment's steps in runbook order."""
-    if graph_source() == "steps.project.build_steps":
+    if graph_source() == "steps.wiring.project.build_steps":
         return _from_real_steps()
     return _from_architecture_table(ARCHITECTURE.read_text(encoding="utf-8"))
 
 
 def _from_real_steps(envs: str = "dev") -> list[StepShape]:
-    from steps.config import load_config
-    from steps.project import build_steps
-    from steps.services import Services
+    from steps.wiring.config import load_config
+    from steps.wiring.project import build_steps
+    from steps.wiring.services import Services
 
     services = Services(load_config(ROOT / "kyeol.toml"), dry_run=True)
     return [StepShape(s.id, s.phase, tuple(s.needs), s.scope, s.title) for s in build_steps(services, envs)]
@@ -82,7 +82,7 @@ def kyeol_platform_graph(envs: tuple[str, ...] = PLATFORM_ENVS) -> list[StepShap
 def platform_minutes(envs: tuple[str, ...] = PLATFORM_ENVS) -> dict[str, float]:
     """Minutes per step of the whole platform: each env's chain takes dev's durations, with
     the Multi-AZ RDS apply (16 min) for every env configured Multi-AZ (stage and prod)."""
-    from steps.config import load_config
+    from steps.wiring.config import load_config
 
     config = load_config(ROOT / "kyeol.toml")
     table = {sid: m for sid, m in MINUTES.items() if not sid.startswith("dev.")}

@@ -38,9 +38,9 @@ class StartupResult:
 
 
 def kyeol_argv() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m steps.cli``."""
+    """The installed console script next to this interpreter, else ``python -m steps.wiring.cli``."""
     script = Path(sys.executable).with_name("kyeol")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "steps.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "steps.wiring.cli"]
 
 
 def _env() -> dict[str, str]:
@@ -52,7 +52,7 @@ def _env() -> dict[str, str]:
 def imported_modules(args: list[str]) -> tuple[list[str], list[tuple[str, float]]]:
     """Top-level packages a command imported (from ``-X importtime``), and its slowest imports."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "steps.cli", *args],
+        [sys.executable, "-X", "importtime", "-m", "steps.wiring.cli", *args],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60,
     )
     names: set[str] = set()

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import critical_path, noop_redeploy, run
 from benchmarks.graph import ARCHITECTURE, MINUTES, _from_architecture_table, graph_source, kyeol_dev_graph
-from steps.project import _PHASE_MODULES
+from steps.wiring.project import _PHASE_MODULES
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_the_architecture_table_parses_to_the_twelve_dev_steps() -> None:
     any(importlib.util.find_spec(m) is None for m in _PHASE_MODULES), reason="not every phase module exists yet"
 )
 def test_the_real_step_graph_matches_the_architecture_table() -> None:
-    assert graph_source() == "steps.project.build_steps"
+    assert graph_source() == "steps.wiring.project.build_steps"
     real = [(s.id, s.phase, s.needs) for s in kyeol_dev_graph()]
     table = [(s.id, s.phase, s.needs) for s in _from_architecture_table(ARCHITECTURE.read_text(encoding="utf-8"))]
     assert real == table

@@ -32,9 +32,9 @@ from pathlib import Path
 import yaml
 
 from runbook.graph import Graph
-from steps.config import load_config
-from steps.project import build_steps
-from steps.services import Services
+from steps.wiring.config import load_config
+from steps.wiring.project import build_steps
+from steps.wiring.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "docker"))

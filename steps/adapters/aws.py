@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, TypeVar
 
 from runbook.errors import PermanentError, TransientError, Unavailable
-from steps.errors_catalog import aws_error_reason
+from steps.wiring.errors_catalog import aws_error_reason
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ streamed logs, no mutation in a dry-run). ``apply`` only ever applies the plan t
 saved and summarised, so what was shown is exactly what changes.
 
 Failures are raised with Terraform's own diagnostics in the message, so the engine's
-classifier (``steps.errors_catalog``) can tell throttling from a typo. A state lock held by
+classifier (``steps.wiring.errors_catalog``) can tell throttling from a typo. A state lock held by
 another run is not retried: :class:`StateLocked` names the lock, its holder and its age.
 """
 
@@ -196,7 +196,7 @@ class Terraform:
     ) -> None:
         self.process = process
         self.read_retry = read_retry
-        from steps import errors_catalog
+        from steps.wiring import errors_catalog
 
         self._classifier = errors_catalog.register(Classifier())
         self.log = log

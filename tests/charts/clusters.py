@@ -15,7 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from steps.config import EnvConfig
+from steps.wiring.config import EnvConfig
 from tests.infra import media_contract
 from tests.infra.conformance import instances_of
 from tests.infra.evaluate import Instance, Unknown, instantiate

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from steps import phase5_register
-from steps.config import TARGET_ENVS, KyeolConfig, load_config
-from steps.phase4_argocd import HELM_TIMEOUT_S, ArgoCdStep
+from steps.phases import phase5_register
+from steps.wiring.config import TARGET_ENVS, KyeolConfig, load_config
+from steps.phases.phase4_argocd import HELM_TIMEOUT_S, ArgoCdStep
 from tests.charts import addons, clusters, helm_cli, source
 from tests.charts.render import Rendered, load, render
 from tests.gitops import support

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import boto3
 import pytest
 
-from steps.project import runbook_order
+from steps.wiring.project import runbook_order
 from tests.e2e.world import DEV, STAGE, World
 
 pytestmark = pytest.mark.slow

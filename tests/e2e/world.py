@@ -33,7 +33,7 @@ from typing import Any, Callable
 import trustme
 
 from runbook.clock import Clock
-from steps.config import ADDONS, load_config
+from steps.wiring.config import ADDONS, load_config
 from tests.e2e.controllers import (
     AddonApplicationSets,
     ArgoCdFinalizesSaleor,
@@ -69,7 +69,7 @@ MIGRATION_HOOKS = (
 def kyeol_command() -> list[str]:
     """The installed console script when there is one, else the module (same entry point)."""
     script = Path(sys.executable).parent / "kyeol"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "steps.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "steps.wiring.cli"]
 
 
 def git(*args: str, cwd: Path) -> str:

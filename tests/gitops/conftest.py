@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from steps.config import ADDONS, TARGET_ENVS, KyeolConfig, load_config
+from steps.wiring.config import ADDONS, TARGET_ENVS, KyeolConfig, load_config
 from tests import toolchain
 from tests.gitops import support
 

@@ -42,7 +42,7 @@ CRD_VALIDATORS = {
 }
 
 # Add-on → (Helm repository, chart, exact version, namespace). Namespaces and service accounts
-# are the ones the IRSA trust policies name (steps/config.py SERVICE_ACCOUNTS).
+# are the ones the IRSA trust policies name (steps/wiring/config.py SERVICE_ACCOUNTS).
 ADDON_CHARTS = {
     "aws-load-balancer-controller": ("https://aws.github.io/eks-charts", "aws-load-balancer-controller", "3.5.0", "kube-system"),
     "external-dns": ("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1", "external-dns"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from steps.config import IMAGES, TARGET_ENVS
+from steps.wiring.config import IMAGES, TARGET_ENVS
 from tests.gitops import support
 from tests.infra.app_contract import go_replace_all
 

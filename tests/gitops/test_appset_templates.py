@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from steps.config import ADDONS, TARGET_ENVS
+from steps.wiring.config import ADDONS, TARGET_ENVS
 from tests.gitops import support
 from tests.gitops.gotemplate import (
     ARGOCD_FUNCS,

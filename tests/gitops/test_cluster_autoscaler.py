@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from steps.config import SERVICE_ACCOUNTS, TARGET_ENVS
+from steps.wiring.config import SERVICE_ACCOUNTS, TARGET_ENVS
 from tests.gitops import support
 
 ADDON = "cluster-autoscaler"

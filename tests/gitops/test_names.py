@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from steps.config import ADDONS, ALL_ENVS, IMAGES, TARGET_ENVS, KyeolConfig
+from steps.wiring.config import ADDONS, ALL_ENVS, IMAGES, TARGET_ENVS, KyeolConfig
 from tests.gitops import support
 
 PREFIXED = re.compile(r"\bjung-[a-z0-9-]*[a-z0-9-]")
@@ -40,7 +40,7 @@ def test_every_prefixed_name_in_the_trees_is_one_kyeol_toml_derives(config):
     derived = _derived_names(config)
     for path in _files():
         unknown = set(PREFIXED.findall(path.read_text(encoding="utf-8"))) - derived
-        assert not unknown, f"{path.relative_to(support.ROOT)} names {sorted(unknown)}, which steps/config.py does not derive"
+        assert not unknown, f"{path.relative_to(support.ROOT)} names {sorted(unknown)}, which steps/wiring/config.py does not derive"
 
 
 def test_account_ids_and_region_are_the_configured_ones(config):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from steps.config import TARGET_ENVS
+from steps.wiring.config import TARGET_ENVS
 from tests.gitops import support
 from tests.gitops.placement import Node, Pod, pods_of, schedule
 from tests.infra.conformance import SIZING

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from steps.config import ADDONS, ARGOCD_SERVICE_ACCOUNTS, SERVICE_ACCOUNTS, TARGET_ENVS
+from steps.wiring.config import ADDONS, ARGOCD_SERVICE_ACCOUNTS, SERVICE_ACCOUNTS, TARGET_ENVS
 from tests.gitops import support
 
 ARGOCD_VALUES = support.PLATFORM / "clusters" / "mgmt" / "argocd-values.yaml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from steps.config import ADDONS
+from steps.wiring.config import ADDONS
 from tests.gitops import support
 from tests.gitops.gotemplate import TemplateError
 

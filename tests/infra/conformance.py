@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from steps.config import KyeolConfig
+from steps.wiring.config import KyeolConfig
 from tests.infra.evaluate import Instance, Unknown, instantiate
 from tests.infra.hcl import Block, load_tfvars
 from tests.infra.interfaces import outputs

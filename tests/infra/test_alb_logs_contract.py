@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from steps.config import TARGET_ENVS, load_config
+from steps.wiring.config import TARGET_ENVS, load_config
 from tests.gitops.support import APP, ROOT, render
 from tests.infra import conformance as c
 from tests.infra.evaluate import Unknown, instantiate

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from steps.config import KyeolConfig, load_config
+from steps.wiring.config import KyeolConfig, load_config
 from tests.gitops.support import APP, ROOT, render
 from tests.infra import conformance as c
 from tests.infra import media_contract as m
@@ -89,7 +89,7 @@ def test_real_overlays_name_the_bucket_role_prefix_and_host_terraform_makes(infr
     found = m.check_media(root, docs, env, e.account_id)
     assert not found, "\n".join(found)
     bucket, _ = m.media_bucket(root, e.account_id)
-    assert bucket is not None and bucket.name == e.media_bucket  # steps/config.py derives the same name
+    assert bucket is not None and bucket.name == e.media_bucket  # steps/wiring/config.py derives the same name
     api = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "saleor-api")
     settings = m._env(api["spec"]["template"]["spec"]["containers"][0])
     assert settings["AWS_MEDIA_CUSTOM_DOMAIN"] == e.api_host
@@ -294,7 +294,7 @@ def test_real_overlays_keep_private_files_in_the_private_bucket_terraform_makes(
     found = m.check_private_media(root, docs, env, e.account_id)
     assert not found, "\n".join(found)
     bucket, _ = m.bucket_behind(root, "private_media_bucket", m.PRIVATE_ENV, e.account_id)
-    assert bucket is not None and bucket.name == e.private_media_bucket  # steps/config.py derives the same name
+    assert bucket is not None and bucket.name == e.private_media_bucket  # steps/wiring/config.py derives the same name
 
 
 def test_a_missing_or_wrong_private_bucket_setting_is_reported(dev_root, dev_docs) -> None:

@@ -14,7 +14,7 @@ from textwrap import dedent
 
 import pytest
 
-from steps.config import KyeolConfig, load_config
+from steps.wiring.config import KyeolConfig, load_config
 from tests.infra import conformance as c
 from tests.infra.evaluate import instantiate
 from tests.infra.paths import ROOT

@@ -4,7 +4,7 @@ pluggable (the engine knows no cloud), and short values are not registered."""
 from __future__ import annotations
 
 from runbook.redact import MASK, Redactor
-from steps.services import redactor_for_kyeol
+from steps.wiring.services import redactor_for_kyeol
 
 
 def test_registered_values_are_masked_longest_first():

@@ -16,8 +16,8 @@ from runbook.clock import FakeClock
 from runbook.errors import Unavailable
 from runbook.redact import Redactor
 from runbook.step import Plan, Step, StepContext
-from steps.config import KyeolConfig, load_config
-from steps.services import Services
+from steps.wiring.config import KyeolConfig, load_config
+from steps.wiring.services import Services
 from tests.standins.fake_helm import FakeHelm
 from tests.standins.fake_kube_api import FakeKubeAPI
 

@@ -10,7 +10,7 @@
 #
 # What already exists and cannot be duplicated (an organization trail, the region's single
 # GuardDuty detector or Config recorder) is detected by kyeol's `account` step, which passes
-# create_* = false and reports what it found (steps/phase1_bootstrap.py).
+# create_* = false and reports what it found (steps/phases/phase1_bootstrap.py).
 ################################################################################
 
 data "aws_caller_identity" "current" {}

@@ -156,7 +156,7 @@ variable "cluster_admin_principal_arns" {
 ################################################################################
 
 variable "images" {
-  description = "Images with a repository `<prefix><image>` (steps/config.py IMAGES)"
+  description = "Images with a repository `<prefix><image>` (steps/wiring/config.py IMAGES)"
   type        = list(string)
   default     = ["saleor-api", "saleor-dashboard", "saleor-storefront"]
 }

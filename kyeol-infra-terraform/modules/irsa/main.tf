@@ -8,7 +8,7 @@ locals {
   region     = data.aws_region.current.region
   env_prefix = "${var.name_prefix}${var.environment}"
 
-  # Namespaces and service accounts (steps/config.py: SERVICE_ACCOUNTS, ARGOCD_SERVICE_ACCOUNTS).
+  # Namespaces and service accounts (steps/wiring/config.py: SERVICE_ACCOUNTS, ARGOCD_SERVICE_ACCOUNTS).
   service_accounts = {
     lbc              = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
     external_dns     = ["system:serviceaccount:external-dns:external-dns"]

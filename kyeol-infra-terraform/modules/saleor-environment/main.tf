@@ -20,7 +20,7 @@ locals {
   database_subnets = [for i in range(3) : cidrsubnet(var.vpc_cidr, 6, 52 + i)]
   pg_nat_subnets   = [for i in range(3) : cidrsubnet(var.vpc_cidr, 6, 56 + i)]
 
-  # Origin names ExternalDNS points at the ALB (steps/config.py EnvConfig._origin):
+  # Origin names ExternalDNS points at the ALB (steps/wiring/config.py EnvConfig._origin):
   # dev.<domain> -> origin-dev.<domain>, the apex -> origin.<domain>.
   service_label       = trimsuffix(trimsuffix(var.service_host, var.domain), ".")
   api_label           = trimsuffix(trimsuffix(var.api_host, var.domain), ".")
