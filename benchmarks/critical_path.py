@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from runbook.graph import Graph
-from runbook.runner import StepResult
-
 from benchmarks.graph import graph_source, kyeol_dev_graph, minutes
 from benchmarks.standins import CountingStore, quiet_logging, run_engine, sleep_steps
+from runbook.graph import Graph
+from runbook.runner import StepResult
 
 
 @dataclass

@@ -23,14 +23,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook.graph import Graph
-
 from benchmarks.critical_path import _peak_parallel
 from benchmarks.graph import PLATFORM_ENVS, kyeol_platform_graph, platform_minutes
+from runbook.graph import Graph
 
 __all__ = ["PLATFORM_ENVS", "PlatformResult", "measure", "schedule_length", "sleep_steps"]
 from benchmarks.standins import CountingStore, quiet_logging, run_engine, sleep_steps
-
 
 TARGET = 1.05
 

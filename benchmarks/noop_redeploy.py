@@ -39,7 +39,7 @@ class NoopResult:
 def measure(repeats: int = 20) -> NoopResult:
     shapes = kyeol_dev_graph()
     world: dict[str, str] = {}
-    steps = sleep_steps(shapes, {sid: 0.0 for sid in minutes()}, world)
+    steps = sleep_steps(shapes, dict.fromkeys(minutes(), 0.0), world)
     logging = quiet_logging()
     with tempfile.TemporaryDirectory(prefix="kyeol-bench-") as folder:
         state = Path(folder) / "state.json"

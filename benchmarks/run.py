@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from benchmarks import critical_path, full_platform, noop_redeploy, startup
 

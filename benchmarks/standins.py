@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
+from benchmarks.graph import StepShape
 from runbook import cli as core
 from runbook.clock import Clock
 from runbook.errors import Interrupted
@@ -23,8 +25,6 @@ from runbook.retry import Classifier
 from runbook.runner import Runner, RunOptions, RunResult
 from runbook.state import FileStateStore
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
-
-from benchmarks.graph import StepShape
 
 TOOL = "kyeol-bench 1"
 
@@ -124,7 +124,7 @@ class BenchProject:
         self._steps = list(steps)
         self.folder = folder
 
-    def open(self, inv: core.Invocation) -> "BenchSession":
+    def open(self, inv: core.Invocation) -> BenchSession:
         return BenchSession(self._steps, self.folder)
 
 

@@ -74,7 +74,7 @@ def measure(runs: int = 7) -> list[StartupResult]:
     with tempfile.TemporaryDirectory(prefix="kyeol-bench-") as folder:
         state = Path(folder) / "state.json"
         world: dict[str, str] = {}
-        steps = sleep_steps(kyeol_dev_graph(), {sid: 0.0 for sid in minutes()}, world)
+        steps = sleep_steps(kyeol_dev_graph(), dict.fromkeys(minutes(), 0.0), world)
         run_engine(steps, CountingStore(state), run_id="bench-deployed", logging=quiet_logging())
         commands = {"kyeol --help": ["--help"], "kyeol --version": ["--version"], "kyeol status": ["status", "--state", str(state)]}
         results = []

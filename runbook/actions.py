@@ -14,7 +14,8 @@ over, one per step in runbook order, holding what the step did, changed, noted a
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 
 def in_actions(environ: Mapping[str, str] | None = None) -> bool:

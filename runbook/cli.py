@@ -8,16 +8,18 @@ Errors become exit codes in one place (:func:`guarded`): 2 bad input, 3 lock hel
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import signal
 import sys
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence, TextIO
+from typing import Any, Protocol, TextIO
 
 from runbook.errors import (
     EXIT_INTERRUPTED,
@@ -141,7 +143,7 @@ class _DryRunStore:
 
 
 def new_run_id(clock_now: datetime | None = None) -> str:
-    now = clock_now or datetime.now(timezone.utc)
+    now = clock_now or datetime.now(UTC)
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
@@ -158,12 +160,11 @@ class _Signals:
         self._on_signal = on_signal
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_Signals":
+    def __enter__(self) -> _Signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            # ValueError: not the main thread (tests driving the CLI from a worker)
+            with contextlib.suppress(ValueError):
                 self._previous[sig] = signal.signal(sig, lambda *_: self._on_signal())
-            except ValueError:  # not the main thread (tests driving the CLI from a worker)
-                pass
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -660,8 +661,8 @@ def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Calla
 
 def _unlock_if_dead(store: Any, holder: Any, out: TextIO) -> int:
     from runbook.errors import LockHeld
-    from runbook.lock import dead_reason
     from runbook.identity import tool_command
+    from runbook.lock import dead_reason
 
     refusal = UsageError(
         f"the state is locked by {holder.describe()}, which may still be running",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -14,7 +14,7 @@ class Clock:
         return time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
         """Sleep; returns True if woken by ``cancel`` instead of the timer."""
@@ -39,7 +39,7 @@ class FakeClock(Clock):
             return self._t
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(1_767_225_600 + self.monotonic(), timezone.utc)
+        return datetime.fromtimestamp(1_767_225_600 + self.monotonic(), UTC)
 
     def advance(self, seconds: float) -> None:
         with self._lock:

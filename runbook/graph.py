@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import heapq
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from runbook.errors import UsageError
 from runbook.step import Step
@@ -221,7 +222,7 @@ class Graph:
 
     def _check_cycles(self) -> None:
         white, grey, black = 0, 1, 2
-        colour = {sid: white for sid in self._by_id}
+        colour = dict.fromkeys(self._by_id, white)
         for root in (s.id for s in self._declared):
             if colour[root] != white:
                 continue

@@ -26,7 +26,7 @@ def default_tool() -> str:
         if names:
             return f"{names[0]} {metadata.version(names[0])}"
     except Exception:  # noqa: BLE001 - a name for messages must never break a run
-        pass
+        return f"runbook {__version__}"
     return f"runbook {__version__}"
 
 

@@ -23,10 +23,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from runbook.errors import LockHeld, StateError
 from runbook.identity import tool_command
@@ -58,7 +59,7 @@ class LockHolder:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "LockHolder":
+    def from_dict(cls, data: Any) -> LockHolder:
         """Parse a stored holder; ValueError if it is not one. Extra keys are ignored."""
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
@@ -78,13 +79,13 @@ class LockHolder:
             raise ValueError(f"missing {exc.args[0]!r}") from exc
 
     @classmethod
-    def for_this_process(cls, run_id: str, command: str = "") -> "LockHolder":
+    def for_this_process(cls, run_id: str, command: str = "") -> LockHolder:
         return cls(
             run_id=run_id,
             user=current_user(),
             host=socket.gethostname(),
             pid=os.getpid(),
-            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             command=command,
         )
 
@@ -105,7 +106,7 @@ def _parse_time(text: str) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -145,7 +146,7 @@ def dead_reason(holder: LockHolder) -> str | None:
         return f"pid {holder.pid} on {holder.host} has exited (a zombie)"
     lock_started = _parse_time(holder.started_at)
     if lock_started is not None and started > lock_started + _START_TOLERANCE_S:
-        began = datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds")
+        began = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
         return f"pid {holder.pid} on {holder.host} now belongs to a process started at {began}, after the lock was taken"
     return None
 

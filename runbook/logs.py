@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, ClassVar, TextIO
 
 from runbook.redact import Redactor
 
@@ -87,19 +88,19 @@ class _ToStructlog(logging.Handler):
             self.handleError(record)
 
 
-# Where log lines go while a live view is drawn (set by :func:`route_console`); None: the stream.
-_ROUTE: Callable[[str], None] | None = None
-
-
 class _LogStream:
     """The file structlog writes to: the stream itself, or — while a live terminal view is drawn —
     the view's console, which prints each line above the live region instead of through it."""
+
+    # Where log lines go while a live view is drawn (set by :func:`route_console`); None: the stream.
+    # One for the process, like the terminal it stands for.
+    route: ClassVar[Callable[[str], None] | None] = None
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        route = _ROUTE
+        route = _LogStream.route
         if route is not None:
             route(text)
         else:
@@ -107,7 +108,7 @@ class _LogStream:
         return len(text)
 
     def flush(self) -> None:
-        if _ROUTE is None:
+        if _LogStream.route is None:
             self.stream.flush()
 
     def isatty(self) -> bool:
@@ -116,13 +117,11 @@ class _LogStream:
 
 def route_console(sink: Callable[[str], None]) -> Callable[[], None]:
     """Send every log line to ``sink`` (a live view's console) until the returned function is called."""
-    global _ROUTE
-    _ROUTE = sink
+    _LogStream.route = sink
 
     def restore() -> None:
-        global _ROUTE
-        if _ROUTE is sink:
-            _ROUTE = None
+        if _LogStream.route is sink:
+            _LogStream.route = None
 
     return restore
 

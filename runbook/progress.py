@@ -10,8 +10,9 @@ import os
 import shutil
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Mapping, Protocol, Sequence
+from typing import IO, Any, Protocol
 
 from runbook.clock import Clock
 from runbook.step import Step

@@ -13,8 +13,9 @@ import json
 import os
 import re
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from runbook.lock import current_user
 from runbook.redact import Redactor

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.stop import stop_base
@@ -51,16 +52,16 @@ class Classifier:
     def rules(self) -> list[str]:
         return [name for name, _ in self._rules]
 
-    def add(self, name: str, predicate: Predicate) -> "Classifier":
+    def add(self, name: str, predicate: Predicate) -> Classifier:
         """Add a rule after the existing ones; returns self so rules can be chained."""
         self._rules.append((name, predicate))
         return self
 
-    def add_type(self, name: str, *types: type[BaseException]) -> "Classifier":
+    def add_type(self, name: str, *types: type[BaseException]) -> Classifier:
         """A rule matching exceptions of the given types."""
         return self.add(name, lambda e: isinstance(e, types))
 
-    def add_regex(self, name: str, pattern: str, *, flags: int = re.IGNORECASE) -> "Classifier":
+    def add_regex(self, name: str, pattern: str, *, flags: int = re.IGNORECASE) -> Classifier:
         """A rule matching ``str(exc)`` against ``pattern`` (case-insensitive by default)."""
         regex = re.compile(pattern, flags)
         return self.add(name, lambda e: regex.search(str(e)) is not None)

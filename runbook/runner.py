@@ -16,9 +16,10 @@ import dataclasses
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from runbook.clock import Clock
 from runbook.errors import (
@@ -722,14 +723,14 @@ class Runner:
                     if dep_record is None or dep_record.get("status") != DONE:
                         self._record_for(self._graph[dep]).update(status=PENDING, error=None)
                 self._save()
-        log_fields: dict[str, Any] = dict(
-            error_type=result.error["type"],
-            error=result.error["message"],
-            hint=result.error["hint"],
-            operation=result.error["operation"],
-            attempts=run.attempts,
-            blocked=blocked or None,
-        )
+        log_fields: dict[str, Any] = {
+            "error_type": result.error["type"],
+            "error": result.error["message"],
+            "hint": result.error["hint"],
+            "operation": result.error["operation"],
+            "attempts": run.attempts,
+            "blocked": blocked or None,
+        }
         if not isinstance(exc, RunbookError):
             log_fields["exc_info"] = exc  # an unexpected error: keep the traceback in the log
         run.log.error("step failed", **log_fields)

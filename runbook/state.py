@@ -22,9 +22,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from runbook.errors import StateError
 from runbook.identity import default_tool, tool_command
@@ -40,7 +41,7 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_document(tool: str | None = None) -> dict[str, Any]:

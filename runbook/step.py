@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from runbook.errors import OutputUnknown
 
@@ -81,7 +82,7 @@ class StepContext:
         step_id: str,
         env: str | None,
         dry_run: bool,
-        clock: "Clock",
+        clock: Clock,
         log: Any,
         outputs: Mapping[str, Mapping[str, Any]],
         cancel: threading.Event | None = None,

@@ -17,8 +17,9 @@ x`` (milliseconds since the epoch, so the axis shows minutes:seconds since the r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 # How a change is counted: Terraform's words (add/change/destroy) for every kind of change.
 _ADD = {"create": 1, "replace": 1}

@@ -7,7 +7,7 @@ wait that runs out can say exactly what was still not ready and why.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from runbook.clock import Clock
 from runbook.errors import Interrupted, WaitTimeout
@@ -55,7 +55,7 @@ def wait_for(
         polls += 1
         try:
             ready, detail = probe()
-        except Exception as exc:  # noqa: BLE001 - classified below, re-raised unless transient
+        except Exception as exc:
             reason = classifier.classify(exc)
             if reason is None:
                 raise

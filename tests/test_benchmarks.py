@@ -53,10 +53,9 @@ def test_the_critical_path_benchmark_runs_in_parallel_and_the_path_moves_with_mu
 def test_the_whole_platform_is_one_graph_whose_path_runs_through_a_multi_az_env() -> None:
     """MGMT + dev + stage + prod in one run: the critical path is stage's chain (Multi-AZ RDS,
     16 min), 34 min; three runs one after another take about three times as long."""
-    from runbook.graph import Graph
-
     from benchmarks import full_platform
     from benchmarks.graph import kyeol_platform_graph, platform_minutes
+    from runbook.graph import Graph
 
     minutes = platform_minutes()
     assert minutes["dev.infra"] == 14.0 and minutes["stage.infra"] == minutes["prod.infra"] == 16.0

@@ -9,6 +9,7 @@ third that both need). A cycle is reported by name, ``a -> b -> a``.
 from __future__ import annotations
 
 import ast
+import itertools
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_a_planted_cycle_is_found_and_named(tmp_path: Path, files: dict[str, str
     assert cycle[0] == cycle[-1]
     assert {m.rsplit(".", 1)[-1] for m in cycle} == {"a", "b", "c"}
     graph = import_graph(tmp_path, ("pkg",))
-    for importer, imported in zip(cycle, cycle[1:]):
+    for importer, imported in itertools.pairwise(cycle):
         assert imported in graph[importer], f"{importer} does not import {imported}"
 
 

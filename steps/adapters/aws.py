@@ -18,8 +18,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from runbook.errors import PermanentError, TransientError, Unavailable
 from steps.wiring.errors_catalog import aws_error_reason
@@ -107,7 +107,7 @@ class AwsSession:
         """A boto3 session for this profile; an unknown profile is a credentials problem."""
         try:
             return boto3.session.Session(profile_name=self.profile)
-        except Exception as exc:  # noqa: BLE001 - botocore's ProfileNotFound, translated
+        except Exception as exc:
             if type(exc).__name__ != "ProfileNotFound":
                 raise
             raise Unavailable(
@@ -121,7 +121,7 @@ class AwsSession:
             return fn()
         except (Unavailable, PermanentError, TransientError):
             raise  # already the engine's (e.g. a profile that is not configured)
-        except Exception as exc:  # noqa: BLE001 - translated below
+        except Exception as exc:
             if _code(exc) in missing:
                 return None
             raise translate(exc, what) from exc
@@ -365,7 +365,7 @@ class AwsSession:
             """Their tags; one deleted meanwhile fails the whole call, so then ask one by one."""
             try:
                 return list(elbv2.describe_tags(ResourceArns=arns).get("TagDescriptions", []))
-            except Exception as exc:  # noqa: BLE001 - translated by _call unless the resource is gone
+            except Exception as exc:
                 if _code(exc) not in _GONE_ELBV2:
                     raise
                 return [] if len(arns) == 1 else [d for arn in arns for d in descriptions([arn])]

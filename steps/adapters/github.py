@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -60,7 +61,7 @@ class WorkflowRun:
     created_at: str = ""
 
     @classmethod
-    def from_api(cls, doc: Mapping[str, Any]) -> "WorkflowRun":
+    def from_api(cls, doc: Mapping[str, Any]) -> WorkflowRun:
         return cls(
             id=int(doc["id"]),
             status=str(doc.get("status") or ""),
@@ -222,7 +223,7 @@ class GitHub:
         path = f"/repos/{self.repository}/actions/workflows/{workflow_file}/runs"
         params = {
             "event": "workflow_dispatch",
-            "created": ">=" + since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": ">=" + since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "per_page": "50",
         }
         found: list[WorkflowRun] = []
@@ -266,7 +267,7 @@ class GitHub:
         clock = clock or self.clock
         # Rate-limit pauses may use the time up to the caller's deadline, as for a dispatch.
         budget = self._budget(clock, 60.0 if deadline is None else float("inf"), deadline, cancel)
-        since = (clock.now() - within).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = (clock.now() - within).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         path = f"/repos/{self.repository}/actions/workflows/{workflow_file}/runs"
         params = {"event": "workflow_dispatch", "created": ">=" + since, "per_page": "50"}
         docs = _json(self._request("GET", path, budget, params=params)).get("workflow_runs") or []

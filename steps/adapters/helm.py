@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from runbook.errors import PermanentError, TransientError
 from steps.adapters.process import Completed, ProcessRunner
@@ -35,15 +37,15 @@ DOWNLOAD_ALLOWANCE_S = 120.0
 _PERMANENT_RULES: tuple[tuple[str, str], ...] = (
     (
         r"another operation \(install/upgrade/rollback\) is in progress",
-        "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
+        ("an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
         "a pending-install (a first install) has nothing to roll back to: `helm uninstall {name} -n {namespace}`; "
         "a pending-upgrade: roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`); "
-        "then run kyeol again",
+        "then run kyeol again"),
     ),
     (
         r"(?:UPGRADE|INSTALLATION) FAILED:.*(?:timed out waiting for the condition|context deadline exceeded)",
-        "helm rolled the release back after its wait ran out: look at the pods (`kubectl -n {namespace} get pods`, "
-        "`kubectl -n {namespace} describe pod …`); nodes without room (t3.medium holds 17 pods) are the usual cause",
+        ("helm rolled the release back after its wait ran out: look at the pods (`kubectl -n {namespace} get pods`, "
+        "`kubectl -n {namespace} describe pod …`); nodes without room (t3.medium holds 17 pods) are the usual cause"),
     ),
     (
         r"\bUnauthorized\b|\bforbidden\b",
@@ -61,8 +63,8 @@ _TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
     ("network timeout", r"i/o timeout|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded"),
     (
         "api server busy",
-        r"the server is currently unable to handle the request|etcdserver: request timed out|Too Many Requests"
-        r"|the server has received too many requests|ServiceUnavailable|Internal error occurred",
+        (r"the server is currently unable to handle the request|etcdserver: request timed out|Too Many Requests"
+        r"|the server has received too many requests|ServiceUnavailable|Internal error occurred"),
     ),
     (
         "chart repository unreachable",
@@ -74,7 +76,7 @@ _TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
 class KubeconfigSource(Protocol):
     """What helm needs from a cluster: its environment variables (see KubeClient.helm_environment)."""
 
-    def helm_environment(self) -> ContextManager[dict[str, str]]: ...
+    def helm_environment(self) -> AbstractContextManager[dict[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Release:
     revision: int
 
     @classmethod
-    def from_status(cls, doc: Mapping[str, Any]) -> "Release":
+    def from_status(cls, doc: Mapping[str, Any]) -> Release:
         metadata = (doc.get("chart") or {}).get("metadata") or {}
         return cls(
             name=str(doc.get("name") or ""),
@@ -284,7 +286,7 @@ class Helm:
         install = ChartInstall(name, chart, version, repo, namespace, tuple(values_files), dict(set_values))
         return self.install(install, kube_env=kube_env, timeout=timeout, ctx=ctx)
 
-    def install(self, install: "ChartInstall", *, kube_env: KubeconfigSource, timeout: float, ctx: Any = None) -> Release | None:
+    def install(self, install: ChartInstall, *, kube_env: KubeconfigSource, timeout: float, ctx: Any = None) -> Release | None:
         """Run ``install`` (see :meth:`upgrade_install`)."""
         helm = self.process.require(self.binary, hint=INSTALL_HINT)
         self.version(ctx=ctx)

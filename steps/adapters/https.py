@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -96,7 +97,7 @@ class VerifySettings:
     timeout: float = 10.0
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "VerifySettings":
+    def from_environ(cls, environ: Mapping[str, str]) -> VerifySettings:
         return cls(
             resolve=parse_resolve(environ.get("KYEOL_VERIFY_RESOLVE", "")),
             ca_bundle=environ.get("KYEOL_VERIFY_CA_BUNDLE") or None,
@@ -131,7 +132,7 @@ class Chain:
         domain: str,
         settings: VerifySettings,
         resolver: Resolver = socket.getaddrinfo,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._aws = aws  # steps.adapters.aws.AwsSession: look-ups plus .client(service, region)
         self.domain = domain
@@ -297,10 +298,12 @@ class Chain:
         """Handshake with SNI = the real name: trusted chain, matching name, ≥ 21 days, TLS ≥ 1.2."""
         host = site.host
         try:
-            with socket.create_connection((endpoint.address, endpoint.port), timeout=self.settings.timeout) as raw:
-                with self.ssl_context().wrap_socket(raw, server_hostname=host) as tls:
-                    cert = tls.getpeercert() or {}
-                    version = tls.version() or "unknown"
+            with (
+                socket.create_connection((endpoint.address, endpoint.port), timeout=self.settings.timeout) as raw,
+                self.ssl_context().wrap_socket(raw, server_hostname=host) as tls,
+            ):
+                cert = tls.getpeercert() or {}
+                version = tls.version() or "unknown"
         except ssl.SSLCertVerificationError as exc:
             return LinkResult("TLS", False, f"certificate for {host} is not trusted: {exc.verify_message or exc}", host)
         except ssl.SSLError as exc:
@@ -311,7 +314,7 @@ class Chain:
             )
         if version not in TLS_VERSIONS_OK:
             return LinkResult("TLS", False, f"{host} negotiated {version}; TLS 1.2 or newer is required", host)
-        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc)
+        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
         days = (expires - self._now()).total_seconds() / 86400
         issuer = _name(cert.get("issuer", ()))
         if days < self.settings.min_cert_days:

@@ -23,7 +23,8 @@ import os
 import shutil
 import threading
 import weakref
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from runbook.clock import Clock
 from runbook.errors import PermanentError, RunbookError, TransientError
@@ -31,7 +32,7 @@ from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from steps.adapters.tempdirs import private_dir
 
-TOKEN_PREFIX = "k8s-aws-v1."
+TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 - the EKS token format's fixed prefix, not a secret
 K8S_AWS_ID_HEADER = "x-k8s-aws-id"
 # The URL is presigned for 60 s, as aws-iam-authenticator and `aws eks get-token` do; STS in
 # fact honours it for 15 minutes (aws-iam-authenticator #160), unless the signing credentials
@@ -176,7 +177,7 @@ class _ResourceIndex:
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
                 listing = self.client.request("get", path, serializer=_raw) or {}
-            except Exception as exc:  # noqa: BLE001 - a group-version not served at all is a 404
+            except Exception as exc:
                 if getattr(exc, "status", None) == 404:
                     raise _KindNotServed(api_version, kind) from None
                 raise
@@ -263,7 +264,7 @@ class KubeClient:
         redactor: Redactor | None,
         clock: Clock | None = None,
         log: Any = None,
-    ) -> "KubeClient":
+    ) -> KubeClient:
         """A client that authenticates to ``cluster_name`` with STS-presigned tokens from ``aws``."""
         clock = clock or Clock()
 
@@ -272,7 +273,7 @@ class KubeClient:
                 return presign_eks_token(aws.client("sts"), cluster_name)
             except RunbookError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - botocore's credential errors
+            except Exception as exc:
                 from steps.adapters.aws import translate
 
                 raise translate(exc, f"presign an EKS token for {cluster_name}") from exc
@@ -522,7 +523,7 @@ class KubeClient:
                 return fn()
             except RunbookError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - translated into the engine's errors
+            except Exception as exc:
                 raise self._translate(exc, what) from exc
 
         def once_() -> Any:
@@ -530,7 +531,7 @@ class KubeClient:
                 return fn()
             except RunbookError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - translated into the engine's errors
+            except Exception as exc:
                 raise self._translate(exc, what) from exc
 
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:

@@ -7,14 +7,16 @@ commands that would change anything during a dry-run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from runbook.errors import Interrupted, PermanentError, StepTimeout, Unavailable
 from runbook.redact import Redactor
@@ -87,7 +89,7 @@ class ProcessRunner:
 
     def require(self, program: str, *, hint: str) -> str:
         """Absolute path of ``program`` or Unavailable with an actionable hint."""
-        path = self._which(program) if not os.path.sep in program else (program if os.path.exists(program) else None)
+        path = self._which(program) if os.path.sep not in program else (program if os.path.exists(program) else None)
         if not path:
             raise Unavailable(f"{program} is not installed or not on PATH", hint=hint)
         return path
@@ -212,10 +214,8 @@ class ProcessRunner:
         try:
             proc.wait(timeout=GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
 
     def _log(self, level: str, event: str, **kw: Any) -> None:

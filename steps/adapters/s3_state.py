@@ -20,13 +20,13 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from runbook.errors import LockHeld, StateError, Unavailable
-from runbook.lock import LockHolder, dead_reason, unlock_hint
 from runbook.identity import tool_command
+from runbook.lock import LockHolder, dead_reason, unlock_hint
 from runbook.state import new_document, parse_document, serialize_document, utc_now
 
 DEFAULT_LEASE_S = 600.0
@@ -416,4 +416,4 @@ def _server_time(response: dict[str, Any]) -> datetime:
     if date:
         with contextlib.suppress(TypeError, ValueError):
             return parsedate_to_datetime(date)
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -57,7 +57,7 @@ def check_cloudtrail(aws: AwsSession) -> ControlResult:
 
 def _detectors(aws: AwsSession) -> list[dict[str, Any]]:
     gd = aws.client("guardduty")
-    ids = (aws._call("list GuardDuty detectors", lambda: gd.list_detectors()) or {}).get("DetectorIds", [])
+    ids = (aws._call("list GuardDuty detectors", gd.list_detectors) or {}).get("DetectorIds", [])
     detectors = []
     for detector_id in ids:
         found = aws._call(f"read GuardDuty detector {detector_id}", lambda: gd.get_detector(DetectorId=detector_id)) or {}
@@ -77,9 +77,9 @@ def check_guardduty(aws: AwsSession) -> ControlResult:
 
 def _recorders(aws: AwsSession) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     cfg = aws.client("config")
-    recorders = (aws._call("list AWS Config recorders", lambda: cfg.describe_configuration_recorders()) or {}).get(
+    recorders = (aws._call("list AWS Config recorders", cfg.describe_configuration_recorders) or {}).get(
         "ConfigurationRecorders", [])
-    statuses = (aws._call("read AWS Config recorder status", lambda: cfg.describe_configuration_recorder_status()) or {}).get(
+    statuses = (aws._call("read AWS Config recorder status", cfg.describe_configuration_recorder_status) or {}).get(
         "ConfigurationRecordersStatus", [])
     return recorders, {s["name"]: s for s in statuses}
 

@@ -18,10 +18,11 @@ import re
 import shutil
 import socket
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar
 
 from runbook.clock import Clock
 from runbook.errors import PermanentError, Unavailable, UsageError
@@ -87,7 +88,7 @@ class LockInfo:
         if not match:
             return ""
         taken = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}+00:00")
-        seconds = int(((now or datetime.now(timezone.utc)) - taken).total_seconds())
+        seconds = int(((now or datetime.now(UTC)) - taken).total_seconds())
         if seconds < 0:
             return ""
         hours, rest = divmod(seconds, 3600)
@@ -306,7 +307,7 @@ class Terraform:
                              timeout=_SHORT_TIMEOUT_S, quiet=True)
 
         done = self._read("state list", root, ctx, listed,
-                          none=lambda d: "No state file was found" in "\n".join([d.stderr, d.stdout]))
+                          none=lambda d: "No state file was found" in f"{d.stderr}\n{d.stdout}")
         if done.returncode != 0:
             return []
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
@@ -461,7 +462,7 @@ class Terraform:
 
     def _failure(self, command: str, root: Path, done: Completed) -> Exception:
         """The right error for a failed command: lock held, offline, or Terraform's diagnostics."""
-        text = "\n".join([done.stderr, done.stdout])
+        text = f"{done.stderr}\n{done.stdout}"
         errors = error_diagnostics(done.stderr) or error_diagnostics(done.stdout)
         if _LOCK_ERROR in text:
             lock = parse_lock_info(text)
@@ -507,7 +508,7 @@ class ApplyProgress:
     operation still running is shown, with its elapsed time and how many others run beside it.
     """
 
-    VERBS = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
+    VERBS: ClassVar[dict[str, str]] = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
              "read": "reading", "noop": "checking"}
 
     def __init__(self, report: Any, changed: Any = None, *, secret: Any = None, log: Any = None) -> None:
@@ -638,7 +639,7 @@ def error_diagnostics(text: str) -> list[str]:
         elif current is not None:
             stripped = line.strip()
             # "  with x," / "  on main.tf line 4, in …:" / "   4:   provisioner …" point at source.
-            if not stripped or line.startswith("  with ") or line.startswith("  on ") or re.match(r"^\s+\d+:", line):
+            if not stripped or line.startswith(("  with ", "  on ")) or re.match(r"^\s+\d+:", line):
                 continue
             if stripped.startswith("(and ") and "more similar" in stripped:
                 continue

@@ -13,9 +13,9 @@ from typing import Any
 
 from runbook.errors import PermanentError
 from runbook.step import SHARED, StepContext
+from steps.phases.terraform_root import TerraformRootStep
 from steps.wiring.config import EnvConfig
 from steps.wiring.services import Services
-from steps.phases.terraform_root import TerraformRootStep
 
 
 class Bootstrap(TerraformRootStep):

@@ -21,9 +21,9 @@ from typing import Any
 
 from runbook.errors import PermanentError
 from runbook.step import SHARED, StepContext
+from steps.phases.terraform_root import TerraformRootStep, cluster_outputs
 from steps.wiring.config import IMAGES, EnvConfig
 from steps.wiring.services import Services
-from steps.phases.terraform_root import TerraformRootStep, cluster_outputs
 
 # EKS control plane ~10 min (8-12, outliers 15); provider create timeout 30 min.
 EKS_WAIT_S = 30 * 60

@@ -13,10 +13,10 @@ from typing import Any
 
 from runbook.errors import OutputUnknown, PermanentError
 from runbook.step import StepContext
-from steps.wiring.config import EnvConfig
 from steps.phases.phase2_mgmt import node_groups_ready, prove_cluster
-from steps.wiring.services import Services
 from steps.phases.terraform_root import TerraformRootStep, cluster_outputs
+from steps.wiring.config import EnvConfig
+from steps.wiring.services import Services
 
 # RDS: ~6 min single-AZ, ~15 min Multi-AZ (outlier 36); provider create timeout 40 min.
 RDS_WAIT_S = 40 * 60

@@ -18,7 +18,8 @@ import binascii
 import json
 import re
 import ssl
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from runbook.errors import PermanentError, Unavailable
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change

@@ -16,8 +16,9 @@ Ingress of phase 8 is not refused with "no endpoints available".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

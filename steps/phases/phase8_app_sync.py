@@ -29,9 +29,10 @@ import copy
 import json
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -58,7 +59,7 @@ _SYNC_REQUEST_CLASSIFIER = Classifier().add("changed since read (409)", lambda e
 # The origin-header contract (kyeol-app-gitops/README.md, apps/saleor/base/ingress.yaml).
 INGRESS_API = "networking.k8s.io/v1"
 ORIGIN_LABEL = "kyeol.io/origin-verify"
-ORIGIN_SECRET_ANNOTATION = "kyeol.io/origin-verify-secret-name"
+ORIGIN_SECRET_ANNOTATION = "kyeol.io/origin-verify-secret-name"  # noqa: S105 - the annotation's name, not a secret
 CONDITIONS_PREFIX = "alb.ingress.kubernetes.io/conditions."
 PLACEHOLDER = "kyeol-origin-verify-pending"
 ORIGIN_FIELD_MANAGER = "kyeol-origin-verify"
@@ -128,8 +129,10 @@ def rewrite_condition(raw: str, origin: OriginHeader, where: str) -> str | None:
     carries it is left as it is, other values included. ``raw`` is returned unchanged (same
     text) when nothing changes.
     """
-    fix = "fix the annotation in kyeol-app-gitops (apps/saleor/base/ingress.yaml): Git must hold the placeholder " \
-          f"inside an http-header condition on {origin.header}"
+    fix = (
+        "fix the annotation in kyeol-app-gitops (apps/saleor/base/ingress.yaml): Git must hold the placeholder "
+        f"inside an http-header condition on {origin.header}"
+    )
     try:
         doc = json.loads(raw)
     except ValueError:

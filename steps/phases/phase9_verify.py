@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from runbook.errors import OutputUnknown, PermanentError, WaitTimeout
-from runbook.step import CheckResult, Change, Plan, Step, StepContext
+from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
 from steps.adapters.https import LINKS, Chain, LinkResult, Site, VerifySettings, summary
 from steps.wiring.config import EnvConfig

@@ -33,11 +33,11 @@ from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_ch
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API
 from steps.adapters.terraform import TerraformError
-from steps.wiring.config import ARGOCD_NAMESPACE, EnvConfig
 from steps.phases.phase5_register import secret_name
 from steps.phases.phase6_addons import child_names
-from steps.wiring.services import Services
 from steps.phases.terraform_root import TerraformRootStep
+from steps.wiring.config import ARGOCD_NAMESPACE, EnvConfig
+from steps.wiring.services import Services
 
 LB_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
@@ -224,7 +224,7 @@ class DrainStep(Step):
         labels = self._secret_addon_labels(kube)
         if labels:
             kube.merge_patch("v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE,
-                             {"metadata": {"labels": {label: None for label in labels}}})
+                             {"metadata": {"labels": dict.fromkeys(labels)}})
             ctx.log.info("add-on labels removed from the cluster Secret", secret=secret_name(self.env), labels=labels)
         self._wait(ctx, f"add-on Applications of {self.env.name} to be gone", lambda: self._addons_gone(kube),
                    ADDONS_TIMEOUT_S,

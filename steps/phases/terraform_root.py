@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext

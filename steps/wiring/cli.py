@@ -25,13 +25,14 @@ try:
 except ValueError:  # imported outside the main thread
     pass
 
-import enum  # noqa: E402
-from typing import Annotated, Any, Optional, Sequence  # noqa: E402
+import enum
+from collections.abc import Sequence
+from typing import Annotated, Any
 
-import typer  # noqa: E402
+import typer
 
-from runbook import cli as core  # noqa: E402
-from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError  # noqa: E402
+from runbook import cli as core
+from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 app = typer.Typer(
     name="kyeol",
@@ -122,7 +123,7 @@ DetailedOpt = Annotated[
     bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")
 ]
 AutoParallelOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--parallelism", min=1, max=32, metavar="N", help="Steps run at the same time (default 4; 2 per env for several envs)."
     ),
@@ -137,15 +138,15 @@ def default_parallelism(label: str) -> int:
 
 _STEP_HELP = "step ids: `kyeol steps --env E` lists them (e.g. bootstrap, mgmt.infra, dev.infra); the shell completes them"
 OnlyOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--only", metavar="STEP", autocompletion=_complete_step, help=f"Run only this step (repeatable; {_STEP_HELP})."),
 ]
 FromOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--from", metavar="STEP", autocompletion=_complete_step, help="Start at this step (runbook order)."),
 ]
 ToOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--to", metavar="STEP", autocompletion=_complete_step, help="Stop after this step (runbook order)."),
 ]
 StateOpt = Annotated[
@@ -156,13 +157,13 @@ StateOpt = Annotated[
 ]
 LogOpt = Annotated[LogFormat, typer.Option("--log-format", help="JSON when not a TTY or in CI.")]
 ConfigOpt = Annotated[
-    Optional[str], typer.Option("--config", envvar="KYEOL_CONFIG", metavar="PATH", help="Configuration file (default kyeol.toml).")
+    str | None, typer.Option("--config", envvar="KYEOL_CONFIG", metavar="PATH", help="Configuration file (default kyeol.toml).")
 ]
-InfraOpt = Annotated[Optional[str], typer.Option("--infra-repo", metavar="DIR", help="kyeol-infra-terraform location.")]
-PlatformOpt = Annotated[Optional[str], typer.Option("--platform-repo", metavar="DIR", help="kyeol-platform-gitops location.")]
-AppOpt = Annotated[Optional[str], typer.Option("--app-repo", metavar="DIR", help="kyeol-app-gitops location.")]
+InfraOpt = Annotated[str | None, typer.Option("--infra-repo", metavar="DIR", help="kyeol-infra-terraform location.")]
+PlatformOpt = Annotated[str | None, typer.Option("--platform-repo", metavar="DIR", help="kyeol-platform-gitops location.")]
+AppOpt = Annotated[str | None, typer.Option("--app-repo", metavar="DIR", help="kyeol-app-gitops location.")]
 ConfirmOpt = Annotated[
-    Optional[str], typer.Option("--confirm-env", metavar="ENV", help="Confirm a protected environment by name (prod).")
+    str | None, typer.Option("--confirm-env", metavar="ENV", help="Confirm a protected environment by name (prod).")
 ]
 RunsOpt = Annotated[
     str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", metavar="DIR", help="Where run reports are kept.")
@@ -172,7 +173,7 @@ ReadOnlyOpt = Annotated[
     typer.Option("--read-only", help="A dry-run that takes no lock, plans with -lock=false and refuses any write (CI plans)."),
 ]
 SummaryOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--summary", metavar="PATH", help="Write a Markdown summary here (in GitHub Actions: $GITHUB_STEP_SUMMARY by default)."),
 ]
 
@@ -205,7 +206,7 @@ def _envs(values: Sequence[str], *, one_for: str | None = None) -> str:
     return parsed[0]
 
 
-def _invocation(command: str, env: Optional[str], **kw: Any) -> core.Invocation:
+def _invocation(command: str, env: str | None, **kw: Any) -> core.Invocation:
     return core.Invocation(command=command, env=env, **kw)
 
 
@@ -246,7 +247,7 @@ def deploy(
         log_format=log_format.value,
         confirm_env=confirm_env,
         runs_dir=runs_dir,
-        extra=dict(config=config, infra_repo=infra_repo, platform_repo=platform_repo, app_repo=app_repo),
+        extra={"config": config, "infra_repo": infra_repo, "platform_repo": platform_repo, "app_repo": app_repo},
     )
     _exit(core.guarded(lambda: core.run(_project(), inv)))
 
@@ -289,7 +290,7 @@ def destroy(
         log_format=log_format.value,
         confirm_env=confirm_env,
         runs_dir=runs_dir,
-        extra=dict(config=config, infra_repo=infra_repo),
+        extra={"config": config, "infra_repo": infra_repo},
     )
     _exit(core.guarded(lambda: core.run(_project(), inv)))
 
@@ -331,7 +332,7 @@ def resume(
             confirm_env=confirm_env,
             runs_dir=runs_dir,
             summary=summary,
-            extra=dict(config=config, infra_repo=infra_repo, platform_repo=platform_repo, app_repo=app_repo),
+            extra={"config": config, "infra_repo": infra_repo, "platform_repo": platform_repo, "app_repo": app_repo},
         )
         return core.run(_project(), inv)
 
@@ -382,7 +383,7 @@ def status(
 @app.command()
 def steps(
     env: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--env", "-e", metavar="ENV", help="Environment(s) whose steps to list (repeatable, or all; default dev)."),
     ] = None,
     format: Annotated[StepsFormat, typer.Option("--format", help="text, mermaid or json.")] = StepsFormat.text,
@@ -392,7 +393,7 @@ def steps(
 
     def body() -> int:
         project = _project()
-        inv = _invocation("steps", _envs(env or ["dev"]), dry_run=True, extra=dict(config=config))
+        inv = _invocation("steps", _envs(env or ["dev"]), dry_run=True, extra={"config": config})
         session = project.open(inv)
         return core.show_steps(session.steps(), fmt=format.value, titles=session.phase_titles())
 
@@ -401,7 +402,7 @@ def steps(
 
 @app.command()
 def report(
-    run_id: Annotated[Optional[str], typer.Argument(help="The run's id (default: the newest run).")] = None,
+    run_id: Annotated[str | None, typer.Argument(help="The run's id (default: the newest run).")] = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="markdown (the run's summary) or json.")] = ReportFormat.markdown,
     runs_dir: RunsOpt = ".kyeol/runs",
     config: ConfigOpt = None,
@@ -462,7 +463,7 @@ def _stop_at_once_on_signals() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     code = EXIT_INTERRUPTED
     try:

@@ -236,7 +236,7 @@ def _get(table: dict[str, Any], key: str, typ: type | tuple[type, ...], dotted: 
             raise ConfigError("missing required value", key=dotted, path=str(path))
         return default
     value = table[key]
-    if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+    if (typ is int and isinstance(value, bool)) or not isinstance(value, typ):
         names = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
         raise ConfigError(f"expected {names}, got {type(value).__name__} {value!r}", key=dotted, path=str(path))
     return value
@@ -401,12 +401,12 @@ def _load_env(name: str, t: dict[str, Any], prefix: str, domain: str, region: st
     nmax = _get(t, "nodes_max", int, f"{k}.nodes_max", source)
     if not 1 <= nmin <= nmax <= 20:
         raise ConfigError(f"need 1 <= nodes_min ({nmin}) <= nodes_max ({nmax}) <= 20", key=f"{k}.nodes_min", path=s)
-    values: dict[str, Any] = dict(
-        name=name, prefix=prefix, domain=domain, region=region, account_id=account, cidr=cidr,
-        node_type=node_type, nodes_min=nmin, nodes_max=nmax,
-        protected=_get(t, "protected", bool, f"{k}.protected", source, False),
-        profile=_get(t, "profile", str, f"{k}.profile", source, ""),
-    )
+    values: dict[str, Any] = {
+        "name": name, "prefix": prefix, "domain": domain, "region": region, "account_id": account, "cidr": cidr,
+        "node_type": node_type, "nodes_min": nmin, "nodes_max": nmax,
+        "protected": _get(t, "protected", bool, f"{k}.protected", source, False),
+        "profile": _get(t, "profile", str, f"{k}.profile", source, ""),
+    }
     if values["profile"] and not _PROFILE.match(values["profile"]):
         raise ConfigError(f"{values['profile']!r} is not an AWS profile name", key=f"{k}.profile", path=s)
     if name in TARGET_ENVS:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 TRANSIENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "throttling",
-        r"\bThrottl(?:ing|ed)\b|ThrottlingException|Rate\s+exceeded|RequestLimitExceeded|TooManyRequestsException"
-        r"|RequestThrottled|EC2ThrottledException|\bSlowDown\b|PriorRequestNotComplete|ProvisionedThroughputExceeded",
+        (r"\bThrottl(?:ing|ed)\b|ThrottlingException|Rate\s+exceeded|RequestLimitExceeded|TooManyRequestsException"
+        r"|RequestThrottled|EC2ThrottledException|\bSlowDown\b|PriorRequestNotComplete|ProvisionedThroughputExceeded"),
     ),
     ("service unavailable", r"ServiceUnavailable|Service\s+Unavailable|InternalFailure|\bInternalError\b|InternalServerError"),
     ("http 5xx", r"StatusCode:\s*5\d\d\b|status\s+code:?\s*5\d\d\b|\bHTTP/\d(?:\.\d)?\s+5\d\d\b|\b50[234]\s+(?:Bad\s+Gateway|Gateway\s+Time-?out)"),
@@ -36,16 +36,16 @@ TRANSIENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         # A role or instance profile created moments ago is not visible to EKS/EC2 yet.
         "iam eventual consistency",
-        r"InvalidParameterException:?.{0,300}?role.{0,300}?(?:cannot|could\s+not)\s+be\s+assumed"
+        (r"InvalidParameterException:?.{0,300}?role.{0,300}?(?:cannot|could\s+not)\s+be\s+assumed"
         r"|(?:cannot|could\s+not)\s+be\s+assumed\s+by"
         r"|Invalid\s+IAM\s+Instance\s+Profile"
-        r"|MalformedPolicyDocumentException:?.{0,200}?invalid\s+principals",
+        r"|MalformedPolicyDocumentException:?.{0,200}?invalid\s+principals"),
     ),
     (
         "resource busy",
-        r"ResourceInUseException|ConcurrentModificationException|OptimisticLockException|InvalidReplicationGroupState"
+        (r"ResourceInUseException|ConcurrentModificationException|OptimisticLockException|InvalidReplicationGroupState"
         r"|InvalidDBInstanceState|WAFUnavailableEntityException|WAFOptimisticLockException|OperationAborted"
-        r"|is\s+currently\s+being\s+(?:updated|modified|created|deleted)",
+        r"|is\s+currently\s+being\s+(?:updated|modified|created|deleted)"),
     ),
     # Another run changed the state between our plan and our apply: plan again.
     ("stale saved plan", r"Saved\s+plan\s+is\s+stale"),
@@ -162,7 +162,7 @@ def transient_reason(exc: BaseException) -> str | None:
 _COMPILED = tuple((name, re.compile(pattern, re.IGNORECASE | re.DOTALL)) for name, pattern in TRANSIENT_PATTERNS)
 
 
-def register(classifier: "Classifier") -> "Classifier":
+def register(classifier: Classifier) -> Classifier:
     """Add the Terraform/AWS transient rules to ``classifier`` (after its built-in rules)."""
 
     def aws_code(exc: BaseException) -> str | None:

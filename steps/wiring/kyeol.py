@@ -8,13 +8,14 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
 
 from runbook import __version__
 from runbook.cli import Invocation
 from runbook.clock import Clock
 from runbook.errors import EXIT_OK, EXIT_STEP_FAILED, Unavailable, UsageError
-from runbook.redact import Redactor
 from runbook.step import Step
 from steps.wiring.config import load_config
 from steps.wiring.project import (
@@ -347,7 +348,7 @@ class KyeolProject:
         """`kyeol verify --security`: read-only evidence of the account baseline (trail, GuardDuty,
         Config, account PAB, EBS default encryption) as the same PASS/FAIL table, written to the
         run report too, so an operator can hand it to an auditor."""
-        from datetime import datetime, timezone
+        from datetime import datetime
         from pathlib import Path
 
         from runbook.cli import new_run_id
@@ -357,7 +358,7 @@ class KyeolProject:
         session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
         account = session.config.env(env).account_id
         aws = session.services.aws()
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         identity = aws.caller_identity()
         if identity["Account"] != account:
             raise UsageError(
@@ -368,7 +369,7 @@ class KyeolProject:
         results = run_checks(aws, account)
         payload = security_payload(account, aws.region, results)
         failed = not payload["ok"]
-        finished = datetime.now(timezone.utc)
+        finished = datetime.now(UTC)
         report = build_report(
             {"run_id": new_run_id(), "command": "verify --security", "env": env, "dry_run": False,
              "status": "failed" if failed else "ok", "exit_code": EXIT_STEP_FAILED if failed else EXIT_OK,

@@ -4,7 +4,8 @@ guards that run before anything is touched (account/region identity, prod confir
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from runbook.errors import Unavailable, UsageError
 from runbook.step import Step

@@ -8,8 +8,9 @@ so the same product code runs against moto, the helm stand-in and the fake APIs.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from runbook.clock import Clock
 from runbook.redact import Redactor
@@ -81,18 +82,18 @@ class Services:
                              read_only=self.read_only)
 
     @cached_property
-    def terraform(self) -> "Terraform":
+    def terraform(self) -> Terraform:
         """Terraform with the ambient credentials (MGMT's, and every env without a profile)."""
         from steps.adapters.terraform import Terraform
 
         return Terraform(self.process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
 
-    def terraform_for(self, env: EnvConfig) -> "Terraform":
+    def terraform_for(self, env: EnvConfig) -> Terraform:
         """Terraform for a root in ``env``'s account: its ``profile`` as AWS_PROFILE (the
         providers' credentials); the ambient Terraform when the env names no profile."""
         return self._terraform_with(env.profile) if env.profile else self.terraform
 
-    def _terraform_with(self, profile: str) -> "Terraform":
+    def _terraform_with(self, profile: str) -> Terraform:
         from steps.adapters.terraform import Terraform
 
         if profile not in self._terraform:
@@ -102,7 +103,7 @@ class Services:
                                                  binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
         return self._terraform[profile]
 
-    def aws(self, region: str | None = None, *, profile: str = "") -> "AwsSession":
+    def aws(self, region: str | None = None, *, profile: str = "") -> AwsSession:
         """AWS clients for ``region``, with ``profile``'s credentials ("" = the ambient ones)."""
         from steps.adapters.aws import AwsSession
 
@@ -114,11 +115,11 @@ class Services:
             )
         return self._aws[key]
 
-    def aws_for(self, env: EnvConfig, region: str | None = None) -> "AwsSession":
+    def aws_for(self, env: EnvConfig, region: str | None = None) -> AwsSession:
         """AWS clients in ``env``'s account (its credentials profile, if it names one)."""
         return self.aws(region, profile=env.profile)
 
-    def kube(self, cluster: Mapping[str, Any]) -> "KubeClient":
+    def kube(self, cluster: Mapping[str, Any]) -> KubeClient:
         """A Kubernetes client for an EKS cluster described by its Terraform outputs; its
         token is signed with the credentials of the env that owns the cluster."""
         from steps.adapters.kube import KubeClient
@@ -139,13 +140,13 @@ class Services:
         return self._kube[name]
 
     @cached_property
-    def helm(self) -> "Helm":
+    def helm(self) -> Helm:
         from steps.adapters.helm import Helm
 
         return Helm(self.process, log=self.log, binary=self.environ.get("KYEOL_HELM", "helm"))
 
     @cached_property
-    def github(self) -> "GitHub":
+    def github(self) -> GitHub:
         from steps.adapters.github import GitHub
 
         token = self.environ.get("GITHUB_TOKEN") or self.environ.get("GH_TOKEN")

@@ -4,7 +4,8 @@ root (phases 1-3 and the env's destroy), the Helm release of Argo CD, Kubernetes
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _TERRAFORM_PHASES = frozenset({1, 2, 3, 12})
 

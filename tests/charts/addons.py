@@ -127,7 +127,7 @@ def generate(appset: dict[str, Any], secrets: list[dict[str, Any]]) -> list[dict
             if clusters.get("values"):
                 keys = list(clusters["values"])
                 rendered = argo_template.render_strings([str(clusters["values"][k]) for k in keys], params, options)
-                params["values"] = dict(zip(keys, rendered))
+                params["values"] = dict(zip(keys, rendered, strict=False))
             template = clusters.get("template") or spec["template"]
             app = argo_template.render_tree(template, params, options)
             metadata = dict(app.get("metadata") or {})

@@ -30,8 +30,9 @@ from __future__ import annotations
 import base64
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -156,7 +157,7 @@ def render_tree(node: Any, params: dict[str, Any], options: list[str]) -> Any:
     texts: list[str] = []
     strings_in(node, texts)
     unique = sorted(set(texts))
-    done = dict(zip(unique, render_strings(unique, params, options)))
+    done = dict(zip(unique, render_strings(unique, params, options), strict=False))
     return replace_strings(node, done.__getitem__)
 
 

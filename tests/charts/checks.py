@@ -34,8 +34,9 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
@@ -55,7 +56,7 @@ CRD_VALIDATOR_GROUPS = support.CRD_API_GROUPS  # argoproj.io, external-secrets.i
 # -- values ------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template_text(chart_dir: str) -> str:
     texts = []
     for path in sorted(Path(chart_dir).rglob("templates/**/*")):
@@ -75,7 +76,7 @@ _END = re.compile(r"\{\{-?\s*end\b")
 _DOT_TO_YAML = re.compile(r"(?:toYaml|toJson)\s+\.(?![\w.])")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def whole_paths(chart_dir: Path) -> frozenset[str]:
     """``.Values`` paths the chart's templates hand on whole: range/toYaml/toJson/tpl/omit/merge of
     it, or ``with`` it around ``toYaml .`` (up to the first ``end``)."""
@@ -216,7 +217,7 @@ _INCLUDE = re.compile(r'(?:include|template)\s+"([^"]+)"')
 _DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}', re.S)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _defines(chart_dir: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in _DEFINE.finditer(_template_text(chart_dir))}
 

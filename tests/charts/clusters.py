@@ -29,7 +29,7 @@ AFTER_APPLY = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def root(env: str) -> Instance:
     return instantiate(INFRA / "envs" / env)
 
@@ -41,7 +41,7 @@ def kubernetes_version(env: str) -> str:
     return version
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def irsa_roles(env: str) -> dict[str, frozenset[tuple[str, str]]]:
     """Role name → the (namespace, service account) pairs its trust policy admits (IRSA roles only)."""
     found: dict[str, frozenset[tuple[str, str]]] = {}

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from steps.phases import phase5_register
-from steps.wiring.config import TARGET_ENVS, KyeolConfig, load_config
 from steps.phases.phase4_argocd import HELM_TIMEOUT_S, ArgoCdStep
+from steps.wiring.config import TARGET_ENVS, KyeolConfig, load_config
 from tests.charts import addons, clusters, helm_cli, source
 from tests.charts.render import Rendered, load, render
 from tests.gitops import support

@@ -28,7 +28,7 @@ class HelmArgs:
     flags: dict[str, list[str]]
 
     @classmethod
-    def parse(cls, argv: list[str]) -> "HelmArgs":
+    def parse(cls, argv: list[str]) -> HelmArgs:
         """helm-style flags: ``--flag value``, ``--flag=value``, repeated ``-f``/``--set``."""
         positional: list[str] = []
         flags: dict[str, list[str]] = {}

@@ -109,7 +109,7 @@ def is_hook(obj: dict[str, Any]) -> bool:
     return HOOK_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(path: str) -> Any:
     """A loaded chart (immutable in the SDK, so one per process is shared)."""
     import helm_python

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from steps.wiring.config import ARGOCD_NAMESPACE, TARGET_ENVS, KyeolConfig
 from steps.phases.phase4_argocd import CHART, CHART_REPO, CHART_VERSION, RELEASE, WORKLOADS
+from steps.wiring.config import ARGOCD_NAMESPACE, TARGET_ENVS, KyeolConfig
 from tests.charts import checks, clusters
 from tests.charts.conftest import Release, argocd_argv
 from tests.gitops import support

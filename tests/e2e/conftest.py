@@ -3,8 +3,8 @@ session's moto server, with one Terraform plugin cache for every world."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -24,6 +24,7 @@ stops (default 4, a few minutes on 2 cores).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -31,7 +32,6 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -90,10 +90,8 @@ def stop(running: Running, method: str) -> int:
         os.killpg(pid, signal.SIGKILL)  # started in its own session: its group
     elif method == "kill tree":
         for victim in [pid, *descendants(pid)]:  # a cancelled CI job: everything at once
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     elif method == "sigterm":
         os.kill(pid, signal.SIGTERM)
     elif method == "ctrl-c twice":
@@ -188,7 +186,7 @@ def test_kills_and_faults_at_every_boundary_end_in_the_undisturbed_world(world: 
     assert results and results[-1].code == 0, report
 
     doc = world.state_doc()
-    assert {sid: doc["steps"][sid]["status"] for sid in STEP_IDS} == {sid: "done" for sid in STEP_IDS}, report
+    assert {sid: doc["steps"][sid]["status"] for sid in STEP_IDS} == dict.fromkeys(STEP_IDS, "done"), report
     assert_undisturbed_world(world, report)
 
     # A later deploy (faults off) changes nothing.

@@ -67,7 +67,7 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     status = world.kyeol("status", "--format", "json")
     assert status.code == 0, status
     steps = json.loads(status.stdout)["steps"]
-    assert {sid: rec["status"] for sid, rec in steps.items()} == {sid: "done" for sid in STEP_IDS}
+    assert {sid: rec["status"] for sid, rec in steps.items()} == dict.fromkeys(STEP_IDS, "done")
     assert steps["dev.verify"]["outputs"]["verified"] is True
     text = world.kyeol("status")
     assert text.code == 0 and all(f"✔ {sid}" in text.stdout for sid in STEP_IDS), text

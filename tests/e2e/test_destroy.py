@@ -93,10 +93,10 @@ def test_destroy_tears_down_dev_and_only_dev(world: World) -> None:
     assert world.helm.releases()["argocd/argocd"]["status"] == "deployed"
 
     found = statuses(world)
-    assert {sid: found[sid] for sid in UNDONE} == {sid: "pending" for sid in UNDONE}
-    assert {sid: found[sid] for sid in SHARED} == {sid: "done" for sid in SHARED}
+    assert {sid: found[sid] for sid in UNDONE} == dict.fromkeys(UNDONE, "pending")
+    assert {sid: found[sid] for sid in SHARED} == dict.fromkeys(SHARED, "done")
     assert found["dev.images"] == "done"  # the images live in MGMT's ECR and survive
-    assert {sid: found[sid] for sid in DESTROY} == {sid: "done" for sid in DESTROY}
+    assert {sid: found[sid] for sid in DESTROY} == dict.fromkeys(DESTROY, "done")
     text = world.kyeol("status")
     assert "· dev.infra" in text.stdout and "✔ mgmt.infra" in text.stdout, text
 
@@ -111,12 +111,12 @@ def test_a_deploy_after_the_destroy_builds_dev_again(world: World) -> None:
     outcomes = {s["id"]: s["outcome"] for s in world.reports()[-1]["steps"]}
     # Registration alone brings the add-ons back (the ApplicationSets follow the Secret's labels),
     # so dev.addons, due again, may find them there; every other step is applied again.
-    assert {sid: outcomes[sid] for sid in UNDONE} == {**{sid: "applied" for sid in UNDONE},
+    assert {sid: outcomes[sid] for sid in UNDONE} == {**dict.fromkeys(UNDONE, "applied"),
                                                       "dev.addons": outcomes["dev.addons"]}
     assert outcomes["dev.addons"] in ("applied", "found done")
-    assert {sid: outcomes[sid] for sid in SHARED + ("dev.images",)} == {sid: "unchanged" for sid in SHARED + ("dev.images",)}
+    assert {sid: outcomes[sid] for sid in SHARED + ("dev.images",)} == dict.fromkeys(SHARED + ("dev.images",), "unchanged")
     # The deploy undid the teardown: its records no longer claim dev is destroyed.
-    assert statuses(world) == {**{sid: "done" for sid in STEP_IDS}, **{sid: "pending" for sid in DESTROY}}
+    assert statuses(world) == {**dict.fromkeys(STEP_IDS, "done"), **dict.fromkeys(DESTROY, "pending")}
     assert load_balancers(world) == [world.lbc.name] and dev_state_objects(world)
 
 
@@ -139,7 +139,7 @@ def test_a_destroy_killed_while_the_alb_goes_is_finished_by_resume(world: World)
     assert report["command"] == "destroy" and [(s["id"], s["status"]) for s in report["steps"]] == [(sid, "done") for sid in DESTROY]
     assert load_balancers(world) == [] and dev_state_objects(world) == []
     found = statuses(world)
-    assert {sid: found[sid] for sid in UNDONE} == {sid: "pending" for sid in UNDONE}
+    assert {sid: found[sid] for sid in UNDONE} == dict.fromkeys(UNDONE, "pending")
     assert world.state_doc()["last_run"]["command"] == "destroy"
 
 

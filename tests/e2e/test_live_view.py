@@ -87,7 +87,7 @@ def check_screens(screens: list[list[str]], lines: int) -> int:
     return with_logs_above
 
 
-@pytest.mark.parametrize("columns,lines", [(160, 50), (80, 10)])
+@pytest.mark.parametrize(("columns", "lines"), [(160, 50), (80, 10)])
 def test_the_live_view_stays_readable_during_a_deploy(moto_server: str, tmp_path: Path, plugin_cache: Path,
                                                       columns: int, lines: int) -> None:
     world = World(tmp_path, moto_server, plugin_cache=plugin_cache)

@@ -13,8 +13,9 @@ and origin records and its site as they were, and stage still verifies.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -88,7 +89,7 @@ def test_a_fault_in_stages_sync_fails_stage_only_and_dev_ends_verified(world: Wo
     assert list(steps) == [sid for sid in runbook_order() if sid in steps]  # one graph, in runbook order
     assert sorted(steps) == sorted([*SHARED, *chain("dev"), *chain("stage")])
     # dev's whole chain ran to its verification in the same run; stage stopped at its sync.
-    assert {sid: steps[sid]["status"] for sid in [*SHARED, *chain("dev")]} == {sid: "done" for sid in [*SHARED, *chain("dev")]}
+    assert {sid: steps[sid]["status"] for sid in [*SHARED, *chain("dev")]} == dict.fromkeys([*SHARED, *chain("dev")], "done")
     assert steps["stage.sync"]["status"] == "failed" and "saleor-stage is Degraded" in steps["stage.sync"]["error"]["message"]
     assert steps["stage.verify"]["status"] == "pending"
     assert steps["stage.verify"]["notes"] == ["not run: needs stage.sync, which failed"]
@@ -115,7 +116,7 @@ def test_without_the_fault_the_next_run_finishes_stage_and_both_verify(world: Wo
     outcomes = {s["id"]: s["outcome"] for s in world.reports()[-1]["steps"]}
     assert outcomes["stage.sync"] == "applied" and outcomes["stage.verify"] == "applied"
     assert {outcomes[sid] for sid in [*SHARED, *chain("dev")]} == {"unchanged"}
-    assert statuses(world) == {sid: "done" for sid in [*SHARED, *chain("dev"), *chain("stage")]}
+    assert statuses(world) == dict.fromkeys([*SHARED, *chain("dev"), *chain("stage")], "done")
 
     verify = world.kyeol("verify", "--env", "dev", "--env", "stage", "--output", "json")
     assert verify.code == 0, verify

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -182,7 +183,7 @@ def test_a_kill_in_the_middle_of_the_phase_resumes_and_does_its_work_once(world:
     assert resumed.code == 0, resumed
     doc = world.state_doc()
     wanted = selection(kill.step)
-    assert {sid: rec["status"] for sid, rec in doc["steps"].items()} == {sid: "done" for sid in wanted}
+    assert {sid: rec["status"] for sid, rec in doc["steps"].items()} == dict.fromkeys(wanted, "done")
     assert doc["last_run"]["command"] == "resume" and doc["last_run"]["status"] == "ok"
     report = world.reports()[-1]
     assert [s["id"] for s in report["steps"]] == wanted
@@ -257,7 +258,7 @@ def test_sigterm_stops_the_deploy_cleanly_and_resume_finishes_it(world: World) -
 
     resumed = world.kyeol("resume")
     assert resumed.code == 0, resumed
-    assert {sid: rec["status"] for sid, rec in world.state_doc()["steps"].items()} == {sid: "done" for sid in STEP_IDS}
+    assert {sid: rec["status"] for sid, rec in world.state_doc()["steps"].items()} == dict.fromkeys(STEP_IDS, "done")
     assert [op["sync"]["revision"] for op in world.argo.operations_seen][before:] == [newer]
     assert world.state_doc()["steps"]["dev.sync"]["outputs"]["revision"] == newer
 

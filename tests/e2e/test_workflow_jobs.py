@@ -59,7 +59,7 @@ class Job:
         self.env = run_env
         self.cwd = world.tmp
 
-    def run(self, timeout: float = 300.0) -> "Job":
+    def run(self, timeout: float = 300.0) -> Job:
         started = time.monotonic()
         done = subprocess.run(self.argv, cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=timeout)
         self.code, self.stdout, self.stderr = done.returncode, done.stdout, done.stderr
@@ -80,8 +80,10 @@ class Job:
         return json.loads(Path(self.cwd, match.group(1)).read_text())
 
     def __repr__(self) -> str:
-        return f"job {' '.join(self.argv[2:4])} -> {getattr(self, 'code', '?')}\n--- stdout\n{getattr(self, 'stdout', '')[-5000:]}" \
-               f"\n--- stderr\n{getattr(self, 'stderr', '')[-4000:]}"
+        return (
+            f"job {' '.join(self.argv[2:4])} -> {getattr(self, 'code', '?')}\n--- stdout\n{getattr(self, 'stdout', '')[-5000:]}"
+            f"\n--- stderr\n{getattr(self, 'stderr', '')[-4000:]}"
+        )
 
 
 def s3(world: World) -> Any:
@@ -111,7 +113,7 @@ def test_the_push_job_deploys_dev_into_the_shared_state_with_a_summary(shared: W
     job = Job(shared, "deploy").run(timeout=600)
     assert job.code == 0, job
     doc = json.loads(s3(shared).get_object(Bucket=BUCKET, Key=KEY)["Body"].read())
-    assert {sid: doc["steps"][sid]["status"] for sid in STEP_IDS} == {sid: "done" for sid in STEP_IDS}
+    assert {sid: doc["steps"][sid]["status"] for sid in STEP_IDS} == dict.fromkeys(STEP_IDS, "done")
     assert not shared.state.exists()  # nothing went to a laptop's state.json
     assert KEY + ".lock" not in objects(shared)  # released
     # Actions: one folded group per step (runbook order), no live view, the JSON report kept.

@@ -26,9 +26,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import trustme
 
@@ -304,15 +305,15 @@ class World:
         argv = self.argv(command, *args)
         started = time.monotonic()
         done = subprocess.run(argv, cwd=self.tmp, env=self.env(**env), capture_output=True, text=True, timeout=timeout)
-        return Result(tuple([command, *args]), done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+        return Result((command, *args), done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
-    def start(self, command: str, *args: str, **env: str | None) -> "Running":
+    def start(self, command: str, *args: str, **env: str | None) -> Running:
         """Start kyeol in the background (its own process group, output to files)."""
         stem = f"{command}-{time.monotonic_ns()}"
         out, err = self.tmp / f"{stem}.out", self.tmp / f"{stem}.err"
         proc = subprocess.Popen(self.argv(command, *args), cwd=self.tmp, env=self.env(**env), stdout=out.open("w"),
                                 stderr=err.open("w"), start_new_session=True)
-        return Running(proc, out, err, tuple([command, *args]))
+        return Running(proc, out, err, (command, *args))
 
     def run_imports(self, stopped: Result | None = None) -> list[str]:
         """What an operator does when kyeol stops naming `terraform import` commands (a kill cut

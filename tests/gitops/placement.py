@@ -100,7 +100,7 @@ def _spread_ok(pod: Pod, node: Node, nodes: list[Node], placed: list[Pod]) -> bo
             return False
         domains = {n.label(key) for n in eligible}
         on = {n.name: n.label(key) for n in eligible}
-        counts = {d: 0 for d in domains}
+        counts = dict.fromkeys(domains, 0)
         for other in placed:
             if other.node in on and _selects(c["labelSelector"], other.labels):
                 counts[on[other.node]] += 1

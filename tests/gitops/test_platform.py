@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import yaml
 
 from steps.wiring.config import ADDONS, ARGOCD_SERVICE_ACCOUNTS, SERVICE_ACCOUNTS, TARGET_ENVS

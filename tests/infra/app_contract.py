@@ -244,8 +244,8 @@ def check_database_password(root: Instance, env: str) -> list[str]:
         problems.append(f"{secret.place}: {name} is written with {secret.content_arg}, which Terraform keeps in "
                         "state; use secret_string_wo")
     if not isinstance(doc, dict):
-        return problems + [f"{secret.place}: could not read the JSON written into {name} "
-                           f"({doc.source if isinstance(doc, Unknown) else 'nothing written'})"]
+        return problems + [(f"{secret.place}: could not read the JSON written into {name} "
+                           f"({doc.source if isinstance(doc, Unknown) else 'nothing written'})")]
     if source is not None and (secret.instance is not inst or _ephemeral_source(doc.get("password")) != source):
         problems.append(f"{secret.place}: {name} password = {doc.get('password')!r}, not the value the "
                         f"instance gets ({password!r}): the app would log in with another password")

@@ -10,9 +10,10 @@ Values are traced through tfvars, variables, locals and module calls by tests.in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from steps.wiring.config import KyeolConfig
 from tests.infra.evaluate import Instance, Unknown, instantiate
@@ -198,7 +199,7 @@ def check_node_groups(root: Instance, env: str) -> list[str]:
             for scope in scopes * times:
                 types = inst.attr(block, "instance_types", scope=scope)
                 got = [inst.attr(scaling, k, scope=scope) for k in ("min_size", "max_size", "desired_size")]
-                untraced = [p for value, what in ((types, "instance_types"), *zip(got, ("min_size", "max_size", "desired_size")))
+                untraced = [p for value, what in ((types, "instance_types"), *zip(got, ("min_size", "max_size", "desired_size"), strict=False))
                             if (p := traced(value, what, place))]
                 problems += untraced
                 if isinstance(types, list) and types != [size.node_type]:

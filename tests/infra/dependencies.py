@@ -14,8 +14,9 @@ The graph is built from the HCL only (no provider is needed), per module *block*
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from tests.infra.evaluate import Instance, _split_template
 from tests.infra.hcl import Block

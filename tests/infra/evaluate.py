@@ -15,11 +15,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tests.infra.hcl import Block, load_file, load_module, tf_files
 
@@ -103,6 +103,13 @@ def _jsonencode(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _flatten(value: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in value:
+        out.extend(_flatten(v) if isinstance(v, list) else [v])
+    return out
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": str.lower, "upper": str.upper, "tostring": str, "tonumber": float, "tobool": bool,
     "format": _format, "join": lambda sep, items: sep.join(map(str, items)),
@@ -110,17 +117,17 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "concat": lambda *ls: [x for lst in ls for x in lst],
     "length": len, "min": min, "max": max, "tolist": list, "toset": lambda x: sorted(set(x)),
     "contains": lambda coll, v: v in coll, "lookup": lambda m, k, *d: m.get(k, *d),
-    "keys": lambda m: sorted(m), "values": lambda m: [m[k] for k in sorted(m)],
+    "keys": sorted, "values": lambda m: [m[k] for k in sorted(m)],
     "replace": lambda s, a, b: s.replace(a, b), "trimsuffix": lambda s, x: s.removesuffix(x),
     "trimprefix": lambda s, x: s.removeprefix(x), "split": lambda sep, s: s.split(sep),
     "range": lambda *a: list(range(*map(int, a))), "slice": lambda lst, a, b: lst[int(a):int(b)],
     "cidrsubnet": lambda cidr, bits, num: _cidrsubnet(cidr, int(bits), int(num)),
-    "distinct": lambda lst: list(dict.fromkeys(lst)), "flatten": lambda lst: _flatten(lst),
+    "distinct": lambda lst: list(dict.fromkeys(lst)), "flatten": _flatten,
     "element": lambda lst, i: lst[int(i) % len(lst)], "compact": lambda lst: [x for x in lst if x not in ("", None)],
     "startswith": lambda s, p: s.startswith(p), "endswith": lambda s, p: s.endswith(p),
     "substr": lambda s, o, n: s[int(o):] if int(n) < 0 else s[int(o):int(o) + int(n)], "trimspace": str.strip,
     "jsonencode": _jsonencode, "jsondecode": json.loads,
-    "setsubtract": lambda a, b: sorted(set(a) - set(b)), "sort": lambda lst: sorted(lst),
+    "setsubtract": lambda a, b: sorted(set(a) - set(b)), "sort": sorted,
 }
 
 
@@ -128,13 +135,6 @@ def _cidrsubnet(cidr: str, bits: int, num: int) -> str:
     net = ipaddress.ip_network(cidr)
     return str(list(net.subnets(prefixlen_diff=bits))[num]) if bits <= 12 else str(
         ipaddress.ip_network((int(net.network_address) + (num << (net.max_prefixlen - net.prefixlen - bits)), net.prefixlen + bits)))
-
-
-def _flatten(value: Any) -> list[Any]:
-    out: list[Any] = []
-    for v in value:
-        out.extend(_flatten(v) if isinstance(v, list) else [v])
-    return out
 
 
 class _Parser:
@@ -265,7 +265,7 @@ class _Parser:
             return Unknown(unknown.source if unknown else f"{name}(…) in {self.text}")
         try:
             return FUNCTIONS[name](*args)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a modelled HCL function is an unknown value, as plan would leave it
             return Unknown(f"{name}(…) in {self.text}")
 
     def collection(self, close: str) -> Any:
@@ -329,7 +329,7 @@ class _Parser:
                 keep = self.conditional()
             if not pairs:
                 continue
-            if isinstance(keep, Unknown) or isinstance(first, Unknown) and close == "}":
+            if isinstance(keep, Unknown) or (isinstance(first, Unknown) and close == "}"):
                 self.scope = saved
                 self._skip_to(close)
                 return Unknown(f"for-expression in {self.text}")
@@ -361,7 +361,7 @@ def _unescape(text: str) -> str:
 class ModuleOutputs:
     """``module.<name>``: indexing by a name reads that output; ``[0]``/``["k"]`` of a counted call is the same instance."""
 
-    instance: "Instance"
+    instance: Instance
 
     def get(self, key: Any) -> Any:
         if isinstance(key, str) and key in self.instance.output_names:
@@ -389,9 +389,9 @@ class Instance:
     address: str  # "" for the root, "module.eks", "module.a.module.b"
     directory: Path
     inputs: Mapping[str, Any]
-    parent: "Instance | None" = None
+    parent: Instance | None = None
     call: Block | None = None
-    children: dict[str, "Instance"] = field(default_factory=dict)
+    children: dict[str, Instance] = field(default_factory=dict)
     _locals_done: dict[str, Any] = field(default_factory=dict)
     _locals_busy: set[str] = field(default_factory=set)
 
@@ -507,7 +507,7 @@ class Instance:
             return [{"count": {"index": i}} for i in range(int(n))]
         return [{}]
 
-    def walk(self) -> Iterator["Instance"]:
+    def walk(self) -> Iterator[Instance]:
         yield self
         for child in self.children.values():
             yield from child.walk()

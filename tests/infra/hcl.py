@@ -10,10 +10,11 @@ values are serialized by hcl2 itself (strings unquoted, expressions as ``${…}`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import hcl2
 from hcl2.rules.base import AttributeRule, BlockRule, BodyRule
@@ -41,13 +42,13 @@ class Block:
     line: int
     file: Path
     attrs: dict[str, Attr] = field(default_factory=dict)
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
-    def children(self, block_type: str) -> list["Block"]:
+    def children(self, block_type: str) -> list[Block]:
         """Nested blocks of one type, in file order."""
         return [b for b in self.blocks if b.type == block_type]
 
-    def child(self, block_type: str) -> "Block | None":
+    def child(self, block_type: str) -> Block | None:
         found = self.children(block_type)
         return found[0] if found else None
 
@@ -55,7 +56,7 @@ class Block:
         attr = self.attrs.get(name)
         return default if attr is None else attr.value
 
-    def walk(self) -> Iterator["Block"]:
+    def walk(self) -> Iterator[Block]:
         """This block and every block nested in it, depth first."""
         yield self
         for child in self.blocks:

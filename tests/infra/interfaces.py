@@ -13,9 +13,10 @@ module calls (``module.a.module.b[0].aws_x.y``), with an instance key only where
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tests.infra.hcl import Attr, Block, load_file, load_module, module_dirs, references, tf_files, top_blocks
 

@@ -17,8 +17,9 @@ no ARN exists before apply. Each function returns problem strings naming the fil
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from tests.infra.conformance import instances_of, where
 from tests.infra.evaluate import Instance, Unknown, _render, _split_template
@@ -259,8 +260,8 @@ def media_host(root: Instance, bucket: MediaBucket, reader: str, location: str) 
                   if inst.attr(b, "path_pattern", scope=s) == f"/{location}/*"]
     problems = [] if host else [f"{place} [{ref.key}]: aliases = {aliases!r}, expected one public host"]
     if len(behaviours) != 1:
-        return host, problems + [f"{place} [{ref.key}]: {len(behaviours)} ordered_cache_behavior for /{location}/*, "
-                                 "expected 1 (media URLs would reach the ALB)"]
+        return host, problems + [(f"{place} [{ref.key}]: {len(behaviours)} ordered_cache_behavior for /{location}/*, "
+                                 "expected 1 (media URLs would reach the ALB)")]
     behaviour, bscope = behaviours[0]
     origin = origins.get(symbolic(inst, behaviour.value("target_origin_id"), bscope))
     if origin is None or symbolic(inst, origin[0].value("domain_name"), origin[1]) != bucket.regional_domain:
@@ -349,8 +350,8 @@ def _media_statement(place: str, s: Statement, arn: str, location: str, private:
     prefixes = [v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals]
     if s.actions == ["s3:ListBucket"] and s.resources == [arn] and prefixes and all(p.startswith(f"{location}/") for p in prefixes):
         return []
-    return [f"{place}: statement {s.sid or '?'} allows {s.actions} on {s.resources} (s3:prefix {prefixes}); the media "
-            f"role may only use {sorted(OBJECT_ACTIONS)} on {objects} and s3:ListBucket on {arn} under {location}/"]
+    return [(f"{place}: statement {s.sid or '?'} allows {s.actions} on {s.resources} (s3:prefix {prefixes}); the media "
+            f"role may only use {sorted(OBJECT_ACTIONS)} on {objects} and s3:ListBucket on {arn} under {location}/")]
 
 
 # --- The overlay against it --------------------------------------------------------------------
@@ -389,7 +390,7 @@ def check_media(root: Instance, docs: list[dict[str, Any]], env: str, account: s
     distinct = {tuple(v.values()) for v in settings.values()}
     if len(distinct) > 1:
         return [f"{env}: api and worker disagree on the media settings: {settings}"]
-    want = dict(zip(MEDIA_ENV, distinct.pop()))
+    want = dict(zip(MEDIA_ENV, distinct.pop(), strict=False))
     location = want["AWS_LOCATION"]
     if want["AWS_MEDIA_BUCKET_NAME"] != bucket.name:
         problems.append(f"{env}: AWS_MEDIA_BUCKET_NAME = {want['AWS_MEDIA_BUCKET_NAME']!r}, Terraform makes "
@@ -538,7 +539,7 @@ def private_access_problems(root: Instance, bucket: MediaBucket, key: str | None
         problems.append(f"{role_name}: may not {sorted(OBJECT_ACTIONS - actions)} private objects under {location}/ "
                         "(the api writes webhook payloads, the worker reads and deletes them)")
     kms = [s for s in grants if _kms_through_s3(s, bucket.arn)]
-    if key is not None and not any(s.resources == [key] and KMS_ACTIONS <= set(s.actions) for s in kms):
+    if key is not None and not any(s.resources == [key] and set(s.actions) >= KMS_ACTIONS for s in kms):
         problems.append(f"{role_name}: may not kms:Decrypt and kms:GenerateDataKey with {key} through S3: every read and "
                         "write of the SSE-KMS bucket is denied")
     return problems

@@ -71,7 +71,7 @@ class Schema:
         self.metadata: dict[str, Any] = doc["metadata"]
 
     @classmethod
-    def load(cls, path: Path = SCHEMA_FILE) -> "Schema":
+    def load(cls, path: Path = SCHEMA_FILE) -> Schema:
         return _load_schema(Path(path))
 
     @property

@@ -86,8 +86,8 @@ def test_vpc_cni_with_the_network_policy_agent_passes(tmp_path: Path) -> None:
 ])
 def test_network_policy_agent_off_is_reported(tmp_path: Path, cni: str, shown: str) -> None:
     assert netpol_problems(eks_tree(tmp_path, cni)) == [
-        f'vpc-cni enableNetworkPolicy = {shown}, expected "true": without the network policy agent the '
-        "NetworkPolicies of the GitOps trees are accepted and not enforced in dev"]
+        (f'vpc-cni enableNetworkPolicy = {shown}, expected "true": without the network policy agent the '
+        "NetworkPolicies of the GitOps trees are accepted and not enforced in dev")]
 
 
 def test_turning_policies_on_must_keep_prefix_delegation(tmp_path: Path) -> None:
@@ -177,16 +177,16 @@ def test_one_write_only_password_in_instance_and_secret_passes(tmp_path: Path) -
 
 def test_rds_managed_password_is_reported(tmp_path: Path) -> None:
     tree = db_tree(tmp_path, (
-        "  password_wo         = ephemeral.aws_secretsmanager_random_password.master.random_password\n"
-        "  password_wo_version = var.password_version\n",
+        ("  password_wo         = ephemeral.aws_secretsmanager_random_password.master.random_password\n"
+        "  password_wo_version = var.password_version\n"),
         "  manage_master_user_password = true\n"))
     assert db_problems(tree) == [
-        "manage_master_user_password is on: RDS would keep the password in a secret named rds!db-<uuid> "
-        "(unknown to the GitOps tree) and rotate it under running pods",
+        ("manage_master_user_password is on: RDS would keep the password in a secret named rds!db-<uuid> "
+        "(unknown to the GitOps tree) and rotate it under running pods"),
         "password_wo = None does not come from an ephemeral resource",
         "no password_wo_version: the password could never be rotated",
-        "secret_string_wo_version = '${var.password_version}' but password_wo_version = None: "
-        "a rotation must write the instance and jung-dev-saleor-db together",
+        ("secret_string_wo_version = '${var.password_version}' but password_wo_version = None: "
+        "a rotation must write the instance and jung-dev-saleor-db together"),
     ]
 
 
@@ -197,8 +197,8 @@ def test_password_that_would_be_kept_in_state_is_reported(tmp_path: Path) -> Non
                             "password_wo = None does not come from an ephemeral resource"]
     tree = db_tree(tmp_path / "plain-secret", ("  secret_string_wo = jsonencode", "  secret_string = jsonencode"),
                    ("  secret_string_wo_version = var.password_version\n", ""))
-    assert db_problems(tree) == ["jung-dev-saleor-db is written with secret_string, which Terraform keeps in state; "
-                                 "use secret_string_wo"]
+    assert db_problems(tree) == [("jung-dev-saleor-db is written with secret_string, which Terraform keeps in state; "
+                                 "use secret_string_wo")]
 
 
 def test_secret_holding_another_password_user_or_version_is_reported(tmp_path: Path) -> None:
@@ -207,12 +207,12 @@ def test_secret_holding_another_password_user_or_version_is_reported(tmp_path: P
                    ('    username = "saleor"\n    password', '    username = "postgres"\n    password'),
                    ("  secret_string_wo_version = var.password_version", "  secret_string_wo_version = 2"))
     assert db_problems(tree) == [
-        "jung-dev-saleor-db password = <unknown rds: ephemeral.aws_secretsmanager_random_password.other.random_password>, "
+        ("jung-dev-saleor-db password = <unknown rds: ephemeral.aws_secretsmanager_random_password.other.random_password>, "
         "not the value the instance gets (<unknown rds: ephemeral.aws_secretsmanager_random_password.master.random_password>): "
-        "the app would log in with another password",
+        "the app would log in with another password"),
         "jung-dev-saleor-db username = 'postgres', the instance's username is 'saleor'",
-        "secret_string_wo_version = 2 but password_wo_version = '${var.password_version}': "
-        "a rotation must write the instance and jung-dev-saleor-db together",
+        ("secret_string_wo_version = 2 but password_wo_version = '${var.password_version}': "
+        "a rotation must write the instance and jung-dev-saleor-db together"),
     ]
 
 
@@ -254,8 +254,8 @@ def test_keys_the_secret_lacks_are_reported(tmp_path: Path) -> None:
     tree = db_tree(tmp_path, ("    password = ephemeral.aws_secretsmanager_random_password.master.random_password\n", ""))
     root = instantiate(tree / "envs/dev")
     assert a.check_external_secret_keys(root, [external_secret("saleor-db", ["jung-dev-saleor-db"], {"DATABASE_URL": DB_URL})], "dev") == [
-        "ExternalSecret saleor-db (dev) reads ['password'] from ['jung-dev-saleor-db'], which Terraform does not write "
-        "(keys there: ['dbname', 'host', 'port', 'username'])"]
+        ("ExternalSecret saleor-db (dev) reads ['password'] from ['jung-dev-saleor-db'], which Terraform does not write "
+        "(keys there: ['dbname', 'host', 'port', 'username'])")]
     (problem,) = a.check_external_secret_keys(root, [external_secret("saleor-cache", ["jung-dev-saleor-cache"], {"U": "{{ .auth_token }}"})], "dev")
     assert problem.startswith("ExternalSecret saleor-cache (dev): extracts 'jung-dev-saleor-cache', which no secret of ")
 

@@ -143,8 +143,10 @@ def test_a_valkey_secret_not_replaced_with_its_group_is_reported(tmp_path: Path,
     edit(tree / "modules/valkey/main.tf", "    replace_triggered_by = [aws_elasticache_replication_group.this.id]\n", "")
     found = write_only_pairs_problems(tree)
     assert [p.split(":")[0] for p in found] == ["dev", "prod", "stage"], found
-    assert "module.environment.module.valkey.aws_secretsmanager_secret_version.connection is not replaced with " \
-           "aws_elasticache_replication_group.this" in found[0]
+    assert (
+        "module.environment.module.valkey.aws_secretsmanager_secret_version.connection is not replaced with "
+        "aws_elasticache_replication_group.this"
+    ) in found[0]
 
 
 def test_an_rds_secret_not_replaced_with_its_instance_is_reported(tmp_path: Path, infra_tree: Path) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -115,8 +115,8 @@ def test_a_bucket_name_terraform_does_not_make_is_reported(dev_root, dev_docs) -
 def test_a_custom_domain_whose_distribution_does_not_read_the_bucket_is_reported(dev_root, dev_docs) -> None:
     docs = set_env(dev_docs, "AWS_MEDIA_CUSTOM_DOMAIN", "dev.mgz-g2-u3.shop")
     assert problems(dev_root, docs) == [
-        "dev: AWS_MEDIA_CUSTOM_DOMAIN = 'dev.mgz-g2-u3.shop', but the media bucket is read by the distribution(s) of "
-        "['dev-api.mgz-g2-u3.shop']: media URLs would not reach it"]
+        ("dev: AWS_MEDIA_CUSTOM_DOMAIN = 'dev.mgz-g2-u3.shop', but the media bucket is read by the distribution(s) of "
+        "['dev-api.mgz-g2-u3.shop']: media URLs would not reach it")]
 
 
 def test_a_prefix_the_bucket_policy_role_and_behaviour_do_not_cover_is_reported(dev_root, dev_docs) -> None:
@@ -200,8 +200,10 @@ def test_the_other_distribution_reading_the_bucket_is_reported(tmp_path: Path, i
     found = tree_problems(tree, dev_docs)
     assert any("(module.environment.module.edge.aws_cloudfront_distribution.this) [service]: 0 ordered_cache_behavior "
                "for /media/*, expected 1 (media URLs would reach the ALB)" in p for p in found)
-    assert "dev: AWS_MEDIA_CUSTOM_DOMAIN = 'dev-api.mgz-g2-u3.shop', but the media bucket is read by the distribution(s) " \
-           "of ['dev.mgz-g2-u3.shop']: media URLs would not reach it" in found
+    assert (
+        "dev: AWS_MEDIA_CUSTOM_DOMAIN = 'dev-api.mgz-g2-u3.shop', but the media bucket is read by the distribution(s) "
+        "of ['dev.mgz-g2-u3.shop']: media URLs would not reach it"
+    ) in found
 
 
 # --- Terraform's side: the distribution -----------------------------------------------------------
@@ -222,8 +224,8 @@ EDGE_MAIN = "modules/edge/main.tf"
     ('data "aws_cloudfront_cache_policy" "caching_optimized" {\n  name = "Managed-CachingOptimized"',
      'data "aws_cloudfront_cache_policy" "caching_optimized" {\n  name = "Managed-CachingOptimizedForUncompressedObjects"',
      "[api]: /media/* cache policy is 'Managed-CachingOptimizedForUncompressedObjects', expected Managed-CachingOptimized"),
-    ("      response_headers_policy_id = ordered_cache_behavior.value.origin == local.media_origin_id ? "
-     "aws_cloudfront_response_headers_policy.media.id : aws_cloudfront_response_headers_policy.security.id",
+    (("      response_headers_policy_id = ordered_cache_behavior.value.origin == local.media_origin_id ? "
+     "aws_cloudfront_response_headers_policy.media.id : aws_cloudfront_response_headers_policy.security.id"),
      "      response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id",
      "[api]: /media/* responses get no HSTS and sandboxing Content-Security-Policy (CSP None)"),
     ("\"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox\"", "\"default-src 'none'\"",
@@ -244,8 +246,8 @@ IRSA_MAIN = "modules/irsa/main.tf"
 @pytest.mark.parametrize(("old", "new", "shown"), [
     ('    resources = ["${var.saleor_media_bucket_arn}/${var.saleor_media_key_prefix}/*"]',
      '    resources = ["${var.saleor_media_bucket_arn}/*"]',
-     "statement MediaObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
-     "['{saleor-media: aws_s3_bucket.media.arn}/*'] (s3:prefix [])"),
+     ("statement MediaObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
+     "['{saleor-media: aws_s3_bucket.media.arn}/*'] (s3:prefix [])")),
     ('    sid       = "MediaObjects"\n    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]',
      '    sid       = "MediaObjects"\n    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutBucketPolicy"]',
      "statement MediaObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:PutBucketPolicy']"),
@@ -268,8 +270,8 @@ def test_without_the_media_module_the_overlay_names_nothing_terraform_makes(tmp_
     tree = real_copy(tmp_path, infra_tree)
     edit(tree / "envs/dev/outputs.tf", 'output "media_bucket" {', 'output "unused_bucket" {')
     assert tree_problems(tree, dev_docs) == [
-        f"{tree / 'envs/dev'}: no output media_bucket (the bucket the "
-        "overlay's AWS_MEDIA_BUCKET_NAME names)"]
+        (f"{tree / 'envs/dev'}: no output media_bucket (the bucket the "
+        "overlay's AWS_MEDIA_BUCKET_NAME names)")]
 
 
 # --- Saleor's private storage (issue 8, defect 3) ---------------------------------------------------
@@ -338,8 +340,8 @@ def test_a_private_bucket_behind_cloudfront_is_reported(tmp_path: Path, infra_tr
 @pytest.mark.parametrize(("old", "new", "shown"), [
     ('    resources = ["${var.saleor_private_bucket_arn}/${var.saleor_media_key_prefix}/*"]',
      '    resources = ["${var.saleor_private_bucket_arn}/*"]',
-     "statement PrivateObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
-     "['{saleor-private-media: aws_s3_bucket.private.arn}/*']"),
+     ("statement PrivateObjects allows ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] on "
+     "['{saleor-private-media: aws_s3_bucket.private.arn}/*']")),
     ('      variable = "kms:ViaService"\n      values   = ["s3.${local.region}.amazonaws.com"]',
      '      variable = "kms:CallerAccount"\n      values   = ["s3.${local.region}.amazonaws.com"]', "statement PrivateObjectsKey allows"),
     ('    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]', '    actions   = ["kms:Decrypt"]',

@@ -76,7 +76,7 @@ def js_attr(name: str, flags: str, body: str) -> str:
     """One typed attribute of a generated class, as the cdktn generator writes it: the
     ``// name - computed: …`` comment, then a typed getter or a complex-value field."""
     c, o, r = (str(ch == "1").lower() for ch in flags)
-    camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
+    camel = name.split("_", maxsplit=1)[0] + "".join(w.title() for w in name.split("_")[1:])
     head = f"    // {name} - computed: {c}, optional: {o}, required: {r}\n"
     if body.startswith("new "):
         return head + f"    _{camel} = {body};\n    get {camel}() {{\n        return this._{camel};\n    }}\n"

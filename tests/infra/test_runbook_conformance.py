@@ -36,7 +36,7 @@ def write(tree: Path, files: dict[str, str]) -> Path:
 
 
 def tfvars(values: dict) -> str:
-    def hcl(v):  # noqa: ANN001
+    def hcl(v):
         return str(v).lower() if isinstance(v, bool) else f'"{v}"' if isinstance(v, str) else str(v)
 
     return "".join(f"{k} = {hcl(v)}\n" for k, v in values.items())
@@ -193,8 +193,8 @@ def test_sizing_deviations_are_reported_at_the_resource(tmp_path: Path) -> None:
                                                 "node_max_size": 3})
     problems = sizing_problems(tree, "stage")
     assert problems == [
-        f"{tree}/envs/stage: node groups add up to 2-3 nodes (module.nodes.aws_eks_node_group.default 2-3); "
-        "runbook §3 wants t3.medium x 2-4 in total for stage",
+        (f"{tree}/envs/stage: node groups add up to 2-3 nodes (module.nodes.aws_eks_node_group.default 2-3); "
+        "runbook §3 wants t3.medium x 2-4 in total for stage"),
         f"{(tree / 'modules/db/main.tf').resolve()}:1 (module.db.aws_db_instance.this): instance_class = 'db.t3.small', runbook §3 wants 'db.t3.medium' for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): automatic_failover_enabled = False, runbook §3 wants True for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): multi_az_enabled = False, runbook §3 wants True for stage",
@@ -232,8 +232,8 @@ def prod_with_egress_group(tmp_path: Path, values: dict, *, count: str = "1", in
 def test_every_node_group_counts_towards_the_runbook_total(tmp_path: Path) -> None:
     tree = prod_with_egress_group(tmp_path, PROD)  # main group 3-5 plus an egress group 1-2: 4-7 nodes
     assert c.check_node_groups(instantiate(tree / "envs/prod"), "prod") == [
-        f"{tree}/envs/prod: node groups add up to 4-7 nodes (module.nodes.aws_eks_node_group.default 3-5, "
-        "module.pg.aws_eks_node_group.default 1-2); runbook §3 wants t3.medium x 3-5 in total for prod"]
+        (f"{tree}/envs/prod: node groups add up to 4-7 nodes (module.nodes.aws_eks_node_group.default 3-5, "
+        "module.pg.aws_eks_node_group.default 1-2); runbook §3 wants t3.medium x 3-5 in total for prod")]
 
 
 def test_main_group_sized_as_the_total_minus_the_egress_group_passes(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from runbook.clock import Clock
 from runbook.redact import Redactor
 from runbook.retry import Classifier
-from runbook.runner import RunOptions, Runner
+from runbook.runner import Runner, RunOptions
 from runbook.step import CheckResult, Step, StepContext, record_change
 from tests.runbook.test_runner import MemoryStore, RecordingLog
 

@@ -11,9 +11,10 @@ import io
 import json
 import os
 import signal
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -513,7 +514,7 @@ def test_a_signal_during_a_run_records_the_step_interrupted_and_exits_130(projec
                 raise Interrupted("walls stopped half-built")
 
     project.world["_during_apply"] = interrupt_me
-    code, out, _ = run(project)
+    code, _out, _ = run(project)
 
     assert code == EXIT_INTERRUPTED
     doc = json.loads(project.state.read_text())

@@ -14,7 +14,7 @@ import re
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,7 @@ def plant_lock(directory: Path, *, pid: int, host: str | None = None, run_id: st
         user=getpass.getuser(),
         host=host or socket.gethostname(),
         pid=pid,
-        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         command="deploy",
     )
     FileLock(lock_path(directory)).acquire(holder)
@@ -79,7 +79,7 @@ def test_two_deploys_at_once_one_runs_the_other_exits_3_naming_the_holder(workdi
     started = re.search(r"started (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^) ]*)", error)
     assert started, error
     moment = datetime.fromisoformat(started.group(1))
-    assert abs(datetime.now(timezone.utc) - moment) < timedelta(minutes=1)
+    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=1)
     assert any(line.startswith("hint: ") and "unlock --force" in line for line in loser.stderr.splitlines())
     assert "RUN deploy" not in loser.stdout, "the refused run did nothing"
 

@@ -70,7 +70,7 @@ def resume_to_the_end(directory: Path, **env: str) -> cp.Finished:
     assert done.returncode == 0, done.stdout + done.stderr
     doc = assert_checkpoint_parses(directory)
     assert doc["last_run"]["command"] == "resume" and doc["last_run"]["status"] == "ok"
-    assert {sid: rec["status"] for sid, rec in doc["steps"].items()} == {sid: "done" for sid in ALL_STEPS}
+    assert {sid: rec["status"] for sid, rec in doc["steps"].items()} == dict.fromkeys(ALL_STEPS, "done")
     return done
 
 
@@ -98,7 +98,7 @@ def test_sigkill_right_after_a_step_then_resume_applies_each_step_once(workdir: 
     resume_to_the_end(workdir)  # takes over the dead run's lock by itself
 
     counts = effect_counts(workdir)
-    assert {sid: counts[sid] for sid in IDEMPOTENT} == {sid: 1 for sid in IDEMPOTENT}
+    assert {sid: counts[sid] for sid in IDEMPOTENT} == dict.fromkeys(IDEMPOTENT, 1)
     # The unobservable step: once; again only if the kill hit its own apply.
     assert counts[cp.COUNTER] == (1 if counter_was_done or counted_before == 0 else counted_before + 1)
     assert lock_holder_pid(workdir) is None
@@ -127,8 +127,8 @@ def test_sigkill_during_an_apply_leaves_it_running_and_resume_rechecks_and_appli
 
     done = resume_to_the_end(workdir)
     resumed = cp.read_state(workdir)["last_run"]["run_id"]
-    effects = dict((sid, run) for sid, run in cp.read_effects(workdir))
-    assert effect_counts(workdir) == {sid: 1 for sid in ALL_STEPS}
+    effects = dict(cp.read_effects(workdir))
+    assert effect_counts(workdir) == dict.fromkeys(ALL_STEPS, 1)
     assert effects["left.ship"] == resumed and effects["seed"] == first_run
     assert outcome(workdir / cp.RUNS, resumed, "left.ship") == "applied"
     assert outcome(workdir / cp.RUNS, resumed, "seed") == "unchanged"
@@ -148,7 +148,7 @@ def test_sigkill_after_the_effect_but_before_the_checkpoint_is_found_done_by_the
 
     resume_to_the_end(workdir)
     resumed = cp.read_state(workdir)["last_run"]["run_id"]
-    assert effect_counts(workdir) == {sid: 1 for sid in ALL_STEPS}
+    assert effect_counts(workdir) == dict.fromkeys(ALL_STEPS, 1)
     assert dict(cp.read_effects(workdir))["left.ship"] == first_run
     assert outcome(workdir / cp.RUNS, resumed, "left.ship") == "found done"
 
@@ -164,7 +164,7 @@ def test_an_unobservable_step_killed_in_its_own_apply_is_applied_again_never_ski
     resumed = cp.read_state(workdir)["last_run"]["run_id"]
     counts = effect_counts(workdir)
     assert counts[cp.COUNTER] == 2, "its check cannot see the first apply, so it must not assume it"
-    assert {sid: counts[sid] for sid in IDEMPOTENT} == {sid: 1 for sid in IDEMPOTENT}
+    assert {sid: counts[sid] for sid in IDEMPOTENT} == dict.fromkeys(IDEMPOTENT, 1)
     assert outcome(workdir / cp.RUNS, resumed, cp.COUNTER) == "applied"
     assert outcome(workdir / cp.RUNS, resumed, "left.ship") == "unchanged"
 
@@ -195,7 +195,7 @@ def test_repeated_kills_at_any_moment_never_corrupt_the_checkpoint(workdir: Path
 
     resume_to_the_end(workdir)
     counts = effect_counts(workdir)
-    assert {sid: counts[sid] for sid in IDEMPOTENT} == {sid: 1 for sid in IDEMPOTENT}
+    assert {sid: counts[sid] for sid in IDEMPOTENT} == dict.fromkeys(IDEMPOTENT, 1)
     assert 1 <= counts[cp.COUNTER] <= 1 + counter_cut
     runs_per_step = collections.defaultdict(list)
     for sid, run in cp.read_effects(workdir):
@@ -226,7 +226,7 @@ def test_sigterm_and_sigint_stop_cleanly_with_130_and_resume_completes(workdir: 
     assert "left.ship" not in effect_counts(workdir)
 
     resume_to_the_end(workdir)
-    assert effect_counts(workdir) == {sid: 1 for sid in ALL_STEPS}
+    assert effect_counts(workdir) == dict.fromkeys(ALL_STEPS, 1)
 
 
 # -- a failed step ------------------------------------------------------------------------
@@ -246,4 +246,4 @@ def test_a_failed_step_exits_1_stops_its_branch_and_resume_finishes_after_the_fi
     assert not (workdir / (cp.STATE + ".lock")).exists()
 
     resume_to_the_end(workdir)
-    assert effect_counts(workdir) == {sid: 1 for sid in ALL_STEPS}
+    assert effect_counts(workdir) == dict.fromkeys(ALL_STEPS, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -83,7 +84,7 @@ def test_cycle_error_lists_the_cycle_path() -> None:
     assert set(path) == {"a", "b", "c"} and "root" not in path
     # consecutive entries are real edges, need → dependent
     needs = {s.id: s.needs for s in steps}
-    for need, dependent in zip(path, path[1:]):
+    for need, dependent in itertools.pairwise(path):
         assert need in needs[dependent]
 
 
@@ -128,7 +129,7 @@ def test_select_only_from_to() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs, fragment",
+    ("kwargs", "fragment"),
     [
         ({"only": "dev.synk"}, "--only 'dev.synk' is not a step"),
         ({"from_": "nope"}, "--from 'nope' is not a step"),

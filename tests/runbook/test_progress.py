@@ -142,7 +142,7 @@ def test_the_live_view_keeps_elapsed_time_moving_and_stops() -> None:
 
 
 @pytest.mark.parametrize(
-    "stream, term, kind",
+    ("stream", "term", "kind"),
     [(io.StringIO(), "xterm", NullProgress), (Tty(), "xterm", TtyProgress), (Tty(), "dumb", NullProgress)],
 )
 def test_make_progress_draws_only_on_a_real_terminal(stream, term, kind, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,9 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from runbook.errors import TransientError
 from runbook.redact import Redactor
 from runbook.report import build_report, latest_reports, read_report, report_path, summarize, write_report
 from runbook.retry import Classifier, RetryPolicy
-from runbook.runner import RunOptions, Runner, RunResult, StepResult
+from runbook.runner import Runner, RunOptions, RunResult, StepResult
 from runbook.state import FileStateStore
 from runbook.step import CheckResult, Step, StepContext
 
@@ -93,7 +94,7 @@ def test_write_report_is_atomic_and_redacted(tmp_path: Path) -> None:
 def test_report_names_are_safe_file_names(tmp_path: Path) -> None:
     assert report_path(tmp_path, "../../etc/passwd").parent == tmp_path
     assert report_path(tmp_path, "a/b c").name == "a_b_c.json"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a report needs a run_id"):
         write_report(tmp_path, {"status": "ok"})
 
 

@@ -13,8 +13,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ from runbook.errors import (
 )
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy
-from runbook.runner import RunOptions, Runner, RunResult
+from runbook.runner import Runner, RunOptions, RunResult
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
 
@@ -97,7 +98,7 @@ class RecordingLog:
         self.records = records if records is not None else []
         self.bound = bound or {}
 
-    def bind(self, **fields: Any) -> "RecordingLog":
+    def bind(self, **fields: Any) -> RecordingLog:
         return RecordingLog(self.records, {**self.bound, **fields})
 
     def _emit(self, level: str, event: str, **fields: Any) -> None:
@@ -376,7 +377,7 @@ def test_whole_graph_runs_near_its_critical_path() -> None:
     t0 = time.monotonic()
     result = runner.run()
     wall = time.monotonic() - t0
-    critical, path = runner.graph.critical_path({sid: m * scale for sid, m in minutes.items()})
+    critical, _path = runner.graph.critical_path({sid: m * scale for sid, m in minutes.items()})
     assert result.exit_code == EXIT_OK
     assert critical == pytest.approx(31.5 * scale)
     assert wall >= critical

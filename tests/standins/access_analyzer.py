@@ -20,7 +20,7 @@ class AccessAnalyzerStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != "/analyzer":
                     self._answer(404, {"message": f"not modelled: GET {parts.path}"})
@@ -46,7 +46,7 @@ class AccessAnalyzerStandIn:
         self.analyzers.append({"arn": f"arn:aws:access-analyzer:{self.region}:{self.account}:analyzer/{name}",
                                "name": name, "type": type_, "status": "ACTIVE", "createdAt": "2026-01-01T00:00:00Z"})
 
-    def start(self) -> "AccessAnalyzerStandIn":
+    def start(self) -> AccessAnalyzerStandIn:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

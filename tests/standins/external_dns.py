@@ -116,7 +116,7 @@ class Config:
         if self.zone_id_filter and not any(zone["Id"].endswith(z) for z in self.zone_id_filter):
             return False
         private = bool((zone.get("Config") or {}).get("PrivateZone"))
-        if self.zone_type == "public" and private or self.zone_type == "private" and not private:
+        if (self.zone_type == "public" and private) or (self.zone_type == "private" and not private):
             return False
         if not self.domain_filter.match(zone["Name"]):
             return self.zone_match_parent and self.domain_filter.match_parent(zone["Name"])

@@ -37,6 +37,7 @@ workloads (names, labels, replicas).
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import re
@@ -44,7 +45,6 @@ import ssl
 import stat
 import sys
 import time
-import http.client
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -156,8 +156,6 @@ def main(argv: list[str]) -> int:
         print(out)
     return 0
 
-
-HelmArgs = HelmArgs
 
 
 def _record(argv: list[str], args: HelmArgs) -> None:
@@ -361,7 +359,7 @@ class _Kube:
         self.token = token
 
     @classmethod
-    def from_env(cls) -> "_Kube":
+    def from_env(cls) -> _Kube:
         """helm's own variables (helm v3 pkg/cli/environment.go): HELM_KUBEAPISERVER,
         HELM_KUBETOKEN, HELM_KUBECAFILE — they override whatever a kubeconfig says."""
         token = os.environ.get("HELM_KUBETOKEN", "")
@@ -374,7 +372,7 @@ class _Kube:
         return cls(os.environ["HELM_KUBEAPISERVER"], ca, token)
 
     @classmethod
-    def from_kubeconfig(cls, path: str) -> "_Kube":
+    def from_kubeconfig(cls, path: str) -> _Kube:
         try:
             doc = yaml.safe_load(Path(path).read_text())
             cluster = doc["clusters"][0]["cluster"]

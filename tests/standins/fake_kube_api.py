@@ -37,9 +37,10 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import trustme
@@ -162,13 +163,17 @@ def parse_label_selector(selector: str) -> list[Callable[[dict[str, str]], bool]
             else:
                 requirements.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
         elif m := re.fullmatch(r"([\w./-]+)\s*!=\s*([\w.-]*)", part):
-            requirements.append(lambda labels, k=m.group(1), v=m.group(2): labels.get(k) != v)
+            key, value = m.group(1), m.group(2)
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) != v)
         elif m := re.fullmatch(r"([\w./-]+)\s*==?\s*([\w.-]*)", part):
-            requirements.append(lambda labels, k=m.group(1), v=m.group(2): labels.get(k) == v)
+            key, value = m.group(1), m.group(2)
+            requirements.append(lambda labels, k=key, v=value: labels.get(k) == v)
         elif m := re.fullmatch(r"!([\w./-]+)", part):
-            requirements.append(lambda labels, k=m.group(1): k not in labels)
+            key = m.group(1)
+            requirements.append(lambda labels, k=key: k not in labels)
         elif m := re.fullmatch(r"([\w./-]+)", part):
-            requirements.append(lambda labels, k=m.group(1): k in labels)
+            key = m.group(1)
+            requirements.append(lambda labels, k=key: k in labels)
         else:
             raise ApiError(400, "BadRequest", f"unable to parse requirement: {part!r}")
     return requirements
@@ -311,7 +316,7 @@ class FakeKubeAPI:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "FakeKubeAPI":
+    def start(self) -> FakeKubeAPI:
         cert = self.ca.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
@@ -334,7 +339,7 @@ class FakeKubeAPI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeKubeAPI":
+    def __enter__(self) -> FakeKubeAPI:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -895,7 +900,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

@@ -31,7 +31,7 @@ class RecordingLog:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
 
-    def bind(self, **_: Any) -> "RecordingLog":
+    def bind(self, **_: Any) -> RecordingLog:
         return self
 
     def _add(self, level: str, event: str, **kw: Any) -> None:

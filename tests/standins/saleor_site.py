@@ -76,7 +76,7 @@ class SaleorSite:
         """The KYEOL_VERIFY_RESOLVE value that sends both names here."""
         return f"{self.storefront_host}=127.0.0.1:{self.port},{self.api_host}=127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "SaleorSite":
+    def __enter__(self) -> SaleorSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):

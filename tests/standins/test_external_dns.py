@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from steps.wiring.config import TARGET_ENVS, load_config
 from steps.phases.phase5_register import cluster_secret
+from steps.wiring.config import TARGET_ENVS, load_config
 from tests.standins.external_dns import (
     Config,
     DomainFilter,

@@ -40,8 +40,8 @@ class Build:
 
 
 def compile_protos(out: Path) -> None:
-    from grpc_tools import protoc  # grpcio-tools; ships google/protobuf/*.proto
     import grpc_tools
+    from grpc_tools import protoc  # grpcio-tools; ships google/protobuf/*.proto
 
     include = Path(grpc_tools.__file__).parent / "_proto"
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def key_pair(home: Path) -> None:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))

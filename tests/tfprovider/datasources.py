@@ -12,10 +12,11 @@ principals written as ``"*"``, JSON indented by two spaces (``minified_json`` co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.tfprovider import world
 from tests.tfprovider.synthetic import Context

@@ -6,7 +6,8 @@ where they matter"). Everything else is generic (``synthetic.py``). Each hook sa
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.tfprovider.synthetic import Context
 from tests.tfprovider.values import Unknown

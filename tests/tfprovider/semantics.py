@@ -142,7 +142,7 @@ def read_data(ctx: synthetic.Context, schema: dict[str, Any], config: dict[str, 
     for name, value in canned.items():
         if state.get(name) is None:
             state[name] = value
-    for name, (ty, flags) in attributes(schema).items():
+    for name, (_ty, flags) in attributes(schema).items():
         if flags & COMPUTED and state.get(name) is None:
             state[name] = UNKNOWN
     return fill(ctx, schema, schema, state, tf_type, "", top=True)

@@ -138,7 +138,7 @@ def string_value(ctx: Context, tf_type: str, name: str, obj: Any, h: str) -> str
         return f"{_NAME_ID_PREFIX[name]}0{h[:16]}"
     if name in ("hosted_zone_id", "zone_id"):
         return f"Z{h[:20].upper()}"
-    if name == "kms_key_id" or name == "key_id":
+    if name in {"kms_key_id", "key_id"}:
         return str(uuid.UUID(h[:32]))
     if name == "issuer":
         return f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{h[:32].upper()}"

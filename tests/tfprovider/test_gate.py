@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from runbook.errors import OutputUnknown
+from steps.phases.terraform_root import TerraformRootStep
 from steps.wiring.config import TARGET_ENVS, load_config
 from steps.wiring.project import build_steps
 from steps.wiring.services import Services
-from steps.phases.terraform_root import TerraformRootStep
 from tests.tfprovider import gate, tree
 from tests.tfprovider.conftest import INFRA
 

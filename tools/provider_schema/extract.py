@@ -27,9 +27,10 @@ import tarfile
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 try:  # run as a script (tools/provider_schema/extract.py) or imported as a package module
     from tools.provider_schema import typed

@@ -230,7 +230,7 @@ def _wafv2_statement() -> dict[str, Any]:
     empty = {"n": "list", "max": 1, "blk": {}}
     action = {
         "n": "list", "min": 1, "max": 1,
-        "blk": {"b": {k: empty for k in ("allow", "block", "captcha", "challenge", "count")}},
+        "blk": {"b": dict.fromkeys(("allow", "block", "captcha", "challenge", "count"), empty)},
     }
     override = {"n": "list", "max": 100, "blk": {"a": {"name": req_s}, "b": {"action_to_use": action}}}
     managed = {

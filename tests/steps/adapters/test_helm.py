@@ -12,11 +12,11 @@ import yaml
 from runbook.clock import FakeClock
 from runbook.errors import PermanentError, TransientError, Unavailable
 from runbook.redact import Redactor
-from steps.wiring.services import redactor_for_kyeol
 from steps.adapters.aws import AwsSession
 from steps.adapters.helm import Helm, escape_set_value, go_duration, set_key_path, user_values
 from steps.adapters.kube import KubeClient
 from steps.adapters.process import ProcessRunner
+from steps.wiring.services import redactor_for_kyeol
 from tests.standins.fake_helm import FakeHelm
 from tests.standins.fake_kube_api import FakeKubeAPI
 from tests.standins.kube_world import RecordingLog
@@ -45,8 +45,8 @@ def make_helm(fake: FakeHelm, *, dry_run: bool = False, log: RecordingLog | None
 
 
 def install(helm: Helm, kube: KubeClient, values: Path, **overrides: object) -> object:
-    args = dict(version="10.1.1", repo=ARGO_REPO, namespace="argocd", values_files=[str(values)], set_values={ROLE_KEY: ROLE},
-                kube_env=kube, timeout=600.0)
+    args = {"version": "10.1.1", "repo": ARGO_REPO, "namespace": "argocd", "values_files": [str(values)], "set_values": {ROLE_KEY: ROLE},
+                "kube_env": kube, "timeout": 600.0}
     args.update(overrides)
     return helm.upgrade_install("argocd", "argo-cd", **args)
 
@@ -125,7 +125,7 @@ def test_failures_are_classified_from_helms_message(tmp_path: Path, kube: KubeCl
     fake.fail("upgrade", message=message)
     with pytest.raises(error) as failed:
         install(make_helm(fake), kube, values)
-    assert type(failed.value) is error and message.split(":")[0] in failed.value.message
+    assert type(failed.value) is error and message.split(":", maxsplit=1)[0] in failed.value.message
     assert words in (failed.value.hint if error is PermanentError else failed.value.reason)
     assert fake.releases() == {}  # --atomic: a failed first install leaves nothing behind
 

@@ -8,9 +8,9 @@ import re
 import socket
 import ssl
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import trustme
@@ -131,7 +131,7 @@ def test_a_certificate_for_another_name_fails_tls(aws: AwsSession, ca: trustme.C
 
 def test_a_certificate_expiring_within_21_days_fails_tls(aws: AwsSession, ca: trustme.CA, ca_bundle: str) -> None:
     edge(aws)
-    soon = datetime.now(timezone.utc) + timedelta(days=10)
+    soon = datetime.now(UTC) + timedelta(days=10)
     with serve(ca.issue_cert(DEV.service_host, DEV.api_host, not_after=soon)) as site:
         results = chain(aws, site, ca_bundle).run(SITES)
     tls = by_link(results, DEV.service_host)["TLS"]
@@ -141,7 +141,7 @@ def test_a_certificate_expiring_within_21_days_fails_tls(aws: AwsSession, ca: tr
 
 def test_a_certificate_with_30_days_left_passes_tls(aws: AwsSession, ca: trustme.CA, ca_bundle: str) -> None:
     edge(aws)
-    later = datetime.now(timezone.utc) + timedelta(days=30)
+    later = datetime.now(UTC) + timedelta(days=30)
     with serve(ca.issue_cert(DEV.service_host, DEV.api_host, not_after=later)) as site:
         results = chain(aws, site, ca_bundle).run(SITES)
     assert by_link(results, DEV.service_host)["TLS"].ok
@@ -283,7 +283,7 @@ def test_authoritative_nxdomain_stops_before_public_resolution(aws: AwsSession, 
 
     class Http:  # what botocore needs of an HTTP response when a handler answers the call
         status_code = 200
-        headers: dict[str, str] = {}
+        headers: ClassVar[dict[str, str]] = {}
 
     # moto lacks TestDNSAnswer: answer it at the SDK boundary, as Route53's name servers would.
     r53.meta.events.register("before-call.route53.TestDNSAnswer", lambda **kw: (Http(), dict(answers)))

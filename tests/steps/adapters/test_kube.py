@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 from pathlib import Path
-import stat
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trustme
-import yaml
 
 from runbook.clock import FakeClock
 from runbook.errors import PermanentError, TransientError

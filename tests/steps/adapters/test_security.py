@@ -8,8 +8,8 @@ answered by tests/standins/access_analyzer.py, reached through AWS_ENDPOINT_URL_
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -71,7 +71,7 @@ def test_every_control_passes_on_a_compliant_account(aws: AwsSession) -> None:
 
 def test_an_empty_account_fails_every_control_by_name(aws: AwsSession) -> None:
     results = run_checks(aws, ACCOUNT)
-    assert {r.control: r.ok for r in results} == {c: False for c in CONTROLS}
+    assert {r.control: r.ok for r in results} == dict.fromkeys(CONTROLS, False)
     assert security_payload(ACCOUNT, REGION, results)["failed_controls"] == list(CONTROLS)
 
 
@@ -105,7 +105,7 @@ def _ebs_off(aws: AwsSession) -> None:
     aws.client("ec2").disable_ebs_encryption_by_default()
 
 
-@pytest.mark.parametrize("break_it, control, says", [
+@pytest.mark.parametrize(("break_it", "control", "says"), [
     (_trail_stopped, "cloudtrail", "is not logging"),
     (_trail_unvalidated, "cloudtrail", "does not validate its log files"),
     (_trail_single_region, "cloudtrail", "no multi-region trail"),

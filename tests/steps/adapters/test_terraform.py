@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,6 @@ from runbook.errors import Unavailable
 from runbook.redact import Redactor
 from runbook.retry import Classifier
 from runbook.step import Change, StepContext
-from steps.wiring import errors_catalog
 from steps.adapters.process import ProcessRunner
 from steps.adapters.terraform import (
     LockInfo,
@@ -31,6 +30,7 @@ from steps.adapters.terraform import (
     parse_lock_info,
     render_backend_value,
 )
+from steps.wiring import errors_catalog
 from tests.fixtures.infra import seed as seeding
 from tests.fixtures.infra.world import RecordingLog, backend_extra, lock_items, s3_keys
 
@@ -411,8 +411,8 @@ def test_lock_info_is_parsed_and_aged() -> None:
         created="2026-11-26 07:29:26.276977501 +0000 UTC",
     )
     assert lock.host == "runner-7"
-    assert lock.age(datetime(2026, 11, 26, 7, 32, 38, tzinfo=timezone.utc)) == "3m12s"
-    assert lock.age(datetime(2026, 11, 26, 9, 30, 0, tzinfo=timezone.utc)) == "2h00m"
+    assert lock.age(datetime(2026, 11, 26, 7, 32, 38, tzinfo=UTC)) == "3m12s"
+    assert lock.age(datetime(2026, 11, 26, 9, 30, 0, tzinfo=UTC)) == "2h00m"
     assert parse_lock_info("Error: something else") is None
     remote = StateLocked("envs/dev", lock, 300)
     assert "only if that run is gone for good" in remote.hint and f"force-unlock {lock.id}" in remote.hint
@@ -483,7 +483,7 @@ def test_transient_failures_of_read_only_commands_are_retried_in_place(tmp_path:
 
 def test_a_permanent_failure_of_a_read_is_raised_at_once(tmp_path: Path) -> None:
     root = write_root(tmp_path / "r", LOCAL_ROOT)
-    tf, log, redactor = flaky_tf(tmp_path, {"output": "permanent"})
+    tf, _log, redactor = flaky_tf(tmp_path, {"output": "permanent"})
     tf.init(root, None, context(redactor))
     with pytest.raises(TerraformError, match="AccessDenied"):
         tf.output(root, context(redactor))

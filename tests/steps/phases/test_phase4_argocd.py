@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from runbook.errors import PermanentError, WaitTimeout
-from steps.wiring.config import ARGOCD_SERVICE_ACCOUNTS
 from steps.phases.phase4_argocd import CHART_VERSION, READY_TIMEOUT_S, ArgoCdStep, build, values_differences
+from steps.wiring.config import ARGOCD_SERVICE_ACCOUNTS
 from tests.standins.fake_kube_api import WorkloadBecomesReady
 from tests.standins.kube_world import ROOT, KubeWorld, drive
 
@@ -48,7 +48,7 @@ def test_installs_once_and_a_second_run_is_a_no_op(world: KubeWorld) -> None:
     assert len(upgrade) == 1
     argv = upgrade[0]
     assert argv[argv.index("--values") + 1] == str(ROOT / "kyeol-platform-gitops/clusters/mgmt/argocd-values.yaml")
-    assert [a for a in argv if a.startswith("server.") or a.startswith("controller.") or a.startswith("applicationSet.")] == [
+    assert [a for a in argv if a.startswith(("server.", "controller.", "applicationSet."))] == [
         f"{key}.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn={ROLE}" for key in ("controller", "server", "applicationSet")
     ]
     for sa in ARGOCD_SERVICE_ACCOUNTS:  # the IRSA role reached the three service accounts

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import OutputUnknown, PermanentError
-from steps.wiring.config import load_config
 from steps.phases.phase5_register import RegisterStep, build, cluster_secret, decoded_data, verify_registration
+from steps.wiring.config import load_config
 from tests.standins.kube_world import ROOT, KubeWorld, drive
 
 DEPLOYER = "arn:aws:iam::123456789012:role/jung-dev-argocd-deployer"

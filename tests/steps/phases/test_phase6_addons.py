@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import PermanentError, WaitTimeout
-from steps.wiring.config import ADDONS
 from steps.phases.phase6_addons import CHILDREN_TIMEOUT_S, WEBHOOK_TIMEOUT_S, AddonsStep, build
+from steps.wiring.config import ADDONS
 from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, CreateWhenPresent, EndpointsBecomeReady
 from tests.standins.kube_world import KubeWorld, drive
 

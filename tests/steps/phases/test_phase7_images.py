@@ -15,8 +15,8 @@ from runbook.clock import FakeClock
 from runbook.errors import PermanentError, Unavailable, WaitTimeout
 from runbook.step import StepContext
 from steps.adapters.github import token_instructions
-from steps.wiring.config import load_config
 from steps.phases.phase7_images import RUN_TIMEOUT_S, ImagesStep, WantedImage, build, collect_images, parse_image
+from steps.wiring.config import load_config
 from steps.wiring.services import Services
 from tests.standins.fake_github import FakeGitHub, RunScript
 

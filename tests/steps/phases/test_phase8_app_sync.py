@@ -419,7 +419,7 @@ def test_dry_run_names_the_ingress_to_patch_and_never_reads_the_value(world: Kub
 def test_the_value_never_reaches_logs_state_report_or_errors(world: KubeWorld, tmp_path: Path) -> None:
     from runbook.report import build_report, write_report
     from runbook.retry import Classifier, RetryPolicy
-    from runbook.runner import RunOptions, Runner
+    from runbook.runner import Runner, RunOptions
     from steps.wiring import errors_catalog
     from steps.wiring.project import build_steps
 

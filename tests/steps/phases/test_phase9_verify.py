@@ -16,8 +16,8 @@ from runbook.errors import PermanentError
 from runbook.step import StepContext
 from steps.adapters.aws import AwsSession
 from steps.adapters.https import LINKS, as_json
-from steps.wiring.config import load_config
 from steps.phases.phase9_verify import SETTLE_TIMEOUT_S, VerifyStep, build, run_chain, sites
+from steps.wiring.config import load_config
 from steps.wiring.services import Services
 from tests.standins.saleor_site import Behaviour, SaleorSite, build_edge
 

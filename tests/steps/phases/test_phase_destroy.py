@@ -21,9 +21,9 @@ import pytest
 from runbook.errors import PermanentError, UsageError, WaitTimeout
 from runbook.step import StepContext
 from steps.phases import phase_destroy
-from steps.wiring.config import ADDONS
 from steps.phases.phase5_register import cluster_secret
 from steps.phases.phase_destroy import DeregisterStep, DrainStep
+from steps.wiring.config import ADDONS
 from steps.wiring.project import build_destroy_steps
 from tests.standins.fake_kube_api import FakeKubeAPI, RecordedRequest
 from tests.standins.kube_world import KubeWorld, drive

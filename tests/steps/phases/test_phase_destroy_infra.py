@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from runbook.errors import PermanentError
 from steps.phases import phase1_bootstrap, phase2_mgmt, phase3_env_infra
 from steps.phases.phase_destroy import EnvInfraDestroy
 from steps.phases.terraform_root import TerraformRootStep
@@ -87,7 +88,7 @@ def test_a_resource_with_prevent_destroy_stops_the_destroy_with_what_to_do(world
     assert "terraform_data.kept" in before
 
     step = destroy_step(world)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(PermanentError) as refused:
         drive(step, world.context(step))
     message = getattr(refused.value, "message", str(refused.value))
     assert "prevent_destroy" in message and "nothing of envs/dev was destroyed" in message

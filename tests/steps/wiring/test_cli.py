@@ -236,7 +236,7 @@ def test_prod_without_its_name_confirmed_exits_2_before_anything(tmp_path: Path,
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["deploy", "--env", "dev", "--env", "dev"], "--env dev is given more than once"),
         (["deploy", "--env", "all", "--env", "stage"], "--env all cannot be combined with --env stage"),

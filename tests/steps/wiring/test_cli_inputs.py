@@ -70,9 +70,9 @@ def test_the_shell_completes_step_ids() -> None:
 
 
 def test_the_readme_and_the_install_hint_name_the_same_terraform_version() -> None:
-    from steps.adapters.terraform import INSTALL_HINT
-
     import re
+
+    from steps.adapters.terraform import INSTALL_HINT
 
     readme = (ROOT / "README.md").read_text()
     in_readme = re.findall(r"Terraform ≥ (\d+\.\d+)", readme)
@@ -84,7 +84,7 @@ def test_the_readme_and_the_install_hint_name_the_same_terraform_version() -> No
 
 
 @needs_all_phases
-@pytest.mark.parametrize("args,flag", [(("--only", ""), "--only"), (("--from", ""), "--from"), (("--to", " "), "--to"),
+@pytest.mark.parametrize(("args", "flag"), [(("--only", ""), "--only"), (("--from", ""), "--from"), (("--to", " "), "--to"),
                                        (("--only", "dev.infra", "--only", ""), "--only")])
 def test_an_empty_step_id_does_not_widen_the_selection(tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
     state = seeded_state(tmp_path)
@@ -202,7 +202,7 @@ def test_config_paths_are_relative_to_the_config_file_and_a_bad_one_names_the_fi
 # -- configuration -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("old,new,key,suggestion", [
+@pytest.mark.parametrize(("old", "new", "key", "suggestion"), [
     ('region = "ap-northeast-1"', 'regoin = "ap-northeast-1"', "project.regoin", "'region'"),
     ("cidr = \"10.10.0.0/16\"", "cidr = \"10.10.0.0/16\"\nnode_typ = \"t3.medium\"", "envs.dev.node_typ", "'node_type'"),
     ('[paths]', '[paths]\ninfra_rep = "x"', "paths.infra_rep", "'infra_repo'"),
@@ -239,7 +239,7 @@ def test_placeholder_account_ids_are_refused_in_a_real_run(tmp_path: Path) -> No
 # -- state -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("location,needle,hint", [
+@pytest.mark.parametrize(("location", "needle", "hint"), [
     ("S3://jung-kyeol-tfstate-123456789012/kyeol/state.json", "S3:// is not a state location", "lowercase"),
     ("s3://Jung_Bucket/kyeol/state.json", "not a valid S3 bucket name", "uppercase"),
     ("s3://ab/state.json", "not a valid S3 bucket name", "3 to 63"),

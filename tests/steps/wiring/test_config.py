@@ -57,7 +57,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    "change, key",
+    ("change", "key"),
     [
         ('region = "ap-northeast-1"=>region = "tokyo"', "project.region"),
         ('prefix = "jung-"=>prefix = "Jung"', "project.prefix"),

@@ -136,7 +136,7 @@ def test_repeated_env_values_become_one_run_in_runbook_order():
 
 
 @pytest.mark.parametrize(
-    "values, message",
+    ("values", "message"),
     [
         (["dev", "dev"], "--env dev is given more than once"),
         (["dev", "stage", "dev"], "--env dev is given more than once"),

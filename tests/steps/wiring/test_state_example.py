@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from steps.phases.terraform_root import INPUTS_OUTPUT, TerraformRootStep
 from steps.wiring.config import IMAGES, load_config
 from steps.wiring.project import build_steps
 from steps.wiring.services import Services
-from steps.phases.terraform_root import INPUTS_OUTPUT, TerraformRootStep
 
 ROOT = Path(__file__).resolve().parents[3]
 
