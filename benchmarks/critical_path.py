@@ -37,7 +37,6 @@ class CriticalPathResult:
     checkpoints: int
     peak_parallel: int  # most steps applying at the same moment
 
-
     @property
     def over_critical(self) -> float:
         return self.wall_s / self.critical_s

@@ -89,8 +89,9 @@ def schedule_length(graph: Graph, minutes: dict[str, float], parallelism: int) -
     return now
 
 
-def _one_run(envs: tuple[str, ...], seconds: dict[str, float], world: dict[str, str], store: CountingStore,
-             parallelism: int, run_id: str) -> tuple[float, int]:
+def _one_run(
+    envs: tuple[str, ...], seconds: dict[str, float], world: dict[str, str], store: CountingStore, parallelism: int, run_id: str
+) -> tuple[float, int]:
     steps = sleep_steps(kyeol_platform_graph(envs), seconds, world)
     logging = quiet_logging()
     t0 = time.perf_counter()
@@ -111,8 +112,14 @@ def measure(ms_per_minute: float = 100.0, *, parallelisms: tuple[int, ...] = (4,
         out.ideal[parallelism] = schedule_length(graph, seconds, parallelism)
     for parallelism in parallelisms:
         with tempfile.TemporaryDirectory(prefix="kyeol-bench-") as folder:
-            wall, peak = _one_run(PLATFORM_ENVS, seconds, {}, CountingStore(Path(folder) / "state.json"),
-                                  parallelism, f"bench-platform-p{parallelism}")
+            wall, peak = _one_run(
+                PLATFORM_ENVS,
+                seconds,
+                {},
+                CountingStore(Path(folder) / "state.json"),
+                parallelism,
+                f"bench-platform-p{parallelism}",
+            )
         out.walls[parallelism], out.peaks[parallelism] = wall, peak
     # Sequential: one env per run, on one state and one world (shared steps are found done).
     with tempfile.TemporaryDirectory(prefix="kyeol-bench-") as folder:

@@ -31,8 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.ms_per_minute, args.repeats, args.startup_runs = 5.0, 3, 3
 
-    print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
-          f"1 min of reality = {args.ms_per_minute:g} ms")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
+        f"1 min of reality = {args.ms_per_minute:g} ms"
+    )
     missed = 0
     lines: list[str] = [_row("benchmark", "measured", "target", True).replace(" ok", "   "), "-" * 100]
 
@@ -40,12 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         ok = r.over_critical <= CRITICAL_TARGET
         missed += not ok
-        lines.append(_row(
-            f"deploy dev, {r.variant}",
-            f"{r.wall_s:.3f} s = {r.over_critical:.3f}× CP, {r.over_sum:.2f}× sum",
-            f"≤ {CRITICAL_TARGET}× CP",
-            ok,
-        ))
+        lines.append(
+            _row(
+                f"deploy dev, {r.variant}",
+                f"{r.wall_s:.3f} s = {r.over_critical:.3f}× CP, {r.over_sum:.2f}× sum",
+                f"≤ {CRITICAL_TARGET}× CP",
+                ok,
+            )
+        )
     plat = full_platform.measure(args.ms_per_minute)
     needed = plat.needed_parallelism or plat.best
     for p in sorted(plat.walls):
@@ -53,18 +57,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         judged = p >= needed
         ok = plat.ratio(p) <= CRITICAL_TARGET if judged else True
         missed += not ok
-        lines.append(_row(
-            f"platform (--env all), parallelism {p}",
-            f"{plat.walls[p]:.3f} s = {plat.ratio(p):.3f}× CP, slots allow {plat.ideal[p] / plat.critical_s:.3f}×",
-            f"≤ {CRITICAL_TARGET}× CP" if judged else "(too few slots)",
-            ok,
-        ))
-    lines.append(_row(
-        "platform, 3 runs one after another",
-        f"{plat.sequential_s:.3f} s = {plat.sequential_s / plat.critical_s:.2f}× CP of the one run",
-        "–",
-        True,
-    ))
+        lines.append(
+            _row(
+                f"platform (--env all), parallelism {p}",
+                f"{plat.walls[p]:.3f} s = {plat.ratio(p):.3f}× CP, slots allow {plat.ideal[p] / plat.critical_s:.3f}×",
+                f"≤ {CRITICAL_TARGET}× CP" if judged else "(too few slots)",
+                ok,
+            )
+        )
+    lines.append(
+        _row(
+            "platform, 3 runs one after another",
+            f"{plat.sequential_s:.3f} s = {plat.sequential_s / plat.critical_s:.2f}× CP of the one run",
+            "–",
+            True,
+        )
+    )
     noop = noop_redeploy.measure(args.repeats)
     for label, median, samples in (
         ("no-op re-deploy, engine", noop.engine_median_ms, noop.engine_ms),
@@ -84,15 +92,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ncritical paths (graph from " + results[0].source + "):")
     for r in results:
         print(f"  {r.variant:<14} {r.critical_minutes:5.1f} min: {' → '.join(r.path)}")
-        print(f"  {'':<14} sum of steps {r.sum_minutes:5.1f} min; wall {r.wall_s - r.critical_s:+.3f} s over the "
-              f"critical path; {r.peak_parallel} steps at once at most; {r.checkpoints} fsync'd checkpoints")
-    print(f"\nplatform (MGMT + {', '.join(full_platform.PLATFORM_ENVS)}, Multi-AZ RDS for stage/prod): critical path "
-          f"{plat.minutes(plat.critical_s):.1f} min: {' → '.join(plat.path)}")
-    print(f"  sum of steps {plat.minutes(plat.sum_s):.1f} min; three runs one after another "
-          f"{plat.minutes(plat.sequential_s):.1f} min-equivalent ({', '.join(f'{w:.3f}' for w in plat.sequential_runs)} s)")
-    print("  schedule the slots allow, by parallelism: "
-          + ", ".join(f"{p}: {plat.minutes(v):.1f}" for p, v in sorted(plat.ideal.items()) if p <= 8)
-          + f" min; the critical path needs --parallelism {needed}")
+        print(
+            f"  {'':<14} sum of steps {r.sum_minutes:5.1f} min; wall {r.wall_s - r.critical_s:+.3f} s over the "
+            f"critical path; {r.peak_parallel} steps at once at most; {r.checkpoints} fsync'd checkpoints"
+        )
+    print(
+        f"\nplatform (MGMT + {', '.join(full_platform.PLATFORM_ENVS)}, Multi-AZ RDS for stage/prod): critical path "
+        f"{plat.minutes(plat.critical_s):.1f} min: {' → '.join(plat.path)}"
+    )
+    print(
+        f"  sum of steps {plat.minutes(plat.sum_s):.1f} min; three runs one after another "
+        f"{plat.minutes(plat.sequential_s):.1f} min-equivalent ({', '.join(f'{w:.3f}' for w in plat.sequential_runs)} s)"
+    )
+    print(
+        "  schedule the slots allow, by parallelism: "
+        + ", ".join(f"{p}: {plat.minutes(v):.1f}" for p, v in sorted(plat.ideal.items()) if p <= 8)
+        + f" min; the critical path needs --parallelism {needed}"
+    )
     print(f"\nno-op re-deploy: {noop.steps} steps checked, {noop.checkpoints_per_run:g} checkpoints written per run")
     for s in starts:
         slow = ", ".join(f"{name} {ms:.0f} ms" for name, ms in s.slowest_imports)

@@ -53,7 +53,11 @@ def imported_modules(args: list[str]) -> tuple[list[str], list[tuple[str, float]
     """Top-level packages a command imported (from ``-X importtime``), and its slowest imports."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "steps.wiring.cli", *args],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     names: set[str] = set()
     cumulative: list[tuple[str, float]] = []
@@ -76,7 +80,11 @@ def measure(runs: int = 7) -> list[StartupResult]:
         world: dict[str, str] = {}
         steps = sleep_steps(kyeol_dev_graph(), dict.fromkeys(minutes(), 0.0), world)
         run_engine(steps, CountingStore(state), run_id="bench-deployed", logging=quiet_logging())
-        commands = {"kyeol --help": ["--help"], "kyeol --version": ["--version"], "kyeol status": ["status", "--state", str(state)]}
+        commands = {
+            "kyeol --help": ["--help"],
+            "kyeol --version": ["--version"],
+            "kyeol status": ["status", "--state", str(state)],
+        }
         results = []
         for label, args in commands.items():
             seconds = []

@@ -64,17 +64,29 @@ def emit(report: Mapping[str, Any], *, out: TextIO, titles: Mapping[int, str] | 
         err = step.get("error")
         if step.get("status") == "failed" and err:
             hint = f"\nhint: {err['hint']}" if err.get("hint") else ""
-            print(command("error", f"{step['id']}: {err.get('message', 'failed')}{hint}", title=f"{tool} step {step['id']} failed"), file=out)
+            print(
+                command("error", f"{step['id']}: {err.get('message', 'failed')}{hint}", title=f"{tool} step {step['id']} failed"),
+                file=out,
+            )
         for retry in step.get("retries") or []:
-            print(command("warning", f"{step['id']} retried {retry.get('operation')}: {retry.get('reason')}",
-                          title=f"{tool} step {step['id']} retried"), file=out)
+            print(
+                command(
+                    "warning",
+                    f"{step['id']} retried {retry.get('operation')}: {retry.get('reason')}",
+                    title=f"{tool} step {step['id']} retried",
+                ),
+                file=out,
+            )
         for note in step.get("notes") or []:
             if str(note).startswith("could not"):
                 print(command("warning", f"{step['id']}: {note}", title=f"{tool} step {step['id']}: not checked"), file=out)
     for note in report.get("notes") or []:
         print(command("warning", str(note), title=f"{tool}: not checked"), file=out)
     if report.get("exit_code") == 4:
-        print(command("notice", "the dry-run found pending changes: see the job summary", title=f"{tool}: changes pending"), file=out)
+        print(
+            command("notice", "the dry-run found pending changes: see the job summary", title=f"{tool}: changes pending"),
+            file=out,
+        )
 
 
 def summary_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> tuple[str | None, bool]:

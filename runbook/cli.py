@@ -335,7 +335,14 @@ def _progress_for(out: TextIO) -> Any:
 
 
 def _write_report(
-    project: Project, inv: Invocation, result: Any, identity: dict[str, Any], notes: list[str], session: Session, *, exit_code: int
+    project: Project,
+    inv: Invocation,
+    result: Any,
+    identity: dict[str, Any],
+    notes: list[str],
+    session: Session,
+    *,
+    exit_code: int,
 ) -> Path | None:
     try:
         from runbook.report import build_report, write_report
@@ -354,7 +361,9 @@ def _write_report(
     return write_report(Path(inv.runs_dir), report, redactor=session.redactor)
 
 
-def _publish(project: Project, inv: Invocation, path: Path, session: Session, needs: dict[str, tuple[str, ...]], out: TextIO) -> None:
+def _publish(
+    project: Project, inv: Invocation, path: Path, session: Session, needs: dict[str, tuple[str, ...]], out: TextIO
+) -> None:
     """The Markdown summary (``--summary``, or the job summary in GitHub Actions) and, in
     Actions, one folded group per step with annotations."""
     from runbook import actions
@@ -365,7 +374,9 @@ def _publish(project: Project, inv: Invocation, path: Path, session: Session, ne
     target, append = actions.summary_target(inv.summary)
     titles = session.phase_titles()
     if target:
-        text = render_markdown(report, titles=titles, needs=needs, kind_of=getattr(session, "change_kind", None), tool=project.name)
+        text = render_markdown(
+            report, titles=titles, needs=needs, kind_of=getattr(session, "change_kind", None), tool=project.name
+        )
         try:
             with open(target, "a" if append else "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
@@ -562,8 +573,9 @@ def status(store: Any, *, fmt: str = "text", out: TextIO | None = None, order: S
 
     torn = store.torn_lock() if holder is None and hasattr(store, "torn_lock") else None
     if torn:
-        print(f"lock: unreadable ({torn}): left by a killed run of an older version; `{tool_command()} unlock` removes it",
-              file=out)
+        print(
+            f"lock: unreadable ({torn}): left by a killed run of an older version; `{tool_command()} unlock` removes it", file=out
+        )
     else:
         print(f"lock: {holder.describe() if holder is not None else 'free'}", file=out)
     if not ids:
@@ -595,7 +607,9 @@ def _by_scope(ids: Sequence[str], records: dict[str, Any]) -> list[tuple[str, li
     return shared + list(groups.items())
 
 
-def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, str] | None = None, out: TextIO | None = None) -> int:
+def show_steps(
+    steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, str] | None = None, out: TextIO | None = None
+) -> int:
     """The step graph in runbook order: text, Mermaid or JSON."""
     from runbook.graph import Graph
 
@@ -621,8 +635,7 @@ def show_steps(steps: Sequence[Step], *, fmt: str = "text", titles: dict[int, st
             print(f" {mark}{sid:<16} {step.title}{needs}", file=out)
         total = sum(s.estimate_s for s in steps)
         print(
-            f"\n* critical path ≈ {length / 60:.1f} min ({' → '.join(path)}); "
-            f"all steps one after another ≈ {total / 60:.1f} min",
+            f"\n* critical path ≈ {length / 60:.1f} min ({' → '.join(path)}); all steps one after another ≈ {total / 60:.1f} min",
             file=out,
         )
     else:
@@ -643,8 +656,10 @@ def unlock(store: Any, *, force: bool, out: TextIO | None = None, confirm: Calla
         if store.remove_torn_lock() or (force and store.force_unlock() is None):
             print("removed an unreadable lock left by a killed run", file=out)
             return EXIT_OK
-        raise UsageError("the state lock is unreadable and was written a moment ago: its writer may be at work",
-                         hint="wait a few seconds and run unlock again")
+        raise UsageError(
+            "the state lock is unreadable and was written a moment ago: its writer may be at work",
+            hint="wait a few seconds and run unlock again",
+        )
     if holder is None:
         print("the state is not locked", file=out)
         return EXIT_OK

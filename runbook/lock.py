@@ -114,9 +114,7 @@ def _process_start(pid: int) -> tuple[float, str] | None:
     """(start time as a UNIX timestamp, state letter) of a process, where /proc tells it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(
-            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
-        )
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
         fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
         ticks = float(fields[19])  # field 22 of stat(5): starttime, in clock ticks after boot
         return boot + ticks / os.sysconf("SC_CLK_TCK"), fields[0]
@@ -188,7 +186,7 @@ class FileLock:
                 continue  # released between our attempt and our look: try again
             current, problem = _decode(raw)
             if current is None:
-                            raise LockHeld(
+                raise LockHeld(
                     f"state lock {self.path} exists but cannot be read ({problem}): a run of an older version "
                     "was killed while writing it",
                     hint=f"run `{tool_command()} unlock` to remove it (or `unlock --force` if it is not that old)",
@@ -300,7 +298,7 @@ class FileLock:
         """Remove temporary lock files whose writer (the pid in the name) is gone."""
         prefix = f".{self.path.name}."
         for entry in self.path.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
-            pid_text = entry.name[len(prefix):].split(".", 1)[0]
+            pid_text = entry.name[len(prefix) :].split(".", 1)[0]
             if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
                 with contextlib.suppress(OSError):
                     entry.unlink()

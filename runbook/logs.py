@@ -151,9 +151,7 @@ def configure_logging(
         processors.append(structlog.processors.JSONRenderer())
     else:
         colors = bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
-        processors.append(
-            structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
-        )
+        processors.append(structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback))
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),

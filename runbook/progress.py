@@ -279,9 +279,7 @@ def _fit(line: str, width: int) -> str:
 def make_progress(stream: IO[str] | None = None) -> Progress:
     """A live table on an interactive terminal, nothing elsewhere (CI, pipes, TERM=dumb)."""
     stream = stream or sys.stderr
-    interactive = (
-        stream is not None and hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM", "") != "dumb"
-    )
+    interactive = stream is not None and hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM", "") != "dumb"
     return TtyProgress(stream) if interactive else NullProgress()
 
 

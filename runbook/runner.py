@@ -54,7 +54,9 @@ NO_CHANGES = "no changes"  # dry-run: nothing would change
 NOT_RUN = "not run"
 TIMED_OUT = "timed out"
 _NOT_STARTED = "not started"
-_BUDGETED_ATTEMPTS = 1000  # with a retry time budget: a guard against a loop, not a limit  # a worker found the run stopping before the step began
+_BUDGETED_ATTEMPTS = (
+    1000  # with a retry time budget: a guard against a loop, not a limit  # a worker found the run stopping before the step began
+)
 
 
 @dataclass
@@ -794,7 +796,9 @@ class Runner:
         message = str(exc) or repr(exc)
         if isinstance(exc, RunbookError):
             # Every recorded failure says what to do next, even when the error brought no hint.
-            hint = exc.hint or f"read the error of step {run.id} above and in the log ({run.operation}), fix its cause, then resume"
+            hint = (
+                exc.hint or f"read the error of step {run.id} above and in the log ({run.operation}), fix its cause, then resume"
+            )
         else:
             hint = f"an unexpected {type(exc).__name__} in step {run.id}: see the log for the traceback"
         return {
@@ -856,7 +860,6 @@ class Runner:
 
     def _now(self) -> str:
         return self._clock.now().isoformat(timespec="milliseconds")
-
 
 
 def _status_before_plans(record: dict[str, Any] | None) -> str | None:

@@ -88,7 +88,11 @@ def _changes_cell(changes: Sequence[Mapping[str, Any]]) -> str:
     if not changes:
         return "–"
     c = counts(changes)
-    parts = [f"+{c['add']}" if c["add"] else "", f"~{c['change']}" if c["change"] else "", f"-{c['destroy']}" if c["destroy"] else ""]
+    parts = [
+        f"+{c['add']}" if c["add"] else "",
+        f"~{c['change']}" if c["change"] else "",
+        f"-{c['destroy']}" if c["destroy"] else "",
+    ]
     if c["other"]:
         parts.append(f"{c['other']} other")
     return " ".join(p for p in parts if p)
@@ -173,11 +177,14 @@ def critical_path(steps: Sequence[Mapping[str, Any]], needs: Mapping[str, Sequen
 _UNSAFE = re.compile(r"[:#;]")
 
 
-def gantt(report: Mapping[str, Any], titles: Mapping[int, str] | None = None,
-          needs: Mapping[str, Sequence[str]] | None = None) -> str:
+def gantt(
+    report: Mapping[str, Any], titles: Mapping[int, str] | None = None, needs: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """A Mermaid Gantt chart of the run, one section per phase, the critical path ``crit``."""
     titles = titles or {}
-    steps = [s for s in report.get("steps") or [] if _ms(s.get("started_at")) is not None and _ms(s.get("finished_at")) is not None]
+    steps = [
+        s for s in report.get("steps") or [] if _ms(s.get("started_at")) is not None and _ms(s.get("finished_at")) is not None
+    ]
     title = _UNSAFE.sub(" ", f"{report.get('command')} {report.get('env') or ''} run {report.get('run_id')}")
     lines = ["gantt", f"    title {' '.join(title.split())}", "    dateFormat x", "    axisFormat %M.%S"]
     if not steps:
@@ -275,8 +282,12 @@ def render_markdown(
             if phase is not None and out[-1] != "":
                 out.append("")
             title = _cell(titles.get(phase, ""))  # type: ignore[arg-type]
-            out += [f"**Phase {phase}: {title}**" if title else f"**Phase {phase}**", "",
-                    "| step | status | outcome | duration | attempts | changes |", "|---|---|---|--:|--:|---|"]
+            out += [
+                f"**Phase {phase}: {title}**" if title else f"**Phase {phase}**",
+                "",
+                "| step | status | outcome | duration | attempts | changes |",
+                "|---|---|---|--:|--:|---|",
+            ]
         status = STATUS_WORD.get(str(step.get("status")), _cell(step.get("status")))
         out.append(
             f"| {_cell(step['id'])} | {status} | {_cell(step.get('outcome'))} | {_seconds(step.get('duration_s'))} "
@@ -297,7 +308,10 @@ def render_markdown(
     retried = [(s["id"], r) for s in steps for r in s.get("retries") or []]
     if retried:
         out += ["### Retries", "", "| step | attempt | reason | wait |", "|---|--:|---|--:|"]
-        out += [f"| {_cell(sid)} | {r.get('attempt')} | {_cell(r.get('reason'))} | {_seconds(r.get('delay_s'))} |" for sid, r in retried]
+        out += [
+            f"| {_cell(sid)} | {r.get('attempt')} | {_cell(r.get('reason'))} | {_seconds(r.get('delay_s'))} |"
+            for sid, r in retried
+        ]
         out.append("")
 
     out += ["### Could not be checked", ""]
@@ -305,8 +319,16 @@ def render_markdown(
     out += [f"- {_cell(line)}" for line in missing] if missing else ["everything was checked"]
     out.append("")
 
-    out += ["### Timeline", "", "Critical path: " + (" → ".join(critical_path(steps, needs)) or "–"), "",
-            "```mermaid", gantt(report, titles, needs), "```", ""]
+    out += [
+        "### Timeline",
+        "",
+        "Critical path: " + (" → ".join(critical_path(steps, needs)) or "–"),
+        "",
+        "```mermaid",
+        gantt(report, titles, needs),
+        "```",
+        "",
+    ]
 
     detailed = [s for s in steps if s.get("changes")]
     if detailed:

@@ -22,9 +22,7 @@ def _terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> None:
     cfg = home / "terraformrc"
     # Providers only from a mirror on loopback that answers nothing: a test that would
     # reach the public registry fails at once instead of sending traffic off the machine.
-    cfg.write_text(
-        'provider_installation {\n  network_mirror {\n    url = "https://127.0.0.1:9/"\n  }\n}\n'
-    )
+    cfg.write_text('provider_installation {\n  network_mirror {\n    url = "https://127.0.0.1:9/"\n  }\n}\n')
     os.environ["TF_CLI_CONFIG_FILE"] = str(cfg)
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     # Same for git: anything aimed at github.com goes to a closed loopback port.

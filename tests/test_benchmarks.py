@@ -24,9 +24,7 @@ def test_the_architecture_table_parses_to_the_twelve_dev_steps() -> None:
     assert {s.id: s.phase for s in shapes}["dev.verify"] == 9
 
 
-@pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in _PHASE_MODULES), reason="not every phase module exists yet"
-)
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in _PHASE_MODULES), reason="not every phase module exists yet")
 def test_the_real_step_graph_matches_the_architecture_table() -> None:
     assert graph_source() == "steps.wiring.project.build_steps"
     real = [(s.id, s.phase, s.needs) for s in kyeol_dev_graph()]
@@ -39,7 +37,16 @@ def test_the_critical_path_benchmark_runs_in_parallel_and_the_path_moves_with_mu
     multi = critical_path.measure(10.0, multi_az=True)
 
     assert single.critical_minutes == pytest.approx(33.0) and single.sum_minutes == pytest.approx(58.5)
-    assert single.path == ["bootstrap", "mgmt.registry", "mgmt.infra", "argocd", "dev.register", "dev.addons", "dev.sync", "dev.verify"]
+    assert single.path == [
+        "bootstrap",
+        "mgmt.registry",
+        "mgmt.infra",
+        "argocd",
+        "dev.register",
+        "dev.addons",
+        "dev.sync",
+        "dev.verify",
+    ]
     assert multi.critical_minutes == pytest.approx(34.0)
     # The env root waits for MGMT's NAT addresses (mgmt.registry, 2.5 min) more than for global (2).
     assert multi.path[:3] == ["bootstrap", "mgmt.registry", "dev.infra"]

@@ -29,7 +29,7 @@ def chatty_tool(bin_dir: Path, name: str, lines: int) -> None:
     a warning banner or a long version report may: whatever reads only its first line and
     leaves makes the writer die of SIGPIPE."""
     tool = bin_dir / name
-    tool.write_text(f"#!/bin/sh\ni=0\nwhile [ $i -lt {lines} ]; do echo \"{name} version line $i\"; i=$((i+1)); done\n")
+    tool.write_text(f'#!/bin/sh\ni=0\nwhile [ $i -lt {lines} ]; do echo "{name} version line $i"; i=$((i+1)); done\n')
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
 
 

@@ -98,7 +98,11 @@ def _plant(root: Path, files: dict[str, str]) -> None:
             id="module-level",
         ),
         pytest.param(
-            {"pkg/a.py": "import pkg.b\n", "pkg/b.py": "def later():\n    from pkg.c import x\n", "pkg/c.py": "from . import a\n"},
+            {
+                "pkg/a.py": "import pkg.b\n",
+                "pkg/b.py": "def later():\n    from pkg.c import x\n",
+                "pkg/c.py": "from . import a\n",
+            },
             id="function-level-and-relative",
         ),
         pytest.param(

@@ -112,7 +112,7 @@ def _source_build() -> tuple[str, dict[str, str], str]:
     """How docker/build_image.sh builds a ``source`` image: the Dockerfile, the build args and
     what it copies into the context as schema.graphql."""
     script = (ROOT / "docker" / "build_image.sh").read_text()
-    branch = script[script.index("  source)"):script.index(";;", script.index("  source)"))]
+    branch = script[script.index("  source)") : script.index(";;", script.index("  source)"))]
     args = dict(a.split("=", 1) for a in re.findall(r'--build-arg "([^"]+)"', branch))
     named = re.search(r'-f "docker/\$\{IMAGE\}/Dockerfile"', branch)
     dockerfile = (ROOT / "docker" / "saleor-storefront" / "Dockerfile").read_text() if named else UPSTREAM_DOCKERFILE
@@ -125,7 +125,9 @@ def test_the_storefront_build_reads_the_schema_file_never_the_api():
     plan = plan_images.plan({"EVENT": "workflow_dispatch", "INPUT_ENV": "dev", "INPUT_TAGS": "saleor-storefront=1.0.0-dev"})
     [entry] = json.loads(plan["matrix"])
     api_url = entry["api_url"]
-    build_args = {k: v.replace("${API_URL}", api_url).replace("${STOREFRONT_URL}", entry["storefront_url"]) for k, v in args.items()}
+    build_args = {
+        k: v.replace("${API_URL}", api_url).replace("${STOREFRONT_URL}", entry["storefront_url"]) for k, v in args.items()
+    }
     assert build_args["NEXT_PUBLIC_SALEOR_API_URL"] == api_url  # still baked in for the browser
     schemas, copied = docker_build(dockerfile, build_args)
     assert schemas, "the build runs GraphQL codegen (src/gql and the checkout types are not in Git)"
@@ -142,10 +144,16 @@ def test_the_schema_is_the_pinned_saleor_release_checked_out_by_the_workflow():
     assert storefront["schema_version"] == versions["saleor-api"]["version"]
     assert re.fullmatch(r"[0-9a-f]{40}", storefront["schema_ref"])
     assert storefront["schema_path"] == "saleor/graphql/schema.graphql"
-    [entry] = json.loads(plan_images.plan({"EVENT": "workflow_dispatch", "INPUT_ENV": "stage",
-                                           "INPUT_TAGS": "saleor-storefront=1.0.0-stage"})["matrix"])
+    [entry] = json.loads(
+        plan_images.plan({"EVENT": "workflow_dispatch", "INPUT_ENV": "stage", "INPUT_TAGS": "saleor-storefront=1.0.0-stage"})[
+            "matrix"
+        ]
+    )
     assert (entry["schema_source"], entry["schema_ref"], entry["schema_path"]) == (
-        storefront["schema_source"], storefront["schema_ref"], storefront["schema_path"])
+        storefront["schema_source"],
+        storefront["schema_ref"],
+        storefront["schema_path"],
+    )
     build = yaml.load((ROOT / ".github" / "workflows" / "images.yml").read_text(), Loader=yaml.BaseLoader)["jobs"]["build"]
     [checkout] = [s for s in build["steps"] if (s.get("with") or {}).get("repository") == "${{ matrix.schema_source }}"]
     assert checkout["with"]["ref"] == "${{ matrix.schema_ref }}"

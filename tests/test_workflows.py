@@ -55,7 +55,10 @@ def test_zizmor_finds_nothing() -> None:
     for persona in ("regular", "auditor"):
         done = subprocess.run(
             [exe, "--offline", "--no-progress", "--format=json", f"--persona={persona}", str(WORKFLOWS)],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
         )
         findings = json.loads(done.stdout or "[]")
         assert findings == [], json.dumps(findings, indent=1)[:3000]
@@ -161,7 +164,11 @@ def test_kyeol_workflow_triggers_jobs_and_roles() -> None:
     run_step = next(s for s in steps_of(jobs["deploy"]) if "kyeol_job.sh" in s.get("run", ""))
     assert run_step["env"]["KYEOL_DEPLOY_ENVIRONMENT"] == jobs["deploy"]["environment"]["name"]
     assert run_step["run"] == '.github/scripts/kyeol_job.sh deploy "$ENV_NAME"'
-    assert jobs["drift"]["environment"]["name"] == "drift" and jobs["drift"]["strategy"]["matrix"]["env"] == ["dev", "stage", "prod"]
+    assert jobs["drift"]["environment"]["name"] == "drift" and jobs["drift"]["strategy"]["matrix"]["env"] == [
+        "dev",
+        "stage",
+        "prod",
+    ]
     for job_id in ("plan", "deploy", "drift"):
         uploads = [s for s in steps_of(jobs[job_id]) if "upload-artifact" in s.get("uses", "")]
         assert uploads and uploads[0]["if"] == "always()" and "kyeol-runs" in uploads[0]["with"]["path"], job_id
@@ -178,20 +185,31 @@ def test_kyeol_workflow_concurrency_never_cancels_a_deploy() -> None:
     assert plan["cancel-in-progress"] == "true" and "matrix.env" in plan["group"]  # a plan changes nothing
 
 
-@pytest.mark.parametrize(("paths", "envs"), [
-    (["README.md"], ["dev"]),
-    (["kyeol-infra-terraform/envs/dev/terraform.tfvars"], ["dev"]),
-    (["kyeol-infra-terraform/envs/stage/terraform.tfvars"], ["dev", "stage"]),
-    (["kyeol-app-gitops/apps/saleor/overlays/prod/kustomization.yaml"], ["dev", "prod"]),
-    (["kyeol-platform-gitops/clusters/stage/values.yaml", "kyeol-app-gitops/argocd/saleor-prod.yaml"], ["dev", "stage", "prod"]),
-    (["kyeol-infra-terraform/modules/eks/main.tf"], ["dev", "stage", "prod"]),
-    (["kyeol.toml"], ["dev", "stage", "prod"]),
-    (["docs/stage-notes.md"], ["dev"]),
-])
+@pytest.mark.parametrize(
+    ("paths", "envs"),
+    [
+        (["README.md"], ["dev"]),
+        (["kyeol-infra-terraform/envs/dev/terraform.tfvars"], ["dev"]),
+        (["kyeol-infra-terraform/envs/stage/terraform.tfvars"], ["dev", "stage"]),
+        (["kyeol-app-gitops/apps/saleor/overlays/prod/kustomization.yaml"], ["dev", "prod"]),
+        (
+            ["kyeol-platform-gitops/clusters/stage/values.yaml", "kyeol-app-gitops/argocd/saleor-prod.yaml"],
+            ["dev", "stage", "prod"],
+        ),
+        (["kyeol-infra-terraform/modules/eks/main.tf"], ["dev", "stage", "prod"]),
+        (["kyeol.toml"], ["dev", "stage", "prod"]),
+        (["docs/stage-notes.md"], ["dev"]),
+    ],
+)
 def test_a_pull_request_plans_the_envs_its_files_touch(paths: list[str], envs: list[str]) -> None:
     assert kyeol_envs.envs_for(paths) == envs
-    done = subprocess.run([sys.executable, str(ROOT / ".github/scripts/kyeol_envs.py")], input="\n".join(paths),
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / ".github/scripts/kyeol_envs.py")],
+        input="\n".join(paths),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.stdout == f"envs={json.dumps(envs)}\n"
 
 
@@ -202,35 +220,50 @@ def test_the_job_script_refuses_prod_outside_its_environment_and_bad_input(tmp_p
     assert prod.returncode == 2 and "only from the job in GitHub environment prod" in prod.stderr
     qa = subprocess.run(["bash", str(script), "plan", "qa"], capture_output=True, text=True, env=env, timeout=30)
     assert qa.returncode == 2 and "unknown environment qa" in qa.stderr
-    no_state = subprocess.run(["bash", str(script), "plan", "dev"], capture_output=True, text=True,
-                              env={"PATH": os.environ["PATH"]}, timeout=30)
+    no_state = subprocess.run(
+        ["bash", str(script), "plan", "dev"], capture_output=True, text=True, env={"PATH": os.environ["PATH"]}, timeout=30
+    )
     assert no_state.returncode != 0 and "KYEOL_STATE" in no_state.stderr
 
 
-@pytest.mark.parametrize(("mode", "env_name", "kyeol_exit", "job_exit", "flags"), [
-    ("plan", "dev", 0, 0, ["--read-only", "--detailed-exitcode"]),
-    ("plan", "stage", 4, 0, ["--read-only", "--detailed-exitcode"]),  # pending changes are the result
-    ("plan", "dev", 1, 1, ["--read-only"]),
-    ("drift", "prod", 4, 4, ["--read-only", "--detailed-exitcode"]),  # drift fails the nightly job
-    ("deploy", "dev", 0, 0, []),
-    ("deploy", "prod", 3, 3, ["--confirm-env", "prod"]),
-])
+@pytest.mark.parametrize(
+    ("mode", "env_name", "kyeol_exit", "job_exit", "flags"),
+    [
+        ("plan", "dev", 0, 0, ["--read-only", "--detailed-exitcode"]),
+        ("plan", "stage", 4, 0, ["--read-only", "--detailed-exitcode"]),  # pending changes are the result
+        ("plan", "dev", 1, 1, ["--read-only"]),
+        ("drift", "prod", 4, 4, ["--read-only", "--detailed-exitcode"]),  # drift fails the nightly job
+        ("deploy", "dev", 0, 0, []),
+        ("deploy", "prod", 3, 3, ["--confirm-env", "prod"]),
+    ],
+)
 def test_the_job_script_runs_kyeol_with_the_jobs_flags_and_maps_its_exit(
     tmp_path: Path, mode: str, env_name: str, kyeol_exit: int, job_exit: int, flags: list[str]
 ) -> None:
     fake = tmp_path / "bin" / "kyeol"
     fake.parent.mkdir()
-    fake.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv\nexit {kyeol_exit}\n")
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\nexit {kyeol_exit}\n')
     fake.chmod(0o755)
-    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}", "KYEOL_STATE": "s3://b/kyeol/state.json",
-           "RUNNER_TEMP": str(tmp_path), "KYEOL_DEPLOY_ENVIRONMENT": env_name}
-    done = subprocess.run(["bash", str(ROOT / ".github/scripts/kyeol_job.sh"), mode, env_name, "--log-format", "json"],
-                          capture_output=True, text=True, env=env, timeout=30)
+    env = {
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "KYEOL_STATE": "s3://b/kyeol/state.json",
+        "RUNNER_TEMP": str(tmp_path),
+        "KYEOL_DEPLOY_ENVIRONMENT": env_name,
+    }
+    done = subprocess.run(
+        ["bash", str(ROOT / ".github/scripts/kyeol_job.sh"), mode, env_name, "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
     assert done.returncode == job_exit, done.stdout + done.stderr
     argv = (tmp_path / "argv").read_text().split()
     assert argv[:7] == ["deploy", "--env", env_name, "--state", "s3://b/kyeol/state.json", "--runs-dir", f"{tmp_path}/kyeol-runs"]
     assert all(f in argv for f in flags) and argv[-2:] == ["--log-format", "json"]
-    assert ("--read-only" in argv) == (mode != "deploy") and ("--confirm-env" in argv) == (mode == "deploy" and env_name == "prod")
+    assert ("--read-only" in argv) == (mode != "deploy") and ("--confirm-env" in argv) == (
+        mode == "deploy" and env_name == "prod"
+    )
     assert ("::error title=kyeol drift" in done.stdout) == (mode == "drift" and kyeol_exit == 4)
 
 
@@ -238,12 +271,22 @@ def test_the_job_script_runs_kyeol_with_the_jobs_flags_and_maps_its_exit(
 
 
 def test_plan_for_a_dispatch_builds_exactly_the_requested_tags() -> None:
-    out = plan_images.plan({"EVENT": "workflow_dispatch", "INPUT_ENV": "stage",
-                            "INPUT_TAGS": "saleor-api=3.23.28, saleor-storefront=1.0.0-stage", "INPUT_CORRELATION_ID": "kyeol-stage-01ab"})
+    out = plan_images.plan(
+        {
+            "EVENT": "workflow_dispatch",
+            "INPUT_ENV": "stage",
+            "INPUT_TAGS": "saleor-api=3.23.28, saleor-storefront=1.0.0-stage",
+            "INPUT_CORRELATION_ID": "kyeol-stage-01ab",
+        }
+    )
     matrix = json.loads(out["matrix"])
     assert [(m["image"], m["tag"]) for m in matrix] == [("saleor-api", "3.23.28"), ("saleor-storefront", "1.0.0-stage")]
     api, storefront = matrix
-    assert api["kind"] == "upstream" and api["upstream"] == "ghcr.io/saleor/saleor:3.23.28" and api["repository"] == "jung-saleor-api"
+    assert (
+        api["kind"] == "upstream"
+        and api["upstream"] == "ghcr.io/saleor/saleor:3.23.28"
+        and api["repository"] == "jung-saleor-api"
+    )
     assert storefront["kind"] == "source" and storefront["source"] == "saleor/storefront"
     assert re.fullmatch(r"[0-9a-f]{40}", storefront["source_ref"])
     assert storefront["api_url"] == "https://stage-api.mgz-g2-u3.shop/graphql/"
@@ -251,8 +294,9 @@ def test_plan_for_a_dispatch_builds_exactly_the_requested_tags() -> None:
     assert out["role_arn"] == "arn:aws:iam::123456789012:role/jung-mgmt-github-ecr-push"
     assert out["registry"] == REGISTRY and out["region"] == "ap-northeast-1"
     assert out["overlay"] == "kyeol-app-gitops/apps/saleor/overlays/stage"
-    assert out["images"] == (f"saleor-api={REGISTRY}/jung-saleor-api:3.23.28 "
-                             f"saleor-storefront={REGISTRY}/jung-saleor-storefront:1.0.0-stage")
+    assert out["images"] == (
+        f"saleor-api={REGISTRY}/jung-saleor-api:3.23.28 saleor-storefront={REGISTRY}/jung-saleor-storefront:1.0.0-stage"
+    )
     assert out["correlation_id"] == "kyeol-stage-01ab"
 
 
@@ -260,7 +304,10 @@ def test_plan_for_a_push_builds_dev_at_the_pinned_versions() -> None:
     out = plan_images.plan({"EVENT": "push"})
     assert out["env"] == "dev"
     assert {m["image"]: m["tag"] for m in json.loads(out["matrix"])} == {
-        "saleor-api": "3.23.28", "saleor-dashboard": "3.23.27", "saleor-storefront": "1.0.0-dev"}
+        "saleor-api": "3.23.28",
+        "saleor-dashboard": "3.23.27",
+        "saleor-storefront": "1.0.0-dev",
+    }
 
 
 @pytest.mark.parametrize(
@@ -287,7 +334,9 @@ def test_plan_script_prints_github_outputs_and_fails_with_an_annotation() -> Non
     assert done.returncode == 0, done.stderr
     outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
     assert set(outputs) >= {"env", "matrix", "images", "role_arn", "registry", "region", "overlay"}
-    bad = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env={**env, "INPUT_ENV": "qa"}, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env={**env, "INPUT_ENV": "qa"}, timeout=60
+    )
     assert bad.returncode == 1 and bad.stderr.startswith("::error title=images plan::") and bad.stdout == ""
 
 
@@ -312,7 +361,8 @@ def test_the_real_overlay_tags_are_buildable(env: str) -> None:
     tags = ",".join(f"{i['name']}={i['newTag']}" for i in images if str(i.get("name", "")).startswith("saleor-"))
     out = plan_images.plan({"EVENT": "workflow_dispatch", "INPUT_ENV": env, "INPUT_TAGS": tags})
     assert {i["newName"] for i in images if str(i.get("name", "")).startswith("saleor-")} == {
-        f"{REGISTRY}/{m['repository']}" for m in json.loads(out["matrix"])}
+        f"{REGISTRY}/{m['repository']}" for m in json.loads(out["matrix"])
+    }
 
 
 # -- the bump step ---------------------------------------------------------------------------------
@@ -350,8 +400,11 @@ def gitops(tmp_path: Path) -> dict[str, Path]:
     git(tmp_path, "clone", "-q", str(origin), str(seed))
     overlay = seed / "kyeol-app-gitops/apps/saleor/overlays/dev"
     overlay.mkdir(parents=True)
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({"images": [
-        {"name": "saleor-api", "newName": f"{REGISTRY}/jung-saleor-api", "newTag": "3.23.27"}]}, sort_keys=False))
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {"images": [{"name": "saleor-api", "newName": f"{REGISTRY}/jung-saleor-api", "newTag": "3.23.27"}]}, sort_keys=False
+        )
+    )
     git(seed, "add", ".")
     git(seed, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "overlay")
     git(seed, "push", "-q", "origin", "HEAD:main")
@@ -364,16 +417,24 @@ def gitops(tmp_path: Path) -> dict[str, Path]:
 
 def bump(g: dict[str, Path], images: str) -> subprocess.CompletedProcess[str]:
     env = {
-        "PATH": f"{g['bin']}:{os.environ['PATH']}", "HOME": str(g["work"].parent),
-        "OVERLAY": "kyeol-app-gitops/apps/saleor/overlays/dev", "IMAGES": images, "ENV_NAME": "dev",
-        "BRANCH": "main", "GITHUB_TOKEN": "ghs_" + "x" * 36, "CORRELATION_ID": "kyeol-dev-123",
+        "PATH": f"{g['bin']}:{os.environ['PATH']}",
+        "HOME": str(g["work"].parent),
+        "OVERLAY": "kyeol-app-gitops/apps/saleor/overlays/dev",
+        "IMAGES": images,
+        "ENV_NAME": "dev",
+        "BRANCH": "main",
+        "GITHUB_TOKEN": "ghs_" + "x" * 36,
+        "CORRELATION_ID": "kyeol-dev-123",
     }
-    return subprocess.run(["bash", str(ROOT / "docker" / "bump_overlay.sh")], cwd=g["work"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", str(ROOT / "docker" / "bump_overlay.sh")], cwd=g["work"], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_bump_commits_the_new_tag_to_the_branch(gitops: dict[str, Path]) -> None:
-    done = bump(gitops, f"saleor-api={REGISTRY}/jung-saleor-api:3.23.28 saleor-dashboard={REGISTRY}/jung-saleor-dashboard:3.23.27")
+    done = bump(
+        gitops, f"saleor-api={REGISTRY}/jung-saleor-api:3.23.28 saleor-dashboard={REGISTRY}/jung-saleor-dashboard:3.23.27"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     head = git(gitops["origin"], "log", "-1", "--format=%s%n%b", "main")
     assert head.startswith("images(dev): saleor-api=") and "correlation: kyeol-dev-123" in head

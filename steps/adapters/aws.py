@@ -97,8 +97,7 @@ class AwsSession:
                 # AWS_ENDPOINT_URL_<SERVICE> (the SDKs' service-specific endpoint setting) wins
                 # over AWS_ENDPOINT_URL, as in the SDKs; passing endpoint_url would bypass it.
                 endpoint = os.environ.get("AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")) or self.endpoint_url
-                self._clients[key] = self._session.client(service, region_name=region, endpoint_url=endpoint,
-                                                          config=config)
+                self._clients[key] = self._session.client(service, region_name=region, endpoint_url=endpoint, config=config)
                 if self.read_only:
                     self._clients[key].meta.events.register("before-call", refuse_writes)
             return self._clients[key]
@@ -130,8 +129,9 @@ class AwsSession:
 
     def caller_identity(self) -> dict[str, str]:
         """Account, Arn and UserId of the credentials in use."""
-        found = self._call("read the AWS caller identity (sts:GetCallerIdentity)",
-                           lambda: self.client("sts").get_caller_identity())
+        found = self._call(
+            "read the AWS caller identity (sts:GetCallerIdentity)", lambda: self.client("sts").get_caller_identity()
+        )
         assert found is not None
         return {"Account": found["Account"], "Arn": found["Arn"], "UserId": found["UserId"]}
 
@@ -145,8 +145,11 @@ class AwsSession:
         """
         problems: list[str] = []
         s3 = self.client("s3")
-        exists = self._call(f"look up S3 bucket {bucket}", lambda: s3.head_bucket(Bucket=bucket),
-                            missing=frozenset({"404", "NoSuchBucket", "NotFound"}))
+        exists = self._call(
+            f"look up S3 bucket {bucket}",
+            lambda: s3.head_bucket(Bucket=bucket),
+            missing=frozenset({"404", "NoSuchBucket", "NotFound"}),
+        )
         if exists is None:
             problems.append(f"state bucket {bucket} does not exist")
         else:
@@ -209,18 +212,20 @@ class AwsSession:
             default = rule.get("ApplyServerSideEncryptionByDefault") or {}
             named = default.get("KMSMasterKeyID")
             if default.get("SSEAlgorithm", "").startswith("aws:kms") and named:
-                described = self._call(f"describe KMS key {named}",
-                                       lambda: self.client("kms").describe_key(KeyId=named))
+                described = self._call(f"describe KMS key {named}", lambda: self.client("kms").describe_key(KeyId=named))
                 assert described is not None
                 return str(described["KeyMetadata"]["Arn"])
         return None
 
     def missing_elastic_ips(self, public_ips: list[str]) -> list[str]:
         """Those of ``public_ips`` that are not (or no longer) Elastic IPs of this account."""
-        found = self._call(
-            "describe Elastic IPs " + ", ".join(public_ips),
-            lambda: self.client("ec2").describe_addresses(Filters=[{"Name": "public-ip", "Values": public_ips}]),
-        ) or {}
+        found = (
+            self._call(
+                "describe Elastic IPs " + ", ".join(public_ips),
+                lambda: self.client("ec2").describe_addresses(Filters=[{"Name": "public-ip", "Values": public_ips}]),
+            )
+            or {}
+        )
         allocated = {a.get("PublicIp") for a in found.get("Addresses", [])}
         return [ip for ip in public_ips if ip not in allocated]
 
@@ -228,8 +233,11 @@ class AwsSession:
 
     def eks_cluster(self, name: str) -> dict[str, Any] | None:
         """Status, endpoint, CA, OIDC issuer and version of an EKS cluster; None if it does not exist."""
-        found = self._call(f"describe EKS cluster {name}", lambda: self.client("eks").describe_cluster(name=name),
-                           missing=frozenset({"ResourceNotFoundException"}))
+        found = self._call(
+            f"describe EKS cluster {name}",
+            lambda: self.client("eks").describe_cluster(name=name),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
         if found is None:
             return None
         c = found["cluster"]
@@ -248,19 +256,28 @@ class AwsSession:
     def eks_node_groups(self, cluster: str) -> list[dict[str, Any]]:
         """Name, status and desired size of each managed node group of ``cluster`` ([] if none)."""
         eks = self.client("eks")
-        listed = self._call(f"list the node groups of EKS cluster {cluster}",
-                            lambda: eks.list_nodegroups(clusterName=cluster),
-                            missing=frozenset({"ResourceNotFoundException"}))
+        listed = self._call(
+            f"list the node groups of EKS cluster {cluster}",
+            lambda: eks.list_nodegroups(clusterName=cluster),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
         groups = []
         for name in (listed or {}).get("nodegroups") or []:
-            found = self._call(f"describe node group {name} of {cluster}",
-                               lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
-                               missing=frozenset({"ResourceNotFoundException"}))
+            found = self._call(
+                f"describe node group {name} of {cluster}",
+                lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
+                missing=frozenset({"ResourceNotFoundException"}),
+            )
             if found is None:
                 continue  # deleted between the listing and the look
             group = found["nodegroup"]
-            groups.append({"name": name, "status": group.get("status", ""),
-                           "desired": (group.get("scalingConfig") or {}).get("desiredSize")})
+            groups.append(
+                {
+                    "name": name,
+                    "status": group.get("status", ""),
+                    "desired": (group.get("scalingConfig") or {}).get("desiredSize"),
+                }
+            )
         return groups
 
     def rds_instance(self, instance_id: str) -> dict[str, Any] | None:
@@ -316,13 +333,13 @@ class AwsSession:
 
         def page() -> list[dict[str, Any]]:
             details: list[dict[str, Any]] = []
-            for chunk in ecr.get_paginator("describe_images").paginate(repositoryName=repository,
-                                                                      filter={"tagStatus": "TAGGED"}):
+            for chunk in ecr.get_paginator("describe_images").paginate(repositoryName=repository, filter={"tagStatus": "TAGGED"}):
                 details.extend(chunk.get("imageDetails", []))
             return details
 
-        details = self._call(f"list images of ECR repository {repository}", page,
-                             missing=frozenset({"RepositoryNotFoundException"}))
+        details = self._call(
+            f"list images of ECR repository {repository}", page, missing=frozenset({"RepositoryNotFoundException"})
+        )
         if details is None:
             raise PermanentError(
                 f"ECR repository {repository} does not exist",
@@ -337,8 +354,11 @@ class AwsSession:
         ecr = self.client("ecr")
         result: dict[str, str | None] = {}
         for name in names:
-            found = self._call(f"describe ECR repository {name}", lambda n=name: ecr.describe_repositories(repositoryNames=[n]),
-                               missing=frozenset({"RepositoryNotFoundException"}))
+            found = self._call(
+                f"describe ECR repository {name}",
+                lambda n=name: ecr.describe_repositories(repositoryNames=[n]),
+                missing=frozenset({"RepositoryNotFoundException"}),
+            )
             repos = (found or {}).get("repositories") or []
             result[name] = repos[0]["repositoryUri"] if repos else None
         return result
@@ -373,9 +393,12 @@ class AwsSession:
         def matching(items: list[dict[str, str]]) -> list[dict[str, str]]:
             wanted: list[dict[str, str]] = []
             for start in range(0, len(items), 20):  # DescribeTags takes at most 20 ARNs
-                batch = items[start:start + 20]
-                tagged = {d["ResourceArn"] for d in descriptions([i["arn"] for i in batch])
-                          if any(t.get("Key") == tag_key and t.get("Value") == tag_value for t in d.get("Tags", []))}
+                batch = items[start : start + 20]
+                tagged = {
+                    d["ResourceArn"]
+                    for d in descriptions([i["arn"] for i in batch])
+                    if any(t.get("Key") == tag_key and t.get("Value") == tag_value for t in d.get("Tags", []))
+                }
                 wanted += [i for i in batch if i["arn"] in tagged]
             return wanted
 
@@ -393,9 +416,11 @@ class AwsSession:
     def secret_exists(self, name: str) -> bool:
         """Whether secret ``name`` exists and is not scheduled for deletion (metadata only: the
         value is not read, so a dry-run can ask)."""
-        found = self._call(f"describe Secrets Manager secret {name}",
-                           lambda: self.client("secretsmanager").describe_secret(SecretId=name),
-                           missing=frozenset({"ResourceNotFoundException"}))
+        found = self._call(
+            f"describe Secrets Manager secret {name}",
+            lambda: self.client("secretsmanager").describe_secret(SecretId=name),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
         return found is not None and not found.get("DeletedDate")
 
     def secret_json(self, name: str) -> dict[str, Any] | None:
@@ -405,9 +430,11 @@ class AwsSession:
         (``ctx.secret``). No error raised here carries the secret string: a value that is not
         a JSON object is reported by its shape only.
         """
-        found = self._call(f"read Secrets Manager secret {name}",
-                           lambda: self.client("secretsmanager").get_secret_value(SecretId=name),
-                           missing=frozenset({"ResourceNotFoundException"}))
+        found = self._call(
+            f"read Secrets Manager secret {name}",
+            lambda: self.client("secretsmanager").get_secret_value(SecretId=name),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
         if found is None:
             return None
         raw = found.get("SecretString")
@@ -430,12 +457,17 @@ class AwsSession:
     def find_zone(self, domain: str) -> dict[str, Any] | None:
         """The public hosted zone named exactly ``domain`` (id without /hostedzone/), or None."""
         wanted = domain.rstrip(".") + "."
-        found = self._call(f"list Route53 zones named {domain}",
-                           lambda: self.client("route53", "us-east-1").list_hosted_zones_by_name(DNSName=wanted, MaxItems="10"))
+        found = self._call(
+            f"list Route53 zones named {domain}",
+            lambda: self.client("route53", "us-east-1").list_hosted_zones_by_name(DNSName=wanted, MaxItems="10"),
+        )
         for zone in (found or {}).get("HostedZones", []):
             if zone.get("Name") == wanted and not (zone.get("Config") or {}).get("PrivateZone"):
-                return {"id": zone["Id"].rsplit("/", 1)[-1], "name": domain.rstrip("."),
-                        "record_count": zone.get("ResourceRecordSetCount", 0)}
+                return {
+                    "id": zone["Id"].rsplit("/", 1)[-1],
+                    "name": domain.rstrip("."),
+                    "record_count": zone.get("ResourceRecordSetCount", 0),
+                }
         return None
 
     def records_named(self, zone_id: str, names: Iterable[str]) -> list[str]:
@@ -461,7 +493,8 @@ class AwsSession:
         found = self._call(
             f"read Route53 record {name}",
             lambda: self.client("route53", "us-east-1").list_resource_record_sets(
-                HostedZoneId=zone_id, StartRecordName=wanted, StartRecordType=record_type, MaxItems="1"),
+                HostedZoneId=zone_id, StartRecordName=wanted, StartRecordType=record_type, MaxItems="1"
+            ),
             missing=frozenset({"NoSuchHostedZone"}),
         )
         for record in (found or {}).get("ResourceRecordSets", []):
@@ -476,9 +509,11 @@ class AwsSession:
 
     def distribution(self, distribution_id: str) -> dict[str, Any] | None:
         """Status, aliases, domain name and web ACL of a CloudFront distribution, or None."""
-        found = self._call(f"read CloudFront distribution {distribution_id}",
-                           lambda: self.client("cloudfront", "us-east-1").get_distribution(Id=distribution_id),
-                           missing=frozenset({"NoSuchDistribution"}))
+        found = self._call(
+            f"read CloudFront distribution {distribution_id}",
+            lambda: self.client("cloudfront", "us-east-1").get_distribution(Id=distribution_id),
+            missing=frozenset({"NoSuchDistribution"}),
+        )
         if found is None:
             return None
         d = found["Distribution"]
@@ -496,9 +531,11 @@ class AwsSession:
     def certificate(self, arn: str) -> dict[str, Any] | None:
         """Status, domain and names of an ACM certificate (looked up in the ARN's region), or None."""
         region = _arn_region(arn) or self.region
-        found = self._call(f"describe ACM certificate {arn}",
-                           lambda: self.client("acm", region).describe_certificate(CertificateArn=arn),
-                           missing=frozenset({"ResourceNotFoundException"}))
+        found = self._call(
+            f"describe ACM certificate {arn}",
+            lambda: self.client("acm", region).describe_certificate(CertificateArn=arn),
+            missing=frozenset({"ResourceNotFoundException"}),
+        )
         if found is None:
             return None
         c = found["Certificate"]
@@ -514,14 +551,20 @@ class AwsSession:
     def web_acl(self, arn: str) -> dict[str, Any] | None:
         """Name, scope and rule names of a WAFv2 web ACL given its ARN, or None."""
         region, scope, name, acl_id = _parse_web_acl_arn(arn)
-        found = self._call(f"read WAFv2 web ACL {name}",
-                           lambda: self.client("wafv2", region).get_web_acl(Name=name, Scope=scope, Id=acl_id),
-                           missing=frozenset({"WAFNonexistentItemException"}))
+        found = self._call(
+            f"read WAFv2 web ACL {name}",
+            lambda: self.client("wafv2", region).get_web_acl(Name=name, Scope=scope, Id=acl_id),
+            missing=frozenset({"WAFNonexistentItemException"}),
+        )
         if found is None:
             return None
         acl = found["WebACL"]
-        return {"arn": acl.get("ARN", arn), "name": acl.get("Name", name), "scope": scope,
-                "rules": [r.get("Name", "") for r in acl.get("Rules", [])]}
+        return {
+            "arn": acl.get("ARN", arn),
+            "name": acl.get("Name", name),
+            "scope": scope,
+            "rules": [r.get("Name", "") for r in acl.get("Rules", [])],
+        }
 
 
 _LOST_CONNECTION_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError", "ResponseStreamingError"})
@@ -531,11 +574,12 @@ def translate(exc: BaseException, what: str) -> Exception:
     """The engine's error for an AWS failure while trying to ``what``."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & _CREDENTIAL_ERRORS:
-        return Unavailable(f"could not {what}: no usable AWS credentials ({type(exc).__name__}: {exc})",
-                           hint=_CREDENTIALS_HINT)
+        return Unavailable(f"could not {what}: no usable AWS credentials ({type(exc).__name__}: {exc})", hint=_CREDENTIALS_HINT)
     if "EndpointConnectionError" in names or "ConnectTimeoutError" in names:
-        return Unavailable(f"could not {what}: the AWS endpoint is unreachable ({exc})",
-                           hint="check the network (and AWS_ENDPOINT_URL, if set), then run again")
+        return Unavailable(
+            f"could not {what}: the AWS endpoint is unreachable ({exc})",
+            hint="check the network (and AWS_ENDPOINT_URL, if set), then run again",
+        )
     if names & _LOST_CONNECTION_ERRORS:
         # Sent, and the connection dropped or the answer never came (botocore retried already):
         # transient, like a 5xx. A read is simply asked again.
@@ -553,8 +597,9 @@ def translate(exc: BaseException, what: str) -> Exception:
         )
     if code:
         return PermanentError(f"could not {what}: {exc}", hint="see the AWS error code above")
-    return PermanentError(f"could not {what}: {type(exc).__name__}: {exc}",
-                          hint="an unexpected error from the AWS SDK; see the log")
+    return PermanentError(
+        f"could not {what}: {type(exc).__name__}: {exc}", hint="an unexpected error from the AWS SDK; see the log"
+    )
 
 
 def _code(exc: BaseException) -> str:

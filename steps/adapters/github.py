@@ -187,8 +187,7 @@ class GitHub:
             found = self._find_after_lost_answer(workflow_file, cid, dispatched_at, budget)
             if found is None:
                 raise
-            self._log("warning", "dispatch answer lost; the run it created was found", correlation_id=cid,
-                      error=str(lost)[:200])
+            self._log("warning", "dispatch answer lost; the run it created was found", correlation_id=cid, error=str(lost)[:200])
             return found
         if resp.status_code in (400, 422) and "return_run_details" in resp.text:
             # Servers older than Feb 2026 (GHES) reject the field: dispatch without it.
@@ -207,12 +206,14 @@ class GitHub:
                 return self.get_run(int(run_id), clock=clock, cancel=cancel, deadline=budget.deadline)
         return self.find_run(workflow_file, cid, since=dispatched_at - CLOCK_SKEW, budget=budget, timeout=timeout)
 
-    def _find_after_lost_answer(self, workflow_file: str, cid: str, dispatched_at: datetime,
-                                budget: _Budget) -> WorkflowRun | None:
+    def _find_after_lost_answer(
+        self, workflow_file: str, cid: str, dispatched_at: datetime, budget: _Budget
+    ) -> WorkflowRun | None:
         """The run a dispatch with a lost answer created, or None when none shows up in time."""
         try:
-            return self.find_run(workflow_file, cid, since=dispatched_at - CLOCK_SKEW, budget=budget,
-                                 timeout=LOST_DISPATCH_LOOKUP_S)
+            return self.find_run(
+                workflow_file, cid, since=dispatched_at - CLOCK_SKEW, budget=budget, timeout=LOST_DISPATCH_LOOKUP_S
+            )
         except (WaitTimeout, TransientError):
             return None
 
@@ -383,7 +384,9 @@ class GitHub:
         for _ in range(MAX_RATE_LIMIT_ROUNDS):
             self._wait_for_known_reset(budget)
             try:
-                resp = self._http().request(method, path, params=params, json=json, timeout=max(1.0, min(self._request_timeout, budget.remaining())))
+                resp = self._http().request(
+                    method, path, params=params, json=json, timeout=max(1.0, min(self._request_timeout, budget.remaining()))
+                )
             except httpx.TimeoutException as exc:
                 raise TransientError(f"GitHub API {method} {path} timed out", reason="GitHub timeout") from exc
             except httpx.TransportError as exc:
@@ -465,7 +468,9 @@ def _json(resp: httpx.Response) -> dict[str, Any]:
     try:
         doc = resp.json()
     except ValueError as exc:
-        raise TransientError(f"GitHub answered {resp.status_code} with a body that is not JSON", reason="GitHub bad body") from exc
+        raise TransientError(
+            f"GitHub answered {resp.status_code} with a body that is not JSON", reason="GitHub bad body"
+        ) from exc
     return doc if isinstance(doc, dict) else {}
 
 

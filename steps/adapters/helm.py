@@ -37,15 +37,19 @@ DOWNLOAD_ALLOWANCE_S = 120.0
 _PERMANENT_RULES: tuple[tuple[str, str], ...] = (
     (
         r"another operation \(install/upgrade/rollback\) is in progress",
-        ("an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
-        "a pending-install (a first install) has nothing to roll back to: `helm uninstall {name} -n {namespace}`; "
-        "a pending-upgrade: roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`); "
-        "then run kyeol again"),
+        (
+            "an earlier helm run was interrupted and left the release pending: look at `helm history {name} -n {namespace}`; "
+            "a pending-install (a first install) has nothing to roll back to: `helm uninstall {name} -n {namespace}`; "
+            "a pending-upgrade: roll back to the last deployed revision (`helm rollback {name} <revision> -n {namespace}`); "
+            "then run kyeol again"
+        ),
     ),
     (
         r"(?:UPGRADE|INSTALLATION) FAILED:.*(?:timed out waiting for the condition|context deadline exceeded)",
-        ("helm rolled the release back after its wait ran out: look at the pods (`kubectl -n {namespace} get pods`, "
-        "`kubectl -n {namespace} describe pod …`); nodes without room (t3.medium holds 17 pods) are the usual cause"),
+        (
+            "helm rolled the release back after its wait ran out: look at the pods (`kubectl -n {namespace} get pods`, "
+            "`kubectl -n {namespace} describe pod …`); nodes without room (t3.medium holds 17 pods) are the usual cause"
+        ),
     ),
     (
         r"\bUnauthorized\b|\bforbidden\b",
@@ -63,8 +67,10 @@ _TRANSIENT_RULES: tuple[tuple[str, str], ...] = (
     ("network timeout", r"i/o timeout|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded"),
     (
         "api server busy",
-        (r"the server is currently unable to handle the request|etcdserver: request timed out|Too Many Requests"
-        r"|the server has received too many requests|ServiceUnavailable|Internal error occurred"),
+        (
+            r"the server is currently unable to handle the request|etcdserver: request timed out|Too Many Requests"
+            r"|the server has received too many requests|ServiceUnavailable|Internal error occurred"
+        ),
     ),
     (
         "chart repository unreachable",
@@ -173,14 +179,22 @@ class ChartInstall:
 
     def argv(self, helm: str, *, rollback_flag: str, timeout: float) -> list[str]:
         argv = [
-            helm, "upgrade", "--install", self.release, self.chart,
-            "--repo", self.repo,
-            "--version", self.version,
-            "--namespace", self.namespace,
+            helm,
+            "upgrade",
+            "--install",
+            self.release,
+            self.chart,
+            "--repo",
+            self.repo,
+            "--version",
+            self.version,
+            "--namespace",
+            self.namespace,
             "--create-namespace",
             rollback_flag,
             "--wait",
-            "--timeout", go_duration(timeout),
+            "--timeout",
+            go_duration(timeout),
         ]
         for path in self.values_files:
             argv += ["--values", str(path)]
@@ -212,7 +226,9 @@ class Helm:
             done = self.process.run([path, "version", "--short"], timeout=30.0, mutating=False, check=False, ctx=ctx)
             match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", done.stdout.strip())
             if done.returncode != 0 or not match:
-                raise PermanentError(f"`{self.binary} version --short` answered {done.stdout.strip() or done.stderr.strip()!r}", hint=INSTALL_HINT)
+                raise PermanentError(
+                    f"`{self.binary} version --short` answered {done.stdout.strip() or done.stderr.strip()!r}", hint=INSTALL_HINT
+                )
             if int(match.group(1)) < 3:
                 raise PermanentError(f"helm {match.group(0)} is too old: kyeol needs helm 3 or 4", hint=INSTALL_HINT)
             self._version = f"v{match.group(1)}.{match.group(2)}.{match.group(3)}"
@@ -257,9 +273,15 @@ class Helm:
         if remaining is not None:
             budget = max(0.0, min(budget, remaining))
         policy = RetryPolicy(max_attempts=30, initial=1.0, maximum=15.0, jitter=1.0, budget_s=budget)
-        return call_with_retries(read, policy=policy, classifier=Classifier(), clock=getattr(ctx, "clock", None) or Clock(),
-                                 cancel=getattr(ctx, "cancel", None), what=what,
-                                 on_retry=lambda n, reason, exc, delay: self._note_retry(what, reason, delay))
+        return call_with_retries(
+            read,
+            policy=policy,
+            classifier=Classifier(),
+            clock=getattr(ctx, "clock", None) or Clock(),
+            cancel=getattr(ctx, "cancel", None),
+            what=what,
+            on_retry=lambda n, reason, exc, delay: self._note_retry(what, reason, delay),
+        )
 
     def _note_retry(self, what: str, reason: str, delay: float) -> None:
         if self.log is not None:
@@ -304,8 +326,12 @@ class Helm:
         if done.skipped_dry_run:
             return None
         if done.returncode != 0:
-            raise self._failure(done, f"install {install.chart} {install.version} as {install.namespace}/{install.release}",
-                                install.release, install.namespace)
+            raise self._failure(
+                done,
+                f"install {install.chart} {install.version} as {install.namespace}/{install.release}",
+                install.release,
+                install.namespace,
+            )
         return Release.from_status(_json(done, "helm upgrade"))
 
     def uninstall(self, name: str, namespace: str, kube_env: KubeconfigSource, *, timeout: float, ctx: Any = None) -> None:
@@ -319,7 +345,11 @@ class Helm:
         with kube_env.helm_environment() as env:
             done = self.process.run(
                 [helm, "uninstall", name, "--namespace", namespace, "--wait", "--timeout", go_duration(timeout)],
-                timeout=timeout + 30.0, env=env, mutating=True, check=False, ctx=ctx,
+                timeout=timeout + 30.0,
+                env=env,
+                mutating=True,
+                check=False,
+                ctx=ctx,
             )
         if done.skipped_dry_run or done.returncode == 0 or "release: not found" in done.stderr:
             return
@@ -370,7 +400,9 @@ class Helm:
         for reason, pattern in _TRANSIENT_RULES:
             if re.search(pattern, text, re.IGNORECASE):
                 return TransientError(f"helm could not {what}: {tail}", reason=f"helm: {reason}")
-        return PermanentError(f"helm could not {what}: {tail}", hint="read helm's message above; run the same helm command by hand to see more")
+        return PermanentError(
+            f"helm could not {what}: {tail}", hint="read helm's message above; run the same helm command by hand to see more"
+        )
 
 
 _OPERATIONS = {"install", "upgrade", "rollback", "uninstall"}
@@ -388,7 +420,7 @@ def _names_namespace(args: list[str], namespace: str) -> bool:
 def _zombie(entry: Path) -> bool:
     try:
         stat = (entry / "stat").read_text()
-        return stat[stat.rindex(")") + 2:].split()[0] in ("Z", "X")
+        return stat[stat.rindex(")") + 2 :].split()[0] in ("Z", "X")
     except (OSError, ValueError, IndexError):
         return False
 
@@ -397,4 +429,6 @@ def _json(done: Completed, what: str) -> Any:
     try:
         return json.loads(done.stdout or "null")
     except ValueError:
-        raise PermanentError(f"{what} did not print JSON: {done.stdout[:200]!r}", hint="check that KYEOL_HELM points at helm 3 or 4") from None
+        raise PermanentError(
+            f"{what} did not print JSON: {done.stdout[:200]!r}", hint="check that KYEOL_HELM points at helm 3 or 4"
+        ) from None

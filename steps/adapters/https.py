@@ -288,7 +288,11 @@ class Chain:
     # -- TLS -------------------------------------------------------------------------------
 
     def ssl_context(self) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=self.settings.ca_bundle) if self.settings.ca_bundle else ssl.create_default_context()
+        ctx = (
+            ssl.create_default_context(cafile=self.settings.ca_bundle)
+            if self.settings.ca_bundle
+            else ssl.create_default_context()
+        )
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.check_hostname = True
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -340,12 +344,18 @@ class Chain:
             acl = dist.get("WebACLId") or ""
             acl_found = self._web_acl_exists(acl) if acl else False
         except Exception as exc:  # noqa: BLE001
-            return LinkResult("edge", False, f"could not read CloudFront/WAF: {_aws_reason(exc)}", host, pending=_aws_transient(exc))
+            return LinkResult(
+                "edge", False, f"could not read CloudFront/WAF: {_aws_reason(exc)}", host, pending=_aws_transient(exc)
+            )
         if not dist.get("Enabled", True):
             return LinkResult("edge", False, f"distribution {dist['Id']} for {host} is disabled", host)
         if dist.get("Status") != "Deployed":
             return LinkResult(
-                "edge", False, f"distribution {dist['Id']} is {dist.get('Status')} (deploys take 3-15 minutes)", host, pending=True
+                "edge",
+                False,
+                f"distribution {dist['Id']} is {dist.get('Status')} (deploys take 3-15 minutes)",
+                host,
+                pending=True,
             )
         if not acl:
             return LinkResult("edge", False, f"distribution {dist['Id']} has no web ACL attached", host)
@@ -428,9 +438,14 @@ class Chain:
         age = int(m.group(1))
         if age < self.settings.min_hsts_seconds:
             return LinkResult(
-                "HSTS", False, f"Strict-Transport-Security max-age={age} on {host} is below one year ({self.settings.min_hsts_seconds})", host
+                "HSTS",
+                False,
+                f"Strict-Transport-Security max-age={age} on {host} is below one year ({self.settings.min_hsts_seconds})",
+                host,
             )
-        return LinkResult("HSTS", True, f"max-age={age}" + ("; includeSubDomains" if "includesubdomains" in header.lower() else ""), host)
+        return LinkResult(
+            "HSTS", True, f"max-age={age}" + ("; includeSubDomains" if "includesubdomains" in header.lower() else ""), host
+        )
 
 
 # -- presentation --------------------------------------------------------------------------
@@ -457,9 +472,7 @@ def format_table(results: Sequence[LinkResult]) -> str:
     """A plain text table: link, host, status, detail."""
     rows = [("LINK", "HOST", "STATUS", "DETAIL")] + [(r.link, r.target, r.status.upper(), r.detail) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip() for row in rows
-    )
+    return "\n".join(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip() for row in rows)
 
 
 # -- helpers -------------------------------------------------------------------------------

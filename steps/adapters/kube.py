@@ -537,7 +537,9 @@ class KubeClient:
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
             self._log("warning", f"retrying: {what}", reason=reason, attempt=attempt, delay_s=round(delay, 2))
 
-        return call_with_retries(once_, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what)
+        return call_with_retries(
+            once_, policy=self._policy, classifier=_CLASSIFIER, clock=self._clock, on_retry=on_retry, what=what
+        )
 
     def _translate(self, exc: Exception, what: str) -> RunbookError:
         """The engine's error for a failed request, with what to do about it."""
@@ -646,7 +648,6 @@ def _write_private(path: str, data: bytes) -> None:
         handle.write(data)
 
 
-
 # -- Argo CD Application status (a custom resource kyeol reads directly) --------------------
 
 ARGOCD_API = "argoproj.io/v1alpha1"
@@ -724,7 +725,9 @@ class ApplicationState:
         if self.operation_pending and self.operation_phase not in ("Running", "Terminating"):
             parts.append("sync requested")
         elif self.operation_phase:
-            parts.append(f"last operation {self.operation_phase}" + (f" ({self.operation_message})" if self.operation_message else ""))
+            parts.append(
+                f"last operation {self.operation_phase}" + (f" ({self.operation_message})" if self.operation_message else "")
+            )
         failing = self.failing_resources()
         if failing:
             parts.append("resources: " + "; ".join(failing))

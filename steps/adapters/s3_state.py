@@ -148,9 +148,7 @@ class S3StateStore:
                     CopySourceIfMatch=self._etag,
                 )
             condition = {"IfMatch": self._etag} if self._etag is not None else {"IfNoneMatch": "*"}
-            response = s3.put_object(
-                Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", **condition
-            )
+            response = s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", **condition)
         except Exception as exc:
             if _code(exc) in _CONFLICT | _NOT_FOUND:
                 raise StateError(
@@ -177,8 +175,11 @@ class S3StateStore:
         for _ in range(5):  # each round wins, refuses, or saw the lock change hands
             try:
                 response = s3.put_object(
-                    Bucket=self.bucket, Key=self.lock_key, Body=self._lock_body(holder),
-                    ContentType="application/json", IfNoneMatch="*",
+                    Bucket=self.bucket,
+                    Key=self.lock_key,
+                    Body=self._lock_body(holder),
+                    ContentType="application/json",
+                    IfNoneMatch="*",
                 )
                 self._hold(holder, response["ETag"])
                 return
@@ -196,8 +197,11 @@ class S3StateStore:
                 raise self._held_error(seen)
             try:
                 response = s3.put_object(
-                    Bucket=self.bucket, Key=self.lock_key, Body=self._lock_body(holder),
-                    ContentType="application/json", IfMatch=seen.etag,
+                    Bucket=self.bucket,
+                    Key=self.lock_key,
+                    Body=self._lock_body(holder),
+                    ContentType="application/json",
+                    IfMatch=seen.etag,
                 )
             except Exception as exc:
                 if _code(exc) in _CONFLICT | _NOT_FOUND:
@@ -307,9 +311,7 @@ class S3StateStore:
             self._lock_lost = None
         if self.heartbeat_s > 0:
             stop = threading.Event()
-            thread = threading.Thread(
-                target=self._heartbeat, args=(holder, stop), name="state-lock-heartbeat", daemon=True
-            )
+            thread = threading.Thread(target=self._heartbeat, args=(holder, stop), name="state-lock-heartbeat", daemon=True)
             self._stop_beat, self._beat_thread = stop, thread
             thread.start()
 
@@ -321,8 +323,11 @@ class S3StateStore:
                     return
                 try:
                     response = self._client().put_object(
-                        Bucket=self.bucket, Key=self.lock_key, Body=self._lock_body(holder),
-                        ContentType="application/json", IfMatch=self._lock_etag,
+                        Bucket=self.bucket,
+                        Key=self.lock_key,
+                        Body=self._lock_body(holder),
+                        ContentType="application/json",
+                        IfMatch=self._lock_etag,
                     )
                 except Exception as exc:  # noqa: BLE001 - a heartbeat reports, it never raises
                     if _code(exc) in _CONFLICT | _NOT_FOUND:
@@ -390,7 +395,9 @@ class S3StateStore:
             )
         if code:
             message = getattr(exc, "response", {}).get("Error", {}).get("Message", "")
-            return StateError(f"cannot {what} {self.location}: {code} {message}".rstrip(), hint="check the bucket and the credentials")
+            return StateError(
+                f"cannot {what} {self.location}: {code} {message}".rstrip(), hint="check the bucket and the credentials"
+            )
         return Unavailable(
             f"cannot {what} {self.location}: {exc}",
             hint="check the network and the AWS credentials (AWS_PROFILE), then retry",

@@ -32,8 +32,10 @@ class ControlResult:
 
 
 def _trails(aws: AwsSession) -> list[dict[str, Any]]:
-    found = aws._call("list CloudTrail trails (cloudtrail:DescribeTrails)",
-                      lambda: aws.client("cloudtrail").describe_trails(includeShadowTrails=True))
+    found = aws._call(
+        "list CloudTrail trails (cloudtrail:DescribeTrails)",
+        lambda: aws.client("cloudtrail").describe_trails(includeShadowTrails=True),
+    )
     return list((found or {}).get("trailList", []))
 
 
@@ -78,9 +80,11 @@ def check_guardduty(aws: AwsSession) -> ControlResult:
 def _recorders(aws: AwsSession) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     cfg = aws.client("config")
     recorders = (aws._call("list AWS Config recorders", cfg.describe_configuration_recorders) or {}).get(
-        "ConfigurationRecorders", [])
+        "ConfigurationRecorders", []
+    )
     statuses = (aws._call("read AWS Config recorder status", cfg.describe_configuration_recorder_status) or {}).get(
-        "ConfigurationRecordersStatus", [])
+        "ConfigurationRecordersStatus", []
+    )
     return recorders, {s["name"]: s for s in statuses}
 
 
@@ -94,7 +98,9 @@ def check_config(aws: AwsSession) -> ControlResult:
         if not status.get("recording"):
             return ControlResult("config", False, f"AWS Config recorder {recorder['name']} is not recording")
         if not group.get("allSupported", False):
-            return ControlResult("config", False, f"AWS Config recorder {recorder['name']} does not record all supported resources")
+            return ControlResult(
+                "config", False, f"AWS Config recorder {recorder['name']} does not record all supported resources"
+            )
     return ControlResult("config", True, f"recorder {recorders[0]['name']} recording all supported resources")
 
 
@@ -121,9 +127,11 @@ def s3control(aws: AwsSession) -> Any:
 
 
 def check_account_pab(aws: AwsSession, account_id: str) -> ControlResult:
-    found = aws._call("read the account's S3 Block Public Access (s3control:GetPublicAccessBlock)",
-                      lambda: s3control(aws).get_public_access_block(AccountId=account_id),
-                      missing=frozenset({"NoSuchPublicAccessBlockConfiguration"}))
+    found = aws._call(
+        "read the account's S3 Block Public Access (s3control:GetPublicAccessBlock)",
+        lambda: s3control(aws).get_public_access_block(AccountId=account_id),
+        missing=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+    )
     settings = (found or {}).get("PublicAccessBlockConfiguration") or {}
     off = [name for name in _PAB if not settings.get(name)]
     if off:
@@ -168,6 +176,7 @@ def security_table(results: list[ControlResult]) -> str:
 
 
 # -- what exists already (the account step does not duplicate it) ---------------------------
+
 
 def _analyzers(aws: AwsSession) -> list[dict[str, Any]]:
     found = aws._call("list IAM Access Analyzers", lambda: aws.client("accessanalyzer").list_analyzers(type="ACCOUNT"))

@@ -60,6 +60,6 @@ def _alive(pid: int) -> bool:
         return True  # exists, another user's
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
-        return state[state.rindex(")") + 2:].split()[0] not in ("Z", "X")
+        return state[state.rindex(")") + 2 :].split()[0] not in ("Z", "X")
     except (OSError, ValueError, IndexError):
         return True

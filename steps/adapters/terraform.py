@@ -32,8 +32,7 @@ from steps.adapters.tempdirs import private_dir
 
 MIN_VERSION = (1, 11)  # S3-native state locking (use_lockfile), write-only arguments; README says the same
 INSTALL_HINT = (
-    "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install), "
-    "or point KYEOL_TERRAFORM at its executable"
+    "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install), or point KYEOL_TERRAFORM at its executable"
 )
 # Environment for every terraform command: no prompts, no update checks, automation wording.
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
@@ -159,8 +158,11 @@ class TerraformPlan:
         )
 
     def summary(self) -> str:
-        parts = [f"{len(v)} to {k}" for k, v in (("create", self.creates), ("update", self.updates),
-                                                   ("replace", self.replaces), ("delete", self.deletes)) if v]
+        parts = [
+            f"{len(v)} to {k}"
+            for k, v in (("create", self.creates), ("update", self.updates), ("replace", self.replaces), ("delete", self.deletes))
+            if v
+        ]
         if self.output_changes and not parts:
             parts.append(f"{len(self.output_changes)} output(s) to change")
         if self.changed and not parts:
@@ -213,8 +215,9 @@ class Terraform:
     def version(self) -> str:
         """The installed version ('1.11.4'); Unavailable if missing or older than 1.11."""
         executable = self.process.require(self.binary, hint=INSTALL_HINT)
-        done = self.process.run([executable, "version", "-json"], timeout=_SHORT_TIMEOUT_S, mutating=False, check=False,
-                                env=AUTOMATION_ENV)
+        done = self.process.run(
+            [executable, "version", "-json"], timeout=_SHORT_TIMEOUT_S, mutating=False, check=False, env=AUTOMATION_ENV
+        )
         text = done.stdout.strip()
         try:
             raw = json.loads(text)["terraform_version"]
@@ -295,19 +298,31 @@ class Terraform:
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-        self._log("info", "terraform plan", root=str(root), summary=plan.summary(), targets=list(targets) or None,
-                  destroy=destroy or None)
+        self._log(
+            "info",
+            "terraform plan",
+            root=str(root),
+            summary=plan.summary(),
+            targets=list(targets) or None,
+            destroy=destroy or None,
+        )
         return plan
 
     def state_list(self, root: str | os.PathLike[str], ctx: Any = None) -> list[str]:
         """The resource addresses in the root's state (``state list``); [] when it holds none."""
         root = Path(root)
-        def listed() -> Completed:
-            return self._run([self._executable(), "state", "list", "-no-color"], root, ctx, mutating=False,
-                             timeout=_SHORT_TIMEOUT_S, quiet=True)
 
-        done = self._read("state list", root, ctx, listed,
-                          none=lambda d: "No state file was found" in f"{d.stderr}\n{d.stdout}")
+        def listed() -> Completed:
+            return self._run(
+                [self._executable(), "state", "list", "-no-color"],
+                root,
+                ctx,
+                mutating=False,
+                timeout=_SHORT_TIMEOUT_S,
+                quiet=True,
+            )
+
+        done = self._read("state list", root, ctx, listed, none=lambda d: "No state file was found" in f"{d.stderr}\n{d.stdout}")
         if done.returncode != 0:
             return []
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
@@ -315,8 +330,9 @@ class Terraform:
     def _summarise(self, plan: TerraformPlan, ctx: Any) -> None:
         assert plan.path is not None
         argv = [self._executable(), "show", "-json", "-no-color", str(plan.path)]
-        done = self._read("show", plan.root, ctx,
-                          lambda: self._run(argv, plan.root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True))
+        done = self._read(
+            "show", plan.root, ctx, lambda: self._run(argv, plan.root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True)
+        )
         try:
             doc = json.loads(done.stdout)
         except ValueError as exc:
@@ -343,10 +359,21 @@ class Terraform:
         if not plan.changed or plan.path is None:
             self._log("info", "terraform apply skipped: the plan has no changes", root=str(root))
             return False
-        argv = [self._executable(), "apply", "-json", "-input=false", "-no-color",
-                f"-lock-timeout={self.lock_timeout_s:g}s", str(plan.path)]
-        watch = ApplyProgress(getattr(ctx, "waiting_for", None), getattr(ctx, "changed", None),
-                              secret=lambda value: self._secret(value, ctx), log=self._log)
+        argv = [
+            self._executable(),
+            "apply",
+            "-json",
+            "-input=false",
+            "-no-color",
+            f"-lock-timeout={self.lock_timeout_s:g}s",
+            str(plan.path),
+        ]
+        watch = ApplyProgress(
+            getattr(ctx, "waiting_for", None),
+            getattr(ctx, "changed", None),
+            secret=lambda value: self._secret(value, ctx),
+            log=self._log,
+        )
         try:
             # quiet: per the machine-readable UI docs the `outputs` message may carry sensitive
             # values in clear text (1.11 leaves them out), so the raw lines are never logged;
@@ -381,8 +408,9 @@ class Terraform:
         """The root's outputs. Sensitive ones are left out (and registered for redaction)."""
         root = Path(root)
         argv = [self._executable(), "output", "-json", "-no-color"]
-        done = self._read("output", root, ctx,
-                          lambda: self._run(argv, root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True))
+        done = self._read(
+            "output", root, ctx, lambda: self._run(argv, root, ctx, mutating=False, timeout=_SHORT_TIMEOUT_S, quiet=True)
+        )
         try:
             raw = json.loads(done.stdout or "{}")
         except ValueError as exc:
@@ -404,8 +432,17 @@ class Terraform:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _run(self, argv: list[str], root: Path, ctx: Any, *, mutating: bool, timeout: float | None = None,
-             quiet: bool = False, on_line: Any = None) -> Completed:
+    def _run(
+        self,
+        argv: list[str],
+        root: Path,
+        ctx: Any,
+        *,
+        mutating: bool,
+        timeout: float | None = None,
+        quiet: bool = False,
+        on_line: Any = None,
+    ) -> Completed:
         """Run one terraform command in ``root``.
 
         ``quiet`` commands (``show -json``, ``output -json``) print sensitive values in clear
@@ -416,8 +453,13 @@ class Terraform:
         runner = self.process
         if quiet:
             self._log("debug", "run", command=" ".join(argv), cwd=str(root), output="not logged (may hold secrets)")
-            runner = ProcessRunner(redactor=self.process.redactor, log=None, dry_run=self.process.dry_run,
-                                   base_env=self.process.base_env, read_only=getattr(self.process, "read_only", False))
+            runner = ProcessRunner(
+                redactor=self.process.redactor,
+                log=None,
+                dry_run=self.process.dry_run,
+                base_env=self.process.base_env,
+                read_only=getattr(self.process, "read_only", False),
+            )
         return runner.run(
             argv,
             timeout=timeout or self.default_timeout_s,
@@ -429,8 +471,7 @@ class Terraform:
             on_line=on_line,
         )
 
-    def _read(self, command: str, root: Path, ctx: Any, run: Any, *, ok: tuple[int, ...] = (0,),
-              none: Any = None) -> Completed:
+    def _read(self, command: str, root: Path, ctx: Any, run: Any, *, ok: tuple[int, ...] = (0,), none: Any = None) -> Completed:
         """Run a read-only command, again in place while it fails transiently.
 
         ``ok``: the exit codes that are answers; ``none(done)``: a failure that is an answer
@@ -446,19 +487,37 @@ class Terraform:
             raise self._failure(command, root, done)
 
         def on_retry(number: int, reason: str, exc: BaseException, delay: float) -> None:
-            self._log("warning", "terraform command failed transiently; retrying it", terraform=command,
-                      root=str(root), attempt=number, reason=reason, delay_s=round(delay, 2),
-                      error=str(exc)[:300])
+            self._log(
+                "warning",
+                "terraform command failed transiently; retrying it",
+                terraform=command,
+                root=str(root),
+                attempt=number,
+                reason=reason,
+                delay_s=round(delay, 2),
+                error=str(exc)[:300],
+            )
 
         budget = self.read_retry.budget_s
         remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
         if remaining is not None and budget is not None:
             budget = max(0.0, min(budget, remaining))
-        policy = RetryPolicy(max_attempts=self.read_retry.max_attempts, initial=self.read_retry.initial,
-                             maximum=self.read_retry.maximum, jitter=self.read_retry.jitter, budget_s=budget)
-        return call_with_retries(attempt, policy=policy, classifier=self._classifier,
-                                 clock=getattr(ctx, "clock", None) or Clock(), cancel=getattr(ctx, "cancel", None),
-                                 on_retry=on_retry, what=f"terraform {command} in {root}")
+        policy = RetryPolicy(
+            max_attempts=self.read_retry.max_attempts,
+            initial=self.read_retry.initial,
+            maximum=self.read_retry.maximum,
+            jitter=self.read_retry.jitter,
+            budget_s=budget,
+        )
+        return call_with_retries(
+            attempt,
+            policy=policy,
+            classifier=self._classifier,
+            clock=getattr(ctx, "clock", None) or Clock(),
+            cancel=getattr(ctx, "cancel", None),
+            on_retry=on_retry,
+            what=f"terraform {command} in {root}",
+        )
 
     def _failure(self, command: str, root: Path, done: Completed) -> Exception:
         """The right error for a failed command: lock held, offline, or Terraform's diagnostics."""
@@ -508,8 +567,14 @@ class ApplyProgress:
     operation still running is shown, with its elapsed time and how many others run beside it.
     """
 
-    VERBS: ClassVar[dict[str, str]] = {"create": "creating", "update": "updating", "delete": "destroying", "replace": "replacing",
-             "read": "reading", "noop": "checking"}
+    VERBS: ClassVar[dict[str, str]] = {
+        "create": "creating",
+        "update": "updating",
+        "delete": "destroying",
+        "replace": "replacing",
+        "read": "reading",
+        "noop": "checking",
+    }
 
     def __init__(self, report: Any, changed: Any = None, *, secret: Any = None, log: Any = None) -> None:
         self._report = report
@@ -580,8 +645,15 @@ def as_text(done: Completed) -> Completed:
             lines += [f"{line_}" for line_ in str(diag.get("detail") or "").splitlines()]
         elif message.get("@message"):
             lines.append(str(message["@message"]))
-    return Completed(argv=done.argv, returncode=done.returncode, stdout="\n".join(lines), stderr=done.stderr,
-                     duration_s=done.duration_s, skipped_dry_run=done.skipped_dry_run, lines=done.lines)
+    return Completed(
+        argv=done.argv,
+        returncode=done.returncode,
+        stdout="\n".join(lines),
+        stderr=done.stderr,
+        duration_s=done.duration_s,
+        skipped_dry_run=done.skipped_dry_run,
+        lines=done.lines,
+    )
 
 
 def _lock_timeout(environ: Mapping[str, str]) -> float:
@@ -594,8 +666,10 @@ def _lock_timeout(environ: Mapping[str, str]) -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 3600:
-        raise UsageError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds between 0 and 3600",
-                         hint=f"unset {LOCK_TIMEOUT_ENV} to wait the default {DEFAULT_LOCK_TIMEOUT_S:g}s")
+        raise UsageError(
+            f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds between 0 and 3600",
+            hint=f"unset {LOCK_TIMEOUT_ENV} to wait the default {DEFAULT_LOCK_TIMEOUT_S:g}s",
+        )
     return value
 
 
@@ -632,7 +706,7 @@ def error_diagnostics(text: str) -> list[str]:
     current: list[str] | None = None
     for line in text.splitlines():
         if line.startswith("Error: "):
-            current = [line[len("Error: "):].strip()]
+            current = [line[len("Error: ") :].strip()]
             blocks.append(current)
         elif line.startswith("Warning: "):
             current = None

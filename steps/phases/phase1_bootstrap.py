@@ -136,8 +136,7 @@ class AccountBaseline(TerraformRootStep):
 
         self._existing = existing_controls(self.services.aws(), **self.own_names)
         for what, description in sorted(self._existing.items()):
-            ctx.log.warning("account control exists already: kyeol does not create its own", control=what,
-                            found=description)
+            ctx.log.warning("account control exists already: kyeol does not create its own", control=what, found=description)
         return self._existing
 
     def saved_plan(self, ctx: StepContext) -> Any:
@@ -161,8 +160,13 @@ class AccountBaseline(TerraformRootStep):
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         # Trail logging and detector status are immediate after the API calls; a recorder
         # starts within seconds.
-        self.wait_until(ctx, "account controls in force", self._evidence, timeout=300.0,
-                        hint="run kyeol verify --security to see which control fails")
+        self.wait_until(
+            ctx,
+            "account controls in force",
+            self._evidence,
+            timeout=300.0,
+            hint="run kyeol verify --security to see which control fails",
+        )
         recorded = dict(outputs)
         recorded["existing_controls"] = dict(self._existing or {})
         return recorded

@@ -75,8 +75,10 @@ class GlobalEdge(TerraformRootStep):
         if acl is None:
             return False, f"web ACL {outputs['waf_web_acl_arn']} does not exist"
         if acl["scope"] != "CLOUDFRONT":
-            raise PermanentError(f"web ACL {acl['name']} has scope {acl['scope']}; CloudFront needs scope CLOUDFRONT",
-                                 hint="create the web ACL in us-east-1 with scope = \"CLOUDFRONT\"")
+            raise PermanentError(
+                f"web ACL {acl['name']} has scope {acl['scope']}; CloudFront needs scope CLOUDFRONT",
+                hint='create the web ACL in us-east-1 with scope = "CLOUDFRONT"',
+            )
         zone = aws.find_zone(self.config.domain)
         if zone is None:
             return False, f"public hosted zone {self.config.domain} does not exist"
@@ -92,9 +94,13 @@ class GlobalEdge(TerraformRootStep):
         return done, detail, {}
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
-        self.wait_until(ctx, "CloudFront certificate ISSUED, web ACL and zone present", lambda: self._edge(outputs),
-                        timeout=ACM_WAIT_S,
-                        hint="ACM waits for its DNS validation record; check it exists in the hosted zone")
+        self.wait_until(
+            ctx,
+            "CloudFront certificate ISSUED, web ACL and zone present",
+            lambda: self._edge(outputs),
+            timeout=ACM_WAIT_S,
+            hint="ACM waits for its DNS validation record; check it exists in the hosted zone",
+        )
         return dict(outputs)
 
 
@@ -221,10 +227,20 @@ def prove_cluster(step: TerraformRootStep, ctx: StepContext, outputs: dict[str, 
         found.update(cluster)
         return cluster["status"] == "ACTIVE", f"EKS cluster {name} is {cluster['status']}"
 
-    step.wait_until(ctx, f"EKS cluster {name} ACTIVE", active, timeout=EKS_WAIT_S,
-                    hint="look at the cluster's health in the EKS console; FAILED clusters must be recreated")
-    step.wait_until(ctx, f"node groups of {name} ACTIVE", lambda: node_groups_ready(aws, name), timeout=EKS_WAIT_S,
-                    hint="see the node group's health issues in the EKS console (a DEGRADED group names its cause)")
+    step.wait_until(
+        ctx,
+        f"EKS cluster {name} ACTIVE",
+        active,
+        timeout=EKS_WAIT_S,
+        hint="look at the cluster's health in the EKS console; FAILED clusters must be recreated",
+    )
+    step.wait_until(
+        ctx,
+        f"node groups of {name} ACTIVE",
+        lambda: node_groups_ready(aws, name),
+        timeout=EKS_WAIT_S,
+        hint="see the node group's health issues in the EKS console (a DEGRADED group names its cause)",
+    )
     return {**outputs, **cluster_outputs(outputs, found, ctx.log)}
 
 

@@ -106,8 +106,10 @@ class EnvInfra(TerraformRootStep):
         missing = [cidr for cidr in wanted if cidr not in admitted and "0.0.0.0/0" not in admitted]
         if not missing:
             return ""
-        return (f"the public API endpoint of {cluster['name']} does not admit MGMT's NAT address(es) "
-                f"{', '.join(missing)}, so Argo CD could not reach it")
+        return (
+            f"the public API endpoint of {cluster['name']} does not admit MGMT's NAT address(es) "
+            f"{', '.join(missing)}, so Argo CD could not reach it"
+        )
 
     # -- the proofs --------------------------------------------------------------------------
 
@@ -197,10 +199,20 @@ class EnvInfra(TerraformRootStep):
                 found["cache"] = group
             return ready, detail
 
-        self.wait_until(ctx, f"RDS instance {outputs['rds_instance_id']} available", database, timeout=RDS_WAIT_S,
-                        hint="a Multi-AZ instance is created single-AZ and then converted; see its events in the RDS console")
-        self.wait_until(ctx, f"Valkey group {outputs['valkey_replication_group_id']} available", cache,
-                        timeout=VALKEY_WAIT_S, hint="see the replication group's events in the ElastiCache console")
+        self.wait_until(
+            ctx,
+            f"RDS instance {outputs['rds_instance_id']} available",
+            database,
+            timeout=RDS_WAIT_S,
+            hint="a Multi-AZ instance is created single-AZ and then converted; see its events in the RDS console",
+        )
+        self.wait_until(
+            ctx,
+            f"Valkey group {outputs['valkey_replication_group_id']} available",
+            cache,
+            timeout=VALKEY_WAIT_S,
+            hint="see the replication group's events in the ElastiCache console",
+        )
         problems = self.sizing_problems(found["db"], found["cache"])
         if problems:
             raise PermanentError(

@@ -104,7 +104,9 @@ class ArgoCdStep(Step):
 
     def chart_install(self, role_arn: str) -> ChartInstall:
         """The helm install phase 4 runs (tests render the real chart from exactly this)."""
-        return ChartInstall(RELEASE, CHART, CHART_VERSION, CHART_REPO, ARGOCD_NAMESPACE, (str(self.values_path),), self.set_values(role_arn))
+        return ChartInstall(
+            RELEASE, CHART, CHART_VERSION, CHART_REPO, ARGOCD_NAMESPACE, (str(self.values_path),), self.set_values(role_arn)
+        )
 
     def wanted_values(self, role_arn: str) -> dict[str, Any]:
         return user_values([self.values_document()], self.set_values(role_arn))
@@ -162,7 +164,9 @@ class ArgoCdStep(Step):
         waiting = self.workload_problems(kube)
         if waiting:
             return CheckResult(False, "Argo CD is installed but not ready: " + "; ".join(waiting))
-        return CheckResult(True, f"{CHART} {CHART_VERSION} deployed with the wanted values; Argo CD ready", self._outputs(release))
+        return CheckResult(
+            True, f"{CHART} {CHART_VERSION} deployed with the wanted values; Argo CD ready", self._outputs(release)
+        )
 
     def plan(self, ctx: StepContext) -> Plan:
         target = f"helm release {ARGOCD_NAMESPACE}/{RELEASE} on {self.config.mgmt.cluster_name}"
@@ -184,7 +188,15 @@ class ArgoCdStep(Step):
             return Plan(changes=[Change("create", target, detail)], notes=[f"could not read the live release: {exc.message}"])
         if not problems:
             waiting = self.workload_problems(kube)
-            return Plan(changes=[Change("read", f"Argo CD workloads in {ARGOCD_NAMESPACE}", "wait until ready: " + "; ".join(waiting))]) if waiting else Plan()
+            return (
+                Plan(
+                    changes=[
+                        Change("read", f"Argo CD workloads in {ARGOCD_NAMESPACE}", "wait until ready: " + "; ".join(waiting))
+                    ]
+                )
+                if waiting
+                else Plan()
+            )
         action = "create" if release is None else "update"
         return Plan(changes=[Change(action, target, detail + "; because " + "; ".join(problems))])
 
@@ -198,11 +210,16 @@ class ArgoCdStep(Step):
             ctx.log.info("installing Argo CD", reasons=problems, chart=CHART_REF, version=CHART_VERSION)
             ctx.waiting_for(f"helm upgrade --install {RELEASE} ({CHART_REF} {CHART_VERSION})")
             before = release
-            release = self.services.helm.install(
-                self.chart_install(role_arn), kube_env=kube, timeout=HELM_TIMEOUT_S, ctx=ctx
-            ) or release
-            record_change(ctx, "create" if before is None else "update", f"helm release {ARGOCD_NAMESPACE}/{RELEASE}",
-                          f"{CHART_REF} {CHART_VERSION}: " + "; ".join(problems))
+            release = (
+                self.services.helm.install(self.chart_install(role_arn), kube_env=kube, timeout=HELM_TIMEOUT_S, ctx=ctx)
+                or release
+            )
+            record_change(
+                ctx,
+                "create" if before is None else "update",
+                f"helm release {ARGOCD_NAMESPACE}/{RELEASE}",
+                f"{CHART_REF} {CHART_VERSION}: " + "; ".join(problems),
+            )
         self.wait_ready(ctx, kube)
         return self._outputs(release)
 
@@ -234,8 +251,12 @@ class ArgoCdStep(Step):
         if live or not ctx.apply_cut_short:
             self.wait_settled(ctx, kube, pids=live)
             return
-        ctx.log.warning("helm release left pending by a run that is gone", release=f"{ARGOCD_NAMESPACE}/{RELEASE}",
-                        status=release.status, revision=release.revision)
+        ctx.log.warning(
+            "helm release left pending by a run that is gone",
+            release=f"{ARGOCD_NAMESPACE}/{RELEASE}",
+            status=release.status,
+            revision=release.revision,
+        )
         if release.status == "pending-install":
             ctx.waiting_for(f"helm uninstall {RELEASE} (a first install left pending-install by a killed run)")
             helm.uninstall(RELEASE, ARGOCD_NAMESPACE, kube, timeout=HELM_TIMEOUT_S, ctx=ctx)

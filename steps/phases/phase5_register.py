@@ -153,7 +153,7 @@ def verify_registration(env: EnvConfig, secret: Mapping[str, Any]) -> dict[str, 
         raise PermanentError(f"{where}: roleARN is in account {match.group(1)}, {env.name} is account {env.account_id}")
     try:
         pem = base64.b64decode(ca_data, validate=True).decode("ascii")
-        first = pem[pem.index("-----BEGIN CERTIFICATE-----"): pem.index("-----END CERTIFICATE-----") + 25]
+        first = pem[pem.index("-----BEGIN CERTIFICATE-----") : pem.index("-----END CERTIFICATE-----") + 25]
         ssl.PEM_cert_to_DER_cert(first)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise PermanentError(
@@ -218,7 +218,9 @@ class RegisterStep(Step):
         differences = secret_differences(self._live(ctx), wanted)
         if differences:
             return CheckResult(False, "; ".join(differences))
-        return CheckResult(True, "the cluster Secret is registered as wanted", {"cluster_secret": f"{ARGOCD_NAMESPACE}/{secret_name(self.env)}"})
+        return CheckResult(
+            True, "the cluster Secret is registered as wanted", {"cluster_secret": f"{ARGOCD_NAMESPACE}/{secret_name(self.env)}"}
+        )
 
     def plan(self, ctx: StepContext) -> Plan:
         target = f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {self.services.config.mgmt.cluster_name}"
@@ -226,11 +228,15 @@ class RegisterStep(Step):
         try:
             wanted = cluster_secret(self.env, self._infra(ctx))
         except Unavailable as exc:
-            return Plan(changes=[Change("create", target, f"server-side apply ({labels})")], notes=[f"not known yet: {exc.message}"])
+            return Plan(
+                changes=[Change("create", target, f"server-side apply ({labels})")], notes=[f"not known yet: {exc.message}"]
+            )
         try:
             differences = secret_differences(self._live(ctx), wanted)
         except Unavailable as exc:
-            return Plan(changes=[Change("create", target, f"server-side apply ({labels})")], notes=[f"could not read MGMT: {exc.message}"])
+            return Plan(
+                changes=[Change("create", target, f"server-side apply ({labels})")], notes=[f"could not read MGMT: {exc.message}"]
+            )
         if not differences:
             return Plan()
         action = "create" if differences == ["the Secret does not exist"] else "update"
@@ -240,8 +246,12 @@ class RegisterStep(Step):
         wanted = cluster_secret(self.env, self._infra(ctx))
         live = self._live(ctx)
         self._mgmt(ctx).apply(wanted)
-        record_change(ctx, "create" if live is None else "update",
-                      f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {self.services.config.mgmt.cluster_name}", "server-side apply")
+        record_change(
+            ctx,
+            "create" if live is None else "update",
+            f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {self.services.config.mgmt.cluster_name}",
+            "server-side apply",
+        )
         return {"cluster_secret": f"{ARGOCD_NAMESPACE}/{secret_name(self.env)}"}
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:

@@ -65,26 +65,42 @@ class AddonsStep(Step):
         self.source = services.config.paths.platform_repo / APP_OF_APPS
 
     def inputs(self) -> Any:
-        return {"app_of_apps": digest_files([self.source]) if self.source.exists() else "missing", "children": child_names(self.env)}
+        return {
+            "app_of_apps": digest_files([self.source]) if self.source.exists() else "missing",
+            "children": child_names(self.env),
+        }
 
     # -- what is wanted ------------------------------------------------------------------
 
     def render(self, ctx: StepContext | None = None) -> list[dict[str, Any]]:
         """The app-of-apps objects, as ``kubectl kustomize`` renders them, in apply order."""
         if not self.source.is_dir():
-            raise PermanentError(f"the app-of-apps folder {self.source} does not exist", hint="point --platform-repo at the platform GitOps tree")
+            raise PermanentError(
+                f"the app-of-apps folder {self.source} does not exist", hint="point --platform-repo at the platform GitOps tree"
+            )
         kubectl = self.services.environ.get("KYEOL_KUBECTL", "kubectl")
         self.services.process.require(kubectl, hint="install kubectl (its built-in kustomize renders the app-of-apps)")
-        done = self.services.process.run([kubectl, "kustomize", str(self.source)], timeout=KUSTOMIZE_TIMEOUT_S, mutating=False, ctx=ctx)
+        done = self.services.process.run(
+            [kubectl, "kustomize", str(self.source)], timeout=KUSTOMIZE_TIMEOUT_S, mutating=False, ctx=ctx
+        )
         objects = []
         for doc in yaml.safe_load_all(done.stdout):
             if not doc:
                 continue
-            if not isinstance(doc, dict) or not all(doc.get(k) for k in ("apiVersion", "kind")) or not (doc.get("metadata") or {}).get("name"):
-                raise PermanentError(f"{self.source} renders an object without apiVersion, kind or metadata.name: {str(doc)[:120]}")
+            if (
+                not isinstance(doc, dict)
+                or not all(doc.get(k) for k in ("apiVersion", "kind"))
+                or not (doc.get("metadata") or {}).get("name")
+            ):
+                raise PermanentError(
+                    f"{self.source} renders an object without apiVersion, kind or metadata.name: {str(doc)[:120]}"
+                )
             objects.append(doc)
         if not objects:
-            raise PermanentError(f"{self.source} renders no objects", hint="its kustomization.yaml should list the AppProjects and the root Application")
+            raise PermanentError(
+                f"{self.source} renders no objects",
+                hint="its kustomization.yaml should list the AppProjects and the root Application",
+            )
         return sorted(objects, key=lambda o: _KIND_ORDER.get(o["kind"], 9))
 
     def _mgmt(self, ctx: StepContext) -> Any:
@@ -160,7 +176,13 @@ class AddonsStep(Step):
             for obj in objects:
                 drift = self.object_drift(kube, obj)
                 if drift:
-                    changes.append(Change("create" if drift.endswith("does not exist") else "update", _target(obj, mgmt), f"server-side apply: {drift}"))
+                    changes.append(
+                        Change(
+                            "create" if drift.endswith("does not exist") else "update",
+                            _target(obj, mgmt),
+                            f"server-side apply: {drift}",
+                        )
+                    )
         except Unavailable as exc:
             changes = [Change("create", _target(obj, mgmt), "server-side apply") for obj in objects]
             return Plan(changes=changes, notes=[f"could not read MGMT: {exc.message}", *waits])
@@ -179,7 +201,9 @@ class AddonsStep(Step):
         for obj in self.render(ctx):
             kube.apply(obj)
             record_change(ctx, "update", _target(obj, self.services.config.mgmt.cluster_name), "server-side apply")
-            ctx.log.info("applied", kind=obj["kind"], name=obj["metadata"]["name"], cluster=self.services.config.mgmt.cluster_name)
+            ctx.log.info(
+                "applied", kind=obj["kind"], name=obj["metadata"]["name"], cluster=self.services.config.mgmt.cluster_name
+            )
         children = self.wait_children(ctx, kube)
         webhook = self.wait_webhook(ctx)
         return {"addons": child_names(self.env), "children": children, "lbc_webhook": webhook}

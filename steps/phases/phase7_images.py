@@ -75,7 +75,10 @@ def _repository_of(image: str) -> str:
 
 def parse_image(image: str, repositories: dict[str, str]) -> WantedImage:
     """``<registry>/<repository>:<tag>`` → WantedImage; a missing tag or a digest is refused."""
-    m = re.fullmatch(r"(?P<registry>[^/]+)/(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?", image)
+    m = re.fullmatch(
+        r"(?P<registry>[^/]+)/(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?",
+        image,
+    )
     if not m or not m.group("tag") or m.group("digest"):
         raise PermanentError(
             f"overlay image {image!r} must be <registry>/<repository>:<tag>",
@@ -112,7 +115,9 @@ class ImagesStep(Step):
         base = self.config.paths.app_repo / "apps" / "saleor" / "base"
         return {
             "registry": self.registry,
-            "files": {str(Path(k).relative_to(self.config.paths.app_repo)): v for k, v in digest_files([self.overlay, base]).items()}
+            "files": {
+                str(Path(k).relative_to(self.config.paths.app_repo)): v for k, v in digest_files([self.overlay, base]).items()
+            }
             if self.overlay.exists()
             else {},
         }
@@ -155,8 +160,7 @@ class ImagesStep(Step):
         absent_repos = [r for r in repositories if uris.get(r) is None]
         if absent_repos and repositories_must_exist:
             raise PermanentError(
-                f"ECR repositor{'y' if len(absent_repos) == 1 else 'ies'} {', '.join(absent_repos)} "
-                f"missing in {self.registry}",
+                f"ECR repositor{'y' if len(absent_repos) == 1 else 'ies'} {', '.join(absent_repos)} missing in {self.registry}",
                 hint="they are made by mgmt.registry: kyeol deploy --from mgmt.registry",
             )
         present: dict[str, dict[str, bool]] = {
@@ -248,8 +252,14 @@ class ImagesStep(Step):
         kyeol started goes on without it): building the same images twice wastes up to 25
         minutes, and the workflow's concurrency group would only queue the second run."""
         github = self.services.github
-        ongoing = github.unfinished_runs(WORKFLOW, self.correlation_prefix, within=timedelta(seconds=RUN_TIMEOUT_S + 300),
-                                         clock=ctx.clock, cancel=ctx.cancel, deadline=ctx.deadline)
+        ongoing = github.unfinished_runs(
+            WORKFLOW,
+            self.correlation_prefix,
+            within=timedelta(seconds=RUN_TIMEOUT_S + 300),
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            deadline=ctx.deadline,
+        )
         if not ongoing:
             return None
         run = ongoing[0]

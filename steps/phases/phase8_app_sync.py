@@ -144,7 +144,9 @@ def rewrite_condition(raw: str, origin: OriginHeader, where: str) -> str | None:
     updated = copy.deepcopy(doc)
     found = False
     for condition in updated:
-        config = condition.get("httpHeaderConfig") if isinstance(condition, dict) and condition.get("field") == "http-header" else None
+        config = (
+            condition.get("httpHeaderConfig") if isinstance(condition, dict) and condition.get("field") == "http-header" else None
+        )
         if not isinstance(config, dict) or str(config.get("httpHeaderName", "")).lower() != origin.header.lower():
             continue
         found = True
@@ -202,8 +204,10 @@ class OriginGuard:
         return found
 
     def missing(self) -> str:
-        return (f"no Ingress in {SALEOR_NAMESPACE} on {self.cluster} is labelled {self.selector}, so the ALB can never "
-                "be given CloudFront's origin header")
+        return (
+            f"no Ingress in {SALEOR_NAMESPACE} on {self.cluster} is labelled {self.selector}, so the ALB can never "
+            "be given CloudFront's origin header"
+        )
 
     def pending(self, ingresses: list[dict[str, Any]]) -> dict[str, list[str]]:
         """Ingress → its annotations that still carry the placeholder (needs no secret)."""
@@ -224,8 +228,14 @@ class OriginGuard:
         written = []
         for patch in self.stale(ingresses, origin):
             self.kube.apply(patch.body(), field_manager=ORIGIN_FIELD_MANAGER, force=True)
-            ctx.log.info("origin header set", ingress=patch.ref, cluster=self.cluster, annotations=list(patch.changed),
-                         secret=self.secret_name, header=origin.header)
+            ctx.log.info(
+                "origin header set",
+                ingress=patch.ref,
+                cluster=self.cluster,
+                annotations=list(patch.changed),
+                secret=self.secret_name,
+                header=origin.header,
+            )
             written.append(patch.ref)
         return written
 
@@ -306,7 +316,9 @@ class SyncStep(Step):
         if not isinstance(doc, dict) or doc.get("kind") != "Application" or doc.get("apiVersion") != ARGOCD_API:
             raise PermanentError(f"{self.app_file} is not an Argo CD Application ({ARGOCD_API})")
         if meta.get("name") != self.app_name or meta.get("namespace", ARGOCD_NAMESPACE) != ARGOCD_NAMESPACE:
-            raise PermanentError(f"{self.app_file} must define Application {ARGOCD_NAMESPACE}/{self.app_name}, not {meta.get('namespace')}/{meta.get('name')}")
+            raise PermanentError(
+                f"{self.app_file} must define Application {ARGOCD_NAMESPACE}/{self.app_name}, not {meta.get('namespace')}/{meta.get('name')}"
+            )
         source = (doc.get("spec") or {}).get("source") or {}
         target = source.get("targetRevision", "HEAD")
         if target != self.config.git_revision or source.get("repoURL") != self.config.git_repo_url:
@@ -330,7 +342,11 @@ class SyncStep(Step):
         self.services.process.require(git, hint="install git (kyeol resolves the Git revision Argo CD should be at)")
         done = self.services.process.run(
             [git, "ls-remote", self.config.git_repo_url, wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}^{{}}"],
-            timeout=GIT_TIMEOUT_S, mutating=False, check=False, ctx=ctx, env={"GIT_TERMINAL_PROMPT": "0"},
+            timeout=GIT_TIMEOUT_S,
+            mutating=False,
+            check=False,
+            ctx=ctx,
+            env={"GIT_TERMINAL_PROMPT": "0"},
         )
         if done.returncode != 0:
             raise Unavailable(
@@ -375,8 +391,10 @@ class SyncStep(Step):
         header = doc.get("header")
         rotate = f"bump origin_verify_version of envs/{self.env.name} and re-apply it ({reapply}) so Terraform writes a new one"
         if not isinstance(header, str) or not _HEADER_NAME.match(header):
-            raise PermanentError(f'Secrets Manager secret {name} has no valid "header" (an HTTP header name such as X-Origin-Verify)',
-                                 hint=f"re-apply envs/{self.env.name} ({reapply}): its edge module writes the header name")
+            raise PermanentError(
+                f'Secrets Manager secret {name} has no valid "header" (an HTTP header name such as X-Origin-Verify)',
+                hint=f"re-apply envs/{self.env.name} ({reapply}): its edge module writes the header name",
+            )
         if not isinstance(value, str) or not _HEADER_VALUE.match(value):
             shape = f"a {len(value)}-character string" if isinstance(value, str) else type(value).__name__
             raise PermanentError(
@@ -417,8 +435,10 @@ class SyncStep(Step):
         pending = origin.pending(ingresses)
         if pending:
             where = "; ".join(describe_annotations(ref, names) for ref, names in pending.items())
-            return CheckResult(False, f"{self.app_name}: the origin header is not set, so the ALB denies CloudFront: "
-                                      f"{PLACEHOLDER} is still in {where}")
+            return CheckResult(
+                False,
+                f"{self.app_name}: the origin header is not set, so the ALB denies CloudFront: {PLACEHOLDER} is still in {where}",
+            )
         note = ""
         if ctx.dry_run:
             note = " (a dry-run does not read its value to compare)"
@@ -426,8 +446,11 @@ class SyncStep(Step):
             stale = origin.stale(ingresses, self.origin_header(ctx))
             if stale:
                 where = "; ".join(describe_annotations(p.ref, p.changed) for p in stale)
-                return CheckResult(False, f"{self.app_name}: the origin header in {where} is not the value of "
-                                          f"Secrets Manager {self.origin_secret} (rotated since it was set?)")
+                return CheckResult(
+                    False,
+                    f"{self.app_name}: the origin header in {where} is not the value of "
+                    f"Secrets Manager {self.origin_secret} (rotated since it was set?)",
+                )
         refs = ", ".join(_ref(i) for i in ingresses)
         return CheckResult(
             True,
@@ -454,7 +477,10 @@ class SyncStep(Step):
             state = self._state(kube)
         except Unavailable as exc:
             return Plan(
-                changes=[Change("create", target, f"server-side apply {self.app_file.name}"), Change("run", f"sync {self.app_name}", f"to {self.config.git_revision}")]
+                changes=[
+                    Change("create", target, f"server-side apply {self.app_file.name}"),
+                    Change("run", f"sync {self.app_name}", f"to {self.config.git_revision}"),
+                ]
                 + origin_changes,
                 notes=[note, f"could not read MGMT: {exc.message}", wait, *origin_notes],
             )
@@ -463,20 +489,26 @@ class SyncStep(Step):
             changes.append(Change("create" if state is None else "update", target, f"server-side apply: {drift}"))
         problems = unmet(state, revision) if state is not None and revision else ["not synced yet"]
         if problems:
-            changes.append(Change("run", f"sync {self.app_name}", f"to {revision[:12] or self.config.git_revision}: " + "; ".join(problems)))
+            changes.append(
+                Change("run", f"sync {self.app_name}", f"to {revision[:12] or self.config.git_revision}: " + "; ".join(problems))
+            )
         changes.extend(origin_changes)
         return Plan(changes=changes, notes=([note, wait] if changes else [note]) + origin_notes)
 
     def _plan_origin(self, ctx: StepContext) -> tuple[list[Change], list[str]]:
         """Which Ingresses would get the origin header. Reads the Ingresses and whether the
         secret exists, never its value."""
-        what = (f"the value of Secrets Manager {self.origin_secret} in place of {PLACEHOLDER} "
-                f"(server-side apply, field manager {ORIGIN_FIELD_MANAGER})")
+        what = (
+            f"the value of Secrets Manager {self.origin_secret} in place of {PLACEHOLDER} "
+            f"(server-side apply, field manager {ORIGIN_FIELD_MANAGER})"
+        )
         notes: list[str] = []
         try:
             if not self.services.aws_for(self.env, self.env.region).secret_exists(self.origin_secret):
-                notes.append(f"Secrets Manager {self.origin_secret} does not exist yet: apply envs/{self.env.name} "
-                             "first, or the real run stops before it changes anything")
+                notes.append(
+                    f"Secrets Manager {self.origin_secret} does not exist yet: apply envs/{self.env.name} "
+                    "first, or the real run stops before it changes anything"
+                )
         except (Unavailable, PermanentError) as exc:  # e.g. no DescribeSecret permission: a note, not a failed plan
             notes.append(f"could not check that Secrets Manager {self.origin_secret} exists: {exc.message}")
         labelled = f"Ingresses labelled {ORIGIN_LABEL}=true in {SALEOR_NAMESPACE} on {self.env.cluster_name}"
@@ -484,13 +516,14 @@ class SyncStep(Step):
             origin = self._origin(ctx)
             ingresses = origin.ingresses()
         except Unavailable as exc:
-            return [Change("update", labelled, f"once they exist: {what}")], notes + [f"could not read {self.env.cluster_name}: {exc.message}"]
+            return [Change("update", labelled, f"once they exist: {what}")], notes + [
+                f"could not read {self.env.cluster_name}: {exc.message}"
+            ]
         if not ingresses:
             return [Change("update", labelled, f"once the sync creates them: {what}")], notes
         pending = origin.pending(ingresses)
         changes = [
-            Change("update", f"Ingress {ref} on {self.env.cluster_name}",
-                   f"{', '.join(names)}: {what}")
+            Change("update", f"Ingress {ref} on {self.env.cluster_name}", f"{', '.join(names)}: {what}")
             for ref, names in pending.items()
         ]
         done = [_ref(i) for i in ingresses if _ref(i) not in pending]
@@ -506,8 +539,12 @@ class SyncStep(Step):
         kube = self._mgmt(ctx)
         existed = self._state(kube) is not None
         kube.apply(self.application())
-        record_change(ctx, "update" if existed else "create",
-                      f"Application {ARGOCD_NAMESPACE}/{self.app_name} on {self.services.config.mgmt.cluster_name}", "server-side apply")
+        record_change(
+            ctx,
+            "update" if existed else "create",
+            f"Application {ARGOCD_NAMESPACE}/{self.app_name} on {self.services.config.mgmt.cluster_name}",
+            "server-side apply",
+        )
         revision = self.expected_revision(ctx)
         state = self._state(kube)
         if state is not None and unmet(state, revision) and not state.operating:
@@ -538,25 +575,40 @@ class SyncStep(Step):
         def once() -> None:
             app = kube.get(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE)
             if app is None:
-                raise PermanentError(f"Application {self.app_name} disappeared before its sync was requested",
-                                     hint="someone deleted it; run kyeol again")
+                raise PermanentError(
+                    f"Application {self.app_name} disappeared before its sync was requested",
+                    hint="someone deleted it; run kyeol again",
+                )
             if _carries_request(app, request):
                 ctx.log.info("sync request found in place (its answer was lost)", application=self.app_name)
                 return
             if app.get("operation") or ((app.get("status") or {}).get("operationState") or {}).get("phase") in (
-                    "Running", "Terminating"):
+                "Running",
+                "Terminating",
+            ):
                 ctx.log.info("a sync is under way already: not starting another", application=self.app_name)
                 return
-            patch = {"metadata": {"resourceVersion": (app.get("metadata") or {}).get("resourceVersion")},
-                     "operation": operation}
+            patch = {"metadata": {"resourceVersion": (app.get("metadata") or {}).get("resourceVersion")}, "operation": operation}
             kube.merge_patch(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE, patch, retry=False)
 
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
-            ctx.log.warning("sync request not confirmed; reading the Application again", application=self.app_name,
-                            reason=reason, attempt=attempt, delay_s=round(delay, 2))
+            ctx.log.warning(
+                "sync request not confirmed; reading the Application again",
+                application=self.app_name,
+                reason=reason,
+                attempt=attempt,
+                delay_s=round(delay, 2),
+            )
 
-        call_with_retries(once, policy=SYNC_REQUEST_RETRY, classifier=_SYNC_REQUEST_CLASSIFIER, clock=ctx.clock,
-                          cancel=ctx.cancel, on_retry=on_retry, what=f"request a sync of {self.app_name}")
+        call_with_retries(
+            once,
+            policy=SYNC_REQUEST_RETRY,
+            classifier=_SYNC_REQUEST_CLASSIFIER,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            on_retry=on_retry,
+            what=f"request a sync of {self.app_name}",
+        )
         ctx.log.info("sync started", application=self.app_name, revision=revision)
 
     def wait_synced(self, ctx: StepContext, kube: Any, revision: str, origin: OriginGuard, header: OriginHeader) -> str:
@@ -567,7 +619,10 @@ class SyncStep(Step):
         def probe() -> tuple[bool, str]:
             state = self._state(kube)
             if state is None:
-                raise PermanentError(f"Application {self.app_name} disappeared while kyeol waited for it", hint="someone deleted it; run kyeol again")
+                raise PermanentError(
+                    f"Application {self.app_name} disappeared while kyeol waited for it",
+                    hint="someone deleted it; run kyeol again",
+                )
             if not state.operating and state.health == "Degraded":
                 raise PermanentError(
                     f"{self.app_name} is Degraded: {state.describe()}",
@@ -585,7 +640,7 @@ class SyncStep(Step):
                     raise PermanentError(
                         f"{self.app_name} is Synced and Healthy but {origin.missing()}",
                         hint="label the ALB Ingress of kyeol-app-gitops (apps/saleor/base/ingress.yaml) "
-                        f"{ORIGIN_LABEL}: \"true\", push, and run kyeol again",
+                        f'{ORIGIN_LABEL}: "true", push, and run kyeol again',
                     )
                 problems.append(f"the ALB Ingress does not exist yet on {self.env.cluster_name}")
             else:

@@ -99,8 +99,13 @@ class DrainStep(Step):
         self.addons = child_names(env)
 
     def inputs(self) -> Any:
-        return {"cluster": self.env.cluster_name, "application": self.app, "addons": self.addons, "tag": LB_CLUSTER_TAG,
-                "origin_hosts": list(self.env.origin_hosts)}
+        return {
+            "cluster": self.env.cluster_name,
+            "application": self.app,
+            "addons": self.addons,
+            "tag": LB_CLUSTER_TAG,
+            "origin_hosts": list(self.env.origin_hosts),
+        }
 
     # -- reality --------------------------------------------------------------------------
 
@@ -169,8 +174,11 @@ class DrainStep(Step):
         left = self.left_over(self.survey(ctx))
         if left:
             return CheckResult(False, "still there: " + "; ".join(left))
-        return CheckResult(True, f"no Application, add-on or load balancer of {self.env.cluster_name} is left",
-                           {"drained": self.env.cluster_name})
+        return CheckResult(
+            True,
+            f"no Application, add-on or load balancer of {self.env.cluster_name} is left",
+            {"drained": self.env.cluster_name},
+        )
 
     def _refuse_protected_database(self, ctx: StepContext) -> None:
         """An env whose database keeps deletion protection (stage) cannot be destroyed by
@@ -197,46 +205,73 @@ class DrainStep(Step):
         mgmt = self.services.config.mgmt.cluster_name
         changes: list[Change] = []
         if found["saleor"] is not None:
-            changes.append(Change("delete", f"Application {ARGOCD_NAMESPACE}/{self.app} on {mgmt}",
-                                  "Argo CD deletes its objects (resources finalizer): the Ingress first, so the LB controller deletes the ALB"))
+            changes.append(
+                Change(
+                    "delete",
+                    f"Application {ARGOCD_NAMESPACE}/{self.app} on {mgmt}",
+                    "Argo CD deletes its objects (resources finalizer): the Ingress first, so the LB controller deletes the ALB",
+                )
+            )
         for kind, key in (("load balancer", "load_balancers"), ("target group", "target_groups")):
             for item in found["elbv2"].get(key) or []:
-                changes.append(Change("delete", f"ELBv2 {kind} {item['name']}", f"by the LB controller; kyeol waits ({item['arn']})"))
+                changes.append(
+                    Change("delete", f"ELBv2 {kind} {item['name']}", f"by the LB controller; kyeol waits ({item['arn']})")
+                )
         for record in found["dns"]:
-            changes.append(Change("delete", f"Route53 record {record}", "by ExternalDNS (policy sync) once the Ingress is gone; kyeol waits"))
+            changes.append(
+                Change("delete", f"Route53 record {record}", "by ExternalDNS (policy sync) once the Ingress is gone; kyeol waits")
+            )
         if found["labels"]:
-            changes.append(Change("update", f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {mgmt}",
-                                  "remove labels " + ", ".join(found["labels"]) + " (the add-on ApplicationSets drop their Applications)"))
+            changes.append(
+                Change(
+                    "update",
+                    f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {mgmt}",
+                    "remove labels " + ", ".join(found["labels"]) + " (the add-on ApplicationSets drop their Applications)",
+                )
+            )
         for name in found["addons"]:
-            changes.append(Change("delete", f"Application {ARGOCD_NAMESPACE}/{name} on {mgmt}", "by its ApplicationSet; kyeol waits"))
+            changes.append(
+                Change("delete", f"Application {ARGOCD_NAMESPACE}/{name} on {mgmt}", "by its ApplicationSet; kyeol waits")
+            )
         return Plan(changes=changes)
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
         self._refuse_protected_database(ctx)
         kube = self._mgmt(ctx)
         self._delete_saleor(ctx, kube)
-        self._wait(ctx, f"Application {self.app}, the load balancers and origin records of {self.env.cluster_name} to be gone",
-                   lambda: self._saleor_gone(kube), LOAD_BALANCERS_TIMEOUT_S,
-                   hint=f"Argo CD deletes the Ingress, then the LB controller on {self.env.cluster_name} deletes the ALB and "
-                   "ExternalDNS the origin records: look at the Application's conditions and the controllers' logs; delete a "
-                   "load balancer or record they no longer manage by hand (aws elbv2 delete-load-balancer --load-balancer-arn …, "
-                   "aws route53 change-resource-record-sets …), then run kyeol destroy again")
+        self._wait(
+            ctx,
+            f"Application {self.app}, the load balancers and origin records of {self.env.cluster_name} to be gone",
+            lambda: self._saleor_gone(kube),
+            LOAD_BALANCERS_TIMEOUT_S,
+            hint=f"Argo CD deletes the Ingress, then the LB controller on {self.env.cluster_name} deletes the ALB and "
+            "ExternalDNS the origin records: look at the Application's conditions and the controllers' logs; delete a "
+            "load balancer or record they no longer manage by hand (aws elbv2 delete-load-balancer --load-balancer-arn …, "
+            "aws route53 change-resource-record-sets …), then run kyeol destroy again",
+        )
         labels = self._secret_addon_labels(kube)
         if labels:
-            kube.merge_patch("v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE,
-                             {"metadata": {"labels": dict.fromkeys(labels)}})
+            kube.merge_patch(
+                "v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE, {"metadata": {"labels": dict.fromkeys(labels)}}
+            )
             ctx.log.info("add-on labels removed from the cluster Secret", secret=secret_name(self.env), labels=labels)
-        self._wait(ctx, f"add-on Applications of {self.env.name} to be gone", lambda: self._addons_gone(kube),
-                   ADDONS_TIMEOUT_S,
-                   hint=f"the add-on ApplicationSets delete them once the cluster Secret lacks their labels: look at "
-                   f"kubectl -n {ARGOCD_NAMESPACE} get applicationsets on MGMT, then run kyeol destroy again")
+        self._wait(
+            ctx,
+            f"add-on Applications of {self.env.name} to be gone",
+            lambda: self._addons_gone(kube),
+            ADDONS_TIMEOUT_S,
+            hint=f"the add-on ApplicationSets delete them once the cluster Secret lacks their labels: look at "
+            f"kubectl -n {ARGOCD_NAMESPACE} get applicationsets on MGMT, then run kyeol destroy again",
+        )
         return {"drained": self.env.cluster_name}
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:
         left = self.left_over(self.survey(ctx))
         if left:
-            raise PermanentError(f"{self.env.name} is not drained: still there: {'; '.join(left)}",
-                                 hint="something re-created them (a sync, a person): find it, then run kyeol destroy again")
+            raise PermanentError(
+                f"{self.env.name} is not drained: still there: {'; '.join(left)}",
+                hint="something re-created them (a sync, a person): find it, then run kyeol destroy again",
+            )
         return {"drained": self.env.cluster_name}
 
     # -- helpers ---------------------------------------------------------------------------
@@ -251,8 +286,13 @@ class DrainStep(Step):
             return  # already being deleted: only wait
         if RESOURCES_FINALIZER not in finalizers:
             # Without it Argo CD would leave the Ingress (and so the ALB) behind on the cluster.
-            kube.merge_patch(ARGOCD_API, "Application", self.app, ARGOCD_NAMESPACE,
-                             {"metadata": {"finalizers": finalizers + [RESOURCES_FINALIZER]}})
+            kube.merge_patch(
+                ARGOCD_API,
+                "Application",
+                self.app,
+                ARGOCD_NAMESPACE,
+                {"metadata": {"finalizers": finalizers + [RESOURCES_FINALIZER]}},
+            )
         kube.delete(ARGOCD_API, "Application", self.app, ARGOCD_NAMESPACE)
         ctx.log.info("Application deleted", application=self.app, cluster=self.services.config.mgmt.cluster_name)
 
@@ -267,8 +307,9 @@ class DrainStep(Step):
         records = self._origin_records()
         if records:
             parts.append("ExternalDNS has not deleted " + ", ".join(records))
-        return (not parts), "; ".join(parts) or (f"Application {self.app}, every load balancer and origin record "
-                                                 f"of {self.env.cluster_name} are gone")
+        return (not parts), "; ".join(parts) or (
+            f"Application {self.app}, every load balancer and origin record of {self.env.cluster_name} are gone"
+        )
 
     def _addons_gone(self, kube: Any) -> tuple[bool, str]:
         left = self._addon_apps(kube)
@@ -278,10 +319,18 @@ class DrainStep(Step):
 
     def _wait(self, ctx: StepContext, what: str, probe: Any, timeout: float, *, hint: str) -> str:
         ctx.waiting_for(what)
-        return wait_for(probe, what=what, timeout=timeout, clock=ctx.clock, cancel=ctx.cancel, deadline=ctx.deadline,
-                        interval=10.0, max_interval=30.0,
-                        on_poll=lambda n, ready, detail: ctx.log.debug("waiting", what=what, poll=n, ready=ready, detail=detail),
-                        hint=hint)
+        return wait_for(
+            probe,
+            what=what,
+            timeout=timeout,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            deadline=ctx.deadline,
+            interval=10.0,
+            max_interval=30.0,
+            on_poll=lambda n, ready, detail: ctx.log.debug("waiting", what=what, poll=n, ready=ready, detail=detail),
+            hint=hint,
+        )
 
 
 class DeregisterStep(Step):
@@ -331,8 +380,10 @@ class DeregisterStep(Step):
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:
         if self._present(ctx):
-            raise PermanentError(f"{self.ref} is still there after its deletion",
-                                 hint="something re-created it (a deploy running meanwhile?); run kyeol destroy again")
+            raise PermanentError(
+                f"{self.ref} is still there after its deletion",
+                hint="something re-created it (a deploy running meanwhile?); run kyeol destroy again",
+            )
         return {"deregistered": self.env.cluster_name}
 
 

@@ -81,11 +81,14 @@ def backend_extra(environ: dict[str, str]) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise UsageError(f"{BACKEND_EXTRA_ENV} is not valid JSON: {exc}",
-                         hint=f"set {BACKEND_EXTRA_ENV} to a JSON object of S3 backend settings, or unset it") from None
+        raise UsageError(
+            f"{BACKEND_EXTRA_ENV} is not valid JSON: {exc}",
+            hint=f"set {BACKEND_EXTRA_ENV} to a JSON object of S3 backend settings, or unset it",
+        ) from None
     if not isinstance(value, dict):
-        raise UsageError(f"{BACKEND_EXTRA_ENV} must be a JSON object, not {type(value).__name__}",
-                         hint='e.g. {"use_path_style": true}')
+        raise UsageError(
+            f"{BACKEND_EXTRA_ENV} must be a JSON object, not {type(value).__name__}", hint='e.g. {"use_path_style": true}'
+        )
     return value
 
 
@@ -237,8 +240,15 @@ class TerraformRootStep(Step):
         there) — is released, as kyeol takes over its own lock from a dead run; a live
         holder's lock is never touched."""
         lock = locked.lock
-        ctx.log.warning("releasing the Terraform state lock of a run that is gone", root=self.root, lock_id=lock.id,
-                        who=lock.who, operation=lock.operation, since=lock.created, why=locked.gone_because)
+        ctx.log.warning(
+            "releasing the Terraform state lock of a run that is gone",
+            root=self.root,
+            lock_id=lock.id,
+            who=lock.who,
+            operation=lock.operation,
+            since=lock.created,
+            why=locked.gone_because,
+        )
         try:
             self.terraform.force_unlock(self.root_dir, lock.id, ctx)
         except PermanentError as exc:
@@ -307,8 +317,9 @@ class TerraformRootStep(Step):
         done, reason, extra = self.probe(ctx, outputs)
         if not done:
             return CheckResult(False, reason)
-        return CheckResult(True, f"Terraform state and plan of {self.root} agree; {reason}",
-                           {**outputs, **extra, INPUTS_OUTPUT: current})
+        return CheckResult(
+            True, f"Terraform state and plan of {self.root} agree; {reason}", {**outputs, **extra, INPUTS_OUTPUT: current}
+        )
 
     def _world_present(self, ctx: StepContext) -> bool:
         """Does the probe find the root's result in place (judged on the record's outputs)?"""
@@ -333,9 +344,12 @@ class TerraformRootStep(Step):
         for address in addresses:
             known = self.import_id(address)
             commands.append(f"terraform -chdir={self.root_dir} import{variables} '{address}' {known or '<id>'}")
-        where = "" if all(self.import_id(a) for a in addresses) else (
-            " (<id>: the existing resource's id, as the resource type's import section documents it)")
-        return ("hand the existing resources to Terraform, then run kyeol again: " + "; ".join(commands) + where)
+        where = (
+            ""
+            if all(self.import_id(a) for a in addresses)
+            else (" (<id>: the existing resource's id, as the resource type's import section documents it)")
+        )
+        return "hand the existing resources to Terraform, then run kyeol again: " + "; ".join(commands) + where
 
     def plan_releasing_dead_locks(self, ctx: StepContext) -> Any:
         """:meth:`saved_plan`, releasing once a state lock whose holder is provably gone."""
@@ -360,16 +374,27 @@ class TerraformRootStep(Step):
 
     # -- helpers for subclasses ------------------------------------------------------------
 
-    def wait_until(self, ctx: StepContext, what: str, probe: Callable[[], tuple[bool, str]], *, timeout: float,
-                   hint: str = "") -> str:
+    def wait_until(
+        self, ctx: StepContext, what: str, probe: Callable[[], tuple[bool, str]], *, timeout: float, hint: str = ""
+    ) -> str:
         """Poll ``probe`` until ready (bounded by the step deadline); shows what is awaited."""
         ctx.waiting_for(what)
 
         def on_poll(n: int, ready: bool, detail: str) -> None:
             ctx.log.debug("waiting", what=what, poll=n, ready=ready, detail=detail)
 
-        return wait_for(probe, what=what, timeout=timeout, clock=ctx.clock, cancel=ctx.cancel, deadline=ctx.deadline,
-                        on_poll=on_poll, interval=10.0, max_interval=30.0, hint=hint)
+        return wait_for(
+            probe,
+            what=what,
+            timeout=timeout,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            deadline=ctx.deadline,
+            on_poll=on_poll,
+            interval=10.0,
+            max_interval=30.0,
+            hint=hint,
+        )
 
 
 def _own_outputs(ctx: StepContext) -> dict[str, Any]:

@@ -36,8 +36,7 @@ from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 app = typer.Typer(
     name="kyeol",
-    help="Runbook-as-code for KYEOL's Saleor platform on AWS: the nine-phase V2 runbook, "
-    "checkpointed, resumable and verified.",
+    help="Runbook-as-code for KYEOL's Saleor platform on AWS: the nine-phase V2 runbook, checkpointed, resumable and verified.",
     add_completion=True,  # --install-completion / --show-completion (typer's shell completion)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -119,9 +118,7 @@ EnvsOpt = Annotated[
     ),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Plan every step; mutate nothing anywhere.")]
-DetailedOpt = Annotated[
-    bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")
-]
+DetailedOpt = Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 4 when changes are pending.")]
 AutoParallelOpt = Annotated[
     int | None,
     typer.Option(
@@ -165,16 +162,16 @@ AppOpt = Annotated[str | None, typer.Option("--app-repo", metavar="DIR", help="k
 ConfirmOpt = Annotated[
     str | None, typer.Option("--confirm-env", metavar="ENV", help="Confirm a protected environment by name (prod).")
 ]
-RunsOpt = Annotated[
-    str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", metavar="DIR", help="Where run reports are kept.")
-]
+RunsOpt = Annotated[str, typer.Option("--runs-dir", envvar="KYEOL_RUNS_DIR", metavar="DIR", help="Where run reports are kept.")]
 ReadOnlyOpt = Annotated[
     bool,
     typer.Option("--read-only", help="A dry-run that takes no lock, plans with -lock=false and refuses any write (CI plans)."),
 ]
 SummaryOpt = Annotated[
     str | None,
-    typer.Option("--summary", metavar="PATH", help="Write a Markdown summary here (in GitHub Actions: $GITHUB_STEP_SUMMARY by default)."),
+    typer.Option(
+        "--summary", metavar="PATH", help="Write a Markdown summary here (in GitHub Actions: $GITHUB_STEP_SUMMARY by default)."
+    ),
 ]
 
 
@@ -345,9 +342,14 @@ def verify(
     output: Annotated[Output, typer.Option("--output", "-o", help="table on a TTY, or json.")] = Output.table,
     config: ConfigOpt = None,
     log_format: LogOpt = LogFormat.auto,
-    security: Annotated[bool, typer.Option(
-        "--security", help="Check the env's account baseline instead (trail, GuardDuty, Config, S3 PAB, EBS encryption); "
-        "read-only, recorded in a run report.")] = False,
+    security: Annotated[
+        bool,
+        typer.Option(
+            "--security",
+            help="Check the env's account baseline instead (trail, GuardDuty, Config, S3 PAB, EBS encryption); "
+            "read-only, recorded in a run report.",
+        ),
+    ] = False,
     runs_dir: RunsOpt = ".kyeol/runs",
 ) -> None:
     """Prove each environment works: DNS → TLS → edge → HTTP → HSTS; exit 1 naming the env and the failed link.
@@ -356,8 +358,12 @@ def verify(
     def body() -> int:
         label = _envs(env)
         if security:
-            codes = [_project().verify_security(name, output=output.value, config=config, log_format=log_format.value,
-                                                runs_dir=runs_dir) for name in label.split(",")]
+            codes = [
+                _project().verify_security(
+                    name, output=output.value, config=config, log_format=log_format.value, runs_dir=runs_dir
+                )
+                for name in label.split(",")
+            ]
             return max(codes)
         return _project().verify(label, output=output.value, config=config, log_format=log_format.value)
 
@@ -403,7 +409,9 @@ def steps(
 @app.command()
 def report(
     run_id: Annotated[str | None, typer.Argument(help="The run's id (default: the newest run).")] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", help="markdown (the run's summary) or json.")] = ReportFormat.markdown,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", help="markdown (the run's summary) or json.")
+    ] = ReportFormat.markdown,
     runs_dir: RunsOpt = ".kyeol/runs",
     config: ConfigOpt = None,
 ) -> None:

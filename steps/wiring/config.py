@@ -35,8 +35,19 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "project": ("prefix", "domain", "region", "github_repository", "git_repo_url", "git_revision"),
     "paths": ("infra_repo", "platform_repo", "app_repo"),
     "envs.*": (
-        "account_id", "cidr", "node_type", "nodes_min", "nodes_max", "protected", "service_host", "api_host",
-        "rds_class", "rds_multi_az", "cache_node_type", "cache_replicas", "profile",
+        "account_id",
+        "cidr",
+        "node_type",
+        "nodes_min",
+        "nodes_max",
+        "protected",
+        "service_host",
+        "api_host",
+        "rds_class",
+        "rds_multi_az",
+        "cache_node_type",
+        "cache_replicas",
+        "profile",
     ),
 }
 
@@ -381,7 +392,9 @@ def load_config(
     )
 
 
-def _load_env(name: str, t: dict[str, Any], prefix: str, domain: str, region: str, source: Path, require_accounts: bool) -> EnvConfig:
+def _load_env(
+    name: str, t: dict[str, Any], prefix: str, domain: str, region: str, source: Path, require_accounts: bool
+) -> EnvConfig:
     s = str(source)
     k = f"envs.{name}"
     account = _get(t, "account_id", str, f"{k}.account_id", source, "")
@@ -402,8 +415,15 @@ def _load_env(name: str, t: dict[str, Any], prefix: str, domain: str, region: st
     if not 1 <= nmin <= nmax <= 20:
         raise ConfigError(f"need 1 <= nodes_min ({nmin}) <= nodes_max ({nmax}) <= 20", key=f"{k}.nodes_min", path=s)
     values: dict[str, Any] = {
-        "name": name, "prefix": prefix, "domain": domain, "region": region, "account_id": account, "cidr": cidr,
-        "node_type": node_type, "nodes_min": nmin, "nodes_max": nmax,
+        "name": name,
+        "prefix": prefix,
+        "domain": domain,
+        "region": region,
+        "account_id": account,
+        "cidr": cidr,
+        "node_type": node_type,
+        "nodes_min": nmin,
+        "nodes_max": nmax,
         "protected": _get(t, "protected", bool, f"{k}.protected", source, False),
         "profile": _get(t, "profile", str, f"{k}.profile", source, ""),
     }
@@ -421,12 +441,16 @@ def _load_env(name: str, t: dict[str, Any], prefix: str, domain: str, region: st
         values["rds_multi_az"] = _get(t, "rds_multi_az", bool, f"{k}.rds_multi_az", source)
         values["cache_node_type"] = _get(t, "cache_node_type", str, f"{k}.cache_node_type", source)
         if not values["cache_node_type"].startswith("cache."):
-            raise ConfigError(f"{values['cache_node_type']!r} is not an ElastiCache node type", key=f"{k}.cache_node_type", path=s)
+            raise ConfigError(
+                f"{values['cache_node_type']!r} is not an ElastiCache node type", key=f"{k}.cache_node_type", path=s
+            )
         values["cache_replicas"] = _get(t, "cache_replicas", int, f"{k}.cache_replicas", source)
         if not 0 <= values["cache_replicas"] <= 5:
             raise ConfigError("cache_replicas must be 0..5", key=f"{k}.cache_replicas", path=s)
     else:
         for forbidden in ("rds_class", "cache_node_type", "service_host", "api_host"):
             if forbidden in t:
-                raise ConfigError("MGMT runs Argo CD only: it has no database, cache or public hosts", key=f"{k}.{forbidden}", path=s)
+                raise ConfigError(
+                    "MGMT runs Argo CD only: it has no database, cache or public hosts", key=f"{k}.{forbidden}", path=s
+                )
     return EnvConfig(**values)

@@ -24,11 +24,16 @@ if TYPE_CHECKING:
 TRANSIENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "throttling",
-        (r"\bThrottl(?:ing|ed)\b|ThrottlingException|Rate\s+exceeded|RequestLimitExceeded|TooManyRequestsException"
-        r"|RequestThrottled|EC2ThrottledException|\bSlowDown\b|PriorRequestNotComplete|ProvisionedThroughputExceeded"),
+        (
+            r"\bThrottl(?:ing|ed)\b|ThrottlingException|Rate\s+exceeded|RequestLimitExceeded|TooManyRequestsException"
+            r"|RequestThrottled|EC2ThrottledException|\bSlowDown\b|PriorRequestNotComplete|ProvisionedThroughputExceeded"
+        ),
     ),
     ("service unavailable", r"ServiceUnavailable|Service\s+Unavailable|InternalFailure|\bInternalError\b|InternalServerError"),
-    ("http 5xx", r"StatusCode:\s*5\d\d\b|status\s+code:?\s*5\d\d\b|\bHTTP/\d(?:\.\d)?\s+5\d\d\b|\b50[234]\s+(?:Bad\s+Gateway|Gateway\s+Time-?out)"),
+    (
+        "http 5xx",
+        r"StatusCode:\s*5\d\d\b|status\s+code:?\s*5\d\d\b|\bHTTP/\d(?:\.\d)?\s+5\d\d\b|\b50[234]\s+(?:Bad\s+Gateway|Gateway\s+Time-?out)",
+    ),
     ("connection reset", r"connection\s+reset(?:\s+by\s+peer)?|unexpected\s+EOF|broken\s+pipe"),
     ("i/o timeout", r"i/o\s+timeout"),
     ("tls handshake timeout", r"TLS\s+handshake\s+timeout"),
@@ -36,16 +41,20 @@ TRANSIENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         # A role or instance profile created moments ago is not visible to EKS/EC2 yet.
         "iam eventual consistency",
-        (r"InvalidParameterException:?.{0,300}?role.{0,300}?(?:cannot|could\s+not)\s+be\s+assumed"
-        r"|(?:cannot|could\s+not)\s+be\s+assumed\s+by"
-        r"|Invalid\s+IAM\s+Instance\s+Profile"
-        r"|MalformedPolicyDocumentException:?.{0,200}?invalid\s+principals"),
+        (
+            r"InvalidParameterException:?.{0,300}?role.{0,300}?(?:cannot|could\s+not)\s+be\s+assumed"
+            r"|(?:cannot|could\s+not)\s+be\s+assumed\s+by"
+            r"|Invalid\s+IAM\s+Instance\s+Profile"
+            r"|MalformedPolicyDocumentException:?.{0,200}?invalid\s+principals"
+        ),
     ),
     (
         "resource busy",
-        (r"ResourceInUseException|ConcurrentModificationException|OptimisticLockException|InvalidReplicationGroupState"
-        r"|InvalidDBInstanceState|WAFUnavailableEntityException|WAFOptimisticLockException|OperationAborted"
-        r"|is\s+currently\s+being\s+(?:updated|modified|created|deleted)"),
+        (
+            r"ResourceInUseException|ConcurrentModificationException|OptimisticLockException|InvalidReplicationGroupState"
+            r"|InvalidDBInstanceState|WAFUnavailableEntityException|WAFOptimisticLockException|OperationAborted"
+            r"|is\s+currently\s+being\s+(?:updated|modified|created|deleted)"
+        ),
     ),
     # Another run changed the state between our plan and our apply: plan again.
     ("stale saved plan", r"Saved\s+plan\s+is\s+stale"),

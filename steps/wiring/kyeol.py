@@ -147,8 +147,9 @@ class KyeolSession:
         self.clock = Clock()
         configure_logging(inv.log_format, self.redactor)
         self.log = get_logger(tool="kyeol")
-        self.services = Services(self.config, dry_run=inv.dry_run, read_only=inv.read_only, log=self.log,
-                                 redactor=self.redactor, clock=self.clock)
+        self.services = Services(
+            self.config, dry_run=inv.dry_run, read_only=inv.read_only, log=self.log, redactor=self.redactor, clock=self.clock
+        )
         self._steps: list[Step] | None = None
 
     def steps(self) -> list[Step]:
@@ -210,7 +211,11 @@ class KyeolSession:
             raise UsageError(
                 f"{key.replace('_', '-')} {folder} {what} (from {source}); nothing was touched",
                 hint=f"point {source.split(' in ')[0]} at a checkout of the tree"
-                + (f" (relative paths in {self.config.source.name} are relative to its folder)" if source.startswith("paths.") else ""),
+                + (
+                    f" (relative paths in {self.config.source.name} are relative to its folder)"
+                    if source.startswith("paths.")
+                    else ""
+                ),
             )
 
     def _check_accounts(self, steps: Sequence[Step], *, dry_run: bool) -> list[str]:
@@ -274,7 +279,9 @@ def _prompt(text: str) -> str:
     except typer.Abort as exc:  # the prompt turns both KeyboardInterrupt and EOFError into Abort
         if isinstance(exc.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None
-        raise UsageError("no confirmation was typed (end of input); nothing was touched", hint="re-run with --confirm-env prod") from None
+        raise UsageError(
+            "no confirmation was typed (end of input); nothing was touched", hint="re-run with --confirm-env prod"
+        ) from None
 
 
 class KyeolProject:
@@ -295,8 +302,11 @@ class KyeolProject:
         needs = None
         try:
             command = "destroy" if report.get("command") == "destroy" else "steps"
-            session = KyeolSession(Invocation(command=command, env=report.get("env") or "dev", dry_run=True,
-                                              log_format="json", extra={"config": config}))
+            session = KyeolSession(
+                Invocation(
+                    command=command, env=report.get("env") or "dev", dry_run=True, log_format="json", extra={"config": config}
+                )
+            )
             needs = {s.id: tuple(s.needs) for s in session.steps()}
         except Exception:  # noqa: BLE001 - a report stays readable without its config
             needs = None
@@ -371,10 +381,17 @@ class KyeolProject:
         failed = not payload["ok"]
         finished = datetime.now(UTC)
         report = build_report(
-            {"run_id": new_run_id(), "command": "verify --security", "env": env, "dry_run": False,
-             "status": "failed" if failed else "ok", "exit_code": EXIT_STEP_FAILED if failed else EXIT_OK,
-             "started_at": started.isoformat(timespec="milliseconds"), "finished_at": finished.isoformat(timespec="milliseconds"),
-             "duration_s": round((finished - started).total_seconds(), 3)},
+            {
+                "run_id": new_run_id(),
+                "command": "verify --security",
+                "env": env,
+                "dry_run": False,
+                "status": "failed" if failed else "ok",
+                "exit_code": EXIT_STEP_FAILED if failed else EXIT_OK,
+                "started_at": started.isoformat(timespec="milliseconds"),
+                "finished_at": finished.isoformat(timespec="milliseconds"),
+                "duration_s": round((finished - started).total_seconds(), 3),
+            },
             tool=f"{self.name} {self.version}",
             identity={"account": identity["Account"], "arn": identity.get("Arn", ""), "region": aws.region},
         )

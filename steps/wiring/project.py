@@ -184,8 +184,11 @@ def check_identity(services: Services, steps: Iterable[Step]) -> dict[str, Any]:
             raise UsageError(
                 f"refusing to run: {using} are for account {caller} ({identity.get('Arn', '?')}), "
                 f"but {', '.join(sorted(by_owner[owner]))} must run in account {env.account_id} ({owner})",
-                hint=(f"make profile {env.profile!r} point at account {env.account_id}" if env.profile else
-                      "switch AWS credentials (AWS_PROFILE) to the configured account")
+                hint=(
+                    f"make profile {env.profile!r} point at account {env.account_id}"
+                    if env.profile
+                    else "switch AWS credentials (AWS_PROFILE) to the configured account"
+                )
                 + f", or fix envs.{owner}.account_id in {config.source}",
             )
         identities[owner] = {"account": caller, "arn": identity.get("Arn", ""), "profile": env.profile}

@@ -78,8 +78,9 @@ class Services:
 
     @cached_property
     def process(self) -> ProcessRunner:
-        return ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ,
-                             read_only=self.read_only)
+        return ProcessRunner(
+            redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ, read_only=self.read_only
+        )
 
     @cached_property
     def terraform(self) -> Terraform:
@@ -97,10 +98,10 @@ class Services:
         from steps.adapters.terraform import Terraform
 
         if profile not in self._terraform:
-            process = ProcessRunner(redactor=self.redactor, log=self.log, dry_run=self.dry_run,
-                                    base_env={**self.environ, "AWS_PROFILE": profile})
-            self._terraform[profile] = Terraform(process, log=self.log,
-                                                 binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
+            process = ProcessRunner(
+                redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env={**self.environ, "AWS_PROFILE": profile}
+            )
+            self._terraform[profile] = Terraform(process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
         return self._terraform[profile]
 
     def aws(self, region: str | None = None, *, profile: str = "") -> AwsSession:

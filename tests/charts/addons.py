@@ -58,8 +58,13 @@ class HelmRelease:
         return source.chart_dir(self.chart, self.version, self.repo)
 
     def render(self, kube_version: str, values: dict[str, Any] | None = None) -> Rendered:
-        return render(self.chart_dir(), self.values if values is None else values, release=self.release,
-                      namespace=self.namespace, kube_version=kube_version)
+        return render(
+            self.chart_dir(),
+            self.values if values is None else values,
+            release=self.release,
+            namespace=self.namespace,
+            kube_version=kube_version,
+        )
 
 
 def load_appsets(folder: Path = APPSETS) -> list[dict[str, Any]]:
@@ -78,8 +83,12 @@ def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         return False
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        ok = {"In": lambda: labels.get(key) in values, "NotIn": lambda: labels.get(key) not in values,
-              "Exists": lambda: key in labels, "DoesNotExist": lambda: key not in labels}.get(op)
+        ok = {
+            "In": lambda: labels.get(key) in values,
+            "NotIn": lambda: labels.get(key) not in values,
+            "Exists": lambda: key in labels,
+            "DoesNotExist": lambda: key not in labels,
+        }.get(op)
         if ok is None:
             raise ModelError(f"label selector operator {op!r}")
         if not ok():
@@ -98,8 +107,13 @@ def cluster_params(secret: dict[str, Any]) -> dict[str, Any]:
     if meta.get("labels"):
         metadata["labels"] = dict(meta["labels"])
     sanitized = re.sub(r"[^-a-z0-9.]", "-", name.lower())[:253].strip("-.")  # utils.SanitizeName
-    return {"name": name, "nameNormalized": sanitized, "server": str(data.get("server", "")),
-            "project": str(data.get("project", "")), "metadata": metadata}
+    return {
+        "name": name,
+        "nameNormalized": sanitized,
+        "server": str(data.get("server", "")),
+        "project": str(data.get("project", "")),
+        "metadata": metadata,
+    }
 
 
 def generate(appset: dict[str, Any], secrets: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -132,8 +146,9 @@ def generate(appset: dict[str, Any], secrets: list[dict[str, Any]]) -> list[dict
             app = argo_template.render_tree(template, params, options)
             metadata = dict(app.get("metadata") or {})
             metadata.setdefault("namespace", appset["metadata"].get("namespace", "argocd"))
-            apps.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata,
-                         "spec": app.get("spec") or {}})
+            apps.append(
+                {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata, "spec": app.get("spec") or {}}
+            )
     return apps
 
 
@@ -187,12 +202,19 @@ def helm_releases(app: dict[str, Any]) -> list[HelmRelease]:
                 values = merge_values(values, parse(f"{param['name']}={param['value']}"))
             if helm.get("fileParameters"):
                 raise ModelError(f"{name}: helm.fileParameters are not modelled")
-        out.append(HelmRelease(
-            application=name, repo=str(src["repoURL"]), chart=str(src["chart"]),
-            version=str(src.get("targetRevision", "")), release=str(helm.get("releaseName") or name),
-            namespace=str(helm.get("namespace") or (spec.get("destination") or {}).get("namespace") or "default"),
-            values=values, value_files=files, values_object=dict(extra or {}),
-        ))
+        out.append(
+            HelmRelease(
+                application=name,
+                repo=str(src["repoURL"]),
+                chart=str(src["chart"]),
+                version=str(src.get("targetRevision", "")),
+                release=str(helm.get("releaseName") or name),
+                namespace=str(helm.get("namespace") or (spec.get("destination") or {}).get("namespace") or "default"),
+                values=values,
+                value_files=files,
+                values_object=dict(extra or {}),
+            )
+        )
     return out
 
 

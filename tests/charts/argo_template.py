@@ -39,14 +39,26 @@ import yaml
 # Helm's engine functions that Argo CD's template has not: helm@v4.2.3 pkg/engine/funcs.go
 # `extra` and engine.go's late-bound ones, less what sprig v3.3.0 (both pin it) already has
 # (toJson, mustToJson, fromJson since sprig 3.2.0), plus sprig's getHostByName, which Argo CD deletes.
-NOT_IN_ARGO_CD = frozenset({
-    "include", "tpl", "required", "lookup", "toToml", "mustToToml", "fromToml", "mustToYaml", "toYamlPretty",
-    "fromJsonArray", "getHostByName",
-})
+NOT_IN_ARGO_CD = frozenset(
+    {
+        "include",
+        "tpl",
+        "required",
+        "lookup",
+        "toToml",
+        "mustToToml",
+        "fromToml",
+        "mustToYaml",
+        "toYamlPretty",
+        "fromJsonArray",
+        "getHostByName",
+    }
+)
 # Argo CD's own additions that Helm's engine has not.
 ARGO_CD_ONLY = frozenset({"normalize", "slugify"})
-_KEYWORDS = frozenset({"if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
-                       "nil", "true", "false"})
+_KEYWORDS = frozenset(
+    {"if", "else", "end", "range", "with", "define", "template", "block", "break", "continue", "nil", "true", "false"}
+)
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
 _LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\'(?:[^\'\\]|\\.)*\'|/\*.*?\*/', re.S)
 _IDENT = re.compile(r"(?<![\w.$])([A-Za-z_]\w*)")
@@ -115,7 +127,9 @@ def render_strings(texts: list[str], params: dict[str, Any], options: list[str])
             "".join(f's{i}: {{{{ include "s{i}" .Values.params | b64enc | quote }}}}\n' for i in range(len(texts)))
         )
         try:
-            rendered = render(chart, {"params": params}, release="gotemplate", namespace="default", kube_version="1.34", cached=False)
+            rendered = render(
+                chart, {"params": params}, release="gotemplate", namespace="default", kube_version="1.34", cached=False
+            )
         except RenderFailed as exc:
             raise TemplateError(f"Go template failed: {exc}") from None
     (out,) = rendered.objects or [{}]

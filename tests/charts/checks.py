@@ -103,8 +103,9 @@ def _schema_node(schema: dict[str, Any] | None, path: tuple[str, ...]) -> dict[s
     return node
 
 
-def unknown_values(values: Any, defaults: Any, *, chart_dir: Path, schema: dict[str, Any] | None = None,
-                   path: tuple[str, ...] = ()) -> list[str]:
+def unknown_values(
+    values: Any, defaults: Any, *, chart_dir: Path, schema: dict[str, Any] | None = None, path: tuple[str, ...] = ()
+) -> list[str]:
     """Keys of ``values`` the chart does not have, and shapes that differ from its defaults."""
     problems: list[str] = []
     if not isinstance(values, dict):
@@ -118,7 +119,9 @@ def unknown_values(values: Any, defaults: Any, *, chart_dir: Path, schema: dict[
         default = defaults[key]
         if default is None or default == {}:
             continue  # free-form or unset: the chart takes whatever is given
-        if isinstance(default, dict) != isinstance(value, dict) or (isinstance(default, list) and not isinstance(value, list) and value is not None):
+        if isinstance(default, dict) != isinstance(value, dict) or (
+            isinstance(default, list) and not isinstance(value, list) and value is not None
+        ):
             problems.append(f"{dotted}: the chart has a {type(default).__name__} here, the values give a {type(value).__name__}")
             continue
         if isinstance(value, dict):
@@ -181,7 +184,9 @@ def _with_metadata(schema: dict[str, Any]) -> dict[str, Any]:
     return closed
 
 
-def object_problems(objects: list[dict[str, Any]], kube_version: str, crds: dict[tuple[str, str, str], dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+def object_problems(
+    objects: list[dict[str, Any]], kube_version: str, crds: dict[tuple[str, str, str], dict[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Problems of every object, and the Argo CD / ESO objects left for the npm validators."""
     problems: list[str] = []
     for_node: list[dict[str, Any]] = []
@@ -202,7 +207,9 @@ def object_problems(objects: list[dict[str, Any]], kube_version: str, crds: dict
         except kubernetes_validate.ValidationError as exc:
             problems.append(f"{what}: invalid for Kubernetes {kube_version}: {exc.message} (at {'.'.join(map(str, exc.path))})")
         except kubernetes_validate.SchemaNotFoundError:
-            problems.append(f"{what}: {api_version} {kind} is neither a Kubernetes {kube_version} kind nor a CRD this release ships")
+            problems.append(
+                f"{what}: {api_version} {kind} is neither a Kubernetes {kube_version} kind nor a CRD this release ships"
+            )
     return problems, for_node
 
 
@@ -236,8 +243,9 @@ def chart_can_render(chart_dir: Path, template: str | None, probe: str) -> bool:
     return any(probe in t for t in texts)
 
 
-def workload_problems(objects: list[dict[str, Any]], chart_dir: Path | None = None,
-                      sources: dict[tuple[str, str], str] | None = None) -> list[str]:
+def workload_problems(
+    objects: list[dict[str, Any]], chart_dir: Path | None = None, sources: dict[tuple[str, str], str] | None = None
+) -> list[str]:
     """Every container has requests and limits; every long-running container has a readiness and
     a liveness probe wherever its chart can render one (:func:`chart_can_render`)."""
     problems = []

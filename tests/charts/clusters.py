@@ -57,7 +57,7 @@ def irsa_roles(env: str) -> dict[str, frozenset[tuple[str, str]]]:
                 if test == "StringEquals" and variable.endswith(":sub"):
                     for value in values:
                         if isinstance(value, str) and value.startswith(SUBJECT_PREFIX):
-                            namespace, _, account = value[len(SUBJECT_PREFIX):].partition(":")
+                            namespace, _, account = value[len(SUBJECT_PREFIX) :].partition(":")
                             subjects.add((namespace, account))
         if subjects and isinstance(name, str):
             found[name] = frozenset(subjects)
@@ -82,7 +82,9 @@ def infra_outputs(env: EnvConfig, keys: tuple[str, ...]) -> dict[str, Any]:
         elif key.endswith("_role_arn"):
             name = env.role_name(key[: -len("_role_arn")].replace("_", "-"))
             if name not in roles:
-                raise AssertionError(f"phase 5 reads {key}, but envs/{env.name} makes no role {name} (roles: {sorted(map(str, roles))})")
+                raise AssertionError(
+                    f"phase 5 reads {key}, but envs/{env.name} makes no role {name} (roles: {sorted(map(str, roles))})"
+                )
             outputs[key] = role_arn(env, name)
         else:
             outputs[key] = AFTER_APPLY.get(key, f"{key.replace('_', '-')}-after-apply")

@@ -70,8 +70,10 @@ def argocd(config: KyeolConfig) -> Release:
 
 
 def cluster_secrets(config: KyeolConfig) -> list[dict[str, Any]]:
-    return [phase5_register.cluster_secret(config.env(env), clusters.infra_outputs(config.env(env), phase5_register.INFRA_OUTPUTS))
-            for env in TARGET_ENVS]
+    return [
+        phase5_register.cluster_secret(config.env(env), clusters.infra_outputs(config.env(env), phase5_register.INFRA_OUTPUTS))
+        for env in TARGET_ENVS
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,25 @@ from typing import Any
 
 import yaml
 
-VALUE_FLAGS = frozenset({"-n", "--namespace", "-o", "--output", "--repo", "--version", "--timeout", "-f", "--values", "--set",
-                         "--set-string", "--kubeconfig", "--filter", "--template", "--kube-context"})
+VALUE_FLAGS = frozenset(
+    {
+        "-n",
+        "--namespace",
+        "-o",
+        "--output",
+        "--repo",
+        "--version",
+        "--timeout",
+        "-f",
+        "--values",
+        "--set",
+        "--set-string",
+        "--kubeconfig",
+        "--filter",
+        "--template",
+        "--kube-context",
+    }
+)
 
 
 class ArgvError(Exception):

@@ -26,13 +26,31 @@ import yaml
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HOOK_ANNOTATION = "helm.sh/hook"
 # Built-in kinds that are cluster-scoped (Kubernetes API reference); CRDs say their own scope.
-CLUSTER_SCOPED = frozenset({
-    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-    "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding", "APIService", "PriorityClass", "StorageClass", "CSIDriver", "CSINode",
-    "IngressClass", "RuntimeClass", "VolumeAttachment", "CertificateSigningRequest", "FlowSchema",
-    "PriorityLevelConfiguration",
-})
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "APIService",
+        "PriorityClass",
+        "StorageClass",
+        "CSIDriver",
+        "CSINode",
+        "IngressClass",
+        "RuntimeClass",
+        "VolumeAttachment",
+        "CertificateSigningRequest",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+    }
+)
 
 
 class RenderFailed(Exception):
@@ -123,16 +141,28 @@ def kube_semver(version: str) -> str:
     return "v" + ".".join((parts + ["0", "0"])[:3])
 
 
-def render(chart_path: Path, values: dict[str, Any], *, release: str, namespace: str, kube_version: str,
-           api_versions: tuple[str, ...] = (), cached: bool = True) -> Rendered:
+def render(
+    chart_path: Path,
+    values: dict[str, Any],
+    *,
+    release: str,
+    namespace: str,
+    kube_version: str,
+    api_versions: tuple[str, ...] = (),
+    cached: bool = True,
+) -> Rendered:
     """``helm template RELEASE CHART -n NAMESPACE --kube-version K --include-crds`` with ``values``."""
     import helm_python
     from helm_python import _native
 
     chart = load(str(Path(chart_path).resolve())) if cached else helm_python.Chart.load(chart_path)
     meta = chart.metadata
-    opts: dict[str, Any] = {"name": release, "namespace": namespace, "kube_version": kube_semver(kube_version),
-                            "is_install": True}
+    opts: dict[str, Any] = {
+        "name": release,
+        "namespace": namespace,
+        "kube_version": kube_semver(kube_version),
+        "is_install": True,
+    }
     if api_versions:
         opts["api_versions"] = list(api_versions)
     try:
@@ -156,11 +186,14 @@ def render(chart_path: Path, values: dict[str, Any], *, release: str, namespace:
         except yaml.YAMLError as exc:
             raise RenderFailed(f"{meta['name']} {meta['version']}: {path} renders invalid YAML: {exc}") from None
     cluster_kinds = CLUSTER_SCOPED | {
-        o["spec"]["names"]["kind"] for o in objects
+        o["spec"]["names"]["kind"]
+        for o in objects
         if o.get("kind") == "CustomResourceDefinition" and o.get("spec", {}).get("scope") == "Cluster"
     }
     for obj in objects:
         meta_obj = obj.setdefault("metadata", {})
         if obj.get("kind") not in cluster_kinds and not meta_obj.get("namespace"):
             meta_obj["namespace"] = namespace
-    return Rendered(meta["name"], meta["version"], str(meta.get("appVersion") or ""), release, namespace, values, objects, sources)
+    return Rendered(
+        meta["name"], meta["version"], str(meta.get("appVersion") or ""), release, namespace, values, objects, sources
+    )

@@ -57,7 +57,9 @@ def chart_dir(chart: str, version: str, repo: str) -> Path:
     if mirror:
         found = Path(mirror).expanduser().resolve() / folder_name(chart, version)
         if not (found / "Chart.yaml").is_file():
-            raise ChartUnavailable(f"{MIRROR_ENV}={mirror} has no {folder_name(chart, version)}/Chart.yaml; " + _how_to(chart, version, repo))
+            raise ChartUnavailable(
+                f"{MIRROR_ENV}={mirror} has no {folder_name(chart, version)}/Chart.yaml; " + _how_to(chart, version, repo)
+            )
         return found
     cache = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
     target = cache / folder_name(chart, version)
@@ -74,10 +76,14 @@ def _pull(chart: str, version: str, repo: str, cache: Path, target: Path) -> Pat
         try:
             helm_python.pull(chart, repo_url=repo, version=version, destination=tmp, untar=True, untar_dir=tmp)
         except helm_python.HelmError as exc:
-            raise ChartUnavailable(f"could not pull {chart} {version} from {repo}: {exc}; " + _how_to(chart, version, repo)) from None
+            raise ChartUnavailable(
+                f"could not pull {chart} {version} from {repo}: {exc}; " + _how_to(chart, version, repo)
+            ) from None
         unpacked = Path(tmp) / chart
         if not (unpacked / "Chart.yaml").is_file():
-            raise ChartUnavailable(f"pulling {chart} {version} from {repo} left no {chart}/Chart.yaml; " + _how_to(chart, version, repo))
+            raise ChartUnavailable(
+                f"pulling {chart} {version} from {repo} left no {chart}/Chart.yaml; " + _how_to(chart, version, repo)
+            )
         try:
             os.replace(unpacked, target)  # atomic: a concurrent pull of the same chart is harmless
         except OSError:

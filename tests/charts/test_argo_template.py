@@ -24,11 +24,19 @@ def test_go_templates_run_with_sprig_as_go_runs_them():
             '{{ printf "%s/%d" .name 3 }}',
             "{{ .server | b64enc }}",
             "no action at all: .name stays",
-            "{{- \"  trimmed\" -}}  ",
+            '{{- "  trimmed" -}}  ',
         ],
         PARAMS,
         ["missingkey=error"],
-    ) == ["dev", "JUNG-DEV-EKS-jung", "tokyo", "jung-dev-eks/3", "aHR0cHM6Ly9leGFtcGxl", "no action at all: .name stays", "  trimmed"]
+    ) == [
+        "dev",
+        "JUNG-DEV-EKS-jung",
+        "tokyo",
+        "jung-dev-eks/3",
+        "aHR0cHM6Ly9leGFtcGxl",
+        "no action at all: .name stays",
+        "  trimmed",
+    ]
 
 
 def test_missing_keys_follow_the_missingkey_option():
@@ -62,9 +70,10 @@ def test_only_argo_cds_functions_exist():
 
 
 def test_every_string_of_the_tree_is_templated_keys_included():
-    tree = {"metadata": {"name": "addon-{{ index .metadata.labels \"kyeol.io/env\" }}",
-                         "labels": {"cluster-{{ .name }}": "yes"}},
-            "spec": {"list": ["{{ .server }}", 3, True], "none": None}}
+    tree = {
+        "metadata": {"name": 'addon-{{ index .metadata.labels "kyeol.io/env" }}', "labels": {"cluster-{{ .name }}": "yes"}},
+        "spec": {"list": ["{{ .server }}", 3, True], "none": None},
+    }
     assert render_tree(tree, PARAMS, ["missingkey=error"]) == {
         "metadata": {"name": "addon-dev", "labels": {"cluster-jung-dev-eks": "yes"}},
         "spec": {"list": ["https://example", 3, True]},
@@ -72,14 +81,23 @@ def test_every_string_of_the_tree_is_templated_keys_included():
 
 
 def test_the_cluster_generator_selects_by_label_and_passes_the_secrets_facts():
-    secret = {"metadata": {"labels": {"argocd.argoproj.io/secret-type": "cluster", "addon": "true"}, "annotations": {}},
-              "stringData": {"name": "Jung_Dev.EKS", "server": "https://x"}}
+    secret = {
+        "metadata": {"labels": {"argocd.argoproj.io/secret-type": "cluster", "addon": "true"}, "annotations": {}},
+        "stringData": {"name": "Jung_Dev.EKS", "server": "https://x"},
+    }
     other = {"metadata": {"labels": {"argocd.argoproj.io/secret-type": "cluster"}}, "stringData": {"name": "b", "server": "y"}}
-    appset = {"metadata": {"name": "a", "namespace": "argocd"},
-              "spec": {"goTemplate": True, "goTemplateOptions": ["missingkey=error"],
-                       "generators": [{"clusters": {"selector": {"matchLabels": {"addon": "true"}}, "values": {"x": "{{ .name }}!"}}}],
-                       "template": {"metadata": {"name": "{{ .nameNormalized }}"},
-                                    "spec": {"project": "{{ .values.x }} {{ .project }}|{{ .metadata.labels.addon }}"}}}}
+    appset = {
+        "metadata": {"name": "a", "namespace": "argocd"},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": {"matchLabels": {"addon": "true"}}, "values": {"x": "{{ .name }}!"}}}],
+            "template": {
+                "metadata": {"name": "{{ .nameNormalized }}"},
+                "spec": {"project": "{{ .values.x }} {{ .project }}|{{ .metadata.labels.addon }}"},
+            },
+        },
+    }
     (app,) = addons.generate(appset, [secret, other])
     assert app["metadata"] == {"name": "jung-dev.eks", "namespace": "argocd"}
     assert app["spec"]["project"] == "Jung_Dev.EKS! |true"

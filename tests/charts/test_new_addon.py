@@ -28,17 +28,25 @@ APPSET = {
             "spec": {
                 "project": "platform",
                 "destination": {"name": "{{ .name }}", "namespace": "kube-system"},
-                "sources": [{
-                    "repoURL": "https://kubernetes.github.io/autoscaler",
-                    "chart": "cluster-autoscaler",
-                    "targetRevision": "9.59.0",
-                    "helm": {"releaseName": "cluster-autoscaler", "valuesObject": {
-                        "autoDiscovery": {"clusterName": "{{ .name }}"},
-                        "awsRegion": '{{ index .metadata.annotations "kyeol.io/aws-region" }}',
-                        "rbac": {"serviceAccount": {"name": "cluster-autoscaler"}},
-                        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
-                    }},
-                }],
+                "sources": [
+                    {
+                        "repoURL": "https://kubernetes.github.io/autoscaler",
+                        "chart": "cluster-autoscaler",
+                        "targetRevision": "9.59.0",
+                        "helm": {
+                            "releaseName": "cluster-autoscaler",
+                            "valuesObject": {
+                                "autoDiscovery": {"clusterName": "{{ .name }}"},
+                                "awsRegion": '{{ index .metadata.annotations "kyeol.io/aws-region" }}',
+                                "rbac": {"serviceAccount": {"name": "cluster-autoscaler"}},
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "128Mi"},
+                                    "limits": {"cpu": "200m", "memory": "256Mi"},
+                                },
+                            },
+                        },
+                    }
+                ],
             },
         },
     },
@@ -57,7 +65,9 @@ def test_a_new_applicationset_is_rendered_from_its_pinned_chart(tmp_path: Path, 
     rendered = release.render("1.34")
     (deployment,) = rendered.of_kind("Deployment")
     command = " ".join(deployment["spec"]["template"]["spec"]["containers"][0]["command"])
-    assert "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/jung-dev-eks" in command
+    assert (
+        "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/jung-dev-eks" in command
+    )
     chart = load(str(release.chart_dir()))
     assert checks.unknown_values(release.values, chart.values, chart_dir=release.chart_dir()) == []
     assert checks.object_problems(rendered.objects, "1.34", checks.crd_schemas(rendered.objects))[0] == []

@@ -104,7 +104,7 @@ def test_a_missing_cluster_secret_annotation_fails_the_application_template(conf
     (appset,) = [a for a in addons.load_appsets() if a["metadata"]["name"] == "external-dns"]
     planted = copy.deepcopy(appset)
     values_object = next(s for s in planted["spec"]["template"]["spec"]["sources"] if s.get("chart"))["helm"]["valuesObject"]
-    values_object["extraArgs"]["zone-id-filter"] = '{{ .metadata.annotations.kyeol_io_hosted_zone }}'
+    values_object["extraArgs"]["zone-id-filter"] = "{{ .metadata.annotations.kyeol_io_hosted_zone }}"
     with pytest.raises(addons.argo_template.TemplateError, match="missingkey=error"):
         addons.generate(planted, cluster_secrets(config))
 
@@ -122,4 +122,6 @@ def test_a_probe_or_resources_the_values_leave_out_are_reported(addon_releases, 
     controller = argocd.rendered.one("StatefulSet", "argocd-application-controller")
     assert not controller["spec"]["template"]["spec"]["containers"][0].get("livenessProbe")
     assert checks.workload_problems([controller], argocd.chart_dir, argocd.rendered.sources) == []
-    assert checks.workload_problems([controller]) == ["StatefulSet/argocd-application-controller application-controller: no livenessProbe"]
+    assert checks.workload_problems([controller]) == [
+        "StatefulSet/argocd-application-controller application-controller: no livenessProbe"
+    ]

@@ -41,9 +41,14 @@ def test_argocd_is_rendered_from_the_helm_command_phase_4_runs(argocd: Release, 
     assert argocd.rendered.namespace == ARGOCD_NAMESPACE and argocd.rendered.release == RELEASE
     # --set-string pairs reached the values (decoded by Helm's own strvals parser).
     for key in ("controller", "server", "applicationSet"):
-        assert argocd.rendered.values[key]["serviceAccount"]["annotations"][ROLE_ANNOTATION].endswith(":role/jung-mgmt-argocd-manager")
-    assert all(o["metadata"].get("namespace") == ARGOCD_NAMESPACE for o in argocd.rendered.objects
-               if o["kind"] not in ("CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"))
+        assert argocd.rendered.values[key]["serviceAccount"]["annotations"][ROLE_ANNOTATION].endswith(
+            ":role/jung-mgmt-argocd-manager"
+        )
+    assert all(
+        o["metadata"].get("namespace") == ARGOCD_NAMESPACE
+        for o in argocd.rendered.objects
+        if o["kind"] not in ("CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding")
+    )
 
 
 def test_phase_4_waits_on_workloads_the_chart_really_makes(argocd: Release):
@@ -54,7 +59,12 @@ def test_phase_4_waits_on_workloads_the_chart_really_makes(argocd: Release):
 def test_every_cluster_gets_every_addon_from_its_pinned_chart(addon_releases: dict[str, list[Release]]):
     from tests.charts.addons import load_appsets
 
-    charts = {(src["chart"], src["targetRevision"]) for a in load_appsets() for src in a["spec"]["template"]["spec"]["sources"] if src.get("chart")}
+    charts = {
+        (src["chart"], src["targetRevision"])
+        for a in load_appsets()
+        for src in a["spec"]["template"]["spec"]["sources"]
+        if src.get("chart")
+    }
     assert charts, "no ApplicationSet names a chart"
     for env in TARGET_ENVS:
         got = {(r.rendered.chart, r.rendered.version) for r in addon_releases[env]}
@@ -69,7 +79,9 @@ def test_every_cluster_gets_every_addon_from_its_pinned_chart(addon_releases: di
 def test_every_values_key_exists_in_its_chart(argocd: Release, addon_releases: dict[str, list[Release]]):
     problems = []
     for release in _all(argocd, addon_releases):
-        found = checks.unknown_values(release.rendered.values, release.chart.values, chart_dir=release.chart_dir, schema=release.chart.schema)
+        found = checks.unknown_values(
+            release.rendered.values, release.chart.values, chart_dir=release.chart_dir, schema=release.chart.schema
+        )
         problems += [f"{_ids(release)}: {p}" for p in found]
     assert not problems, "\n".join(problems)
 
@@ -92,7 +104,9 @@ def test_every_object_validates_strictly(argocd: Release, addon_releases: dict[s
     # the Applications themselves, as the ApplicationSet controller would write them
     for_node = [app for appset in addons.load_appsets() for app in addons.generate(appset, cluster_secrets(config))]
     for release in _all(argocd, addon_releases):
-        found, left = checks.object_problems(release.rendered.objects, release.kube_version, checks.crd_schemas(release.rendered.objects))
+        found, left = checks.object_problems(
+            release.rendered.objects, release.kube_version, checks.crd_schemas(release.rendered.objects)
+        )
         problems += [f"{_ids(release)}: {p}" for p in found]
         for_node += left
     if for_node:
@@ -112,8 +126,11 @@ def test_custom_resources_are_checked_against_the_crds_the_charts_ship(addon_rel
 
 
 def test_every_workload_has_resources_and_probes(argocd: Release, addon_releases: dict[str, list[Release]]):
-    problems = [f"{_ids(r)}: {p}" for r in _all(argocd, addon_releases)
-                for p in checks.workload_problems(r.rendered.objects, r.chart_dir, r.rendered.sources)]
+    problems = [
+        f"{_ids(r)}: {p}"
+        for r in _all(argocd, addon_releases)
+        for p in checks.workload_problems(r.rendered.objects, r.chart_dir, r.rendered.sources)
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -131,20 +148,29 @@ def _annotated(releases: list[Release]) -> dict[tuple[str, str], str]:
 
 
 def _expected(cluster: str, account: str, namespaces: set[str]) -> dict[tuple[str, str], str]:
-    return {subject: f"arn:aws:iam::{account}:role/{role}"
-            for role, subjects in clusters.irsa_roles(cluster).items() for subject in subjects if subject[0] in namespaces}
+    return {
+        subject: f"arn:aws:iam::{account}:role/{role}"
+        for role, subjects in clusters.irsa_roles(cluster).items()
+        for subject in subjects
+        if subject[0] in namespaces
+    }
 
 
 @pytest.mark.parametrize("env", TARGET_ENVS)
-def test_irsa_role_annotations_sit_on_exactly_the_service_accounts_terraform_trusts(env: str, addon_releases, config: KyeolConfig):
+def test_irsa_role_annotations_sit_on_exactly_the_service_accounts_terraform_trusts(
+    env: str, addon_releases, config: KyeolConfig
+):
     releases = addon_releases[env]
     namespaces = {r.rendered.namespace for r in releases}
     annotated = _annotated(releases)
     expected = _expected(env, config.env(env).account_id, namespaces)
     assert annotated == expected
     # and each of those service accounts is the one the chart's workload runs as
-    used = {(o["metadata"]["namespace"], o["spec"]["template"]["spec"].get("serviceAccountName"))
-            for r in releases for o in r.rendered.of_kind(*checks.WORKLOAD_KINDS)}
+    used = {
+        (o["metadata"]["namespace"], o["spec"]["template"]["spec"].get("serviceAccountName"))
+        for r in releases
+        for o in r.rendered.of_kind(*checks.WORKLOAD_KINDS)
+    }
     assert set(expected) <= used
 
 

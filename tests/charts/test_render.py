@@ -16,14 +16,17 @@ def _chart(tmp_path: Path) -> Path:
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 1.0.0\nappVersion: v9\n")
     (chart / "crds" / "crd.yaml").write_text(
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: things.example.com}\n"
-        "spec: {group: example.com, scope: Cluster, names: {kind: Thing, plural: things}, versions: []}\n")
+        "spec: {group: example.com, scope: Cluster, names: {kind: Thing, plural: things}, versions: []}\n"
+    )
     (chart / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n"
         "data:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  ns: {{ .Release.Namespace | quote }}\n"
-        "  required: {{ required \"need .Values.must\" .Values.must | quote }}\n")
+        '  required: {{ required "need .Values.must" .Values.must | quote }}\n'
+    )
     (chart / "templates" / "list.yaml").write_text(
         "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: example.com/v1, kind: Thing, metadata: {name: t}}\n"
-        "- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: hook, annotations: {helm.sh/hook: pre-install}}\n")
+        "- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: hook, annotations: {helm.sh/hook: pre-install}}\n"
+    )
     (chart / "templates" / "NOTES.txt").write_text("hello")
     return chart
 

@@ -66,10 +66,14 @@ class LbcWebhookComesUp:
         app = api.get(ARGO, "Application", self.application, "argocd") or {}
         if ((app.get("status") or {}).get("health") or {}).get("status") != "Healthy":
             return
-        self.cluster.put({
-            "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": namespace},
-            "subsets": [{"addresses": [{"ip": "10.10.12.34"}], "ports": [{"port": 9443, "protocol": "TCP"}]}],
-        })
+        self.cluster.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": namespace},
+                "subsets": [{"addresses": [{"ip": "10.10.12.34"}], "ports": [{"port": 9443, "protocol": "TCP"}]}],
+            }
+        )
 
 
 @dataclass
@@ -174,10 +178,23 @@ class ExternalDnsPublishes:
                 continue
             zone_id = zone["Id"].rsplit("/", 1)[-1]
             changes = [
-                {"Action": "UPSERT", "ResourceRecordSet": {"Name": host + ".", "Type": "A", "AliasTarget": {
-                    "HostedZoneId": ALB_ZONE_ID, "DNSName": ALB_NAME + ".", "EvaluateTargetHealth": True}}},
-                {"Action": "UPSERT", "ResourceRecordSet": {"Name": config.txt_name(host) + ".", "Type": "TXT", "TTL": 300,
-                                                           "ResourceRecords": [{"Value": config.owner_label(resource)}]}},
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": host + ".",
+                        "Type": "A",
+                        "AliasTarget": {"HostedZoneId": ALB_ZONE_ID, "DNSName": ALB_NAME + ".", "EvaluateTargetHealth": True},
+                    },
+                },
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": config.txt_name(host) + ".",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": config.owner_label(resource)}],
+                    },
+                },
             ]
             r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
             self.published[host] = zone_id
@@ -189,8 +206,11 @@ class ExternalDnsPublishes:
             changes = []
             for record_name in (host + ".", config.txt_name(host) + "."):
                 listed = r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=record_name, MaxItems="5")
-                changes += [{"Action": "DELETE", "ResourceRecordSet": r} for r in listed["ResourceRecordSets"]
-                            if r["Name"] == record_name and r["Type"] in ("A", "TXT")]
+                changes += [
+                    {"Action": "DELETE", "ResourceRecordSet": r}
+                    for r in listed["ResourceRecordSets"]
+                    if r["Name"] == record_name and r["Type"] in ("A", "TXT")
+                ]
             if changes:
                 r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         self.published.clear()
@@ -264,12 +284,21 @@ class LbcManagesAlb:
 
         ec2 = boto3.client("ec2", region_name="ap-northeast-1", endpoint_url=self.endpoint)
         vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
-        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"ap-northeast-1{az}")["Subnet"]["SubnetId"]
-                   for i, az in enumerate("ac")]
-        tags = [{"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name}, {"Key": "ingress.k8s.aws/stack", "Value": "saleor/saleor"}]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.99.{i}.0/24", AvailabilityZone=f"ap-northeast-1{az}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, az in enumerate("ac")
+        ]
+        tags = [
+            {"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name},
+            {"Key": "ingress.k8s.aws/stack", "Value": "saleor/saleor"},
+        ]
         client = self._elbv2()
         lb = client.create_load_balancer(Name=self.name, Subnets=subnets, Scheme="internet-facing", Type="application", Tags=tags)
-        tg = client.create_target_group(Name=f"{self.name[:28]}-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", Tags=tags)
+        tg = client.create_target_group(
+            Name=f"{self.name[:28]}-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip", Tags=tags
+        )
         return {"lb": lb["LoadBalancers"][0]["LoadBalancerArn"], "tg": tg["TargetGroups"][0]["TargetGroupArn"]}
 
 
@@ -292,8 +321,9 @@ class ArgoCdFinalizesSaleor:
         self.cluster.delete(INGRESS, "Ingress", name, namespace)
 
         def release(obj: dict[str, Any]) -> None:
-            obj["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or []
-                                             if f != "resources-finalizer.argocd.argoproj.io"]
+            obj["metadata"]["finalizers"] = [
+                f for f in obj["metadata"].get("finalizers") or [] if f != "resources-finalizer.argocd.argoproj.io"
+            ]
 
         api.mutate(ARGO, "Application", self.application, "argocd", release)
         self.argo.forget(self.application)

@@ -59,7 +59,7 @@ def descendants(pid: int) -> list[int]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry.name))
@@ -118,8 +118,9 @@ def chaos_env(world: World, rng: random.Random) -> dict[str, str]:
         "KYEOL_TERRAFORM": str(FLAKY_TERRAFORM),
         "FAKE_HELM_PYTHON": world.environ.get("FAKE_HELM_PYTHON") or "python3",
         # Reads fail at RATE; an apply is refused (before it starts) at RATE too.
-        "FLAKY_TERRAFORM": json.dumps({"rate": RATE, "mutating": True, "seed": rng.randrange(10**6),
-                                       "counter": str(world.tmp / "tf-faults")}),
+        "FLAKY_TERRAFORM": json.dumps(
+            {"rate": RATE, "mutating": True, "seed": rng.randrange(10**6), "counter": str(world.tmp / "tf-faults")}
+        ),
         "KYEOL_CHAOS_AWS": json.dumps({"rate": RATE, "seed": rng.randrange(10**6)}),
         "PYTHONPATH": os.pathsep.join(p for p in (str(HERE / "chaos_site"), world.environ.get("PYTHONPATH", "")) if p),
         "TMPDIR": str(tmp),
@@ -144,7 +145,9 @@ def start_and_stop(world: World, command: str, env: dict[str, str], method: str,
     return running.proc.returncode
 
 
-def test_kills_and_faults_at_every_boundary_end_in_the_undisturbed_world(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+def test_kills_and_faults_at_every_boundary_end_in_the_undisturbed_world(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     with capsys.disabled():
         print(f"\nchaos seed {SEED} ({KILLS} stops; KYEOL_CHAOS_SEED={SEED} replays it)")
     rng = random.Random(SEED)
@@ -205,7 +208,9 @@ def assert_undisturbed_world(world: World, report: str) -> None:
     s3 = boto3.client("s3", region_name=region, endpoint_url=world.moto)
     # The state bucket (bootstrap) and the audit trail's bucket (the account baseline), once each.
     assert sorted(b["Name"] for b in s3.list_buckets()["Buckets"]) == [
-        "jung-kyeol-audit-123456789012", "jung-kyeol-tfstate-123456789012"], report
+        "jung-kyeol-audit-123456789012",
+        "jung-kyeol-tfstate-123456789012",
+    ], report
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=world.moto)
     assert dynamodb.list_tables()["TableNames"] == ["jung-kyeol-tflock"], report
     eks = boto3.client("eks", region_name=region, endpoint_url=world.moto)
@@ -234,9 +239,22 @@ def assert_undisturbed_world(world: World, report: str) -> None:
     outputs = world.state_doc()["steps"]["mgmt.registry"]["outputs"]
     variables = {"envs/dev": ["-var", "mgmt_nat_cidrs=" + json.dumps(sorted(f"{ip}/32" for ip in outputs["nat_public_ips"]))]}
     for root in ROOTS:
-        plan = subprocess.run(["terraform", f"-chdir={world.infra / root}", "plan", "-input=false", "-no-color",
-                               "-detailed-exitcode", "-lock=false", *variables.get(root, [])],
-                              env=world.env(), capture_output=True, text=True, timeout=300)
+        plan = subprocess.run(
+            [
+                "terraform",
+                f"-chdir={world.infra / root}",
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-detailed-exitcode",
+                "-lock=false",
+                *variables.get(root, []),
+            ],
+            env=world.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert plan.returncode == 0, (root, plan.stdout[-3000:], plan.stderr[-2000:], report)
 
 

@@ -73,7 +73,9 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert text.code == 0 and all(f"✔ {sid}" in text.stdout for sid in STEP_IDS), text
 
     # What the phases did in the world, once each.
-    assert sorted(world.seeds()) == sorted(["bootstrap", "account", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"])
+    assert sorted(world.seeds()) == sorted(
+        ["bootstrap", "account", "global", "ecr", "github_oidc", "vpc", "eks", "eks", "data", "edge"]
+    )
     assert len(world.helm.argvs("upgrade")) == 1 and world.helm.releases()["argocd/argocd"]["status"] == "deployed"
     # helm installed the real argo-cd chart: its workloads (what phase 4 waited on) and its argocd-cm.
     controller = world.mgmt.get("apps/v1", "StatefulSet", "argocd-application-controller", "argocd")
@@ -82,12 +84,17 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert argocd_cm["admin.enabled"] == "false" and argocd_cm["exec.enabled"] == "false"  # the reviewed values, rendered
     assert world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd") is not None
     assert len(world.github.dispatches) == 1
-    assert ecr_tags(world) == {"jung-saleor-api": ["3.23.28"], "jung-saleor-dashboard": ["3.23.27"],
-                               "jung-saleor-storefront": ["1.0.0-dev"]}
+    assert ecr_tags(world) == {
+        "jung-saleor-api": ["3.23.28"],
+        "jung-saleor-dashboard": ["3.23.27"],
+        "jung-saleor-storefront": ["1.0.0-dev"],
+    }
     assert [op["sync"]["revision"] for op in world.argo.operations_seen] == [world.revision]
     secret = origin_secret(world)
     ingress = world.dev.get("networking.k8s.io/v1", "Ingress", "saleor", "saleor")
-    conditions = {k: v for k, v in ingress["metadata"]["annotations"].items() if k.startswith("alb.ingress.kubernetes.io/conditions.")}
+    conditions = {
+        k: v for k, v in ingress["metadata"]["annotations"].items() if k.startswith("alb.ingress.kubernetes.io/conditions.")
+    }
     assert len(conditions) == 3 and all(secret["value"] in v and PLACEHOLDER not in v for v in conditions.values())
     # The origin header's value is a secret: nowhere in kyeol's output, state or reports.
     for text in (result.stdout, result.stderr, world.state.read_text(), *(p.read_text() for p in world.runs.glob("*.json"))):
@@ -99,7 +106,12 @@ def test_deploy_runs_all_nine_phases_and_ends_verified(world: World) -> None:
     assert security.code == 0, security
     evidence = json.loads(security.stdout)
     assert evidence["ok"] is True and [c["control"] for c in evidence["controls"]] == [
-        "cloudtrail", "guardduty", "config", "s3-account-pab", "ebs-encryption"]
+        "cloudtrail",
+        "guardduty",
+        "config",
+        "s3-account-pab",
+        "ebs-encryption",
+    ]
     assert json.loads(Path(evidence["report"]).read_text())["security"]["failed_controls"] == []
 
 
@@ -124,8 +136,9 @@ def test_verify_passes_every_link_as_json(world: World) -> None:
     payload = json.loads(result.stdout)
     assert payload["ok"] is True and payload["failed_links"] == []
     links = [(link["target"], link["link"], link["status"]) for link in payload["links"]]
-    assert links == [(host, link, "pass") for host in (DEV.service_host, DEV.api_host)
-                     for link in ("DNS", "TLS", "edge", "HTTP", "HSTS")]
+    assert links == [
+        (host, link, "pass") for host in (DEV.service_host, DEV.api_host) for link in ("DNS", "TLS", "edge", "HTTP", "HSTS")
+    ]
     assert all(link["ok"] for link in payload["links"])
 
 
@@ -175,10 +188,17 @@ def test_a_wrong_certificate_fails_verify_naming_the_tls_link(world: World, wron
 
 
 def test_an_application_turning_degraded_fails_phase_8_naming_the_resource(world: World) -> None:
-    crashing = {"group": "apps", "kind": "Deployment", "namespace": "saleor", "name": "saleor-api", "status": "Synced",
-                "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'}}
+    crashing = {
+        "group": "apps",
+        "kind": "Deployment",
+        "namespace": "saleor",
+        "name": "saleor-api",
+        "status": "Synced",
+        "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'},
+    }
     world.argo.behaviours[DEV.argocd_app_name] = world.saleor_behaviour(
-        health="Degraded", health_message="one or more resources are degraded", resources=(crashing,))
+        health="Degraded", health_message="one or more resources are degraded", resources=(crashing,)
+    )
     world.mgmt.degrade_application(DEV.argocd_app_name, resource=crashing, message="one or more resources are degraded")
     result = world.kyeol("deploy", "--env", "dev")
     assert result.code == 1, result

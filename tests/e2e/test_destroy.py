@@ -65,9 +65,13 @@ def test_a_dry_run_of_the_destroy_lists_what_would_go_and_touches_nothing(world:
     assert result.code == 0, result
     assert world.state.read_bytes() == state and world.kube_writes() == writes and world.seeds("started") == seeds
     assert load_balancers(world) == [world.lbc.name] and dev_state_objects(world)
-    for line in ("delete Application argocd/saleor-dev on jung-mgmt-eks", f"delete ELBv2 load balancer {world.lbc.name}",
-                 "update Secret argocd/cluster-jung-dev-eks on jung-mgmt-eks", "delete Secret argocd/cluster-jung-dev-eks",
-                 "delete module.eks"):
+    for line in (
+        "delete Application argocd/saleor-dev on jung-mgmt-eks",
+        f"delete ELBv2 load balancer {world.lbc.name}",
+        "update Secret argocd/cluster-jung-dev-eks on jung-mgmt-eks",
+        "delete Secret argocd/cluster-jung-dev-eks",
+        "delete module.eks",
+    ):
         assert line in " ".join(result.stdout.split()), (line, result)
     report = world.reports()[-1]
     assert report["command"] == "destroy" and [s["id"] for s in report["steps"]] == list(DESTROY)
@@ -111,8 +115,7 @@ def test_a_deploy_after_the_destroy_builds_dev_again(world: World) -> None:
     outcomes = {s["id"]: s["outcome"] for s in world.reports()[-1]["steps"]}
     # Registration alone brings the add-ons back (the ApplicationSets follow the Secret's labels),
     # so dev.addons, due again, may find them there; every other step is applied again.
-    assert {sid: outcomes[sid] for sid in UNDONE} == {**dict.fromkeys(UNDONE, "applied"),
-                                                      "dev.addons": outcomes["dev.addons"]}
+    assert {sid: outcomes[sid] for sid in UNDONE} == {**dict.fromkeys(UNDONE, "applied"), "dev.addons": outcomes["dev.addons"]}
     assert outcomes["dev.addons"] in ("applied", "found done")
     assert {sid: outcomes[sid] for sid in SHARED + ("dev.images",)} == dict.fromkeys(SHARED + ("dev.images",), "unchanged")
     # The deploy undid the teardown: its records no longer claim dev is destroyed.
@@ -123,10 +126,14 @@ def test_a_deploy_after_the_destroy_builds_dev_again(world: World) -> None:
 def test_a_destroy_killed_while_the_alb_goes_is_finished_by_resume(world: World) -> None:
     world.lbc.delete_after_s = 4  # the controller takes a while to delete the ALB
     running = world.start("destroy", "--env", "dev")
-    running.wait_until(lambda: world.status_of("dev.drain") == "running"
-                       and world.mgmt.get(ARGO, "Application", "saleor-dev", "argocd") is None
-                       and load_balancers(world) == [world.lbc.name],
-                       "dev.drain waiting for the ALB to go")
+    running.wait_until(
+        lambda: (
+            world.status_of("dev.drain") == "running"
+            and world.mgmt.get(ARGO, "Application", "saleor-dev", "argocd") is None
+            and load_balancers(world) == [world.lbc.name]
+        ),
+        "dev.drain waiting for the ALB to go",
+    )
     running.signal(signal.SIGKILL)
     running.wait()
     doc = world.state_doc()
@@ -136,7 +143,9 @@ def test_a_destroy_killed_while_the_alb_goes_is_finished_by_resume(world: World)
     resumed = world.kyeol("resume")
     assert resumed.code == 0, resumed
     report = world.reports()[-1]
-    assert report["command"] == "destroy" and [(s["id"], s["status"]) for s in report["steps"]] == [(sid, "done") for sid in DESTROY]
+    assert report["command"] == "destroy" and [(s["id"], s["status"]) for s in report["steps"]] == [
+        (sid, "done") for sid in DESTROY
+    ]
     assert load_balancers(world) == [] and dev_state_objects(world) == []
     found = statuses(world)
     assert {sid: found[sid] for sid in UNDONE} == dict.fromkeys(UNDONE, "pending")

@@ -77,7 +77,7 @@ def check_screens(screens: list[list[str]], lines: int) -> int:
         if not headers:
             continue
         top = headers[0]
-        table = [line for line in shot[top + 1:] if ROW.match(line) or line.strip().startswith("…")]
+        table = [line for line in shot[top + 1 :] if ROW.match(line) or line.strip().startswith("…")]
         ids = [ROW.match(line).group(1) for line in table if ROW.match(line)]
         assert len(ids) == len(set(ids)), "a step row twice:\n" + "\n".join(shot)
         assert 1 + len(table) <= max(3, lines // 2), "the table is taller than half the terminal:\n" + "\n".join(shot)
@@ -88,8 +88,9 @@ def check_screens(screens: list[list[str]], lines: int) -> int:
 
 
 @pytest.mark.parametrize(("columns", "lines"), [(160, 50), (80, 10)])
-def test_the_live_view_stays_readable_during_a_deploy(moto_server: str, tmp_path: Path, plugin_cache: Path,
-                                                      columns: int, lines: int) -> None:
+def test_the_live_view_stays_readable_during_a_deploy(
+    moto_server: str, tmp_path: Path, plugin_cache: Path, columns: int, lines: int
+) -> None:
     world = World(tmp_path, moto_server, plugin_cache=plugin_cache)
     try:
         code, screens, final = run_in_terminal(world, columns, lines, SEED_SLOW=json.dumps({"eks": 3}))
@@ -104,11 +105,16 @@ def test_the_live_view_stays_readable_during_a_deploy(moto_server: str, tmp_path
     # The final screen: the summary (its last lines on a small terminal), no table left under it.
     assert any(re.match(rf"^ok: {len(STEP_IDS)} done in \d", line) for line in final), shown
     assert any(line.startswith("report: ") for line in final), shown
-    assert not any(HEADER.match(line) for line in final[final.index(next(l for l in final if l.startswith("ok: "))):])
+    assert not any(HEADER.match(line) for line in final[final.index(next(l for l in final if l.startswith("ok: "))) :])
     # The report of a real run lists what was done: Terraform's resources for the Terraform steps.
     changes = {step["id"]: step["changes"] for step in report["steps"]}
     assert all(changes.values()), changes
     assert any(c["action"] == "create" and "." in c["target"] for c in changes["mgmt.registry"]), changes["mgmt.registry"]
     if columns >= 160:
-        waiting = [line for s in screens for line in s if ROW.match(line) and re.search(r"\bcreating (module\.|aws_|terraform_data)", line)]
+        waiting = [
+            line
+            for s in screens
+            for line in s
+            if ROW.match(line) and re.search(r"\bcreating (module\.|aws_|terraform_data)", line)
+        ]
         assert waiting, "a Terraform step's 'waiting for' names the resource being created"

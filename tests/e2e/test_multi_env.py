@@ -27,8 +27,14 @@ pytestmark = pytest.mark.slow
 
 SHARED = ("bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "argocd")
 CHAIN = ("infra", "register", "addons", "images", "sync", "verify")
-CRASHING = {"group": "apps", "kind": "Deployment", "namespace": "saleor", "name": "saleor-api", "status": "Synced",
-            "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'}}
+CRASHING = {
+    "group": "apps",
+    "kind": "Deployment",
+    "namespace": "saleor",
+    "name": "saleor-api",
+    "status": "Synced",
+    "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'},
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +65,26 @@ def records(world: World, env: Any) -> list[str]:
     r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=world.moto)
     (zone,) = [z for z in r53.list_hosted_zones_by_name(DNSName=env.domain + ".")["HostedZones"] if z["Name"] == env.domain + "."]
     names = {*env.public_hosts, *env.origin_hosts}
-    return sorted(f"{r['Name'].rstrip('.')} {r['Type']}" for r in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
-                  if r["Name"].rstrip(".") in names)
+    return sorted(
+        f"{r['Name'].rstrip('.')} {r['Type']}"
+        for r in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+        if r["Name"].rstrip(".") in names
+    )
 
 
 def distributions(world: World, env: Any) -> list[str]:
     cf = boto3.client("cloudfront", region_name="us-east-1", endpoint_url=world.moto)
-    return sorted(i["Id"] for i in cf.list_distributions()["DistributionList"].get("Items") or []
-                  if (i.get("Aliases", {}).get("Items") or [""])[0] in env.public_hosts)
+    return sorted(
+        i["Id"]
+        for i in cf.list_distributions()["DistributionList"].get("Items") or []
+        if (i.get("Aliases", {}).get("Items") or [""])[0] in env.public_hosts
+    )
 
 
-@pytest.mark.parametrize("args", [("--env", "dev", "--env", "dev"), ("--env", "all", "--env", "stage"),
-                                  ("--env", "dev", "--env", "prod"), ("--env", "all")])
+@pytest.mark.parametrize(
+    "args",
+    [("--env", "dev", "--env", "dev"), ("--env", "all", "--env", "stage"), ("--env", "dev", "--env", "prod"), ("--env", "all")],
+)
 def test_bad_selections_exit_2_and_touch_nothing(world: World, args: tuple[str, ...]) -> None:
     result = world.kyeol("deploy", *args)
     assert result.code == 2, result
@@ -80,7 +94,8 @@ def test_bad_selections_exit_2_and_touch_nothing(world: World, args: tuple[str, 
 
 def test_a_fault_in_stages_sync_fails_stage_only_and_dev_ends_verified(world: World) -> None:
     world.argo.behaviours[STAGE.argocd_app_name] = world.saleor_behaviour(
-        health="Degraded", health_message="one or more resources are degraded", resources=(CRASHING,))
+        health="Degraded", health_message="one or more resources are degraded", resources=(CRASHING,)
+    )
     result = world.kyeol("deploy", "--env", "dev", "--env", "stage", timeout=600)
     assert result.code == 1, result
     report = world.reports()[-1]
@@ -138,7 +153,8 @@ def test_destroying_dev_leaves_stages_certificate_records_and_site(world: World)
     assert stage_records == sorted(
         [f"{h} {t}" for h in STAGE.public_hosts for t in ("A", "AAAA")]
         # ExternalDNS v0.21.0 publishes an ALB target as an alias A record (provider/aws/aws.go)
-        + [f"{h} A" for h in STAGE.origin_hosts])
+        + [f"{h} A" for h in STAGE.origin_hosts]
+    )
     assert len(stage_distributions) == 2 and records(world, DEV)
 
     result = world.kyeol("destroy", "--env", "dev", timeout=600)

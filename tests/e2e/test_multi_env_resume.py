@@ -34,9 +34,15 @@ def world(moto_server: str, tmp_path_factory: pytest.TempPathFactory, plugin_cac
 
 def test_resume_after_a_kill_in_the_middle_finishes_both_envs(world: World) -> None:
     running = world.start("deploy", "--env", "dev", "--env", "stage", SEED_SLOW=json.dumps({"data": 3}))
-    running.wait_until(lambda: world.status_of("dev.infra") == "running" and world.status_of("stage.infra") == "running"
-                       and world.seeds("started").count("data") == 2,
-                       "both envs' database seeds under way", timeout=240)
+    running.wait_until(
+        lambda: (
+            world.status_of("dev.infra") == "running"
+            and world.status_of("stage.infra") == "running"
+            and world.seeds("started").count("data") == 2
+        ),
+        "both envs' database seeds under way",
+        timeout=240,
+    )
     running.signal(signal.SIGKILL)
     running.wait()
     doc = world.state_doc()  # valid JSON, saying where the run was
@@ -59,6 +65,8 @@ def test_resume_after_a_kill_in_the_middle_finishes_both_envs(world: World) -> N
     assert len(world.helm.argvs("upgrade")) == 1 and world.seeds().count("bootstrap") == 1
     rds = boto3.client("rds", region_name="ap-northeast-1", endpoint_url=world.moto)
     assert sorted(d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]) == [
-        "jung-dev-saleor", "jung-stage-saleor"]
+        "jung-dev-saleor",
+        "jung-stage-saleor",
+    ]
     verify = world.kyeol("verify", "--env", "dev", "--env", "stage")
     assert verify.code == 0 and "all verified: dev, stage" in verify.stdout, verify

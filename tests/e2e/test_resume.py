@@ -152,8 +152,10 @@ def killed_in_the_middle(world: World, kill: Kill) -> Running:
     before = counts(world)
     env = kill.slow(world)
     running = world.start("deploy", "--env", "dev", "--to", kill.step, **env)
-    running.wait_until(lambda: world.status_of(kill.step) == "running" and kill.under_way(world, before),
-                       f"{kill.step} running with its side effect under way")
+    running.wait_until(
+        lambda: world.status_of(kill.step) == "running" and kill.under_way(world, before),
+        f"{kill.step} running with its side effect under way",
+    )
     running.signal(signal.SIGKILL)
     running.wait()
     kill.fast(world)
@@ -178,8 +180,9 @@ def test_a_kill_in_the_middle_of_the_phase_resumes_and_does_its_work_once(world:
         assert world.run_imports(resumed), resumed
         stopped = resumed
         resumed = world.kyeol("resume")
-        resumed = Result(resumed.args, resumed.code, resumed.stdout, stopped.stderr + "\n" + resumed.stderr,
-                         stopped.seconds + resumed.seconds)
+        resumed = Result(
+            resumed.args, resumed.code, resumed.stdout, stopped.stderr + "\n" + resumed.stderr, stopped.seconds + resumed.seconds
+        )
     assert resumed.code == 0, resumed
     doc = world.state_doc()
     wanted = selection(kill.step)
@@ -244,8 +247,10 @@ def test_sigterm_stops_the_deploy_cleanly_and_resume_finishes_it(world: World) -
     before = len(world.argo.operations_seen)
     slow_sync(world)
     running = world.start("deploy", "--env", "dev")
-    running.wait_until(lambda: world.status_of("dev.sync") == "running" and len(world.argo.operations_seen) > before,
-                       "dev.sync running with the sync under way")
+    running.wait_until(
+        lambda: world.status_of("dev.sync") == "running" and len(world.argo.operations_seen) > before,
+        "dev.sync running with the sync under way",
+    )
     running.signal(signal.SIGTERM)
     assert running.wait(timeout=90) == 130, running.result()
     assert "next: `kyeol resume` continues from the checkpoint" in running.result().stdout  # what to do next
@@ -272,8 +277,10 @@ def test_ctrl_c_twice_exits_130_and_resume_finishes(world: World) -> None:
     before = len(world.argo.operations_seen)
     slow_sync(world)
     running = world.start("deploy", "--env", "dev")
-    running.wait_until(lambda: world.status_of("dev.sync") == "running" and len(world.argo.operations_seen) > before,
-                       "dev.sync running with the sync under way")
+    running.wait_until(
+        lambda: world.status_of("dev.sync") == "running" and len(world.argo.operations_seen) > before,
+        "dev.sync running with the sync under way",
+    )
     running.signal(signal.SIGINT)
     import time
 

@@ -54,8 +54,18 @@ class Job:
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             **environ,
         )
-        self.argv = ["bash", str(JOB), mode, env, "--config", str(CONFIG), "--infra-repo", str(world.infra),
-                     "--log-format", "json"]
+        self.argv = [
+            "bash",
+            str(JOB),
+            mode,
+            env,
+            "--config",
+            str(CONFIG),
+            "--infra-repo",
+            str(world.infra),
+            "--log-format",
+            "json",
+        ]
         self.env = run_env
         self.cwd = world.tmp
 
@@ -67,8 +77,15 @@ class Job:
         return self
 
     def start(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        return subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
     @property
     def summary(self) -> str:
@@ -87,8 +104,9 @@ class Job:
 
 
 def s3(world: World) -> Any:
-    return boto3.client("s3", region_name=DEV.region, endpoint_url=world.moto, aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return boto3.client(
+        "s3", region_name=DEV.region, endpoint_url=world.moto, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def state_version(world: World) -> str:
@@ -144,9 +162,23 @@ def test_the_push_job_deploys_dev_into_the_shared_state_with_a_summary(shared: W
     assert {k for k, t in tasks.items() if t["crit"]} == set(path)
     assert all(t["done"] for t in tasks.values())
     # `kyeol report` renders the stored report the same way.
-    again = subprocess.run([*job.argv[:0], str(Path(sys.executable).parent / "kyeol"), "report", report["run_id"],
-                            "--runs-dir", str(shared.runs), "--config", str(CONFIG)],
-                           capture_output=True, text=True, env=job.env, cwd=shared.tmp, timeout=120)
+    again = subprocess.run(
+        [
+            *job.argv[:0],
+            str(Path(sys.executable).parent / "kyeol"),
+            "report",
+            report["run_id"],
+            "--runs-dir",
+            str(shared.runs),
+            "--config",
+            str(CONFIG),
+        ],
+        capture_output=True,
+        text=True,
+        env=job.env,
+        cwd=shared.tmp,
+        timeout=120,
+    )
     assert again.returncode == 0 and again.stdout.strip() == text.strip(), again.stderr
     example = os.environ.get("KYEOL_WRITE_EXAMPLE_SUMMARY")  # how docs/examples/summary-deploy-dev.md was made
     if example:
@@ -165,8 +197,11 @@ def test_a_pull_request_plan_of_the_deployed_env_shows_no_changes(shared: World)
     assert "### Pending changes\n\nnone" in job.summary
     assert objects(shared) == before  # no state write, no lock object
     assert shared.kube_writes() == writes
-    assert not [e for e in (json.loads(line) for line in job.stderr.splitlines() if line.startswith("{"))
-                if "-lock-timeout" in str(e.get("command", ""))]
+    assert not [
+        e
+        for e in (json.loads(line) for line in job.stderr.splitlines() if line.startswith("{"))
+        if "-lock-timeout" in str(e.get("command", ""))
+    ]
 
 
 def test_a_changed_tfvars_value_is_pending_named_and_fails_only_the_drift_job(shared: World) -> None:

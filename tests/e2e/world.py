@@ -56,14 +56,45 @@ CONFIG = ROOT / "kyeol.toml"
 DEV = load_config(CONFIG).env("dev")
 STAGE = load_config(CONFIG).env("stage")
 TOKEN = "ghp_e2eStandInTokenNotARealOne000000000"
-STEP_IDS = ("bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd", "dev.register",
-            "dev.addons", "dev.images", "dev.sync", "dev.verify")
+STEP_IDS = (
+    "bootstrap",
+    "account",
+    "global",
+    "mgmt.registry",
+    "mgmt.infra",
+    "dev.infra",
+    "argocd",
+    "dev.register",
+    "dev.addons",
+    "dev.images",
+    "dev.sync",
+    "dev.verify",
+)
 # The PreSync migration hook of the Saleor Application, as Argo CD reports it after a sync.
 MIGRATION_HOOKS = (
-    {"group": "", "version": "v1", "kind": "ServiceAccount", "namespace": "saleor", "name": "saleor-migrate",
-     "hookType": "PreSync", "hookPhase": "Succeeded", "status": "Synced", "syncPhase": "PreSync"},
-    {"group": "batch", "version": "v1", "kind": "Job", "namespace": "saleor", "name": "saleor-migrate",
-     "hookType": "PreSync", "hookPhase": "Succeeded", "status": "Synced", "syncPhase": "PreSync", "message": "job completed"},
+    {
+        "group": "",
+        "version": "v1",
+        "kind": "ServiceAccount",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+    },
+    {
+        "group": "batch",
+        "version": "v1",
+        "kind": "Job",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+        "message": "job completed",
+    },
 )
 
 
@@ -74,8 +105,13 @@ def kyeol_command() -> list[str]:
 
 
 def git(*args: str, cwd: Path) -> str:
-    done = subprocess.run(["git", "-c", "user.name=kyeol-e2e", "-c", "user.email=e2e@example.invalid", *args],
-                          cwd=cwd, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-c", "user.name=kyeol-e2e", "-c", "user.email=e2e@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip()
 
 
@@ -101,10 +137,15 @@ class Result:
         return events
 
     def __repr__(self) -> str:  # what a failed assertion shows; pytest keeps only its start
-        errors = [line.strip() for line in (self.stdout + "\n" + self.stderr).splitlines()
-                  if line.strip().startswith(("error:", "hint:"))]
-        return (f"kyeol {' '.join(self.args)} -> {self.code} in {self.seconds:.1f}s: {' | '.join(errors)[:1500]}"
-                f"\n--- stdout\n{self.stdout[-6000:]}\n--- stderr (last lines)\n{self.stderr[-6000:]}")
+        errors = [
+            line.strip()
+            for line in (self.stdout + "\n" + self.stderr).splitlines()
+            if line.strip().startswith(("error:", "hint:"))
+        ]
+        return (
+            f"kyeol {' '.join(self.args)} -> {self.code} in {self.seconds:.1f}s: {' | '.join(errors)[:1500]}"
+            f"\n--- stdout\n{self.stdout[-6000:]}\n--- stderr (last lines)\n{self.stderr[-6000:]}"
+        )
 
 
 class World:
@@ -215,8 +256,17 @@ class World:
         )
         if plugin_cache is not None:
             self.environ["TF_PLUGIN_CACHE_DIR"] = str(plugin_cache)
-        for name in ("KYEOL_STATE", "KYEOL_CONFIG", "KYEOL_RUNS_DIR", "SEED_SLOW", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-                     "AWS_SECURITY_TOKEN", "AWS_REGION", "GH_TOKEN"):
+        for name in (
+            "KYEOL_STATE",
+            "KYEOL_CONFIG",
+            "KYEOL_RUNS_DIR",
+            "SEED_SLOW",
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_REGION",
+            "GH_TOKEN",
+        ):
             self.environ.pop(name, None)
 
     def _add_env(self, name: str) -> None:
@@ -235,8 +285,9 @@ class World:
         app = cfg.argocd_app_name
         self.mgmt.add_controller(AddonApplicationSets(addon_children(name), self.argo, secret=f"cluster-{cfg.cluster_name}"))
         self.mgmt.add_controller(LbcWebhookComesUp(api, application=f"aws-load-balancer-controller-{name}"))
-        self.syncs[name] = SaleorSyncCreates(api, git_ingress(ROOT / f"kyeol-app-gitops/apps/saleor/overlays/{name}"),
-                                             application=app)
+        self.syncs[name] = SaleorSyncCreates(
+            api, git_ingress(ROOT / f"kyeol-app-gitops/apps/saleor/overlays/{name}"), application=app
+        )
         self.mgmt.add_controller(self.syncs[name])
         self.mgmt.add_controller(ArgoCdFinalizesSaleor(api, self.argo, application=app))
         self.lbcs[name] = LbcManagesAlb(api, self.moto, cluster_name=cfg.cluster_name, name=f"k8s-saleor-saleor-{name}01234")
@@ -251,8 +302,9 @@ class World:
     @staticmethod
     def saleor_behaviour(**kw: Any) -> AppBehaviour:
         """saleor-dev syncs only when asked (kyeol sets the operation) and runs its migration hook."""
-        return AppBehaviour(**{"auto_sync": False, "hooks": MIGRATION_HOOKS, "converge_after_reads": 0,
-                               "instant_operations": True, **kw})
+        return AppBehaviour(
+            **{"auto_sync": False, "hooks": MIGRATION_HOOKS, "converge_after_reads": 0, "instant_operations": True, **kw}
+        )
 
     def run_script(self, **kw: Any) -> RunScript:
         """A run of images.yml that succeeds at once and pushes the requested tags to ECR."""
@@ -265,9 +317,13 @@ class World:
         ecr = boto3.client("ecr", region_name=DEV.region, endpoint_url=self.moto)
         for pair in inputs["tags"].split(","):
             image, tag = pair.split("=")
-            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                        "config": {"digest": "sha256:" + "0" * 64, "size": 1, "mediaType": "application/vnd.oci.image.config.v1+json"},
-                        "layers": [], "annotations": {"org.opencontainers.image.ref.name": f"{image}:{tag}"}}
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"digest": "sha256:" + "0" * 64, "size": 1, "mediaType": "application/vnd.oci.image.config.v1+json"},
+                "layers": [],
+                "annotations": {"org.opencontainers.image.ref.name": f"{image}:{tag}"},
+            }
             ecr.put_image(repositoryName=f"{DEV.prefix}{image}", imageManifest=json.dumps(manifest), imageTag=tag)
 
     def serve(self, cert: trustme.LeafCert, env: Any = DEV) -> SaleorSite:
@@ -311,16 +367,25 @@ class World:
         """Start kyeol in the background (its own process group, output to files)."""
         stem = f"{command}-{time.monotonic_ns()}"
         out, err = self.tmp / f"{stem}.out", self.tmp / f"{stem}.err"
-        proc = subprocess.Popen(self.argv(command, *args), cwd=self.tmp, env=self.env(**env), stdout=out.open("w"),
-                                stderr=err.open("w"), start_new_session=True)
+        proc = subprocess.Popen(
+            self.argv(command, *args),
+            cwd=self.tmp,
+            env=self.env(**env),
+            stdout=out.open("w"),
+            stderr=err.open("w"),
+            start_new_session=True,
+        )
         return Running(proc, out, err, (command, *args))
 
     def run_imports(self, stopped: Result | None = None) -> list[str]:
         """What an operator does when kyeol stops naming `terraform import` commands (a kill cut
         an apply short after it made resources its state does not hold): run them, with any
         id placeholder filled in (the fixture roots' resources are built-ins that take any id)."""
-        hints = [((rec.get("error") or {}).get("hint") or "") for rec in self.state_doc()["steps"].values()
-                 if rec.get("status") == "failed"]
+        hints = [
+            ((rec.get("error") or {}).get("hint") or "")
+            for rec in self.state_doc()["steps"].values()
+            if rec.get("status") == "failed"
+        ]
         hint = next((h for h in hints if "terraform -chdir=" in h and " import " in h), "")
         commands = [c.strip() for c in re.findall(r"(terraform -chdir=\S+ import .*?)(?=; terraform -chdir=|$| \(<id>)", hint)]
         for command in commands:
@@ -350,8 +415,9 @@ class World:
 
     def kube_writes(self) -> list[tuple[str, str, str]]:
         """Every request that could change either cluster: (cluster, method, path)."""
-        return [(api.name, r.method, r.path) for api in (self.mgmt, *self.apis.values()) for r in api.requests
-                if r.method != "GET"]
+        return [
+            (api.name, r.method, r.path) for api in (self.mgmt, *self.apis.values()) for r in api.requests if r.method != "GET"
+        ]
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -397,8 +463,15 @@ class Running:
 def addon_children(env: str = "dev") -> list[dict[str, Any]]:
     """The Applications the add-on ApplicationSets make from the cluster Secret of ``env``."""
     return [
-        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-         "metadata": {"name": f"{addon}-{env}", "namespace": "argocd", "labels": {"kyeol.io/env": env, "kyeol.io/addon": addon}},
-         "spec": {"project": "platform", "destination": {"name": f"jung-{env}-eks"}, "source": {"targetRevision": "main"}}}
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": f"{addon}-{env}",
+                "namespace": "argocd",
+                "labels": {"kyeol.io/env": env, "kyeol.io/addon": addon},
+            },
+            "spec": {"project": "platform", "destination": {"name": f"jung-{env}-eks"}, "source": {"targetRevision": "main"}},
+        }
         for addon in ADDONS
     ]

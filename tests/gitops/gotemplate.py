@@ -24,11 +24,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-GO_BUILTINS = frozenset(
-    "and call html index slice js len not or print printf println urlquery eq ge gt le lt ne".split()
-)
+GO_BUILTINS = frozenset("and call html index slice js len not or print printf println urlquery eq ge gt le lt ne".split())
 # sprig v3.3.0 functions.go genericMap (Masterminds/sprig@v3.3.0): the names only.
-SPRIG_GENERIC = frozenset("""
+SPRIG_GENERIC = frozenset(
+    """
 abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi b32dec b32enc b64dec
 b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean coalesce compact concat
 contains date dateInZone dateModify date_in_zone date_modify decryptAES deepCopy deepEqual default
@@ -49,9 +48,13 @@ sortAlpha split splitList splitn squote sub subf substr swapcase ternary title t
 toJson toPrettyJson toRawJson toString toStrings trim trimAll trimPrefix trimSuffix trimall trunc
 tuple typeIs typeIsLike typeOf uniq unixEpoch unset until untilStep untitle upper urlJoin urlParse
 uuidv4 values without wrap wrapWith
-""".split())
-ARGOCD_FUNCS = GO_BUILTINS | (SPRIG_GENERIC - {"env", "expandenv", "getHostByName"}) | {
-    "normalize", "slugify", "toYaml", "fromYaml", "fromYamlArray"}
+""".split()
+)
+ARGOCD_FUNCS = (
+    GO_BUILTINS
+    | (SPRIG_GENERIC - {"env", "expandenv", "getHostByName"})
+    | {"normalize", "slugify", "toYaml", "fromYaml", "fromYamlArray"}
+)
 
 _ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
 _KEYWORDS = frozenset("if else end range with define template block break continue nil true false".split())
@@ -122,6 +125,10 @@ def cluster_params(secret: dict[str, Any]) -> dict[str, Any]:
     for key, value in (secret.get("data") or {}).items():
         data.setdefault(key, base64.b64decode(value).decode())
     name = data.get("name", "")
-    return {"name": name, "nameNormalized": re.sub(r"[^a-z0-9.-]", "-", name.lower()), "server": data.get("server", ""),
-            "project": data.get("project", ""),
-            "metadata": {"labels": dict(meta.get("labels") or {}), "annotations": dict(meta.get("annotations") or {})}}
+    return {
+        "name": name,
+        "nameNormalized": re.sub(r"[^a-z0-9.-]", "-", name.lower()),
+        "server": data.get("server", ""),
+        "project": data.get("project", ""),
+        "metadata": {"labels": dict(meta.get("labels") or {}), "annotations": dict(meta.get("annotations") or {})},
+    }

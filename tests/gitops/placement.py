@@ -93,9 +93,13 @@ def _spread_ok(pod: Pod, node: Node, nodes: list[Node], placed: list[Pod]) -> bo
         if c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
             continue
         key = c["topologyKey"]
-        eligible = [n for n in nodes if n.label(key) is not None
-                    and (c.get("nodeAffinityPolicy", "Honor") != "Honor" or _affinity_ok(pod.spec, n))
-                    and (c.get("nodeTaintsPolicy", "Ignore") != "Honor" or _taints_ok(pod.spec, n))]
+        eligible = [
+            n
+            for n in nodes
+            if n.label(key) is not None
+            and (c.get("nodeAffinityPolicy", "Honor") != "Honor" or _affinity_ok(pod.spec, n))
+            and (c.get("nodeTaintsPolicy", "Ignore") != "Honor" or _taints_ok(pod.spec, n))
+        ]
         if node.label(key) is None:
             return False
         domains = {n.label(key) for n in eligible}
@@ -113,9 +117,13 @@ def _spread_ok(pod: Pod, node: Node, nodes: list[Node], placed: list[Pod]) -> bo
 def feasible(pod: Pod, node: Node, nodes: list[Node], placed: list[Pod]) -> bool:
     used_cpu = sum(p.cpu for p in placed if p.node == node.name)
     used_mem = sum(p.memory for p in placed if p.node == node.name)
-    return (_affinity_ok(pod.spec, node) and _taints_ok(pod.spec, node)
-            and used_cpu + pod.cpu <= node.cpu + 1e-9 and used_mem + pod.memory <= node.memory + 1e-9
-            and _spread_ok(pod, node, nodes, placed))
+    return (
+        _affinity_ok(pod.spec, node)
+        and _taints_ok(pod.spec, node)
+        and used_cpu + pod.cpu <= node.cpu + 1e-9
+        and used_mem + pod.memory <= node.memory + 1e-9
+        and _spread_ok(pod, node, nodes, placed)
+    )
 
 
 def schedule(pods: list[Pod], nodes: list[Node], placed: list[Pod] | None = None) -> list[Pod]:
@@ -130,7 +138,9 @@ def schedule(pods: list[Pod], nodes: list[Node], placed: list[Pod] | None = None
 
         same = [p for p in placed if p.app == pod.app]
         zone_of = {m.name: m.zone for m in nodes}
-        pod.node = min(options, key=lambda n: (sum(p.node == n.name for p in same),
-                                               sum(zone_of.get(p.node or "") == n.zone for p in same), n.name)).name
+        pod.node = min(
+            options,
+            key=lambda n: (sum(p.node == n.name for p in same), sum(zone_of.get(p.node or "") == n.zone for p in same), n.name),
+        ).name
         placed.append(pod)
     return pending

@@ -202,7 +202,9 @@ def generate_applications(appset: dict[str, Any], secrets: list[dict[str, Any]])
             rendered = render_template(spec["template"], cluster_params(secret))
             metadata = dict(rendered["metadata"])
             metadata["namespace"] = appset["metadata"]["namespace"]
-            apps.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata, "spec": rendered["spec"]})
+            apps.append(
+                {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": metadata, "spec": rendered["spec"]}
+            )
     return apps
 
 

@@ -27,7 +27,11 @@ def _workloads(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _deployment_running(docs: list[dict[str, Any]], *words: str) -> list[dict[str, Any]]:
-    return [d for d in support.find(docs, "Deployment") if any(all(w in c.get("command", []) for w in words) for c in support.containers(d, init=False))]
+    return [
+        d
+        for d in support.find(docs, "Deployment")
+        if any(all(w in c.get("command", []) for w in words) for c in support.containers(d, init=False))
+    ]
 
 
 def _config(docs: list[dict[str, Any]], name: str = "saleor-config") -> dict[str, str]:
@@ -72,7 +76,9 @@ def test_ingress_serves_origin_names_only(env, overlays, config):
     annotations = ingress["metadata"]["annotations"]
     assert annotations["external-dns.alpha.kubernetes.io/hostname"].split(",") == hosts
     assert annotations["external-dns.alpha.kubernetes.io/ingress-hostname-source"] == "annotation-only"
-    backends = {(r["host"], p["path"]): p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+    backends = {
+        (r["host"], p["path"]): p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]
+    }
     assert backends == {
         (e.origin_api_host, "/"): "saleor-api",
         (e.origin_service_host, "/dashboard"): "saleor-dashboard",
@@ -97,7 +103,11 @@ def test_saleor_accepts_the_host_header_cloudfront_forwards(env, overlays, confi
 @ENVS
 def test_alb_is_internet_facing_https_only_and_admits_only_cloudfront(env, overlays, config):
     annotations = _ingress(overlays[env])["metadata"]["annotations"]
-    alb = {k.removeprefix("alb.ingress.kubernetes.io/"): v for k, v in annotations.items() if k.startswith("alb.ingress.kubernetes.io/")}
+    alb = {
+        k.removeprefix("alb.ingress.kubernetes.io/"): v
+        for k, v in annotations.items()
+        if k.startswith("alb.ingress.kubernetes.io/")
+    }
     assert alb["scheme"] == "internet-facing"
     assert alb["target-type"] == "ip"
     assert alb["group.name"] == f"saleor-{env}"
@@ -150,8 +160,9 @@ def _alb_backends(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict
     for name in sorted(names):
         service = support.one(docs, "Service", name)
         selector = service["spec"]["selector"]
-        [deployment] = [d for d in support.find(docs, "Deployment")
-                        if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        [deployment] = [
+            d for d in support.find(docs, "Deployment") if selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
         pairs.append((service, deployment))
     return pairs
 
@@ -178,24 +189,37 @@ def test_rolling_updates_drain_alb_targets_before_pods_stop(env, overlays, saleo
     for service, deployment in backends:
         name = deployment["metadata"]["name"]
         annotations = {**ingress["metadata"]["annotations"], **(service["metadata"].get("annotations") or {})}
-        attributes = dict(pair.split("=", 1) for pair in annotations.get("alb.ingress.kubernetes.io/target-group-attributes", "").split(",") if pair)
+        attributes = dict(
+            pair.split("=", 1)
+            for pair in annotations.get("alb.ingress.kubernetes.io/target-group-attributes", "").split(",")
+            if pair
+        )
         assert "deregistration_delay.timeout_seconds" in attributes, f"{name}: ELB's default 300 s deregistration delay"
         delay = int(attributes["deregistration_delay.timeout_seconds"])
         assert 0 < delay <= 3600, name
         spec = support.pod_spec(deployment)
         for container in spec["containers"]:
             pre_stop = (container.get("lifecycle") or {}).get("preStop") or {}
-            assert "sleep" in pre_stop, f"{name}/{container['name']}: no preStop pause, the pod exits while the ALB still routes to it"
+            assert "sleep" in pre_stop, (
+                f"{name}/{container['name']}: no preStop pause, the pod exits while the ALB still routes to it"
+            )
             pause = int(pre_stop["sleep"]["seconds"])
             assert pause > delay, f"{name}: preStop {pause}s must outlast the deregistration delay {delay}s"
-            assert spec["terminationGracePeriodSeconds"] > pause, f"{name}: the grace period must leave time after the preStop pause"
+            assert spec["terminationGracePeriodSeconds"] > pause, (
+                f"{name}: the grace period must leave time after the preStop pause"
+            )
 
 
 @ENVS
 def test_every_workload_has_probes_requests_limits_and_runs_hardened(env, overlays):
     workloads = _workloads(overlays[env])
     assert {w["metadata"]["name"] for w in workloads} == {
-        "saleor-api", "saleor-worker", "saleor-beat", "saleor-dashboard", "saleor-storefront", "saleor-migrate",
+        "saleor-api",
+        "saleor-worker",
+        "saleor-beat",
+        "saleor-dashboard",
+        "saleor-storefront",
+        "saleor-migrate",
     }
     for workload in workloads:
         name = f"{workload['kind']}/{workload['metadata']['name']}"
@@ -259,7 +283,12 @@ def test_exactly_one_beat_and_workers_without_embedded_beat(env, overlays):
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"] == {"type": "Recreate"}
     assert support.containers(beat, init=False)[0]["command"][:6] == [
-        "celery", "--app", "saleor.celeryconf:app", "beat", "--scheduler", "saleor.schedulers.schedulers.DatabaseScheduler",
+        "celery",
+        "--app",
+        "saleor.celeryconf:app",
+        "beat",
+        "--scheduler",
+        "saleor.schedulers.schedulers.DatabaseScheduler",
     ]
     scaled = {h["spec"]["scaleTargetRef"]["name"] for h in support.find(docs, "HorizontalPodAutoscaler")}
     assert "saleor-beat" not in scaled
@@ -334,7 +363,13 @@ def test_the_migration_job_queues_tasks_on_the_workers_broker(env, overlays, con
     e = config.env(env)
     docs = overlays[env]
     stored = {
-        e.secret_name("saleor-db"): {"username": "saleor", "password": "p@ss", "host": "db.internal", "port": "5432", "dbname": "saleor"},
+        e.secret_name("saleor-db"): {
+            "username": "saleor",
+            "password": "p@ss",
+            "host": "db.internal",
+            "port": "5432",
+            "dbname": "saleor",
+        },
         e.secret_name("saleor-cache"): {"auth_token": "t/k+n", "host": "valkey.internal", "port": "6379"},
         e.secret_name("saleor-app"): {"SECRET_KEY": "k", "RSA_PRIVATE_KEY": "r"},
     }
@@ -422,8 +457,10 @@ def test_pods_get_their_settings_from_external_secrets_of_this_environment(env, 
 def test_only_the_api_and_worker_accounts_assume_the_environments_media_role(env, overlays, config):
     """IRSA for the two processes that store uploads; the rest keep no AWS identity at all."""
     e = config.env(env)
-    roles = {sa["metadata"]["name"]: (sa["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
-             for sa in support.find(overlays[env], "ServiceAccount")}
+    roles = {
+        sa["metadata"]["name"]: (sa["metadata"].get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+        for sa in support.find(overlays[env], "ServiceAccount")
+    }
     want = f"arn:aws:iam::{e.account_id}:role/{e.role_name('saleor')}"
     assert {name: arn for name, arn in roles.items() if arn} == {"saleor-api": want, "saleor-worker": want}
     for workload in _workloads(overlays[env]):
@@ -436,9 +473,13 @@ def test_api_and_worker_store_media_in_the_environments_bucket_served_by_the_api
     e = config.env(env)
     # AWS_MEDIA_PRIVATE_BUCKET_NAME: saleor/saleor@3.23.28 saleor/settings.py keeps private files
     # (webhook payloads) on the pod's disk without it.
-    want = {"AWS_MEDIA_BUCKET_NAME": e.media_bucket, "AWS_LOCATION": "media",
-            "AWS_MEDIA_CUSTOM_DOMAIN": e.api_host, "AWS_S3_REGION_NAME": config.region,
-            "AWS_MEDIA_PRIVATE_BUCKET_NAME": e.private_media_bucket}
+    want = {
+        "AWS_MEDIA_BUCKET_NAME": e.media_bucket,
+        "AWS_LOCATION": "media",
+        "AWS_MEDIA_CUSTOM_DOMAIN": e.api_host,
+        "AWS_S3_REGION_NAME": config.region,
+        "AWS_MEDIA_PRIVATE_BUCKET_NAME": e.private_media_bucket,
+    }
     for name in ("saleor-api", "saleor-worker"):
         (container,) = support.containers(support.one(overlays[env], "Deployment", name), init=False)
         settings = {v["name"]: v.get("value") for v in container.get("env", [])}
@@ -476,7 +517,9 @@ def test_prod_pg_egress_workloads_fit_the_pg_node_at_their_maximum(overlays):
     ~1.93 vCPU and ~3.3 GiB allocatable, less kube-proxy and the VPC CNI. Every pinned pod at
     its maximum count must fit, or prod's api/worker would sit Pending."""
     docs = overlays["prod"]
-    hpa_max = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"] for h in support.find(docs, "HorizontalPodAutoscaler")}
+    hpa_max = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"] for h in support.find(docs, "HorizontalPodAutoscaler")
+    }
     cpu = memory = 0.0
     for workload in support.find(docs, "Deployment"):
         if support.pod_spec(workload).get("nodeSelector") != {"kyeol.io/egress": "pg"}:

@@ -54,8 +54,13 @@ def _render(values: dict[str, Any]) -> list[dict[str, Any]]:
     # The pinned chart from KYEOL_CHART_MIRROR or its repository (tests/charts/source.py).
     with helm_python.Chart.load(str(appset_chart_dir(ADDON))) as chart:
         manifests = chart.render(values=values, name=ADDON, namespace="kube-system")
-    return [d for path, text in manifests.items() if path.endswith(".yaml")
-            for d in yaml.safe_load_all(text) if isinstance(d, dict) and "kind" in d]
+    return [
+        d
+        for path, text in manifests.items()
+        if path.endswith(".yaml")
+        for d in yaml.safe_load_all(text)
+        if isinstance(d, dict) and "kind" in d
+    ]
 
 
 def _terraform_tag_keys(env: str, cluster: str) -> list[set[str]]:
@@ -94,11 +99,16 @@ def test_the_rendered_autoscaler_discovers_and_may_scale_the_terraform_node_grou
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == account
     [sa] = support.find(docs, "ServiceAccount")
     assert sa["metadata"]["name"] == account and app["spec"]["destination"]["namespace"] == namespace
-    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == \
-        f"arn:aws:iam::{env.account_id}:role/{env.role_name('cluster-autoscaler')}"
+    assert (
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        == f"arn:aws:iam::{env.account_id}:role/{env.role_name('cluster-autoscaler')}"
+    )
     # Everything the chart renders is a kind the platform project admits.
     [project] = [p for p in support.find(app_of_apps, "AppProject") if p["metadata"]["name"] == "platform"]
-    allowed = {(k["group"], k["kind"]) for k in project["spec"]["clusterResourceWhitelist"] + project["spec"]["namespaceResourceWhitelist"]}
+    allowed = {
+        (k["group"], k["kind"])
+        for k in project["spec"]["clusterResourceWhitelist"] + project["spec"]["namespaceResourceWhitelist"]
+    }
     rendered = {(d["apiVersion"].rpartition("/")[0], d["kind"]) for d in docs}
     assert rendered <= allowed, rendered - allowed
 

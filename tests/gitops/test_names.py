@@ -28,8 +28,10 @@ def _derived_names(config: KyeolConfig) -> set[str]:
         env = config.env(env_name)
         base = f"{config.prefix}{env_name}"
         names |= {base, f"{base}-", env.cluster_name, env.vpc_name, env.txt_owner_id}
-        names |= {env.role_name(p) for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor",
-                                            "cluster-autoscaler")}
+        names |= {
+            env.role_name(p)
+            for p in ("lbc", "external-dns", "external-secrets", "argocd-deployer", "saleor", "cluster-autoscaler")
+        }
         names |= {env.media_bucket, env.private_media_bucket}
         names.add(env.alb_logs_bucket)
         names |= {env.secret_name(p) for p in ("saleor-app", "saleor-db", "saleor-cache", "origin-verify")}
@@ -40,7 +42,9 @@ def test_every_prefixed_name_in_the_trees_is_one_kyeol_toml_derives(config):
     derived = _derived_names(config)
     for path in _files():
         unknown = set(PREFIXED.findall(path.read_text(encoding="utf-8"))) - derived
-        assert not unknown, f"{path.relative_to(support.ROOT)} names {sorted(unknown)}, which steps/wiring/config.py does not derive"
+        assert not unknown, (
+            f"{path.relative_to(support.ROOT)} names {sorted(unknown)}, which steps/wiring/config.py does not derive"
+        )
 
 
 def test_account_ids_and_region_are_the_configured_ones(config):
@@ -84,7 +88,9 @@ def test_argo_cd_reads_this_repository_at_the_configured_revision(config):
         sources = _git_sources(doc)
         assert sources, doc["metadata"]["name"]
         for source in sources:
-            assert (source["repoURL"], source["targetRevision"]) == (config.git_repo_url, config.git_revision), doc["metadata"]["name"]
+            assert (source["repoURL"], source["targetRevision"]) == (config.git_repo_url, config.git_revision), doc["metadata"][
+                "name"
+            ]
 
 
 def _expand(token: str) -> list[str]:
@@ -101,4 +107,6 @@ def test_readme_layouts_list_exactly_the_files_of_their_tree():
         layout = readme.split("```", 2)[1]
         listed = {name for token in re.findall(r"[\w.{},-]+\.(?:yaml|env)\b", layout) for name in _expand(token)}
         on_disk = {p.name for p in tree.rglob("*") if p.is_file() and p.name != "README.md"}
-        assert listed == on_disk, f"{tree.name}/README.md: listed but absent {sorted(listed - on_disk)}, present but unlisted {sorted(on_disk - listed)}"
+        assert listed == on_disk, (
+            f"{tree.name}/README.md: listed but absent {sorted(listed - on_disk)}, present but unlisted {sorted(on_disk - listed)}"
+        )

@@ -47,17 +47,35 @@ def _groups(env: str) -> dict[str, tuple[int, int]]:
 def _nodes(groups: dict[str, tuple[int, int]], which: int, pg_zone: str) -> list[Node]:
     nodes = []
     for i in range(groups["main"][which]):
-        nodes.append(Node(f"main-{i}", AZS[i % len(AZS)], {"kyeol.io/node-group": "default"}, [],
-                          ALLOCATABLE[0] - DAEMONSETS[0] - ADDONS[0], ALLOCATABLE[1] - DAEMONSETS[1] - ADDONS[1]))
+        nodes.append(
+            Node(
+                f"main-{i}",
+                AZS[i % len(AZS)],
+                {"kyeol.io/node-group": "default"},
+                [],
+                ALLOCATABLE[0] - DAEMONSETS[0] - ADDONS[0],
+                ALLOCATABLE[1] - DAEMONSETS[1] - ADDONS[1],
+            )
+        )
     for i in range(groups["pg"][which]):
-        nodes.append(Node(f"pg-{i}", pg_zone, dict(PG_LABEL), [dict(PG_TAINT)],
-                          ALLOCATABLE[0] - DAEMONSETS[0], ALLOCATABLE[1] - DAEMONSETS[1]))
+        nodes.append(
+            Node(
+                f"pg-{i}",
+                pg_zone,
+                dict(PG_LABEL),
+                [dict(PG_TAINT)],
+                ALLOCATABLE[0] - DAEMONSETS[0],
+                ALLOCATABLE[1] - DAEMONSETS[1],
+            )
+        )
     return nodes
 
 
 def _pods(docs: list[dict[str, Any]], which: int) -> list[Pod]:
-    hpa = {h["spec"]["scaleTargetRef"]["name"]: (h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
-           for h in support.find(docs, "HorizontalPodAutoscaler")}
+    hpa = {
+        h["spec"]["scaleTargetRef"]["name"]: (h["spec"]["minReplicas"], h["spec"]["maxReplicas"])
+        for h in support.find(docs, "HorizontalPodAutoscaler")
+    }
     pods: list[Pod] = []
     # The API first: it is what must survive; the others fill in around it.
     for deployment in sorted(support.find(docs, "Deployment"), key=lambda d: d["metadata"]["name"] != "saleor-api"):
@@ -138,6 +156,7 @@ def test_only_the_worker_is_pinned_to_the_pg_egress_node():
     """Saleor's deferred payment calls run in the worker (see the prod overlay's placement.yaml):
     it alone is pinned to the PG-egress node; the API stays off that single node."""
     docs = support.render(support.APP / "apps" / "saleor" / "overlays" / "prod")
-    pinned = {d["metadata"]["name"] for d in support.find(docs, "Deployment")
-              if support.pod_spec(d).get("nodeSelector") == PG_LABEL}
+    pinned = {
+        d["metadata"]["name"] for d in support.find(docs, "Deployment") if support.pod_spec(d).get("nodeSelector") == PG_LABEL
+    }
     assert pinned == {"saleor-worker"}

@@ -49,7 +49,9 @@ def test_argocd_values_pin_the_image_and_turn_admin_off():
 def test_argocd_service_accounts_carry_the_manager_role_for_irsa(config):
     values = _argocd_values()
     role = f"arn:aws:iam::{config.mgmt.account_id}:role/{config.argocd_manager_role_name}"
-    by_sa = {values[key]["serviceAccount"]["name"]: values[key]["serviceAccount"] for key in ("controller", "server", "applicationSet")}
+    by_sa = {
+        values[key]["serviceAccount"]["name"]: values[key]["serviceAccount"] for key in ("controller", "server", "applicationSet")
+    }
     assert set(by_sa) == set(ARGOCD_SERVICE_ACCOUNTS)
     for name, account in by_sa.items():
         assert account["annotations"] == {"eks.amazonaws.com/role-arn": role}, name
@@ -57,7 +59,17 @@ def test_argocd_service_accounts_carry_the_manager_role_for_irsa(config):
 
 def test_every_argocd_component_has_requests_and_limits():
     values = _argocd_values()
-    components = ("controller", "server", "repoServer", "applicationSet", "redis", "redisSecretInit", "dex", "notifications", "commitServer")
+    components = (
+        "controller",
+        "server",
+        "repoServer",
+        "applicationSet",
+        "redis",
+        "redisSecretInit",
+        "dex",
+        "notifications",
+        "commitServer",
+    )
     for component in components:
         resources = values[component]["resources"]
         assert set(resources) == {"requests", "limits"}, component
@@ -142,7 +154,9 @@ def test_projects_are_least_privilege(app_of_apps, config):
     assert apps["sourceRepos"] == [config.git_repo_url]
     assert {d["namespace"] for d in apps["destinations"]} == {"saleor"}
     assert apps["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
-    assert {"group": "", "kind": "Secret"} not in apps["namespaceResourceWhitelist"], "app secrets come from External Secrets only"
+    assert {"group": "", "kind": "Secret"} not in apps["namespaceResourceWhitelist"], (
+        "app secrets come from External Secrets only"
+    )
     for spec in projects.values():
         for entry in spec["clusterResourceWhitelist"] + spec.get("namespaceResourceWhitelist", []):
             assert "*" not in (entry["group"], entry["kind"]), entry

@@ -46,9 +46,13 @@ def test_kustomization_renders_and_validates_strictly(folder: str):
         try:
             kubernetes_validate.validate(doc, support.KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
-            pytest.fail(f"{folder}: {doc['kind']}/{doc['metadata']['name']} is invalid for Kubernetes {support.KUBERNETES_VERSION}: {exc.message}")
+            pytest.fail(
+                f"{folder}: {doc['kind']}/{doc['metadata']['name']} is invalid for Kubernetes {support.KUBERNETES_VERSION}: {exc.message}"
+            )
         except kubernetes_validate.SchemaNotFoundError:
-            pytest.fail(f"{folder}: {doc['apiVersion']}/{doc['kind']} is not a Kubernetes {support.KUBERNETES_VERSION} kind nor a known CRD")
+            pytest.fail(
+                f"{folder}: {doc['apiVersion']}/{doc['kind']} is not a Kubernetes {support.KUBERNETES_VERSION} kind nor a known CRD"
+            )
 
 
 def _crd_objects(addon_apps: list[dict[str, Any]], saleor_apps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,7 +76,11 @@ def test_the_crd_validators_reject_what_argo_cd_and_external_secrets_would(node_
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {"name": "broken", "namespace": "argocd"},
-        "spec": {"project": "apps", "source": {"repoURL": "https://example.invalid/x.git"}, "syncPolicy": {"automated": {"prune": "yes"}}},
+        "spec": {
+            "project": "apps",
+            "source": {"repoURL": "https://example.invalid/x.git"},
+            "syncPolicy": {"automated": {"prune": "yes"}},
+        },
     }
     broken_store = {
         "apiVersion": support.ESO_API_VERSION,
@@ -106,7 +114,9 @@ def test_crd_validator_versions_match_the_pinned_argo_cd_and_external_secrets(no
 
 
 def test_every_external_secrets_object_uses_the_api_version_the_pinned_chart_serves(overlays):
-    platform = [d for env in ("dev", "stage", "prod") for d in support.render(support.PLATFORM / "clusters" / env / "external-secrets")]
+    platform = [
+        d for env in ("dev", "stage", "prod") for d in support.render(support.PLATFORM / "clusters" / env / "external-secrets")
+    ]
     eso_docs = [d for docs in overlays.values() for d in docs if d["apiVersion"].startswith("external-secrets.io/")] + platform
     assert eso_docs
     assert {d["apiVersion"] for d in eso_docs} == {support.ESO_API_VERSION}

@@ -50,7 +50,9 @@ def test_stand_in_evaluates_templates_as_argo_cd_does(config):
     [upper] = support.generate_applications(named("{{ .name | upper }}"), [secret])
     assert upper["metadata"]["name"] == "JUNG-DEV-EKS"
     with pytest.raises(TemplateError, match='function "required" not defined'):
-        support.generate_applications(named('{{ required "region" (index .metadata.annotations "kyeol.io/aws-region") }}'), [secret])
+        support.generate_applications(
+            named('{{ required "region" (index .metadata.annotations "kyeol.io/aws-region") }}'), [secret]
+        )
 
 
 def test_cluster_secret_fixture_carries_every_fact_phase_5_writes(config):

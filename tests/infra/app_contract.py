@@ -35,7 +35,7 @@ def check_network_policy_enforced(root: Instance, env: str) -> list[str]:
         found += 1
         place = where(inst, block)
         raw = inst.attr(block, "configuration_values", scope=scope)
-        if (p := traced(raw, "configuration_values", place)):
+        if p := traced(raw, "configuration_values", place):
             problems.append(p)
             continue
         try:
@@ -44,17 +44,22 @@ def check_network_policy_enforced(root: Instance, env: str) -> list[str]:
             problems.append(f"{place}: configuration_values is not JSON ({exc})")
             continue
         if not isinstance(config, dict):
-            problems.append(f"{place}: configuration_values = {raw!r}; vpc-cni needs a JSON object with "
-                            'enableNetworkPolicy = "true"')
+            problems.append(
+                f'{place}: configuration_values = {raw!r}; vpc-cni needs a JSON object with enableNetworkPolicy = "true"'
+            )
             continue
         if config.get("enableNetworkPolicy") != "true":
-            problems.append(f"{place}: vpc-cni enableNetworkPolicy = {config.get('enableNetworkPolicy')!r}, "
-                            f'expected "true": without the network policy agent the NetworkPolicies of the '
-                            f"GitOps trees are accepted and not enforced in {env}")
+            problems.append(
+                f"{place}: vpc-cni enableNetworkPolicy = {config.get('enableNetworkPolicy')!r}, "
+                f'expected "true": without the network policy agent the NetworkPolicies of the '
+                f"GitOps trees are accepted and not enforced in {env}"
+            )
         prefix_delegation = (config.get("env") or {}).get("ENABLE_PREFIX_DELEGATION")
         if prefix_delegation != "true":
-            problems.append(f"{place}: vpc-cni env.ENABLE_PREFIX_DELEGATION = {prefix_delegation!r}, expected "
-                            f'"true" (a t3.medium holds 17 pods without it)')
+            problems.append(
+                f"{place}: vpc-cni env.ENABLE_PREFIX_DELEGATION = {prefix_delegation!r}, expected "
+                f'"true" (a t3.medium holds 17 pods without it)'
+            )
     if not found:
         problems.append(f"{root.directory}: no vpc-cni aws_eks_addon in {env}, so nothing enforces NetworkPolicies")
     return problems
@@ -80,7 +85,7 @@ def _json_object(inst: Instance, raw: Any, scope: dict[str, Any]) -> dict[str, A
     found = references(raw) if isinstance(raw, str) else []
     if len(found) != 1 or raw != "${" + found[0] + "}" or not re.fullmatch(r"jsonencode\((.*)\)", found[0], re.S):
         return Unknown(f"{raw!r} is not jsonencode({{…}})")
-    value = inst.expression(found[0][len("jsonencode("):-1], scope)
+    value = inst.expression(found[0][len("jsonencode(") : -1], scope)
     return value if isinstance(value, (dict, Unknown)) else Unknown(f"jsonencode of {value!r}, not an object")
 
 
@@ -92,8 +97,11 @@ def written_secrets(root: Instance) -> dict[str, WrittenSecret]:
         if not isinstance(name, str):
             continue
         ref = f"aws_secretsmanager_secret.{block.labels[1]}."
-        versions = [v for v in inst.resources("aws_secretsmanager_secret_version")
-                    if any(r.startswith(ref) for r in references(v.value("secret_id")))]
+        versions = [
+            v
+            for v in inst.resources("aws_secretsmanager_secret_version")
+            if any(r.startswith(ref) for r in references(v.value("secret_id")))
+        ]
         if not versions:
             out[name] = WrittenSecret(name, where(inst, block), inst, None, None, None)
             continue
@@ -139,7 +147,7 @@ def go_replace_all(source: str, target: str, text: str) -> str:
     for match in re.finditer(source, text):
         if match.start() == match.end() == previous_end:
             continue
-        out.append(text[last:match.start()])
+        out.append(text[last : match.start()])
         out.append(re.sub(r"\$\{?(\d+)\}?", lambda g: match.group(int(g.group(1))) or "", target))
         last = previous_end = match.end()
     out.append(text[last:])
@@ -154,9 +162,14 @@ def external_secret_reads(docs: list[dict[str, Any]]) -> list[SecretRead]:
             continue
         spec = doc.get("spec") or {}
         remotes = [e["extract"]["key"] for e in spec.get("dataFrom") or [] if "key" in (e.get("extract") or {})]
-        rewrites = tuple((e["extract"]["key"], tuple((r["regexp"]["source"], r["regexp"]["target"])
-                                                     for r in e.get("rewrite") or [] if "regexp" in r))
-                         for e in spec.get("dataFrom") or [] if "key" in (e.get("extract") or {}) and e.get("rewrite"))
+        rewrites = tuple(
+            (
+                e["extract"]["key"],
+                tuple((r["regexp"]["source"], r["regexp"]["target"]) for r in e.get("rewrite") or [] if "regexp" in r),
+            )
+            for e in spec.get("dataFrom") or []
+            if "key" in (e.get("extract") or {}) and e.get("rewrite")
+        )
         keys = set()
         for entry in spec.get("data") or []:
             ref = entry.get("remoteRef") or {}
@@ -180,22 +193,29 @@ def check_external_secret_keys(root: Instance, docs: list[dict[str, Any]], env: 
         for remote in read.remotes:
             secret = secrets.get(remote)
             if secret is None:
-                problems.append(f"ExternalSecret {read.name} ({env}): extracts {remote!r}, which no secret of "
-                                f"{root.directory} is named")
+                problems.append(
+                    f"ExternalSecret {read.name} ({env}): extracts {remote!r}, which no secret of {root.directory} is named"
+                )
                 continue
             if secret.version is None:
-                problems.append(f"{secret.place}: {remote} is read by ExternalSecret {read.name} ({env}) "
-                                "but Terraform writes no version into it")
+                problems.append(
+                    f"{secret.place}: {remote} is read by ExternalSecret {read.name} ({env}) "
+                    "but Terraform writes no version into it"
+                )
                 continue
             if isinstance(secret.document, Unknown) or secret.document is None:
-                problems.append(f"{secret.place}: could not read the JSON keys written into {remote} "
-                                f"({secret.document.source if secret.document else 'no secret_string_wo'})")
+                problems.append(
+                    f"{secret.place}: could not read the JSON keys written into {remote} "
+                    f"({secret.document.source if secret.document else 'no secret_string_wo'})"
+                )
                 continue
             available.update(read.keys_of(remote, set(secret.document)))
         missing = sorted(read.keys - available)
         if missing and len(problems) == unreadable:  # only when every remote could be read
-            problems.append(f"ExternalSecret {read.name} ({env}) reads {missing} from {list(read.remotes)}, "
-                            f"which Terraform does not write (keys there: {sorted(available)})")
+            problems.append(
+                f"ExternalSecret {read.name} ({env}) reads {missing} from {list(read.remotes)}, "
+                f"which Terraform does not write (keys there: {sorted(available)})"
+            )
     return problems
 
 
@@ -224,8 +244,10 @@ def check_database_password(root: Instance, env: str) -> list[str]:
     place = where(inst, block)
     problems = []
     if inst.attr(block, "manage_master_user_password", default=False, scope=scope) is not False:
-        problems.append(f"{place}: manage_master_user_password is on: RDS would keep the password in a secret "
-                        f"named rds!db-<uuid> (unknown to the GitOps tree) and rotate it under running pods")
+        problems.append(
+            f"{place}: manage_master_user_password is on: RDS would keep the password in a secret "
+            f"named rds!db-<uuid> (unknown to the GitOps tree) and rotate it under running pods"
+        )
     if "password" in block.attrs:
         problems.append(f"{place}: sets `password`, which Terraform keeps in state; use password_wo")
     password = inst.attr(block, "password_wo", scope=scope)
@@ -241,20 +263,29 @@ def check_database_password(root: Instance, env: str) -> list[str]:
         return problems + [f"{root.directory}: Terraform writes no {name} (the app's ExternalSecret reads it)"]
     doc = secret.document
     if secret.content_arg != "secret_string_wo":
-        problems.append(f"{secret.place}: {name} is written with {secret.content_arg}, which Terraform keeps in "
-                        "state; use secret_string_wo")
+        problems.append(
+            f"{secret.place}: {name} is written with {secret.content_arg}, which Terraform keeps in state; use secret_string_wo"
+        )
     if not isinstance(doc, dict):
-        return problems + [(f"{secret.place}: could not read the JSON written into {name} "
-                           f"({doc.source if isinstance(doc, Unknown) else 'nothing written'})")]
+        return problems + [
+            (
+                f"{secret.place}: could not read the JSON written into {name} "
+                f"({doc.source if isinstance(doc, Unknown) else 'nothing written'})"
+            )
+        ]
     if source is not None and (secret.instance is not inst or _ephemeral_source(doc.get("password")) != source):
-        problems.append(f"{secret.place}: {name} password = {doc.get('password')!r}, not the value the "
-                        f"instance gets ({password!r}): the app would log in with another password")
+        problems.append(
+            f"{secret.place}: {name} password = {doc.get('password')!r}, not the value the "
+            f"instance gets ({password!r}): the app would log in with another password"
+        )
     for key, arg in (("username", "username"), ("dbname", "db_name")):
         want = inst.attr(block, arg, scope=scope)
         if doc.get(key) != want:
             problems.append(f"{secret.place}: {name} {key} = {doc.get(key)!r}, the instance's {arg} is {want!r}")
     versions = (block.value("password_wo_version"), secret.version.value("secret_string_wo_version"))
     if secret.content_arg == "secret_string_wo" and (versions[1] is None or versions[0] != versions[1]):
-        problems.append(f"{secret.place}: secret_string_wo_version = {versions[1]!r} but password_wo_version = "
-                        f"{versions[0]!r}: a rotation must write the instance and {name} together")
+        problems.append(
+            f"{secret.place}: secret_string_wo_version = {versions[1]!r} but password_wo_version = "
+            f"{versions[0]!r}: a rotation must write the instance and {name} together"
+        )
     return problems

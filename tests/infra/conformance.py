@@ -53,8 +53,13 @@ SIZING = {  # runbook §3
 }
 CLUSTER_ENVS = ("mgmt", "dev", "stage", "prod")
 TARGET_ENVS = ("dev", "stage", "prod")
-DATABASE_TYPES = ("aws_db_instance", "aws_rds_cluster", "aws_elasticache_replication_group",
-                  "aws_elasticache_cluster", "aws_elasticache_serverless_cache")
+DATABASE_TYPES = (
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_cluster",
+    "aws_elasticache_serverless_cache",
+)
 NAME_ATTRS = ("name", "identifier", "bucket", "name_prefix")
 # `name` here is a DNS name, or scoped inside a parent resource (an inline policy of a role), not an AWS resource name.
 NAME_EXEMPT = {"aws_route53_zone", "aws_route53_record", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"}
@@ -99,11 +104,20 @@ def traced(value: Any, what: str, place: str) -> str | None:
 def check_config_matches_runbook(config: KyeolConfig) -> list[str]:
     problems = []
     if (config.prefix, config.domain, config.region) != (PREFIX, DOMAIN, REGION):
-        problems.append(f"kyeol.toml prefix/domain/region {(config.prefix, config.domain, config.region)} != runbook {(PREFIX, DOMAIN, REGION)}")
+        problems.append(
+            f"kyeol.toml prefix/domain/region {(config.prefix, config.domain, config.region)} != runbook {(PREFIX, DOMAIN, REGION)}"
+        )
     for env, size in SIZING.items():
         e = config.env(env)
-        got = Sizing(e.node_type, e.nodes_min, e.nodes_max, e.rds_class or None, e.rds_multi_az,
-                     e.cache_node_type or None, e.cache_replicas > 0)
+        got = Sizing(
+            e.node_type,
+            e.nodes_min,
+            e.nodes_max,
+            e.rds_class or None,
+            e.rds_multi_az,
+            e.cache_node_type or None,
+            e.cache_replicas > 0,
+        )
         if got != size:
             problems.append(f"kyeol.toml [envs.{env}] {got} != runbook §3 {size}")
         if env in HOSTS and (e.service_host, e.api_host) != HOSTS[env]:
@@ -115,15 +129,26 @@ def expected_tfvars(config: KyeolConfig, env: str) -> dict[str, Any]:
     """What envs/<env>/terraform.tfvars must say, from kyeol.toml (itself checked against the runbook)."""
     e = config.env(env)
     want: dict[str, Any] = {
-        "name_prefix": config.prefix, "environment": env, "region": config.region, "vpc_cidr": e.cidr,
-        "node_instance_type": e.node_type, "node_min_size": e.nodes_min, "node_max_size": e.nodes_max,
+        "name_prefix": config.prefix,
+        "environment": env,
+        "region": config.region,
+        "vpc_cidr": e.cidr,
+        "node_instance_type": e.node_type,
+        "node_min_size": e.nodes_min,
+        "node_max_size": e.nodes_max,
     }
     if env in TARGET_ENVS:
-        want.update({
-            "rds_instance_class": e.rds_class, "rds_multi_az": e.rds_multi_az,
-            "cache_node_type": e.cache_node_type, "cache_num_cache_clusters": e.cache_replicas + 1,
-            "service_host": e.service_host, "api_host": e.api_host, "domain": config.domain,
-        })
+        want.update(
+            {
+                "rds_instance_class": e.rds_class,
+                "rds_multi_az": e.rds_multi_az,
+                "cache_node_type": e.cache_node_type,
+                "cache_num_cache_clusters": e.cache_replicas + 1,
+                "service_host": e.service_host,
+                "api_host": e.api_host,
+                "domain": config.domain,
+            }
+        )
     return want
 
 
@@ -189,8 +214,10 @@ def check_node_groups(root: Instance, env: str) -> list[str]:
             times, scopes = copies(inst), inst.scopes(block)
             if isinstance(times, Unknown) or isinstance(scopes, Unknown):
                 unknown = times if isinstance(times, Unknown) else scopes
-                problems.append(f"{place}: how many of this node group exist is only known after apply "
-                                f"({unknown.source}); runbook §3 counts every node")
+                problems.append(
+                    f"{place}: how many of this node group exist is only known after apply "
+                    f"({unknown.source}); runbook §3 counts every node"
+                )
                 continue
             scaling = block.child("scaling_config")
             if scaling is None:
@@ -199,8 +226,14 @@ def check_node_groups(root: Instance, env: str) -> list[str]:
             for scope in scopes * times:
                 types = inst.attr(block, "instance_types", scope=scope)
                 got = [inst.attr(scaling, k, scope=scope) for k in ("min_size", "max_size", "desired_size")]
-                untraced = [p for value, what in ((types, "instance_types"), *zip(got, ("min_size", "max_size", "desired_size"), strict=False))
-                            if (p := traced(value, what, place))]
+                untraced = [
+                    p
+                    for value, what in (
+                        (types, "instance_types"),
+                        *zip(got, ("min_size", "max_size", "desired_size"), strict=False),
+                    )
+                    if (p := traced(value, what, place))
+                ]
                 problems += untraced
                 if isinstance(types, list) and types != [size.node_type]:
                     problems.append(f"{place}: instance_types {types} != runbook §3 [{size.node_type!r}] for {env}")
@@ -217,8 +250,10 @@ def check_node_groups(root: Instance, env: str) -> list[str]:
     total = (sum(p[1] for p in parts), sum(p[2] for p in parts))
     if total != (size.nodes_min, size.nodes_max):
         breakdown = ", ".join(f"{address} {low}-{high}" for address, low, high in parts)
-        problems.append(f"{root.directory}: node groups add up to {total[0]}-{total[1]} nodes ({breakdown}); "
-                        f"runbook §3 wants {size.node_type} x {size.nodes_min}-{size.nodes_max} in total for {env}")
+        problems.append(
+            f"{root.directory}: node groups add up to {total[0]}-{total[1]} nodes ({breakdown}); "
+            f"runbook §3 wants {size.node_type} x {size.nodes_min}-{size.nodes_max} in total for {env}"
+        )
     return problems
 
 
@@ -232,7 +267,7 @@ def check_database(root: Instance, env: str) -> list[str]:
     problems = []
     for key, want in (("engine", "postgres"), ("instance_class", size.rds_class), ("multi_az", size.rds_multi_az)):
         got = inst.attr(block, key, default=False if key == "multi_az" else None, scope=scope)
-        if (p := traced(got, key, place)):
+        if p := traced(got, key, place):
             problems.append(p)
         elif got != want:
             problems.append(f"{place}: {key} = {got!r}, runbook §3 wants {want!r} for {env}")
@@ -247,10 +282,12 @@ def check_cache(root: Instance, env: str) -> list[str]:
     inst, block, scope = groups[0]
     place = where(inst, block)
     problems = []
-    values = {k: inst.attr(block, k, default=None, scope=scope) for k in (
-        "engine", "node_type", "num_cache_clusters", "automatic_failover_enabled", "multi_az_enabled")}
+    values = {
+        k: inst.attr(block, k, default=None, scope=scope)
+        for k in ("engine", "node_type", "num_cache_clusters", "automatic_failover_enabled", "multi_az_enabled")
+    }
     for key, got in values.items():
-        if (p := traced(got, key, place)):
+        if p := traced(got, key, place):
             problems.append(p)
     if problems:
         return problems
@@ -266,8 +303,10 @@ def check_cache(root: Instance, env: str) -> list[str]:
         if got != value:
             problems.append(f"{place}: {key} = {got!r}, runbook §3 wants {value!r} for {env}")
     if (nodes is None or nodes < 2) if size.cache_replicated else nodes not in (None, 1):
-        problems.append(f"{place}: num_cache_clusters = {nodes!r}: {env} wants "
-                        + ("a primary and at least one replica (replication)" if size.cache_replicated else "a single node"))
+        problems.append(
+            f"{place}: num_cache_clusters = {nodes!r}: {env} wants "
+            + ("a primary and at least one replica (replication)" if size.cache_replicated else "a single node")
+        )
     return problems
 
 
@@ -318,7 +357,9 @@ def check_name_prefix(root: Instance) -> list[str]:
                     if isinstance(value, Unknown) and _is_reference(value):
                         continue
                     if isinstance(value, Unknown) and not known:
-                        problems.append(f"{where(inst, block)}: {key} could not be traced to a `{PREFIX}` prefix ({value.source})")
+                        problems.append(
+                            f"{where(inst, block)}: {key} could not be traced to a `{PREFIX}` prefix ({value.source})"
+                        )
                     elif not (isinstance(known, str) and _prefixed(known)):
                         shown = f"{known}…" if isinstance(value, Unknown) else value
                         problems.append(f"{where(inst, block)}: {key} = {shown!r} does not start with `{PREFIX}`")
@@ -333,7 +374,9 @@ def check_region(tree: Path, env: str) -> list[str]:
         problems.append(f"{env_root(tree, env)}: var.region = {region!r}, runbook wants {REGION}")
     provider_region = root.provider_config_region("")
     if provider_region != REGION:
-        problems.append(f"{env_root(tree, env)}: the default aws provider's region is {provider_region!r}, runbook wants {REGION}")
+        problems.append(
+            f"{env_root(tree, env)}: the default aws provider's region is {provider_region!r}, runbook wants {REGION}"
+        )
     return problems
 
 
@@ -380,18 +423,26 @@ def check_pg_nat(tree: Path) -> list[str]:
         if env == "prod" and not found:
             problems.append(f"{env_root(tree, env)}: no modules/pg-nat instance (runbook §2.2: dedicated PG NAT in PROD)")
         if env != "prod":
-            problems += [f"{i.call.file}:{i.call.line}: modules/pg-nat is PROD only (runbook §2.2), found in {env}" for i in found if i.call]
+            problems += [
+                f"{i.call.file}:{i.call.line}: modules/pg-nat is PROD only (runbook §2.2), found in {env}"
+                for i in found
+                if i.call
+            ]
     return problems
 
 
 def check_oidc(root: Instance, env: str) -> list[str]:
-    providers = [(inst, block, scope, inst.attr(block, "url", scope=scope))
-                 for inst, block, scope in instances_of(root, "aws_iam_openid_connect_provider")]
+    providers = [
+        (inst, block, scope, inst.attr(block, "url", scope=scope))
+        for inst, block, scope in instances_of(root, "aws_iam_openid_connect_provider")
+    ]
     problems = []
     irsa = [p for p in providers if isinstance(p[3], Unknown) and "aws_eks_cluster" in p[3].source and "issuer" in p[3].source]
     if not irsa:
-        problems.append(f"{root.directory}: no IAM OIDC provider for the EKS issuer (IRSA, runbook §2.2) in {env}: "
-                        f"urls {[p[3] for p in providers]}")
+        problems.append(
+            f"{root.directory}: no IAM OIDC provider for the EKS issuer (IRSA, runbook §2.2) in {env}: "
+            f"urls {[p[3] for p in providers]}"
+        )
     github = [p for p in providers if p[3] == GITHUB_OIDC_URL]
     if env == "mgmt" and not github:
         problems.append(f"{root.directory}: no IAM OIDC provider for GitHub Actions ({GITHUB_OIDC_URL}) in MGMT (runbook §2.2)")
@@ -407,12 +458,14 @@ def check_cloudfront_aliases(root: Instance, env: str) -> list[str]:
     problems = []
     for inst, block, scope in instances_of(root, "aws_cloudfront_distribution"):
         value = inst.attr(block, "aliases", default=[], scope=scope)
-        if (p := traced(value, "aliases", where(inst, block))):
+        if p := traced(value, "aliases", where(inst, block)):
             problems.append(p)
         elif isinstance(value, list):
             aliases.update(v for v in value if isinstance(v, str))
     if not problems and aliases != set(HOSTS[env]):
-        problems.append(f"{root.directory}: CloudFront aliases {sorted(aliases)} != runbook §1 hosts {list(HOSTS[env])} for {env}")
+        problems.append(
+            f"{root.directory}: CloudFront aliases {sorted(aliases)} != runbook §1 hosts {list(HOSTS[env])} for {env}"
+        )
     return problems
 
 

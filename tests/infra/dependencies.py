@@ -140,12 +140,20 @@ class Graph:
 
     def resources(self, module_dir: str, tf_type: str) -> list[Node]:
         """Resource nodes of one type in every instance of a module directory (e.g. ``pg-nat``)."""
-        return [Node(inst.address, "resource", ".".join(b.labels))
-                for inst in self.instances.values() if inst.directory.name == module_dir
-                for b in inst.resources(tf_type)]
+        return [
+            Node(inst.address, "resource", ".".join(b.labels))
+            for inst in self.instances.values()
+            if inst.directory.name == module_dir
+            for b in inst.resources(tf_type)
+        ]
 
     def waits_for_type(self, start: Node, module_dir: str, tf_type: str, name: str | None = None) -> bool:
         """Does *start* wait for a resource of *tf_type* (named *name*) in an instance of *module_dir*?"""
         dirs = {addr for addr, inst in self.instances.items() if inst.directory.name == module_dir}
-        return any(n.kind == "resource" and n.address in dirs and n.name.split(".")[0] == tf_type
-                   and (name is None or n.name.split(".")[1] == name) for n in self.waits_for(start))
+        return any(
+            n.kind == "resource"
+            and n.address in dirs
+            and n.name.split(".")[0] == tf_type
+            and (name is None or n.name.split(".")[1] == name)
+            for n in self.waits_for(start)
+        )

@@ -56,7 +56,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise EvalError(f"cannot read {text[pos:pos + 20]!r}")
+            raise EvalError(f"cannot read {text[pos : pos + 20]!r}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -82,9 +82,19 @@ def _binary(op: str, a: Any, b: Any) -> Any:
     if unknown:
         return Unknown(f"({unknown.source} {op} …)")
     return {
-        "||": lambda: a or b, "&&": lambda: a and b, "==": lambda: a == b, "!=": lambda: a != b,
-        "<": lambda: a < b, ">": lambda: a > b, "<=": lambda: a <= b, ">=": lambda: a >= b,
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "%": lambda: a % b,
+        "||": lambda: a or b,
+        "&&": lambda: a and b,
+        "==": lambda: a == b,
+        "!=": lambda: a != b,
+        "<": lambda: a < b,
+        ">": lambda: a > b,
+        "<=": lambda: a <= b,
+        ">=": lambda: a >= b,
+        "+": lambda: a + b,
+        "-": lambda: a - b,
+        "*": lambda: a * b,
+        "/": lambda: a / b,
+        "%": lambda: a % b,
     }[op]()
 
 
@@ -111,37 +121,69 @@ def _flatten(value: Any) -> list[Any]:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "lower": str.lower, "upper": str.upper, "tostring": str, "tonumber": float, "tobool": bool,
-    "format": _format, "join": lambda sep, items: sep.join(map(str, items)),
+    "lower": str.lower,
+    "upper": str.upper,
+    "tostring": str,
+    "tonumber": float,
+    "tobool": bool,
+    "format": _format,
+    "join": lambda sep, items: sep.join(map(str, items)),
     "merge": lambda *ms: {k: v for m in ms for k, v in m.items()},
     "concat": lambda *ls: [x for lst in ls for x in lst],
-    "length": len, "min": min, "max": max, "tolist": list, "toset": lambda x: sorted(set(x)),
-    "contains": lambda coll, v: v in coll, "lookup": lambda m, k, *d: m.get(k, *d),
-    "keys": sorted, "values": lambda m: [m[k] for k in sorted(m)],
-    "replace": lambda s, a, b: s.replace(a, b), "trimsuffix": lambda s, x: s.removesuffix(x),
-    "trimprefix": lambda s, x: s.removeprefix(x), "split": lambda sep, s: s.split(sep),
-    "range": lambda *a: list(range(*map(int, a))), "slice": lambda lst, a, b: lst[int(a):int(b)],
+    "length": len,
+    "min": min,
+    "max": max,
+    "tolist": list,
+    "toset": lambda x: sorted(set(x)),
+    "contains": lambda coll, v: v in coll,
+    "lookup": lambda m, k, *d: m.get(k, *d),
+    "keys": sorted,
+    "values": lambda m: [m[k] for k in sorted(m)],
+    "replace": lambda s, a, b: s.replace(a, b),
+    "trimsuffix": lambda s, x: s.removesuffix(x),
+    "trimprefix": lambda s, x: s.removeprefix(x),
+    "split": lambda sep, s: s.split(sep),
+    "range": lambda *a: list(range(*map(int, a))),
+    "slice": lambda lst, a, b: lst[int(a) : int(b)],
     "cidrsubnet": lambda cidr, bits, num: _cidrsubnet(cidr, int(bits), int(num)),
-    "distinct": lambda lst: list(dict.fromkeys(lst)), "flatten": _flatten,
-    "element": lambda lst, i: lst[int(i) % len(lst)], "compact": lambda lst: [x for x in lst if x not in ("", None)],
-    "startswith": lambda s, p: s.startswith(p), "endswith": lambda s, p: s.endswith(p),
-    "substr": lambda s, o, n: s[int(o):] if int(n) < 0 else s[int(o):int(o) + int(n)], "trimspace": str.strip,
-    "jsonencode": _jsonencode, "jsondecode": json.loads,
-    "setsubtract": lambda a, b: sorted(set(a) - set(b)), "sort": sorted,
+    "distinct": lambda lst: list(dict.fromkeys(lst)),
+    "flatten": _flatten,
+    "element": lambda lst, i: lst[int(i) % len(lst)],
+    "compact": lambda lst: [x for x in lst if x not in ("", None)],
+    "startswith": lambda s, p: s.startswith(p),
+    "endswith": lambda s, p: s.endswith(p),
+    "substr": lambda s, o, n: s[int(o) :] if int(n) < 0 else s[int(o) : int(o) + int(n)],
+    "trimspace": str.strip,
+    "jsonencode": _jsonencode,
+    "jsondecode": json.loads,
+    "setsubtract": lambda a, b: sorted(set(a) - set(b)),
+    "sort": sorted,
 }
 
 
 def _cidrsubnet(cidr: str, bits: int, num: int) -> str:
     net = ipaddress.ip_network(cidr)
-    return str(list(net.subnets(prefixlen_diff=bits))[num]) if bits <= 12 else str(
-        ipaddress.ip_network((int(net.network_address) + (num << (net.max_prefixlen - net.prefixlen - bits)), net.prefixlen + bits)))
+    return (
+        str(list(net.subnets(prefixlen_diff=bits))[num])
+        if bits <= 12
+        else str(
+            ipaddress.ip_network(
+                (int(net.network_address) + (num << (net.max_prefixlen - net.prefixlen - bits)), net.prefixlen + bits)
+            )
+        )
+    )
 
 
 class _Parser:
     """Recursive descent over HCL expression tokens, evaluating as it goes."""
 
-    def __init__(self, text: str, resolve: Callable[[list[str | int], str], Any],
-                 template: Callable[[str, dict[str, Any]], Any], scope: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        text: str,
+        resolve: Callable[[list[str | int], str], Any],
+        template: Callable[[str, dict[str, Any]], Any],
+        scope: dict[str, Any] | None = None,
+    ):
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
@@ -259,7 +301,9 @@ class _Parser:
         if name == "try":
             return next((a for a in args if not isinstance(a, Unknown)), Unknown(f"try(…) in {self.text}"))
         if name == "coalesce":
-            return next((a for a in args if a not in (None, "") and not isinstance(a, Unknown)), Unknown(f"coalesce(…) in {self.text}"))
+            return next(
+                (a for a in args if a not in (None, "") and not isinstance(a, Unknown)), Unknown(f"coalesce(…) in {self.text}")
+            )
         unknown = _unknown_of(*args)
         if unknown or name not in FUNCTIONS:
             return Unknown(unknown.source if unknown else f"{name}(…) in {self.text}")

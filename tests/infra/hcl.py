@@ -138,9 +138,7 @@ def top_blocks(directory: Path, block_type: str) -> list[Block]:
 
 def module_dirs(tree: Path) -> list[Path]:
     """Every directory under *tree* that holds ``.tf`` files (skipping ``.terraform`` caches)."""
-    return sorted(
-        {p.parent for p in Path(tree).rglob("*.tf") if ".terraform" not in p.parts and p.is_file()}
-    )
+    return sorted({p.parent for p in Path(tree).rglob("*.tf") if ".terraform" not in p.parts and p.is_file()})
 
 
 def load_tfvars(path: Path) -> dict[str, Any]:

@@ -99,17 +99,33 @@ def check_module_calls(directory: Path) -> list[Problem]:
         if target is None:
             continue
         if not tf_files(target):
-            problems.append(Problem(call.file, call.line, "missing-module", f'module "{name}": source {call.value("source")} has no .tf files'))
+            problems.append(
+                Problem(
+                    call.file, call.line, "missing-module", f'module "{name}": source {call.value("source")} has no .tf files'
+                )
+            )
             continue
         declared = variables(target)
         for attr in call.attrs.values():
             if attr.name not in MODULE_META and attr.name not in declared:
-                problems.append(Problem(call.file, attr.line, "unknown-input",
-                                        f'module "{name}" passes "{attr.name}", which {target.name} does not declare'))
+                problems.append(
+                    Problem(
+                        call.file,
+                        attr.line,
+                        "unknown-input",
+                        f'module "{name}" passes "{attr.name}", which {target.name} does not declare',
+                    )
+                )
         for var_name, var in declared.items():
             if "default" not in var.attrs and var_name not in call.attrs:
-                problems.append(Problem(call.file, call.line, "missing-input",
-                                        f'module "{name}" does not pass required variable "{var_name}" of {target.name} ({var.where})'))
+                problems.append(
+                    Problem(
+                        call.file,
+                        call.line,
+                        "missing-input",
+                        f'module "{name}" does not pass required variable "{var_name}" of {target.name} ({var.where})',
+                    )
+                )
     return problems
 
 
@@ -119,22 +135,35 @@ def check_references(directory: Path) -> list[Problem]:
     calls = module_calls(directory)
     declared_vars = variables(directory)
     for file in load_module(directory):
-        expressions = Block(file.type, file.labels, file.line, file.file, file.attrs,
-                            [b for b in file.blocks if b.type not in ADDRESS_BLOCKS])
+        expressions = Block(
+            file.type, file.labels, file.line, file.file, file.attrs, [b for b in file.blocks if b.type not in ADDRESS_BLOCKS]
+        )
         for _block, attr in _attrs(expressions):
             for text in references(attr.value):  # only expressions, never prose in strings
                 for m in _MODULE_REF.finditer(text):
                     mod, out = m.group(1), m.group(2)
                     if mod not in calls:
-                        problems.append(Problem(file.file, attr.line, "unknown-module", f'"{m.group(0)}": no module "{mod}" here'))
+                        problems.append(
+                            Problem(file.file, attr.line, "unknown-module", f'"{m.group(0)}": no module "{mod}" here')
+                        )
                         continue
                     target = local_source(calls[mod])
                     if out and target is not None and tf_files(target) and out not in outputs(target):
-                        problems.append(Problem(file.file, attr.line, "unknown-output",
-                                                f'"{m.group(0)}": module {target.name} has no output "{out}"'))
+                        problems.append(
+                            Problem(
+                                file.file,
+                                attr.line,
+                                "unknown-output",
+                                f'"{m.group(0)}": module {target.name} has no output "{out}"',
+                            )
+                        )
                 for var in _VAR_REF.findall(text):
                     if var not in declared_vars:
-                        problems.append(Problem(file.file, attr.line, "undeclared-variable", f'"var.{var}" is not declared in {directory.name}'))
+                        problems.append(
+                            Problem(
+                                file.file, attr.line, "undeclared-variable", f'"var.{var}" is not declared in {directory.name}'
+                            )
+                        )
     return problems
 
 
@@ -153,19 +182,20 @@ def resolve_address(directory: Path, address: str) -> str | None:
     the call, and a call with ``count``/``for_each`` needs one.
     """
     rest, here = address, directory
-    while (m := _ADDRESS_STEP.match(rest)):
+    while m := _ADDRESS_STEP.match(rest):
         name, key = m.group(1), m.group(2)
         call = module_calls(here).get(name)
         if call is None:
             return f'no module "{name}" in {here.name}'
         repeated = "count" in call.attrs or "for_each" in call.attrs
         if repeated != (key is not None):
-            return (f'module "{name}" in {here.name} ' +
-                    ("has count/for_each: name one instance (e.g. [0])" if repeated else "has no count/for_each: drop the key"))
+            return f'module "{name}" in {here.name} ' + (
+                "has count/for_each: name one instance (e.g. [0])" if repeated else "has no count/for_each: drop the key"
+            )
         target = local_source(call)
         if target is None or not tf_files(target):
             return f'module "{name}" in {here.name} is not a local module this check can follow'
-        here, rest = target, rest[m.end():]
+        here, rest = target, rest[m.end() :]
     if not rest:
         return None
     r = _RESOURCE_ADDRESS.fullmatch(rest)
@@ -187,11 +217,20 @@ def check_moved(directory: Path) -> list[Problem]:
             continue
         why = resolve_address(directory, target)
         if why is not None:
-            problems.append(Problem(block.file, block.attrs["to"].line, "moved-to-unknown",
-                                    f'moved to "{target}", which is not declared: {why}'))
+            problems.append(
+                Problem(
+                    block.file, block.attrs["to"].line, "moved-to-unknown", f'moved to "{target}", which is not declared: {why}'
+                )
+            )
         if resolve_address(directory, source) is None:
-            problems.append(Problem(block.file, block.attrs["from"].line, "moved-from-declared",
-                                    f'moved from "{source}", which is still declared: Terraform refuses the move'))
+            problems.append(
+                Problem(
+                    block.file,
+                    block.attrs["from"].line,
+                    "moved-from-declared",
+                    f'moved from "{source}", which is still declared: Terraform refuses the move',
+                )
+            )
     return problems
 
 
@@ -221,8 +260,16 @@ def check_backend(directory: Path, *, local_state: bool) -> list[Problem]:
     """Env roots: ``backend "s3"`` with the account-specific settings left to kyeol; bootstrap: local state."""
     found = backends(directory)
     if local_state:
-        return [Problem(b.file, b.line, "unexpected-backend", f"{directory.name} keeps local state (it creates the bucket) but declares backend {b.labels}")
-                for b in found if b.labels != ("local",)]
+        return [
+            Problem(
+                b.file,
+                b.line,
+                "unexpected-backend",
+                f"{directory.name} keeps local state (it creates the bucket) but declares backend {b.labels}",
+            )
+            for b in found
+            if b.labels != ("local",)
+        ]
     if not found:
         return [Problem(directory / "versions.tf", 0, "missing-backend", f'{directory.name} declares no backend "s3"')]
     problems = []
@@ -231,8 +278,14 @@ def check_backend(directory: Path, *, local_state: bool) -> list[Problem]:
             problems.append(Problem(b.file, b.line, "wrong-backend", f'{directory.name}: backend {b.labels} should be "s3"'))
         for key in BACKEND_FROM_KYEOL:
             if key in b.attrs:
-                problems.append(Problem(b.file, b.attrs[key].line, "backend-hardcoded",
-                                        f'{directory.name}: backend "{key}" is passed by kyeol with -backend-config; do not hard-code it'))
+                problems.append(
+                    Problem(
+                        b.file,
+                        b.attrs[key].line,
+                        "backend-hardcoded",
+                        f'{directory.name}: backend "{key}" is passed by kyeol with -backend-config; do not hard-code it',
+                    )
+                )
     return problems
 
 
@@ -242,7 +295,9 @@ def check_tfvars(directory: Path) -> list[Problem]:
         return []
     declared = variables(directory)
     return [
-        Problem(path, attr.line, "tfvars-undeclared", f'terraform.tfvars sets "{attr.name}", which {directory.name} does not declare')
+        Problem(
+            path, attr.line, "tfvars-undeclared", f'terraform.tfvars sets "{attr.name}", which {directory.name} does not declare'
+        )
         for attr in load_file(path).attrs.values()
         if attr.name not in declared
     ]

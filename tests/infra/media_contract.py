@@ -100,8 +100,7 @@ def resolve(root: Instance, text: Any) -> Ref | None:
     for inst in root.walk():
         if inst.directory.name != directory:
             continue
-        blocks = [b for f in inst.files for b in f.children("data" if data else "resource")
-                  if b.labels == (tf_type, name)]
+        blocks = [b for f in inst.files for b in f.children("data" if data else "resource") if b.labels == (tf_type, name)]
         if blocks:
             key = path[0] if len(path) > 1 else None
             return Ref(inst, blocks[0], key, path[-1] if path else "")
@@ -161,11 +160,19 @@ def statements(inst: Instance, doc: Block, scope: dict[str, Any]) -> list[Statem
     out = []
     for st, sc in blocks(inst, doc, "statement", scope):
         s = lambda b, a, d=None: symbolic(inst, b.value(a, d), sc)  # noqa: E731
-        out.append(Statement(
-            str(s(st, "sid", "")), str(s(st, "effect", "Allow")), list(s(st, "actions", [])), list(s(st, "resources", [])),
-            [(str(s(p, "type")), list(s(p, "identifiers", []))) for p, _ in blocks(inst, st, "principals", sc)],
-            [(str(s(c, "test")), str(s(c, "variable")).lower(), list(s(c, "values", []))) for c, _ in blocks(inst, st, "condition", sc)],
-        ))
+        out.append(
+            Statement(
+                str(s(st, "sid", "")),
+                str(s(st, "effect", "Allow")),
+                list(s(st, "actions", [])),
+                list(s(st, "resources", [])),
+                [(str(s(p, "type")), list(s(p, "identifiers", []))) for p, _ in blocks(inst, st, "principals", sc)],
+                [
+                    (str(s(c, "test")), str(s(c, "variable")).lower(), list(s(c, "values", [])))
+                    for c, _ in blocks(inst, st, "condition", sc)
+                ],
+            )
+        )
     return out
 
 
@@ -223,22 +230,31 @@ def bucket_policy_readers(bucket: MediaBucket, location: str) -> tuple[list[str]
     problems, readers, tls_only = [], [], False
     for s in statements(inst, *found):
         if s.effect == "Deny":
-            tls_only |= (s.actions == ["s3:*"] and s.principals == [("*", ["*"])]
-                         and ("Bool", "aws:securetransport", ["false"]) in s.conditions
-                         and {arn, f"{arn}/*"} <= set(s.resources))
+            tls_only |= (
+                s.actions == ["s3:*"]
+                and s.principals == [("*", ["*"])]
+                and ("Bool", "aws:securetransport", ["false"]) in s.conditions
+                and {arn, f"{arn}/*"} <= set(s.resources)
+            )
             continue
         source = [c for c in s.conditions if c[0] == "StringEquals" and c[1] == "aws:sourcearn"]
         if s.principals != [("Service", ["cloudfront.amazonaws.com"])] or len(source) != 1 or len(source[0][2]) != 1:
-            problems.append(f"{place}: statement {s.sid or '?'} allows {s.principals} {s.actions}; only CloudFront, "
-                            "limited by aws:SourceArn to one distribution, may be allowed")
+            problems.append(
+                f"{place}: statement {s.sid or '?'} allows {s.principals} {s.actions}; only CloudFront, "
+                "limited by aws:SourceArn to one distribution, may be allowed"
+            )
             continue
         if s.actions != ["s3:GetObject"] or s.resources != [f"{arn}/{location}/*"]:
-            problems.append(f"{place}: statement {s.sid or '?'} lets CloudFront {s.actions} on {s.resources}; "
-                            f"expected s3:GetObject on {arn}/{location}/* only")
+            problems.append(
+                f"{place}: statement {s.sid or '?'} lets CloudFront {s.actions} on {s.resources}; "
+                f"expected s3:GetObject on {arn}/{location}/* only"
+            )
         readers.append(source[0][2][0])
     if not tls_only:
-        problems.append(f"{place}: no Deny of s3:* on the bucket and its objects for every principal when "
-                        "aws:SecureTransport is false (TLS-only)")
+        problems.append(
+            f"{place}: no Deny of s3:* on the bucket and its objects for every principal when "
+            "aws:SecureTransport is false (TLS-only)"
+        )
     if not readers:
         problems.append(f"{place}: no statement lets a CloudFront distribution read {bucket.name}")
     return readers, problems
@@ -256,20 +272,30 @@ def media_host(root: Instance, bucket: MediaBucket, reader: str, location: str) 
     aliases = inst.attr(dist, "aliases", [], scope=scope)
     host = aliases[0] if isinstance(aliases, list) and len(aliases) == 1 and isinstance(aliases[0], str) else None
     origins = {symbolic(inst, o.value("origin_id"), s): (o, s) for o, s in blocks(inst, dist, "origin", scope)}
-    behaviours = [(b, s) for b, s in blocks(inst, dist, "ordered_cache_behavior", scope)
-                  if inst.attr(b, "path_pattern", scope=s) == f"/{location}/*"]
+    behaviours = [
+        (b, s)
+        for b, s in blocks(inst, dist, "ordered_cache_behavior", scope)
+        if inst.attr(b, "path_pattern", scope=s) == f"/{location}/*"
+    ]
     problems = [] if host else [f"{place} [{ref.key}]: aliases = {aliases!r}, expected one public host"]
     if len(behaviours) != 1:
-        return host, problems + [(f"{place} [{ref.key}]: {len(behaviours)} ordered_cache_behavior for /{location}/*, "
-                                 "expected 1 (media URLs would reach the ALB)")]
+        return host, problems + [
+            (
+                f"{place} [{ref.key}]: {len(behaviours)} ordered_cache_behavior for /{location}/*, "
+                "expected 1 (media URLs would reach the ALB)"
+            )
+        ]
     behaviour, bscope = behaviours[0]
     origin = origins.get(symbolic(inst, behaviour.value("target_origin_id"), bscope))
     if origin is None or symbolic(inst, origin[0].value("domain_name"), origin[1]) != bucket.regional_domain:
-        problems.append(f"{place} [{ref.key}]: /{location}/* does not go to an origin whose domain_name is "
-                        f"{bucket.regional_domain}")
+        problems.append(
+            f"{place} [{ref.key}]: /{location}/* does not go to an origin whose domain_name is {bucket.regional_domain}"
+        )
     elif not _signed_by_oac(root, symbolic(inst, origin[0].value("origin_access_control_id"), origin[1])):
-        problems.append(f"{place} [{ref.key}]: the media origin has no S3 origin access control signing "
-                        "always with sigv4 (the private bucket would answer 403)")
+        problems.append(
+            f"{place} [{ref.key}]: the media origin has no S3 origin access control signing "
+            "always with sigv4 (the private bucket would answer 403)"
+        )
     cache = resolve(root, symbolic(inst, behaviour.value("cache_policy_id"), bscope))
     cache_name = inst.attr(cache.block, "name") if cache else None
     if cache_name != "Managed-CachingOptimized":
@@ -279,8 +305,10 @@ def media_host(root: Instance, bucket: MediaBucket, reader: str, location: str) 
     csp = security.child("content_security_policy") if security else None
     policy = headers.inst.attr(csp, "content_security_policy") if headers and csp else None
     if not (security and security.child("strict_transport_security") and isinstance(policy, str) and "sandbox" in policy):
-        problems.append(f"{place} [{ref.key}]: /{location}/* responses get no HSTS and sandboxing Content-Security-Policy "
-                        f"(CSP {policy!r}): an uploaded SVG or HTML opened directly would run script on the host")
+        problems.append(
+            f"{place} [{ref.key}]: /{location}/* responses get no HSTS and sandboxing Content-Security-Policy "
+            f"(CSP {policy!r}): an uploaded SVG or HTML opened directly would run script on the host"
+        )
     methods = inst.attr(behaviour, "allowed_methods", scope=bscope)
     if not isinstance(methods, list) or set(methods) - {"GET", "HEAD", "OPTIONS"}:
         problems.append(f"{place} [{ref.key}]: /{location}/* allows {methods!r}; media is read-only at the edge")
@@ -292,11 +320,23 @@ def _signed_by_oac(root: Instance, value: Any) -> bool:
     if ref is None or ref.block.labels[0] != "aws_cloudfront_origin_access_control":
         return False
     get = lambda a: ref.inst.attr(ref.block, a)  # noqa: E731
-    return (get("origin_access_control_origin_type"), get("signing_behavior"), get("signing_protocol")) == ("s3", "always", "sigv4")
+    return (get("origin_access_control_origin_type"), get("signing_behavior"), get("signing_protocol")) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
 
 
-def role_problems(root: Instance, bucket: MediaBucket, role_arn: str, accounts: list[str], location: str,
-                  env: str, account: str, private: MediaBucket | None = None) -> list[str]:
+def role_problems(
+    root: Instance,
+    bucket: MediaBucket,
+    role_arn: str,
+    accounts: list[str],
+    location: str,
+    env: str,
+    account: str,
+    private: MediaBucket | None = None,
+) -> list[str]:
     """The role an annotation names: this env's account, trusted by *accounts*, media objects only."""
     m = _ROLE_ARN.match(role_arn)
     if not m:
@@ -320,11 +360,12 @@ def role_problems(root: Instance, bucket: MediaBucket, role_arn: str, accounts: 
                     problems.append(f"{place}: trust aud = {values}, expected ['sts.amazonaws.com']")
     missing = sorted(set(accounts) - set(subs))
     if missing:
-        problems.append(f"{place}: the trust policy does not admit {missing} (subjects: {subs}); their pods "
-                        "would get AccessDenied from sts:AssumeRoleWithWebIdentity")
+        problems.append(
+            f"{place}: the trust policy does not admit {missing} (subjects: {subs}); their pods "
+            "would get AccessDenied from sts:AssumeRoleWithWebIdentity"
+        )
     own = "{" + f"{inst.directory.name}: aws_iam_role.{role.labels[1]}"
-    inline = [b for b in inst.resources("aws_iam_role_policy")
-              if str(symbolic(inst, b.value("role"))).startswith(own + ".")]
+    inline = [b for b in inst.resources("aws_iam_role_policy") if str(symbolic(inst, b.value("role"))).startswith(own + ".")]
     if not inline:
         return problems + [f"{place}: no inline policy: the role cannot write media"]
     allowed: set[str] = set()
@@ -347,11 +388,22 @@ def _media_statement(place: str, s: Statement, arn: str, location: str, private:
     objects = f"{arn}/{location}/*"
     if set(s.actions) <= OBJECT_ACTIONS and s.resources == [objects]:
         return []
-    prefixes = [v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals]
-    if s.actions == ["s3:ListBucket"] and s.resources == [arn] and prefixes and all(p.startswith(f"{location}/") for p in prefixes):
+    prefixes = [
+        v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals
+    ]
+    if (
+        s.actions == ["s3:ListBucket"]
+        and s.resources == [arn]
+        and prefixes
+        and all(p.startswith(f"{location}/") for p in prefixes)
+    ):
         return []
-    return [(f"{place}: statement {s.sid or '?'} allows {s.actions} on {s.resources} (s3:prefix {prefixes}); the media "
-            f"role may only use {sorted(OBJECT_ACTIONS)} on {objects} and s3:ListBucket on {arn} under {location}/")]
+    return [
+        (
+            f"{place}: statement {s.sid or '?'} allows {s.actions} on {s.resources} (s3:prefix {prefixes}); the media "
+            f"role may only use {sorted(OBJECT_ACTIONS)} on {objects} and s3:ListBucket on {arn} under {location}/"
+        )
+    ]
 
 
 # --- The overlay against it --------------------------------------------------------------------
@@ -378,13 +430,17 @@ def check_media(root: Instance, docs: list[dict[str, Any]], env: str, account: s
             values = _env(container)
             missing = [k for k in MEDIA_ENV if not values.get(k)]
             if missing:
-                problems.append(f"Deployment {name} ({env}) container {container['name']}: no {missing}; Saleor would "
-                                "store uploads on the pod's (read-only) filesystem")
+                problems.append(
+                    f"Deployment {name} ({env}) container {container['name']}: no {missing}; Saleor would "
+                    "store uploads on the pod's (read-only) filesystem"
+                )
             settings[f"{name}/{container['name']}"] = {k: values.get(k, "") for k in MEDIA_ENV}
         sa = accounts.get(spec.get("serviceAccountName", ""), {})
         if not ((sa.get("metadata") or {}).get("annotations") or {}).get(ROLE_ANNOTATION):
-            problems.append(f"Deployment {name} ({env}): service account {spec.get('serviceAccountName')!r} has no "
-                            f"{ROLE_ANNOTATION}: boto3 finds no credentials")
+            problems.append(
+                f"Deployment {name} ({env}): service account {spec.get('serviceAccountName')!r} has no "
+                f"{ROLE_ANNOTATION}: boto3 finds no credentials"
+            )
     if problems or not settings:
         return problems
     distinct = {tuple(v.values()) for v in settings.values()}
@@ -393,8 +449,10 @@ def check_media(root: Instance, docs: list[dict[str, Any]], env: str, account: s
     want = dict(zip(MEDIA_ENV, distinct.pop(), strict=False))
     location = want["AWS_LOCATION"]
     if want["AWS_MEDIA_BUCKET_NAME"] != bucket.name:
-        problems.append(f"{env}: AWS_MEDIA_BUCKET_NAME = {want['AWS_MEDIA_BUCKET_NAME']!r}, Terraform makes "
-                        f"{bucket.name!r} ({where(bucket.ref.inst, bucket.ref.block)})")
+        problems.append(
+            f"{env}: AWS_MEDIA_BUCKET_NAME = {want['AWS_MEDIA_BUCKET_NAME']!r}, Terraform makes "
+            f"{bucket.name!r} ({where(bucket.ref.inst, bucket.ref.block)})"
+        )
     region = root.provider_config_region("")
     if want["AWS_S3_REGION_NAME"] != region:
         problems.append(f"{env}: AWS_S3_REGION_NAME = {want['AWS_S3_REGION_NAME']!r}, the bucket is in {region!r}")
@@ -406,11 +464,15 @@ def check_media(root: Instance, docs: list[dict[str, Any]], env: str, account: s
         problems += found
         hosts.append(host)
     if readers and hosts != [want["AWS_MEDIA_CUSTOM_DOMAIN"]]:
-        problems.append(f"{env}: AWS_MEDIA_CUSTOM_DOMAIN = {want['AWS_MEDIA_CUSTOM_DOMAIN']!r}, but the media bucket "
-                        f"is read by the distribution(s) of {hosts}: media URLs would not reach it")
+        problems.append(
+            f"{env}: AWS_MEDIA_CUSTOM_DOMAIN = {want['AWS_MEDIA_CUSTOM_DOMAIN']!r}, but the media bucket "
+            f"is read by the distribution(s) of {hosts}: media URLs would not reach it"
+        )
     arns: dict[str, list[str]] = {}
     for name in MEDIA_WORKLOADS:
-        sa_name = next(d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == name)["spec"]["template"]["spec"]["serviceAccountName"]
+        sa_name = next(d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == name)["spec"]["template"][
+            "spec"
+        ]["serviceAccountName"]
         sa = accounts[sa_name]
         namespace = sa["metadata"].get("namespace", "default")
         arns.setdefault(sa["metadata"]["annotations"][ROLE_ANNOTATION], []).append(f"system:serviceaccount:{namespace}:{sa_name}")
@@ -439,8 +501,15 @@ def _private_statement(s: Statement, arn: str, location: str) -> bool:
     """One of the three statement shapes the Saleor role may have on the private bucket."""
     if set(s.actions) <= OBJECT_ACTIONS and s.resources == [f"{arn}/{location}/*"]:
         return True
-    prefixes = [v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals]
-    if s.actions == ["s3:ListBucket"] and s.resources == [arn] and prefixes and all(p.startswith(f"{location}/") for p in prefixes):
+    prefixes = [
+        v for test, var, vals in s.conditions if test in ("StringLike", "StringEquals") and var == "s3:prefix" for v in vals
+    ]
+    if (
+        s.actions == ["s3:ListBucket"]
+        and s.resources == [arn]
+        and prefixes
+        and all(p.startswith(f"{location}/") for p in prefixes)
+    ):
         return True
     return _kms_through_s3(s, arn)
 
@@ -449,15 +518,26 @@ def _kms_through_s3(s: Statement, arn: str) -> bool:
     """The env key, usable only by S3 and only for this bucket (SSE-KMS with a bucket key)."""
     via = [vals for test, var, vals in s.conditions if test == "StringEquals" and var == "kms:viaservice"]
     context = [vals for test, var, vals in s.conditions if test == "StringEquals" and var == "kms:encryptioncontext:aws:s3:arn"]
-    return (set(s.actions) <= KMS_ACTIONS and len(s.resources) == 1 and len(via) == 1 and len(via[0]) == 1
-            and via[0][0].startswith("s3.") and via[0][0].endswith(".amazonaws.com") and context == [[arn]])
+    return (
+        set(s.actions) <= KMS_ACTIONS
+        and len(s.resources) == 1
+        and len(via) == 1
+        and len(via[0]) == 1
+        and via[0][0].startswith("s3.")
+        and via[0][0].endswith(".amazonaws.com")
+        and context == [[arn]]
+    )
 
 
 def _attached(bucket: MediaBucket, tf_type: str) -> list[tuple[Block, dict[str, Any]]]:
     inst = bucket.ref.inst
     own = "{" + f"{inst.directory.name}: aws_s3_bucket.{bucket.ref.block.labels[1]}.id" + "}"
-    return [(b, s) for b in inst.resources(tf_type) for s in (_scope_for(inst, b, None) or {},)
-            if symbolic(inst, b.value("bucket")) == own]
+    return [
+        (b, s)
+        for b in inst.resources(tf_type)
+        for s in (_scope_for(inst, b, None) or {},)
+        if symbolic(inst, b.value("bucket")) == own
+    ]
 
 
 def private_bucket_problems(root: Instance, bucket: MediaBucket) -> tuple[str | None, list[str]]:
@@ -468,13 +548,22 @@ def private_bucket_problems(root: Instance, bucket: MediaBucket) -> tuple[str | 
     inst, place = bucket.ref.inst, where(bucket.ref.inst, bucket.ref.block)
     problems, key = [], None
     sse = _attached(bucket, "aws_s3_bucket_server_side_encryption_configuration")
-    rules = [(d, s) for b, s in sse for r, rs in blocks(inst, b, "rule", s) for d, _ in blocks(inst, r, "apply_server_side_encryption_by_default", rs)]
+    rules = [
+        (d, s)
+        for b, s in sse
+        for r, rs in blocks(inst, b, "rule", s)
+        for d, _ in blocks(inst, r, "apply_server_side_encryption_by_default", rs)
+    ]
     if len(rules) != 1 or inst.attr(rules[0][0], "sse_algorithm", scope=rules[0][1]) not in ("aws:kms", "aws:kms:dsse"):
         problems.append(f"{place}: {bucket.name} is not encrypted with a KMS key by default (SSE-KMS)")
     else:
         key = symbolic(inst, rules[0][0].value("kms_master_key_id"), rules[0][1])
     versioning = _attached(bucket, "aws_s3_bucket_versioning")
-    if not any(inst.attr(c, "status", scope=s) == "Enabled" for b, s in versioning for c, _ in blocks(inst, b, "versioning_configuration", s)):
+    if not any(
+        inst.attr(c, "status", scope=s) == "Enabled"
+        for b, s in versioning
+        for c, _ in blocks(inst, b, "versioning_configuration", s)
+    ):
         problems.append(f"{place}: {bucket.name} is not versioned")
     blocked = _attached(bucket, "aws_s3_bucket_public_access_block")
     flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
@@ -491,19 +580,29 @@ def private_bucket_problems(root: Instance, bucket: MediaBucket) -> tuple[str | 
         tls_only = False
         for s in statements(inst, *found):
             if s.effect != "Deny":
-                problems.append(f"{where(inst, policies[0][0])}: statement {s.sid or '?'} allows {s.principals} {s.actions}; "
-                                "the private bucket's policy grants nothing (IAM gives the Saleor role its access)")
-            tls_only |= (s.effect == "Deny" and s.actions == ["s3:*"] and s.principals == [("*", ["*"])]
-                         and ("Bool", "aws:securetransport", ["false"]) in s.conditions
-                         and {bucket.arn, f"{bucket.arn}/*"} <= set(s.resources))
+                problems.append(
+                    f"{where(inst, policies[0][0])}: statement {s.sid or '?'} allows {s.principals} {s.actions}; "
+                    "the private bucket's policy grants nothing (IAM gives the Saleor role its access)"
+                )
+            tls_only |= (
+                s.effect == "Deny"
+                and s.actions == ["s3:*"]
+                and s.principals == [("*", ["*"])]
+                and ("Bool", "aws:securetransport", ["false"]) in s.conditions
+                and {bucket.arn, f"{bucket.arn}/*"} <= set(s.resources)
+            )
         if not tls_only:
-            problems.append(f"{where(inst, policies[0][0])}: no Deny of s3:* on the bucket and its objects for every "
-                            "principal when aws:SecureTransport is false (TLS-only)")
+            problems.append(
+                f"{where(inst, policies[0][0])}: no Deny of s3:* on the bucket and its objects for every "
+                "principal when aws:SecureTransport is false (TLS-only)"
+            )
     for dinst, dist, scope in instances_of(root, "aws_cloudfront_distribution"):
         for origin, oscope in blocks(dinst, dist, "origin", scope):
             if symbolic(dinst, origin.value("domain_name"), oscope) == bucket.regional_domain:
-                problems.append(f"{where(dinst, dist)}: an origin is the private bucket {bucket.name}; private files "
-                                "must not be behind CloudFront")
+                problems.append(
+                    f"{where(dinst, dist)}: an origin is the private bucket {bucket.name}; private files "
+                    "must not be behind CloudFront"
+                )
     return key, problems
 
 
@@ -512,36 +611,57 @@ def private_access_problems(root: Instance, bucket: MediaBucket, key: str | None
     problems, grants = [], []
     role_name = role_arn.rsplit("/", 1)[-1]
     for inst, role, scope in instances_of(root, "aws_iam_role"):
-        trust = policy_document(inst, role, "assume_role_policy", scope) if inst.attr(role, "name", scope=scope) == role_name else None
-        subs = {v for s in (statements(inst, *trust) if trust else []) for _, var, vals in s.conditions
-                if s.effect == "Allow" and var.endswith(":sub") for v in vals}
+        trust = (
+            policy_document(inst, role, "assume_role_policy", scope)
+            if inst.attr(role, "name", scope=scope) == role_name
+            else None
+        )
+        subs = {
+            v
+            for s in (statements(inst, *trust) if trust else [])
+            for _, var, vals in s.conditions
+            if s.effect == "Allow" and var.endswith(":sub")
+            for v in vals
+        }
         if trust and subs - set(PRIVATE_SUBJECTS):
-            problems.append(f"{where(inst, role)}: the trust policy also admits {sorted(subs - set(PRIVATE_SUBJECTS))}; only "
-                            "saleor-api and saleor-worker may reach the private bucket")
+            problems.append(
+                f"{where(inst, role)}: the trust policy also admits {sorted(subs - set(PRIVATE_SUBJECTS))}; only "
+                "saleor-api and saleor-worker may reach the private bucket"
+            )
     for inst, pol, scope in instances_of(root, "aws_iam_role_policy"):
         found = policy_document(inst, pol, "policy", scope)
         for s in statements(inst, *found) if found else []:
-            if s.effect != "Allow" or not any(bucket.arn in str(r) for r in s.resources + [v for c in s.conditions for v in c[2]]):
+            if s.effect != "Allow" or not any(
+                bucket.arn in str(r) for r in s.resources + [v for c in s.conditions for v in c[2]]
+            ):
                 continue
             role = resolve(root, symbolic(inst, pol.value("role"), scope))
             name = role.inst.attr(role.block, "name", scope=_scope_for(role.inst, role.block, role.key) or {}) if role else None
             if name != role_name:
-                problems.append(f"{where(inst, pol)}: statement {s.sid or '?'} gives role {name!r} {s.actions} on the private "
-                                f"bucket; only {role_name} (saleor-api, saleor-worker) may reach it")
+                problems.append(
+                    f"{where(inst, pol)}: statement {s.sid or '?'} gives role {name!r} {s.actions} on the private "
+                    f"bucket; only {role_name} (saleor-api, saleor-worker) may reach it"
+                )
             elif not _private_statement(s, bucket.arn, location):
-                problems.append(f"{where(inst, pol)}: statement {s.sid or '?'} allows {s.actions} on {s.resources}; the role "
-                                f"may only use {sorted(OBJECT_ACTIONS)} on {bucket.arn}/{location}/*, s3:ListBucket under "
-                                f"{location}/ and the bucket's key through S3")
+                problems.append(
+                    f"{where(inst, pol)}: statement {s.sid or '?'} allows {s.actions} on {s.resources}; the role "
+                    f"may only use {sorted(OBJECT_ACTIONS)} on {bucket.arn}/{location}/*, s3:ListBucket under "
+                    f"{location}/ and the bucket's key through S3"
+                )
             else:
                 grants.append(s)
     actions = {a for s in grants if not _kms_through_s3(s, bucket.arn) for a in s.actions}
     if not {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= actions:
-        problems.append(f"{role_name}: may not {sorted(OBJECT_ACTIONS - actions)} private objects under {location}/ "
-                        "(the api writes webhook payloads, the worker reads and deletes them)")
+        problems.append(
+            f"{role_name}: may not {sorted(OBJECT_ACTIONS - actions)} private objects under {location}/ "
+            "(the api writes webhook payloads, the worker reads and deletes them)"
+        )
     kms = [s for s in grants if _kms_through_s3(s, bucket.arn)]
     if key is not None and not any(s.resources == [key] and set(s.actions) >= KMS_ACTIONS for s in kms):
-        problems.append(f"{role_name}: may not kms:Decrypt and kms:GenerateDataKey with {key} through S3: every read and "
-                        "write of the SSE-KMS bucket is denied")
+        problems.append(
+            f"{role_name}: may not kms:Decrypt and kms:GenerateDataKey with {key} through S3: every read and "
+            "write of the SSE-KMS bucket is denied"
+        )
     return problems
 
 
@@ -563,8 +683,10 @@ def check_private_media(root: Instance, docs: list[dict[str, Any]], env: str, ac
             values[f"{name}/{container['name']}"] = settings.get(PRIVATE_ENV)
             location = settings.get("AWS_LOCATION") or location
             if not settings.get(PRIVATE_ENV):
-                problems.append(f"Deployment {name} ({env}) container {container['name']}: no {PRIVATE_ENV}; Saleor 3.23 "
-                                "keeps private files (webhook payloads) on the pod's read-only, unshared disk")
+                problems.append(
+                    f"Deployment {name} ({env}) container {container['name']}: no {PRIVATE_ENV}; Saleor 3.23 "
+                    "keeps private files (webhook payloads) on the pod's read-only, unshared disk"
+                )
         sa = accounts.get(spec.get("serviceAccountName", ""), {})
         arn = ((sa.get("metadata") or {}).get("annotations") or {}).get(ROLE_ANNOTATION)
         if arn:
@@ -573,8 +695,10 @@ def check_private_media(root: Instance, docs: list[dict[str, Any]], env: str, ac
         return problems
     for where_, value in values.items():
         if value and value != bucket.name:
-            problems.append(f"{env}: {where_} {PRIVATE_ENV} = {value!r}, Terraform makes {bucket.name!r} "
-                            f"({where(bucket.ref.inst, bucket.ref.block)})")
+            problems.append(
+                f"{env}: {where_} {PRIVATE_ENV} = {value!r}, Terraform makes {bucket.name!r} "
+                f"({where(bucket.ref.inst, bucket.ref.block)})"
+            )
     media, _ = media_bucket(root, account)
     if media is not None and media.name == bucket.name:
         problems.append(f"{env}: the private bucket is the media bucket, which CloudFront serves")

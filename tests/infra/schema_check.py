@@ -101,9 +101,7 @@ class _Checker:
         tf_type, name = (self.top.labels + ("", ""))[:2]
         if self.kind == "provider":
             name = str(self.top.value("alias", ""))
-        self.findings.append(
-            Finding(self.top.file, line, self.kind, tf_type, name, ".".join(path), code, message)
-        )
+        self.findings.append(Finding(self.top.file, line, self.kind, tf_type, name, ".".join(path), code, message))
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         """Follow a recursive ``ref`` to the ancestor block whose schema it shares."""
@@ -124,11 +122,19 @@ class _Checker:
             if attr.name in args or attr.name in meta_args:
                 continue
             if attr.name in blocks:
-                self.report(attr.line, path + [attr.name], "block-as-argument",
-                            f'"{attr.name}" is a block: write `{attr.name} {{ … }}`, not `{attr.name} = …`')
+                self.report(
+                    attr.line,
+                    path + [attr.name],
+                    "block-as-argument",
+                    f'"{attr.name}" is a block: write `{attr.name} {{ … }}`, not `{attr.name} = …`',
+                )
             else:
-                self.report(attr.line, path + [attr.name], "unknown-argument",
-                            f'unknown argument "{attr.name}"{_suggest(attr.name, args, blocks)}')
+                self.report(
+                    attr.line,
+                    path + [attr.name],
+                    "unknown-argument",
+                    f'unknown argument "{attr.name}"{_suggest(attr.name, args, blocks)}',
+                )
 
         static_counts: dict[str, int] = {}
         present: set[str] = set()
@@ -148,23 +154,29 @@ class _Checker:
                 if block_schema.get("opaque"):
                     continue
                 if content is None:
-                    self.report(child.line, path + [name], "missing-block",
-                                f'dynamic "{name}" has no content block')
+                    self.report(child.line, path + [name], "missing-block", f'dynamic "{name}" has no content block')
                     continue
                 self.check_body(content, block_schema, path + [name], top_level=False)
             elif name in args:
                 if not args[name] & OBJECT:
-                    self.report(child.line, path + [name], "argument-as-block",
-                                f'"{name}" is an argument: write `{name} = …`, not `{name} {{ … }}`')
+                    self.report(
+                        child.line,
+                        path + [name],
+                        "argument-as-block",
+                        f'"{name}" is an argument: write `{name} = …`, not `{name} {{ … }}`',
+                    )
             else:
-                self.report(child.line, path + [name], "unknown-block",
-                            f'unknown block "{name}"{_suggest(name, args, blocks)}')
+                self.report(child.line, path + [name], "unknown-block", f'unknown block "{name}"{_suggest(name, args, blocks)}')
 
         for name, count in static_counts.items():
             if blocks[name].get("max") == 1 and count > 1:
                 extra = [b for b in body.blocks if b.type == name][1]
-                self.report(extra.line, path + [name], "too-many-blocks",
-                            f'"{name}" may appear at most once ({blocks[name]["nesting"]} nesting, max 1); found {count}')
+                self.report(
+                    extra.line,
+                    path + [name],
+                    "too-many-blocks",
+                    f'"{name}" may appear at most once ({blocks[name]["nesting"]} nesting, max 1); found {count}',
+                )
 
         for name, flags in args.items():
             if flags & REQUIRED and name not in body.attrs and not (flags & OBJECT and name in present):
@@ -194,8 +206,12 @@ def check_block(top: Block, schema: Schema) -> list[Finding]:
     if type_schema is None:
         checker = _Checker(kind, top, {})
         known = schema.doc[kind] if kind != "provider" else {}
-        checker.report(top.line, [], "unknown-type",
-                       f'hashicorp/aws {schema.version} has no {kind} type "{tf_type}"{_suggest(tf_type, known, {})}')
+        checker.report(
+            top.line,
+            [],
+            "unknown-type",
+            f'hashicorp/aws {schema.version} has no {kind} type "{tf_type}"{_suggest(tf_type, known, {})}',
+        )
         return checker.findings
     checker = _Checker(kind, top, type_schema)
     checker.check_body(top, type_schema, [], top_level=True)
@@ -211,10 +227,7 @@ def check_tree(tree: Path, schema: Schema | None = None) -> list[Finding]:
     """Findings for every ``.tf`` file under *tree* (``.terraform`` caches skipped), sorted by place."""
     schema = schema or Schema.load()
     findings = [
-        f
-        for path in sorted(Path(tree).rglob("*.tf"))
-        if ".terraform" not in path.parts
-        for f in check_file(path, schema)
+        f for path in sorted(Path(tree).rglob("*.tf")) if ".terraform" not in path.parts for f in check_file(path, schema)
     ]
     return sorted(findings, key=lambda f: (str(f.file), f.line, f.path))
 

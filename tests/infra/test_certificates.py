@@ -86,8 +86,10 @@ def ingress_hosts(env: str) -> set[str]:
 
 def discovered(env: str, certs: list[Certificate]) -> dict[str, set[str]]:
     """Host → roots whose certificate the controller in *env*'s region would attach for it."""
-    return {h: {x.root for x in certs if x.region == c.REGION and any(domain_matches_host(n, h) for n in x.names)}
-            for h in sorted(ingress_hosts(env))}
+    return {
+        h: {x.root for x in certs if x.region == c.REGION and any(domain_matches_host(n, h) for n in x.names)}
+        for h in sorted(ingress_hosts(env))
+    }
 
 
 def problems(tree: Path) -> list[str]:
@@ -103,13 +105,17 @@ def problems(tree: Path) -> list[str]:
             found.append(f"{a.root} and {b.root} both write the validation record of {shared}")
     for x in certs:
         if x.adopts_records is not False:
-            found.append(f"{x.root}: validation records have allow_overwrite = {x.adopts_records!r}; a root must not "
-                         "adopt a record another root owns")
+            found.append(
+                f"{x.root}: validation records have allow_overwrite = {x.adopts_records!r}; a root must not "
+                "adopt a record another root owns"
+            )
     for env in c.TARGET_ENVS:
         for host, roots in discovered(env, certs).items():
             if roots != {env}:
-                found.append(f"{env}: the load balancer controller would attach the certificate(s) of {sorted(roots)} "
-                             f"for {host}, expected only {env}'s")
+                found.append(
+                    f"{env}: the load balancer controller would attach the certificate(s) of {sorted(roots)} "
+                    f"for {host}, expected only {env}'s"
+                )
     return found
 
 
@@ -135,8 +141,10 @@ def test_a_shared_wildcard_certificate_is_reported(tmp_path: Path, infra_tree: P
     found = problems(tree)
     assert "dev and stage both certify ['*.mgz-g2-u3.shop', 'mgz-g2-u3.shop']" in found
     assert "dev and global both write the validation record of ['mgz-g2-u3.shop']" in found
-    assert ("dev: the load balancer controller would attach the certificate(s) of ['dev', 'prod', 'stage'] for "
-            "origin-dev.mgz-g2-u3.shop, expected only dev's") in found
+    assert (
+        "dev: the load balancer controller would attach the certificate(s) of ['dev', 'prod', 'stage'] for "
+        "origin-dev.mgz-g2-u3.shop, expected only dev's"
+    ) in found
 
 
 def test_adopting_another_roots_record_is_reported(tmp_path: Path, infra_tree: Path) -> None:

@@ -35,7 +35,11 @@ def run_checkov(directory: Path, cwd: Path) -> CheckovReport:
     """checkov -d DIR --framework terraform -o json, run outside the tree so no stray config applies."""
     result = subprocess.run(
         [str(checkov_bin()), "-d", str(directory), "--framework", "terraform", "-o", "json", "--compact"],
-        capture_output=True, text=True, timeout=300, env=checkov_env(), cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=checkov_env(),
+        cwd=cwd,
     )
     if result.returncode not in (0, 1):
         raise AssertionError(f"checkov failed to run (exit {result.returncode}):\n{result.stderr[-3000:]}")
@@ -53,8 +57,10 @@ def run_checkov(directory: Path, cwd: Path) -> CheckovReport:
 
 def describe(check: dict[str, Any]) -> str:
     first, last = check.get("file_line_range", [0, 0])
-    return (f"{check.get('file_abs_path') or check.get('file_path')}:{first}-{last}: {check['check_id']} "
-            f"{check.get('check_name', '')} [{check.get('resource', '')}]")
+    return (
+        f"{check.get('file_abs_path') or check.get('file_path')}:{first}-{last}: {check['check_id']} "
+        f"{check.get('check_name', '')} [{check.get('resource', '')}]"
+    )
 
 
 def unmatched(found: list[Suppression], report: CheckovReport) -> list[Suppression]:
@@ -88,9 +94,10 @@ def test_every_suppression_is_inline_with_a_reason_and_used(
     by_check: dict[str, int] = {}
     for s in found:
         by_check[s.check] = by_check.get(s.check, 0) + 1
-    line = (f"checkov: {tree_report.passed} passed, {len(tree_report.failed)} failed, "
-            f"{len(found)} inline suppression(s) in {infra_tree.name}: "
-            + ", ".join(f"{k}×{v}" for k, v in sorted(by_check.items())))
+    line = (
+        f"checkov: {tree_report.passed} passed, {len(tree_report.failed)} failed, "
+        f"{len(found)} inline suppression(s) in {infra_tree.name}: " + ", ".join(f"{k}×{v}" for k, v in sorted(by_check.items()))
+    )
     infra_summary.append(line)
     print(line)
     reasonless = [f"{s.file}:{s.line}: {s.check}" for s in found if not s.reason]

@@ -52,7 +52,9 @@ def pg_nat_order_problems(tree: Path) -> list[str]:
             problems.append(f"prod: no {tf_type} in modules/pg-nat")
         for node in nodes:
             if not graph.waits_for_type(node, "vpc", "aws_internet_gateway"):
-                problems.append(f"{node}: does not depend on the VPC's aws_internet_gateway (Gateway.NotAttached on a first apply)")
+                problems.append(
+                    f"{node}: does not depend on the VPC's aws_internet_gateway (Gateway.NotAttached on a first apply)"
+                )
     groups = [(d, n) for d in ("eks", "pg-nat") for n in graph.resources(d, "aws_eks_node_group")]
     if len(groups) < 2:
         problems.append(f"prod: {len(groups)} node groups, expected the default group and the PG egress group")
@@ -76,7 +78,8 @@ def test_pg_egress_group_not_waiting_for_vpc_cni_is_reported(tmp_path: Path, inf
     tree = real_copy(tmp_path, infra_tree)
     edit(tree / "modules/pg-nat/main.tf", ", var.vpc_cni_addon_id]", "]")
     assert pg_nat_order_problems(tree) == [
-        "module.environment.module.pg_nat.aws_eks_node_group.this: does not wait for the vpc-cni add-on (aws_eks_addon.before_nodes)"]
+        "module.environment.module.pg_nat.aws_eks_node_group.this: does not wait for the vpc-cni add-on (aws_eks_addon.before_nodes)"
+    ]
 
 
 def test_prod_pg_nat_waits_for_the_internet_gateway_and_vpc_cni(infra_tree: Path) -> None:
@@ -129,12 +132,19 @@ def write_only_pairs_problems(tree: Path) -> list[str]:
                             if head == "ephemeral":
                                 writers.setdefault(eph, []).append(".".join(block.labels))
             for block in inst.resources("aws_secretsmanager_secret_version"):
-                shared = {w for head, eph, _ in references(block.value("secret_string_wo")) if head == "ephemeral"
-                          for w in writers.get(eph, [])}
+                shared = {
+                    w
+                    for head, eph, _ in references(block.value("secret_string_wo"))
+                    if head == "ephemeral"
+                    for w in writers.get(eph, [])
+                }
                 missing = sorted(w for w in shared if tuple(w.split(".", 1)) not in _lifecycle_triggers(block))
-                problems += [f"{env}: {inst.address}.{'.'.join(block.labels)} is not replaced with {w} "
-                             "(lifecycle.replace_triggered_by): a replaced resource gets a new write-only value, the "
-                             "secret keeps the old one" for w in missing]
+                problems += [
+                    f"{env}: {inst.address}.{'.'.join(block.labels)} is not replaced with {w} "
+                    "(lifecycle.replace_triggered_by): a replaced resource gets a new write-only value, the "
+                    "secret keeps the old one"
+                    for w in missing
+                ]
     return sorted(set(problems))
 
 
@@ -153,8 +163,9 @@ def test_an_rds_secret_not_replaced_with_its_instance_is_reported(tmp_path: Path
     tree = real_copy(tmp_path, infra_tree)
     edit(tree / "modules/rds/main.tf", "    replace_triggered_by = [aws_db_instance.this.resource_id]\n", "")
     found = write_only_pairs_problems(tree)
-    assert len(found) == 3 and all("module.rds.aws_secretsmanager_secret_version.connection is not replaced with "
-                                   "aws_db_instance.this" in p for p in found), found
+    assert len(found) == 3 and all(
+        "module.rds.aws_secretsmanager_secret_version.connection is not replaced with aws_db_instance.this" in p for p in found
+    ), found
 
 
 @pytest.mark.parametrize("env", c.TARGET_ENVS)

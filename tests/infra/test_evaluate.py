@@ -16,7 +16,8 @@ from tests.infra.evaluate import Unknown, instantiate
 def root(tmp_path: Path):
     (tmp_path / "modules/child").mkdir(parents=True)
     (tmp_path / "root").mkdir()
-    (tmp_path / "modules/child/main.tf").write_text(dedent("""
+    (tmp_path / "modules/child/main.tf").write_text(
+        dedent("""
         variable "name" {}
         variable "size" {
           default = 1
@@ -33,8 +34,10 @@ def root(tmp_path: Path):
         output "issuer" {
           value = aws_eks_cluster.this.identity[0].oidc[0].issuer
         }
-        """))
-    (tmp_path / "root/main.tf").write_text(dedent("""
+        """)
+    )
+    (tmp_path / "root/main.tf").write_text(
+        dedent("""
         variable "prefix" {}
         variable "env" {}
         variable "cidr" {
@@ -59,7 +62,8 @@ def root(tmp_path: Path):
           name   = local.name
           size   = var.env == "prod" ? 2 : 1
         }
-        """))
+        """)
+    )
     (tmp_path / "root/terraform.tfvars").write_text('prefix = "jung-"\nenv = "stage"\n')
     return instantiate(tmp_path / "root")
 
@@ -83,7 +87,8 @@ def test_module_inputs_defaults_and_outputs(root) -> None:
 def test_a_module_call_may_read_a_sibling_declared_after_it(tmp_path: Path) -> None:
     """Terraform orders module calls by reference, not by position (edge reads media, media reads edge)."""
     (tmp_path / "modules/m").mkdir(parents=True)
-    (tmp_path / "modules/m/main.tf").write_text(dedent("""
+    (tmp_path / "modules/m/main.tf").write_text(
+        dedent("""
         variable "name" {}
         variable "peer" {
           default = null
@@ -100,9 +105,11 @@ def test_a_module_call_may_read_a_sibling_declared_after_it(tmp_path: Path) -> N
         output "arn" {
           value = aws_s3_bucket.this.arn
         }
-        """))
+        """)
+    )
     (tmp_path / "root").mkdir()
-    (tmp_path / "root/main.tf").write_text(dedent("""
+    (tmp_path / "root/main.tf").write_text(
+        dedent("""
         module "first" {
           source = "../modules/m"
           name   = "first"
@@ -117,7 +124,8 @@ def test_a_module_call_may_read_a_sibling_declared_after_it(tmp_path: Path) -> N
           source = "../modules/m"
           name   = module.loop.label
         }
-        """))
+        """)
+    )
     root = instantiate(tmp_path / "root")
     assert root.children["first"].variables["peer"] == "second-label"
     peer = root.children["second"].variables["peer"]
@@ -136,7 +144,8 @@ def test_values_known_only_after_apply_keep_their_source(root) -> None:
 
 
 def test_resource_instances_from_for_each_and_count(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(dedent("""
+    (tmp_path / "main.tf").write_text(
+        dedent("""
         variable "n" {
           default = 0
         }
@@ -150,7 +159,8 @@ def test_resource_instances_from_for_each_and_count(tmp_path: Path) -> None:
         resource "aws_subnet" "later" {
           for_each = data.aws_availability_zones.all.names
         }
-        """))
+        """)
+    )
     inst = instantiate(tmp_path)
     repo, off, later = inst.resources()
     assert [inst.attr(repo, "name", scope=s) for s in inst.scopes(repo)] == ["jung-a", "jung-b"]
@@ -160,7 +170,8 @@ def test_resource_instances_from_for_each_and_count(tmp_path: Path) -> None:
 
 def test_provider_region_follows_aliases_and_providers_maps(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
-    (tmp_path / "m/main.tf").write_text(dedent("""
+    (tmp_path / "m/main.tf").write_text(
+        dedent("""
         resource "aws_wafv2_web_acl" "edge" {
           provider = aws.edge
         }
@@ -168,8 +179,10 @@ def test_provider_region_follows_aliases_and_providers_maps(tmp_path: Path) -> N
         resource "aws_acm_certificate" "own" {
           region = "eu-west-1"
         }
-        """))
-    (tmp_path / "main.tf").write_text(dedent("""
+        """)
+    )
+    (tmp_path / "main.tf").write_text(
+        dedent("""
         provider "aws" {
           region = "ap-northeast-1"
         }
@@ -181,28 +194,35 @@ def test_provider_region_follows_aliases_and_providers_maps(tmp_path: Path) -> N
           source    = "./m"
           providers = { aws = aws, aws.edge = aws.use1 }
         }
-        """))
+        """)
+    )
     m = instantiate(tmp_path).children["m"]
     waf, bucket, cert = m.resources()
     assert (m.provider_region(waf), m.provider_region(bucket), m.provider_region(cert)) == (
-        "us-east-1", "ap-northeast-1", "eu-west-1")
+        "us-east-1",
+        "ap-northeast-1",
+        "eu-west-1",
+    )
 
 
 def test_jsonencode_matches_terraform_and_leaves_unknowns_unknown(tmp_path: Path) -> None:
     """The add-on configuration checks decode what jsonencode gives, so it must be byte-for-byte Terraform's."""
     expression = '{ env = { B = "1", A = "<x>&" }, enableNetworkPolicy = "true", n = [1, 2.5, true, null] }'
-    (tmp_path / "main.tf").write_text(dedent(f"""
+    (tmp_path / "main.tf").write_text(
+        dedent(f"""
         locals {{
           cni   = jsonencode({expression})
           back  = jsondecode(local.cni)
           later = jsonencode({{ host = aws_db_instance.this.address }})
         }}
-        """))
+        """)
+    )
     inst = instantiate(tmp_path)
     empty = tmp_path / "console"  # terraform console needs no provider only in a root without resources
     empty.mkdir()
-    console = subprocess.run(["terraform", "console"], input=f"jsonencode({expression})\n", cwd=empty,
-                             capture_output=True, text=True, timeout=60)
+    console = subprocess.run(
+        ["terraform", "console"], input=f"jsonencode({expression})\n", cwd=empty, capture_output=True, text=True, timeout=60
+    )
     assert console.returncode == 0, console.stderr
     assert inst.local("cni") == json.loads(console.stdout.strip())  # terraform prints the string quoted, JSON-style
     assert inst.local("back")["env"] == {"A": "<x>&", "B": "1"}

@@ -11,7 +11,9 @@ from tests.infra.paths import FIXTURES
 def fmt_check(directory: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["terraform", "fmt", "-check", "-recursive", "-diff", "-no-color", str(directory)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

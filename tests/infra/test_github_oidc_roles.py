@@ -119,12 +119,36 @@ ALLOW_ALL = Statement("Allow", ["*"], [], ["*"], [], [])
 # AWS's ReadOnlyAccess (arn:aws:iam::aws:policy/ReadOnlyAccess), as far as these checks need it:
 # the read actions of the services involved on every resource — and, as in AWS's policy, no
 # secretsmanager:GetSecretValue and no kms:Decrypt.
-READ_ONLY_ACCESS = Statement("Allow", [
-    "s3:Get*", "s3:List*", "dynamodb:BatchGet*", "dynamodb:Describe*", "dynamodb:Get*", "dynamodb:List*",
-    "dynamodb:Query", "dynamodb:Scan", "ec2:Describe*", "eks:Describe*", "eks:List*", "iam:Get*", "iam:List*",
-    "kms:Describe*", "kms:Get*", "kms:List*", "secretsmanager:Describe*", "secretsmanager:GetResourcePolicy",
-    "secretsmanager:List*", "rds:Describe*", "elasticache:Describe*",
-], [], ["*"], [], [])
+READ_ONLY_ACCESS = Statement(
+    "Allow",
+    [
+        "s3:Get*",
+        "s3:List*",
+        "dynamodb:BatchGet*",
+        "dynamodb:Describe*",
+        "dynamodb:Get*",
+        "dynamodb:List*",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "ec2:Describe*",
+        "eks:Describe*",
+        "eks:List*",
+        "iam:Get*",
+        "iam:List*",
+        "kms:Describe*",
+        "kms:Get*",
+        "kms:List*",
+        "secretsmanager:Describe*",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:List*",
+        "rds:Describe*",
+        "elasticache:Describe*",
+    ],
+    [],
+    ["*"],
+    [],
+    [],
+)
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -143,10 +167,24 @@ def document(module: Instance, name: str, key: str | None = None) -> list[Statem
     out = []
     for st in block.children("statement"):
         get = lambda n: module.attr(st, n, None, scope)  # noqa: E731
-        conditions = [(module.attr(c, "test", None, scope), module.attr(c, "variable", None, scope),
-                       _strings(module.attr(c, "values", None, scope), f"{name} condition")) for c in st.children("condition")]
-        out.append(Statement(get("effect") or "Allow", _strings(get("actions"), name), _strings(get("not_actions"), name),
-                             _strings(get("resources"), name), _strings(get("not_resources"), name), conditions))
+        conditions = [
+            (
+                module.attr(c, "test", None, scope),
+                module.attr(c, "variable", None, scope),
+                _strings(module.attr(c, "values", None, scope), f"{name} condition"),
+            )
+            for c in st.children("condition")
+        ]
+        out.append(
+            Statement(
+                get("effect") or "Allow",
+                _strings(get("actions"), name),
+                _strings(get("not_actions"), name),
+                _strings(get("resources"), name),
+                _strings(get("not_resources"), name),
+                conditions,
+            )
+        )
     return out
 
 
@@ -172,17 +210,22 @@ STATE = f"{BUCKET}/envs/dev/terraform.tfstate"
 
 
 @pytest.mark.parametrize("extra", [READ_ONLY_ACCESS, ALLOW_ALL], ids=["ReadOnlyAccess", "even-with-allow-all"])
-@pytest.mark.parametrize(("action", "resource"), [
-    ("s3:PutObject", STATE),
-    ("s3:PutObject", f"{BUCKET}/envs/dev/terraform.tfstate.tflock"),  # Terraform's S3-native lock
-    ("s3:PutObject", f"{BUCKET}/kyeol/state.json.lock"),  # kyeol's own lock
-    ("s3:DeleteObject", STATE),
-    ("s3:DeleteObjectVersion", STATE),
-    ("dynamodb:PutItem", TABLE),
-    ("dynamodb:DeleteItem", TABLE),
-    ("dynamodb:UpdateItem", TABLE),
-])
-def test_the_plan_role_can_never_write_state_or_take_a_lock(plan: list[Statement], extra: Statement, action: str, resource: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("s3:PutObject", STATE),
+        ("s3:PutObject", f"{BUCKET}/envs/dev/terraform.tfstate.tflock"),  # Terraform's S3-native lock
+        ("s3:PutObject", f"{BUCKET}/kyeol/state.json.lock"),  # kyeol's own lock
+        ("s3:DeleteObject", STATE),
+        ("s3:DeleteObjectVersion", STATE),
+        ("dynamodb:PutItem", TABLE),
+        ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),
+    ],
+)
+def test_the_plan_role_can_never_write_state_or_take_a_lock(
+    plan: list[Statement], extra: Statement, action: str, resource: str
+) -> None:
     assert decide([*plan, extra], action, resource) == "deny"
 
 
@@ -192,7 +235,9 @@ def test_the_plan_role_reads_the_state_and_its_digests_but_no_other_data(plan: l
     assert decide(policy, "dynamodb:GetItem", TABLE) == "allow"  # the S3 backend's state digest
     assert decide(policy, "s3:GetObject", f"arn:aws:s3:::jung-dev-saleor-media-{ACCOUNT}/media/x.png") == "deny"
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:jung-dev"
-    assert decide(policy, "secretsmanager:GetSecretValue", f"{secret}-origin-verify-AbCdEf") == "allow"  # the edge module's data source
+    assert (
+        decide(policy, "secretsmanager:GetSecretValue", f"{secret}-origin-verify-AbCdEf") == "allow"
+    )  # the edge module's data source
     assert decide(policy, "secretsmanager:GetSecretValue", f"{secret}-saleor-app-AbCdEf") == "deny"
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"
     assert decide(plan, "kms:Decrypt", key, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}) == "allow"
@@ -203,8 +248,13 @@ def test_the_plan_role_trusts_pull_requests_and_the_drift_job_only(module: WithD
     trust = document(module, "plan_assume")
     assert trust_admits(trust, "repo:kyeol/kyeol:pull_request")
     assert trust_admits(trust, "repo:kyeol/kyeol:environment:drift")  # the nightly drift job (kyeol.yml)
-    for sub in ("repo:kyeol/kyeol:ref:refs/heads/main", "repo:kyeol/kyeol:environment:dev", "repo:other/kyeol:pull_request",
-                "repo:kyeol/kyeol:pull_request:x", "repo:kyeol/kyeol:environment:prod"):
+    for sub in (
+        "repo:kyeol/kyeol:ref:refs/heads/main",
+        "repo:kyeol/kyeol:environment:dev",
+        "repo:other/kyeol:pull_request",
+        "repo:kyeol/kyeol:pull_request:x",
+        "repo:kyeol/kyeol:environment:prod",
+    ):
         assert not trust_admits(trust, sub), sub
 
 
@@ -215,7 +265,10 @@ def test_the_plan_role_trusts_pull_requests_and_the_drift_job_only(module: WithD
 def test_each_deploy_role_trusts_only_its_environment(module: WithData, env: str) -> None:
     trust = document(module, "deploy_assume", env)
     subjects = [f"repo:kyeol/kyeol:environment:{e}" for e in ENVS] + [
-        "repo:kyeol/kyeol:pull_request", "repo:kyeol/kyeol:ref:refs/heads/main", f"repo:other/kyeol:environment:{env}"]
+        "repo:kyeol/kyeol:pull_request",
+        "repo:kyeol/kyeol:ref:refs/heads/main",
+        f"repo:other/kyeol:environment:{env}",
+    ]
     assert [s for s in subjects if trust_admits(trust, s)] == [f"repo:kyeol/kyeol:environment:{env}"]
 
 
@@ -232,8 +285,14 @@ def test_the_immutable_subject_form_is_trusted_besides_the_legacy_one() -> None:
 @pytest.mark.parametrize("env", ENVS)
 def test_a_deploy_role_writes_its_state_and_the_shared_roots_and_nothing_of_another_env(module: WithData, env: str) -> None:
     policy = document(module, "deploy", env)
-    for key in (f"envs/{env}/terraform.tfstate", f"envs/{env}/terraform.tfstate.tflock", "envs/mgmt/terraform.tfstate",
-                "global/us-east-1/terraform.tfstate", "kyeol/state.json", "kyeol/state.json.lock"):
+    for key in (
+        f"envs/{env}/terraform.tfstate",
+        f"envs/{env}/terraform.tfstate.tflock",
+        "envs/mgmt/terraform.tfstate",
+        "global/us-east-1/terraform.tfstate",
+        "kyeol/state.json",
+        "kyeol/state.json.lock",
+    ):
         assert decide(policy, "s3:PutObject", f"{BUCKET}/{key}") == "allow", key
     assert decide(policy, "dynamodb:PutItem", TABLE) == "allow"
     for other in set(ENVS) - {env}:
@@ -242,7 +301,11 @@ def test_a_deploy_role_writes_its_state_and_the_shared_roots_and_nothing_of_anot
             ("s3:GetObject", f"{BUCKET}/envs/{other}/terraform.tfstate", {}),
             ("eks:DeleteCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/jung-{other}-eks", {}),
             ("rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:jung-{other}-pg", {}),
-            ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:jung-{other}-saleor-app-Ab12", {}),
+            (
+                "secretsmanager:GetSecretValue",
+                f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:jung-{other}-saleor-app-Ab12",
+                {},
+            ),
             ("s3:DeleteBucket", f"arn:aws:s3:::jung-{other}-saleor-media-{ACCOUNT}", {}),
             ("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/jung-{other}-lbc", {}),
             ("ec2:TerminateInstances", f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123", {"aws:ResourceTag/environment": other}),
@@ -251,7 +314,9 @@ def test_a_deploy_role_writes_its_state_and_the_shared_roots_and_nothing_of_anot
             assert decide([*policy, ALLOW_ALL], action, resource, context) == "deny", (other, action, resource)
     # What its own deploy does is allowed.
     assert decide(policy, "eks:CreateCluster", f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/jung-{env}-eks") == "allow"
-    assert decide(policy, "ec2:CreateVpc", f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/*", {"aws:RequestTag/environment": env}) == "allow"
+    assert (
+        decide(policy, "ec2:CreateVpc", f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/*", {"aws:RequestTag/environment": env}) == "allow"
+    )
     assert decide(policy, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/jung-{env}-lbc") == "allow"
     assert decide(policy, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/someone-else") == "implicit"
 

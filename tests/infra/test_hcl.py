@@ -8,7 +8,7 @@ import pytest
 
 from tests.infra.hcl import is_literal, load_tfvars, parse_text, references, suppressions
 
-TEXT = '''\
+TEXT = """\
 resource "aws_eks_cluster" "this" {
   name = "${var.prefix}eks"
   vpc_config = {
@@ -21,7 +21,7 @@ resource "aws_eks_cluster" "this" {
 {"Version": "2012-10-17"}
 EOT
 }
-'''
+"""
 
 
 def test_blocks_and_arguments_keep_their_kind_and_line() -> None:
@@ -48,7 +48,7 @@ def test_tfvars_and_literals(tmp_path: Path) -> None:
 
 
 def test_references_balance_nested_braces() -> None:
-    assert references('${merge(var.a, { b = 1 })}-${var.c}') == ["merge(var.a, { b = 1 })", "var.c"]
+    assert references("${merge(var.a, { b = 1 })}-${var.c}") == ["merge(var.a, { b = 1 })", "var.c"]
     assert references({"k": ["${module.m.o}"]}) == ["module.m.o"]
 
 
@@ -59,4 +59,6 @@ def test_suppressions_with_and_without_reason(tmp_path: Path) -> None:
     )
     found = suppressions(tmp_path)
     assert [(s.line, s.check, s.reason) for s in found] == [
-        (2, "CKV_AWS_18", "access logs live in the log bucket"), (3, "CKV_AWS_144", "")]
+        (2, "CKV_AWS_18", "access logs live in the log bucket"),
+        (3, "CKV_AWS_144", ""),
+    ]

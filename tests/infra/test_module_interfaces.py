@@ -59,8 +59,7 @@ def test_messages_say_what_to_fix() -> None:
 NESTED = {
     "envs/dev/main.tf": 'module "stack" {\n  source = "../../modules/stack"\n}\n',
     "modules/stack/main.tf": 'module "net" {\n  source = "../net"\n  count  = 1\n}\n',
-    "modules/net/main.tf": ('resource "aws_vpc" "this" {\n  cidr_block = "10.0.0.0/16"\n}\n'
-                            'data "aws_region" "current" {}\n'),
+    "modules/net/main.tf": ('resource "aws_vpc" "this" {\n  cidr_block = "10.0.0.0/16"\n}\ndata "aws_region" "current" {}\n'),
 }
 
 
@@ -77,21 +76,28 @@ def test_moved_into_nested_modules_resolves(tmp_path: Path, target: str) -> None
     assert moved_problems(tmp_path, "module.net", target) == []
 
 
-@pytest.mark.parametrize(("source", "target", "why"), [
-    ("module.net", "module.stack.module.net.aws_vpc.this",
-     'module "net" in stack has count/for_each: name one instance (e.g. [0])'),
-    ("module.net", "module.stack.module.net[0].aws_vpc.main", 'no resource "aws_vpc" "main" in net'),
-    ("module.net", "module.stack.module.network[0]", 'no module "network" in stack'),
-    ("module.net", "module.stack.module.net[0].data.aws_region.here", 'no data "aws_region" "here" in net'),
-    ("module.net", "module.stack.module.net[0].aws_vpc", '"aws_vpc" is not a resource address'),
-])
+@pytest.mark.parametrize(
+    ("source", "target", "why"),
+    [
+        (
+            "module.net",
+            "module.stack.module.net.aws_vpc.this",
+            'module "net" in stack has count/for_each: name one instance (e.g. [0])',
+        ),
+        ("module.net", "module.stack.module.net[0].aws_vpc.main", 'no resource "aws_vpc" "main" in net'),
+        ("module.net", "module.stack.module.network[0]", 'no module "network" in stack'),
+        ("module.net", "module.stack.module.net[0].data.aws_region.here", 'no data "aws_region" "here" in net'),
+        ("module.net", "module.stack.module.net[0].aws_vpc", '"aws_vpc" is not a resource address'),
+    ],
+)
 def test_moved_to_an_undeclared_nested_address_is_reported(tmp_path: Path, source: str, target: str, why: str) -> None:
     assert moved_problems(tmp_path, source, target) == [f'moved to "{target}", which is not declared: {why}']
 
 
 def test_moved_from_an_address_still_declared_is_reported(tmp_path: Path) -> None:
     assert moved_problems(tmp_path, "module.stack", "module.stack.module.net[0]") == [
-        'moved from "module.stack", which is still declared: Terraform refuses the move']
+        'moved from "module.stack", which is still declared: Terraform refuses the move'
+    ]
 
 
 def test_env_root_without_backend_is_reported(tmp_path: Path) -> None:

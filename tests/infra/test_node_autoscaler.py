@@ -36,9 +36,13 @@ from tests.infra.media_contract import policy_document, statements, symbolic
 SERVICE_ACCOUNT = "system:serviceaccount:kube-system:cluster-autoscaler"
 MUTATIONS = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
 DESCRIBES = {
-    "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-    "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
     "ec2:GetInstanceTypesFromInstanceRequirements",
 }
 
@@ -73,8 +77,10 @@ def node_group_problems(root: Instance, cluster: str) -> list[str]:
         life = block.child("lifecycle")
         ignored = [str(v) for v in (life.value("ignore_changes", []) if life else [])]
         if not any(v.replace("${", "").replace("}", "").replace(" ", "") == "scaling_config[0].desired_size" for v in ignored):
-            problems.append(f"{place}: lifecycle.ignore_changes lacks scaling_config[0].desired_size: every apply would "
-                            "undo the autoscaler's desired size")
+            problems.append(
+                f"{place}: lifecycle.ignore_changes lacks scaling_config[0].desired_size: every apply would "
+                "undo the autoscaler's desired size"
+            )
     return problems
 
 
@@ -87,8 +93,13 @@ def role_problems(root: Instance, env: str, cluster: str) -> list[str]:
     place = c.where(inst, role)
     problems = []
     trust = policy_document(inst, role, "assume_role_policy", scope)
-    subs = [v for s in (statements(inst, *trust) if trust else []) for t, var, vals in s.conditions
-            if t == "StringEquals" and var.endswith(":sub") for v in vals]
+    subs = [
+        v
+        for s in (statements(inst, *trust) if trust else [])
+        for t, var, vals in s.conditions
+        if t == "StringEquals" and var.endswith(":sub")
+        for v in vals
+    ]
     if subs != [SERVICE_ACCOUNT]:
         problems.append(f"{place}: trusted by {subs}, expected exactly [{SERVICE_ACCOUNT!r}]")
     own = "{" + f"{inst.directory.name}: aws_iam_role.{role.labels[1]}"
@@ -102,11 +113,16 @@ def role_problems(root: Instance, env: str, cluster: str) -> list[str]:
             allowed |= set(s.actions)
             where = f"{c.where(inst, pol)} statement {s.sid or '?'}"
             if set(s.actions) & MUTATIONS:
-                tag = [vals for t, var, vals in s.conditions
-                       if t == "StringEquals" and var == f"aws:resourcetag/k8s.io/cluster-autoscaler/{cluster}"]
+                tag = [
+                    vals
+                    for t, var, vals in s.conditions
+                    if t == "StringEquals" and var == f"aws:resourcetag/k8s.io/cluster-autoscaler/{cluster}"
+                ]
                 if tag != [["owned"]]:
-                    problems.append(f"{where}: {sorted(set(s.actions) & MUTATIONS)} not limited to ASGs tagged "
-                                    f"k8s.io/cluster-autoscaler/{cluster}=owned (conditions {s.conditions})")
+                    problems.append(
+                        f"{where}: {sorted(set(s.actions) & MUTATIONS)} not limited to ASGs tagged "
+                        f"k8s.io/cluster-autoscaler/{cluster}=owned (conditions {s.conditions})"
+                    )
             elif "eks:DescribeNodegroup" in s.actions:
                 if s.actions != ["eks:DescribeNodegroup"] or not all(f":nodegroup/{cluster}/" in r for r in s.resources):
                     problems.append(f"{where}: eks:DescribeNodegroup on {s.resources}, expected this cluster's node groups only")
@@ -126,8 +142,10 @@ def problems(tree: Path) -> list[str]:
         found += node_group_problems(root, cluster) + role_problems(root, env, cluster)
         if "cluster_autoscaler_role_arn" not in root.output_names:
             found.append(f"{env}: no output cluster_autoscaler_role_arn (phase 5 puts it on the cluster Secret)")
-        elif not any(n.kind == "resource" and n.name == "aws_iam_role.cluster_autoscaler"
-                     for n in Graph(root).waits_for(Node("", "output", "cluster_autoscaler_role_arn"))):
+        elif not any(
+            n.kind == "resource" and n.name == "aws_iam_role.cluster_autoscaler"
+            for n in Graph(root).waits_for(Node("", "output", "cluster_autoscaler_role_arn"))
+        ):
             found.append(f"{env}: output cluster_autoscaler_role_arn is not the autoscaler role's ARN")
     return found
 
@@ -150,19 +168,41 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-@pytest.mark.parametrize(("path", "old", "new", "shown"), [
-    ("modules/eks/node_groups.tf", "    ignore_changes = [scaling_config[0].desired_size]\n", "    ignore_changes = []\n",
-     "aws_eks_node_group.default): lifecycle.ignore_changes lacks scaling_config[0].desired_size"),
-    ("modules/pg-nat/main.tf", '    "k8s.io/cluster-autoscaler/${var.cluster_name}" = "owned"\n', "",
-     "aws_eks_node_group.this): no tag k8s.io/cluster-autoscaler/jung-prod-eks"),
-    ("modules/irsa/main.tf", '      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_autoscaler_cluster_name}"\n',
-     '      variable = "aws:ResourceTag/kyeol:env"\n',
-     "['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'] not limited to ASGs tagged"),
-    ("modules/irsa/main.tf", '      "ec2:DescribeLaunchTemplateVersions",\n', '      "ec2:DescribeLaunchTemplateVersions",\n      "ec2:RunInstances",\n',
-     "allows ['ec2:RunInstances'], which the autoscaler does not need"),
-    ("modules/irsa/main.tf", '    cluster_autoscaler = ["system:serviceaccount:kube-system:cluster-autoscaler"]',
-     '    cluster_autoscaler = ["system:serviceaccount:kube-system:*"]', "trusted by ['system:serviceaccount:kube-system:*']"),
-])
+@pytest.mark.parametrize(
+    ("path", "old", "new", "shown"),
+    [
+        (
+            "modules/eks/node_groups.tf",
+            "    ignore_changes = [scaling_config[0].desired_size]\n",
+            "    ignore_changes = []\n",
+            "aws_eks_node_group.default): lifecycle.ignore_changes lacks scaling_config[0].desired_size",
+        ),
+        (
+            "modules/pg-nat/main.tf",
+            '    "k8s.io/cluster-autoscaler/${var.cluster_name}" = "owned"\n',
+            "",
+            "aws_eks_node_group.this): no tag k8s.io/cluster-autoscaler/jung-prod-eks",
+        ),
+        (
+            "modules/irsa/main.tf",
+            '      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.cluster_autoscaler_cluster_name}"\n',
+            '      variable = "aws:ResourceTag/kyeol:env"\n',
+            "['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'] not limited to ASGs tagged",
+        ),
+        (
+            "modules/irsa/main.tf",
+            '      "ec2:DescribeLaunchTemplateVersions",\n',
+            '      "ec2:DescribeLaunchTemplateVersions",\n      "ec2:RunInstances",\n',
+            "allows ['ec2:RunInstances'], which the autoscaler does not need",
+        ),
+        (
+            "modules/irsa/main.tf",
+            '    cluster_autoscaler = ["system:serviceaccount:kube-system:cluster-autoscaler"]',
+            '    cluster_autoscaler = ["system:serviceaccount:kube-system:*"]',
+            "trusted by ['system:serviceaccount:kube-system:*']",
+        ),
+    ],
+)
 def test_planted_mistakes_are_reported(tmp_path: Path, infra_tree: Path, path: str, old: str, new: str, shown: str) -> None:
     tree = _copy(tmp_path, infra_tree)
     _edit(tree / path, old, new)

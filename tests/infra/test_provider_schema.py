@@ -31,29 +31,60 @@ def test_correct_fixture_has_no_findings(schema: Schema) -> None:
 @pytest.mark.parametrize(
     ("tree", "expected", "message"),
     [
-        ("unknown_argument", [("main.tf", 3, "aws_s3_bucket", "bucket_name", "unknown-argument")],
-         'unknown argument "bucket_name"'),
-        ("missing_argument", [("main.tf", 1, "aws_eks_cluster", "role_arn", "missing-argument")],
-         'missing required argument "role_arn"'),
-        ("block_as_argument", [("main.tf", 4, "aws_eks_cluster", "vpc_config", "block-as-argument")],
-         '"vpc_config" is a block: write `vpc_config { … }`'),
-        ("argument_as_block", [("main.tf", 5, "aws_db_instance", "tags", "argument-as-block")],
-         '"tags" is an argument: write `tags = …`'),
-        ("wrong_nesting", [("main.tf", 9, "aws_eks_cluster", "vpc_config", "too-many-blocks")],
-         '"vpc_config" may appear at most once'),
-        ("unknown_block", [("main.tf", 12, "aws_elasticache_replication_group", "auth", "unknown-block")],
-         'unknown block "auth"'),
-        ("missing_block", [("main.tf", 9, "aws_eks_cluster", "encryption_config.provider", "missing-block")],
-         'missing required block "provider"'),
-        ("unknown_type", [("main.tf", 1, "aws_s3_buckets", "", "unknown-type")],
-         'no resource type "aws_s3_buckets" (did you mean "aws_s3_bucket"?)'),
-        ("provider_argument", [("main.tf", 3, "aws", "regoin", "unknown-argument")],
-         'unknown argument "regoin" (did you mean "region"?)'),
+        (
+            "unknown_argument",
+            [("main.tf", 3, "aws_s3_bucket", "bucket_name", "unknown-argument")],
+            'unknown argument "bucket_name"',
+        ),
+        (
+            "missing_argument",
+            [("main.tf", 1, "aws_eks_cluster", "role_arn", "missing-argument")],
+            'missing required argument "role_arn"',
+        ),
+        (
+            "block_as_argument",
+            [("main.tf", 4, "aws_eks_cluster", "vpc_config", "block-as-argument")],
+            '"vpc_config" is a block: write `vpc_config { … }`',
+        ),
+        (
+            "argument_as_block",
+            [("main.tf", 5, "aws_db_instance", "tags", "argument-as-block")],
+            '"tags" is an argument: write `tags = …`',
+        ),
+        (
+            "wrong_nesting",
+            [("main.tf", 9, "aws_eks_cluster", "vpc_config", "too-many-blocks")],
+            '"vpc_config" may appear at most once',
+        ),
+        (
+            "unknown_block",
+            [("main.tf", 12, "aws_elasticache_replication_group", "auth", "unknown-block")],
+            'unknown block "auth"',
+        ),
+        (
+            "missing_block",
+            [("main.tf", 9, "aws_eks_cluster", "encryption_config.provider", "missing-block")],
+            'missing required block "provider"',
+        ),
+        (
+            "unknown_type",
+            [("main.tf", 1, "aws_s3_buckets", "", "unknown-type")],
+            'no resource type "aws_s3_buckets" (did you mean "aws_s3_bucket"?)',
+        ),
+        (
+            "provider_argument",
+            [("main.tf", 3, "aws", "regoin", "unknown-argument")],
+            'unknown argument "regoin" (did you mean "region"?)',
+        ),
         # inside a dynamic block's content: the typo is unknown and the real name is then missing
-        ("dynamic_content", [
-            ("main.tf", 14, "aws_wafv2_web_acl", "rule.visibility_config.sampled_requests_enabled", "missing-argument"),
-            ("main.tf", 17, "aws_wafv2_web_acl", "rule.visibility_config.sample_requests_enabled", "unknown-argument"),
-        ], 'did you mean "sampled_requests_enabled"?'),
+        (
+            "dynamic_content",
+            [
+                ("main.tf", 14, "aws_wafv2_web_acl", "rule.visibility_config.sampled_requests_enabled", "missing-argument"),
+                ("main.tf", 17, "aws_wafv2_web_acl", "rule.visibility_config.sample_requests_enabled", "unknown-argument"),
+            ],
+            'did you mean "sampled_requests_enabled"?',
+        ),
     ],
 )
 def test_planted_error_is_caught(schema: Schema, tree: str, expected: list[tuple], message: str) -> None:
@@ -92,7 +123,7 @@ def test_data_sources_and_meta_arguments(schema: Schema, tmp_path: Path) -> None
         "  }\n"
         "}\n"
         'data "aws_region" "current" {\n'
-        "  provisioner \"local-exec\" {\n"
+        '  provisioner "local-exec" {\n'
         '    command = "true"\n'
         "  }\n"
         "}\n"
@@ -121,7 +152,12 @@ def test_schema_matches_the_reference_spot_checks(schema: Schema) -> None:
     eks = schema.of("resource", "aws_eks_cluster")
     assert eks["args"]["name"] == REQUIRED and eks["args"]["role_arn"] == REQUIRED
     assert eks["blocks"]["vpc_config"] | {"args": None, "blocks": None} == {
-        "nesting": "list", "min": 1, "max": 1, "args": None, "blocks": None}
+        "nesting": "list",
+        "min": 1,
+        "max": 1,
+        "args": None,
+        "blocks": None,
+    }
     assert eks["blocks"]["vpc_config"]["args"]["subnet_ids"] == REQUIRED
     assert eks["blocks"]["encryption_config"]["blocks"]["provider"]["args"] == {"key_arn": REQUIRED}
     assert eks["blocks"]["timeouts"]["nesting"] == "single"
@@ -132,7 +168,11 @@ def test_schema_matches_the_reference_spot_checks(schema: Schema) -> None:
     assert set(cache["blocks"]["log_delivery_configuration"]["args"].values()) == {REQUIRED}
     cf = schema.of("resource", "aws_cloudfront_distribution")
     assert {k for k, b in cf["blocks"].items() if b.get("min")} == {
-        "origin", "default_cache_behavior", "restrictions", "viewer_certificate"}
+        "origin",
+        "default_cache_behavior",
+        "restrictions",
+        "viewer_certificate",
+    }
     assert cf["blocks"]["origin"]["nesting"] == "set" and cf["args"]["enabled"] == REQUIRED
     # names from the doc anchors, where camel→snake would be wrong
     assert "get_password_data" in schema.of("resource", "aws_instance")["args"]

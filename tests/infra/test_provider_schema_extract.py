@@ -23,30 +23,59 @@ A = "@cdktn/provider-aws"
 LINK = "https://registry.terraform.io/providers/hashicorp/aws/6.69.1/docs"
 
 
-def prop(name: str, anchor: str, ty: dict[str, Any], *, optional: bool = True, block: bool = False,
-         page: str = "resources/thing", summary: str | None = None) -> dict[str, Any]:
+def prop(
+    name: str,
+    anchor: str,
+    ty: dict[str, Any],
+    *,
+    optional: bool = True,
+    block: bool = False,
+    page: str = "resources/thing",
+    summary: str | None = None,
+) -> dict[str, Any]:
     link = f"{{@link {LINK}/{page}#{anchor} Thing#{anchor}}}"
-    docs = {"summary": f"{anchor} block.", "remarks": f"Docs at Terraform Registry: {link}"} if block else {
-        "summary": summary or f"Docs at Terraform Registry: {link}."}
+    docs = (
+        {"summary": f"{anchor} block.", "remarks": f"Docs at Terraform Registry: {link}"}
+        if block
+        else {"summary": summary or f"Docs at Terraform Registry: {link}."}
+    )
     return {"name": name, "docs": docs, "type": ty, **({"optional": True} if optional else {})}
 
 
 def struct(name: str, props: list[dict[str, Any]], filename: str = "src/thing/index.ts") -> dict[str, Any]:
-    return {"fqn": f"{A}.thing.{name}", "kind": "interface", "datatype": True, "name": name,
-            "locationInModule": {"filename": filename}, "properties": props}
+    return {
+        "fqn": f"{A}.thing.{name}",
+        "kind": "interface",
+        "datatype": True,
+        "name": name,
+        "locationInModule": {"filename": filename},
+        "properties": props,
+    }
 
 
 def cls(name: str, base: str, summary_link: str, config: str, filename: str = "src/thing/index.ts") -> dict[str, Any]:
-    return {"fqn": f"{A}.thing.{name}", "kind": "class", "base": f"cdktn.{base}", "name": name,
-            "docs": {"summary": f"Represents a {{@link {summary_link}}}."},
-            "locationInModule": {"filename": filename},
-            "initializer": {"parameters": [{"name": "scope"}, {"name": "id"},
-                                           {"name": "config", "type": {"fqn": f"{A}.thing.{config}"}}]}}
+    return {
+        "fqn": f"{A}.thing.{name}",
+        "kind": "class",
+        "base": f"cdktn.{base}",
+        "name": name,
+        "docs": {"summary": f"Represents a {{@link {summary_link}}}."},
+        "locationInModule": {"filename": filename},
+        "initializer": {
+            "parameters": [{"name": "scope"}, {"name": "id"}, {"name": "config", "type": {"fqn": f"{A}.thing.{config}"}}]
+        },
+    }
 
 
 def list_of(name: str) -> dict[str, Any]:
-    return {"union": {"types": [{"fqn": "cdktn.IResolvable"},
-                                {"collection": {"kind": "array", "elementtype": {"fqn": f"{A}.thing.{name}"}}}]}}
+    return {
+        "union": {
+            "types": [
+                {"fqn": "cdktn.IResolvable"},
+                {"collection": {"kind": "array", "elementtype": {"fqn": f"{A}.thing.{name}"}}},
+            ]
+        }
+    }
 
 
 def fqn(name: str) -> dict[str, Any]:
@@ -57,19 +86,25 @@ STRING = {"primitive": "string"}
 
 
 def js_row(key: str, value: str, is_block: bool, kind: str) -> str:
-    return (f"        {key}: {{\n            value: {value},\n            isBlock: {str(is_block).lower()},\n"
-            f'            type: "{kind}",\n            storageClassType: "x",\n        }},\n')
+    return (
+        f"        {key}: {{\n            value: {value},\n            isBlock: {str(is_block).lower()},\n"
+        f'            type: "{kind}",\n            storageClassType: "x",\n        }},\n'
+    )
 
 
 def js_function(struct_name: str, rows: list[str]) -> str:
     fn = struct_name[0].lower() + struct_name[1:]
-    return (f"function {fn}ToHclTerraform(struct) {{\n    if (!cdktn.canInspect(struct)) {{\n        return struct;\n    }}\n"
-            f"    const attrs = {{\n{''.join(rows)}    }};\n    return attrs;\n}}\n")
+    return (
+        f"function {fn}ToHclTerraform(struct) {{\n    if (!cdktn.canInspect(struct)) {{\n        return struct;\n    }}\n"
+        f"    const attrs = {{\n{''.join(rows)}    }};\n    return attrs;\n}}\n"
+    )
 
 
 def js_class(name: str, base: str, rows: list[str], attrs: str = "") -> str:
-    return (f"class {name} extends cdktn.{base} {{\n    static tfResourceType = \"x\";\n{attrs}"
-            f"    synthesizeHclAttributes() {{\n        const attrs = {{\n{''.join(rows)}        }};\n        return attrs;\n    }}\n}}\n")
+    return (
+        f'class {name} extends cdktn.{base} {{\n    static tfResourceType = "x";\n{attrs}'
+        f"    synthesizeHclAttributes() {{\n        const attrs = {{\n{''.join(rows)}        }};\n        return attrs;\n    }}\n}}\n"
+    )
 
 
 def js_attr(name: str, flags: str, body: str) -> str:
@@ -96,7 +131,12 @@ def assembly(*, damaged: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
         prop("name", "name", STRING, optional=False),
         prop("selfAttribute", "self", {"union": {"types": [{"primitive": "boolean"}, {"fqn": "cdktn.IResolvable"}]}}),
         prop("fetchPasswordData", "get_password_data", STRING),
-        prop("ingress", "ingress", list_of("ThingIngress"), summary=f"Rules. {{@link {LINK}/resources/thing#ingress Thing#ingress}}"),
+        prop(
+            "ingress",
+            "ingress",
+            list_of("ThingIngress"),
+            summary=f"Rules. {{@link {LINK}/resources/thing#ingress Thing#ingress}}",
+        ),
         prop("vpcConfig", "vpc_config", fqn("ThingVpcConfig"), optional=False, block=True),
         prop("rule", "rule", list_of("ThingRule"), block=True),
         prop("timeouts", "timeouts", fqn("ThingTimeouts"), optional=False, block=True),
@@ -105,67 +145,115 @@ def assembly(*, damaged: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
         config.append({"name": "mystery", "docs": {"summary": "No link at all."}, "type": STRING, "optional": True})
     types[f"{A}.thing.ThingConfig"] = struct("ThingConfig", config)
     types[f"{A}.thing.ThingIngress"] = struct("ThingIngress", [prop("fromPort", "from_port", {"primitive": "number"})])
-    types[f"{A}.thing.ThingVpcConfig"] = struct("ThingVpcConfig", [prop("subnetIds", "subnet_ids", {"collection": {"kind": "array", "elementtype": STRING}}, optional=False)])
+    types[f"{A}.thing.ThingVpcConfig"] = struct(
+        "ThingVpcConfig",
+        [prop("subnetIds", "subnet_ids", {"collection": {"kind": "array", "elementtype": STRING}}, optional=False)],
+    )
     types[f"{A}.thing.ThingTimeouts"] = struct("ThingTimeouts", [prop("create", "create", STRING, optional=False)])
-    types[f"{A}.thing.ThingRule"] = struct("ThingRule", [
-        prop("priority", "priority", {"primitive": "number"}, optional=False),
-        prop("statement", "statement", {"primitive": "any"}, block=True),
-        prop("inner", "inner", list_of("ThingRule"), block=True),
-    ], filename="src/thing/index-structs/structs0.ts")
+    types[f"{A}.thing.ThingRule"] = struct(
+        "ThingRule",
+        [
+            prop("priority", "priority", {"primitive": "number"}, optional=False),
+            prop("statement", "statement", {"primitive": "any"}, block=True),
+            prop("inner", "inner", list_of("ThingRule"), block=True),
+        ],
+        filename="src/thing/index-structs/structs0.ts",
+    )
     types[f"{A}.thing.Thing"] = cls("Thing", "TerraformResource", f"{LINK}/resources/thing aws_thing", "ThingConfig")
-    types[f"{A}.thing.DataAwsThing"] = cls("DataAwsThing", "TerraformDataSource", f"{LINK}/data-sources/thing aws_thing", "DataAwsThingConfig")
-    types[f"{A}.thing.DataAwsThingConfig"] = struct("DataAwsThingConfig", [prop("name", "name", STRING, page="data-sources/thing")])
+    types[f"{A}.thing.DataAwsThing"] = cls(
+        "DataAwsThing", "TerraformDataSource", f"{LINK}/data-sources/thing aws_thing", "DataAwsThingConfig"
+    )
+    types[f"{A}.thing.DataAwsThingConfig"] = struct(
+        "DataAwsThingConfig", [prop("name", "name", STRING, page="data-sources/thing")]
+    )
     types[f"{A}.thing.AwsProvider"] = cls("AwsProvider", "TerraformProvider", f"{LINK} aws", "AwsProviderConfig")
     types[f"{A}.thing.AwsProviderConfig"] = struct("AwsProviderConfig", [prop("region", "region", STRING, page="")])
 
     ingress_is_block = "true" if damaged else "false"  # the damaged JS contradicts the docs
-    index = "".join([
-        js_function("ThingIngress", [js_row("from_port", "cdktn.numberToHclTerraform(struct.fromPort)", False, "simple")]),
-        js_function("ThingVpcConfig", [js_row("subnet_ids", "cdktn.listMapperHcl(cdktn.stringToHclTerraform, false)(struct.subnetIds)", False, "set")]),
-        js_function("ThingTimeouts", [js_row("create", "cdktn.stringToHclTerraform(struct.create)", False, "simple")]),
-        js_class("Thing", "TerraformResource", [
-            js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple"),
-            js_row("self", "cdktn.booleanToHclTerraform(this._selfAttribute)", False, "simple"),
-            js_row("get_password_data", "cdktn.stringToHclTerraform(this._fetchPasswordData)", False, "simple"),
-            js_row("ingress", f"cdktn.listMapperHcl(thingIngressToHclTerraform, {ingress_is_block})(this._ingress.internalValue)", True, "set"),
-            js_row("vpc_config", "thingVpcConfigToHclTerraform(this._vpcConfig.internalValue)", True, "list"),
-            js_row("rule", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(this._rule.internalValue)", True, "set"),
-            js_row("timeouts", "thingTimeoutsToHclTerraform(this._timeouts.internalValue)", True, "struct"),
-        ] + ([js_row("ghost", "cdktn.stringToHclTerraform(this._ghost)", False, "simple")] if damaged else []), "".join([
-            js_attr("arn", "100", "this.getStringAttribute('arn')"),
-            js_attr("get_password_data", "010", "this.getStringAttribute('get_password_data')"),
-            js_attr("identity", "100", 'new ThingIdentityList(this, "identity", false)'),
-            js_attr("ingress", "110", 'new ThingIngressList(this, "ingress", true)'),
-            js_attr("name", "001", "this.getStringAttribute('name')"),
-            js_attr("rule", "010", 'new ThingRuleList(this, "rule", true)'),
-            js_attr("self", "010", "this.getBooleanAttribute('self')"),
-            js_attr("tags_all", "100", 'new cdktn.StringMap(this, "tags_all")'),
-            js_attr("timeouts", "010", 'new ThingTimeoutsOutputReference(this, "timeouts")'),
-            js_attr("vpc_config", "001", 'new ThingVpcConfigOutputReference(this, "vpc_config")'),
-        ])),
-        js_output_class("ThingIdentityOutputReference", [js_attr("oidc", "100", 'new ThingIdentityOidcList(this, "oidc", false)')]),
-        js_output_class("ThingIdentityOidcOutputReference", [js_attr("issuer", "100", "this.getStringAttribute('issuer')")]),
-        js_output_class("ThingIngressOutputReference", [js_attr("from_port", "010", "this.getNumberAttribute('from_port')")]),
-        js_output_class("ThingTimeoutsOutputReference", [js_attr("create", "010", "this.getStringAttribute('create')")]),
-        js_output_class("ThingVpcConfigOutputReference", [
-            js_attr("subnet_ids", "001", "cdktn.Fn.tolist(this.getListAttribute('subnet_ids'))"),
-            js_attr("vpc_id", "100", "this.getStringAttribute('vpc_id')"),
-        ]),
-        js_class("DataAwsThing", "TerraformDataSource", [js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple")],
-                 js_attr("name", "010", "this.getStringAttribute('name')")
-                 + js_attr("names", "100", "this.getListAttribute('names')")),
-        js_class("AwsProvider", "TerraformProvider", [js_row("region", "cdktn.stringToHclTerraform(this._region)", False, "simple")],
-                 js_attr("region", "010", "plain")),
-    ])
-    structs0 = js_function("ThingRule", [
-        js_row("priority", "cdktn.numberToHclTerraform(struct.priority)", False, "simple"),
-        js_row("statement", "cdktn.anyToHclTerraform(struct.statement)", False, "simple"),
-        js_row("inner", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(struct.inner)", True, "list"),
-    ]) + js_output_class("ThingRuleOutputReference", [
-        js_attr("inner", "010", 'new ThingRuleInnerList(this, "inner", false)'),
-        js_attr("priority", "001", "this.getNumberAttribute('priority')"),
-        js_attr("statement", "010", "this.interpolationForAttribute('statement')"),
-    ])
+    index = "".join(
+        [
+            js_function("ThingIngress", [js_row("from_port", "cdktn.numberToHclTerraform(struct.fromPort)", False, "simple")]),
+            js_function(
+                "ThingVpcConfig",
+                [js_row("subnet_ids", "cdktn.listMapperHcl(cdktn.stringToHclTerraform, false)(struct.subnetIds)", False, "set")],
+            ),
+            js_function("ThingTimeouts", [js_row("create", "cdktn.stringToHclTerraform(struct.create)", False, "simple")]),
+            js_class(
+                "Thing",
+                "TerraformResource",
+                [
+                    js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple"),
+                    js_row("self", "cdktn.booleanToHclTerraform(this._selfAttribute)", False, "simple"),
+                    js_row("get_password_data", "cdktn.stringToHclTerraform(this._fetchPasswordData)", False, "simple"),
+                    js_row(
+                        "ingress",
+                        f"cdktn.listMapperHcl(thingIngressToHclTerraform, {ingress_is_block})(this._ingress.internalValue)",
+                        True,
+                        "set",
+                    ),
+                    js_row("vpc_config", "thingVpcConfigToHclTerraform(this._vpcConfig.internalValue)", True, "list"),
+                    js_row("rule", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(this._rule.internalValue)", True, "set"),
+                    js_row("timeouts", "thingTimeoutsToHclTerraform(this._timeouts.internalValue)", True, "struct"),
+                ]
+                + ([js_row("ghost", "cdktn.stringToHclTerraform(this._ghost)", False, "simple")] if damaged else []),
+                "".join(
+                    [
+                        js_attr("arn", "100", "this.getStringAttribute('arn')"),
+                        js_attr("get_password_data", "010", "this.getStringAttribute('get_password_data')"),
+                        js_attr("identity", "100", 'new ThingIdentityList(this, "identity", false)'),
+                        js_attr("ingress", "110", 'new ThingIngressList(this, "ingress", true)'),
+                        js_attr("name", "001", "this.getStringAttribute('name')"),
+                        js_attr("rule", "010", 'new ThingRuleList(this, "rule", true)'),
+                        js_attr("self", "010", "this.getBooleanAttribute('self')"),
+                        js_attr("tags_all", "100", 'new cdktn.StringMap(this, "tags_all")'),
+                        js_attr("timeouts", "010", 'new ThingTimeoutsOutputReference(this, "timeouts")'),
+                        js_attr("vpc_config", "001", 'new ThingVpcConfigOutputReference(this, "vpc_config")'),
+                    ]
+                ),
+            ),
+            js_output_class(
+                "ThingIdentityOutputReference", [js_attr("oidc", "100", 'new ThingIdentityOidcList(this, "oidc", false)')]
+            ),
+            js_output_class("ThingIdentityOidcOutputReference", [js_attr("issuer", "100", "this.getStringAttribute('issuer')")]),
+            js_output_class("ThingIngressOutputReference", [js_attr("from_port", "010", "this.getNumberAttribute('from_port')")]),
+            js_output_class("ThingTimeoutsOutputReference", [js_attr("create", "010", "this.getStringAttribute('create')")]),
+            js_output_class(
+                "ThingVpcConfigOutputReference",
+                [
+                    js_attr("subnet_ids", "001", "cdktn.Fn.tolist(this.getListAttribute('subnet_ids'))"),
+                    js_attr("vpc_id", "100", "this.getStringAttribute('vpc_id')"),
+                ],
+            ),
+            js_class(
+                "DataAwsThing",
+                "TerraformDataSource",
+                [js_row("name", "cdktn.stringToHclTerraform(this._name)", False, "simple")],
+                js_attr("name", "010", "this.getStringAttribute('name')")
+                + js_attr("names", "100", "this.getListAttribute('names')"),
+            ),
+            js_class(
+                "AwsProvider",
+                "TerraformProvider",
+                [js_row("region", "cdktn.stringToHclTerraform(this._region)", False, "simple")],
+                js_attr("region", "010", "plain"),
+            ),
+        ]
+    )
+    structs0 = js_function(
+        "ThingRule",
+        [
+            js_row("priority", "cdktn.numberToHclTerraform(struct.priority)", False, "simple"),
+            js_row("statement", "cdktn.anyToHclTerraform(struct.statement)", False, "simple"),
+            js_row("inner", "cdktn.listMapperHcl(thingRuleToHclTerraform, true)(struct.inner)", True, "list"),
+        ],
+    ) + js_output_class(
+        "ThingRuleOutputReference",
+        [
+            js_attr("inner", "010", 'new ThingRuleInnerList(this, "inner", false)'),
+            js_attr("priority", "001", "this.getNumberAttribute('priority')"),
+            js_attr("statement", "010", "this.interpolationForAttribute('statement')"),
+        ],
+    )
     doc = {"name": A, "version": "25.8.1", "types": types}
     return doc, {"package/lib/thing/index.js": index, "package/lib/thing/index-structs/structs0.js": structs0}
 
@@ -214,9 +302,16 @@ def test_miniature_package_maps_exactly(tmp_path: Path) -> None:
     meta = doc["metadata"]
     assert meta["provider_version"] == "6.69.1"
     assert meta["counts"] | {"block_attribute_cross_checks": None} == {
-        "resource": 1, "data": 1, "ephemeral": 0, "properties": 14, "unnamed_properties": 0,
-        "doc_js_disagreements": 0, "single_required_dropped": 1, "recursive_refs": 1,
-        "block_attribute_cross_checks": None}
+        "resource": 1,
+        "data": 1,
+        "ephemeral": 0,
+        "properties": 14,
+        "unnamed_properties": 0,
+        "doc_js_disagreements": 0,
+        "single_required_dropped": 1,
+        "recursive_refs": 1,
+        "block_attribute_cross_checks": None,
+    }
     assert meta["counts"]["block_attribute_cross_checks"] == 4  # ingress, rule, inner, subnet_ids
     assert meta["opaque"] == ["aws_thing.rule.statement"]
 
@@ -240,11 +335,19 @@ def test_miniature_typed_schema_has_types_computed_attributes_and_nesting(tmp_pa
         "self": ["bool", O],
         "tags_all": [["map", "string"], C],
     }
-    assert thing["b"]["vpc_config"] == {"n": "list", "min": 1, "max": 1, "blk": {"a": {
-        "subnet_ids": [["set", "string"], R], "vpc_id": ["string", C]}}}
+    assert thing["b"]["vpc_config"] == {
+        "n": "list",
+        "min": 1,
+        "max": 1,
+        "blk": {"a": {"subnet_ids": [["set", "string"], R], "vpc_id": ["string", C]}},
+    }
     assert thing["b"]["timeouts"] == {"n": "single", "max": 1, "blk": {"a": {"create": ["string", O]}}}
     rule = thing["b"]["rule"]
-    assert (rule["n"], rule["blk"]["a"], rule["blk"]["b"]["inner"]) == ("set", {"priority": ["number", R]}, {"n": "list", "ref": "rule"})
+    assert (rule["n"], rule["blk"]["a"], rule["blk"]["b"]["inner"]) == (
+        "set",
+        {"priority": ["number", R]},
+        {"n": "list", "ref": "rule"},
+    )
     assert "statement" not in rule["blk"].get("b", {})  # opaque and no hand-written subset: refused
     assert doc["metadata"]["omitted_opaque"] == ["aws_thing.rule.statement"]
     assert doc["data"]["aws_thing"] == {"a": {"name": ["string", O], "names": [["list", "string"], C]}}

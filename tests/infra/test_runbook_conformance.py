@@ -60,11 +60,20 @@ def test_kyeol_toml_deviation_is_reported(tmp_path: Path) -> None:
 
 def test_expected_tfvars_are_the_runbook_values(config: KyeolConfig) -> None:
     assert c.expected_tfvars(config, "stage") == {
-        "name_prefix": "jung-", "environment": "stage", "region": "ap-northeast-1", "vpc_cidr": "10.20.0.0/16",
-        "node_instance_type": "t3.medium", "node_min_size": 2, "node_max_size": 4,
-        "rds_instance_class": "db.t3.medium", "rds_multi_az": True,
-        "cache_node_type": "cache.t3.small", "cache_num_cache_clusters": 2,
-        "service_host": "stage.mgz-g2-u3.shop", "api_host": "stage-api.mgz-g2-u3.shop", "domain": "mgz-g2-u3.shop",
+        "name_prefix": "jung-",
+        "environment": "stage",
+        "region": "ap-northeast-1",
+        "vpc_cidr": "10.20.0.0/16",
+        "node_instance_type": "t3.medium",
+        "node_min_size": 2,
+        "node_max_size": 4,
+        "rds_instance_class": "db.t3.medium",
+        "rds_multi_az": True,
+        "cache_node_type": "cache.t3.small",
+        "cache_num_cache_clusters": 2,
+        "service_host": "stage.mgz-g2-u3.shop",
+        "api_host": "stage-api.mgz-g2-u3.shop",
+        "domain": "mgz-g2-u3.shop",
     }
     assert "rds_instance_class" not in c.expected_tfvars(config, "mgmt")
 
@@ -73,14 +82,21 @@ def test_tfvars_deviations_are_reported(tmp_path: Path, config: KyeolConfig) -> 
     good = c.expected_tfvars(config, "prod") | {"node_desired_size": 3}
     write(tmp_path, {"envs/prod/terraform.tfvars": tfvars(good)})
     assert c.check_tfvars(tmp_path, config, "prod") == []
-    write(tmp_path, {"envs/prod/terraform.tfvars": tfvars(good | {"node_max_size": 4, "api_host": "prod-api.mgz-g2-u3.shop",
-                                                                  "node_desired_size": 6})})
+    write(
+        tmp_path,
+        {
+            "envs/prod/terraform.tfvars": tfvars(
+                good | {"node_max_size": 4, "api_host": "prod-api.mgz-g2-u3.shop", "node_desired_size": 6}
+            )
+        },
+    )
     problems = c.check_tfvars(tmp_path, config, "prod")
     assert [p.split(": ", 1)[1].split(" ")[0] for p in problems] == ["node_max_size", "api_host", "node_desired_size"]
     mgmt = c.expected_tfvars(config, "mgmt") | {"node_desired_size": 2, "rds_instance_class": "db.t3.small"}
     write(tmp_path, {"envs/mgmt/terraform.tfvars": tfvars(mgmt)})
     assert c.check_tfvars(tmp_path, config, "mgmt") == [
-        f"{tmp_path}/envs/mgmt/terraform.tfvars: MGMT has no database, cache or public hosts, but sets ['rds_instance_class']"]
+        f"{tmp_path}/envs/mgmt/terraform.tfvars: MGMT has no database, cache or public hosts, but sets ['rds_instance_class']"
+    ]
 
 
 # --- §3 sizing traced into the modules ------------------------------------------------------------
@@ -142,12 +158,26 @@ MODULES = {
 
 def env_tree(tmp_path: Path, env: str, values: dict, *, extra_root: str = "") -> Path:
     """A miniature env root wired like the real ones: tfvars → root variables → module inputs."""
-    return write(tmp_path, MODULES | {
-        f"envs/{env}/terraform.tfvars": tfvars(values),
-        f"envs/{env}/variables.tf": "".join(f'variable "{k}" {{}}\n' for k in (
-            "name_prefix", "environment", "node_instance_type", "node_min_size", "node_max_size",
-            "rds_instance_class", "rds_multi_az", "cache_node_type", "cache_num_cache_clusters")),
-        f"envs/{env}/main.tf": """
+    return write(
+        tmp_path,
+        MODULES
+        | {
+            f"envs/{env}/terraform.tfvars": tfvars(values),
+            f"envs/{env}/variables.tf": "".join(
+                f'variable "{k}" {{}}\n'
+                for k in (
+                    "name_prefix",
+                    "environment",
+                    "node_instance_type",
+                    "node_min_size",
+                    "node_max_size",
+                    "rds_instance_class",
+                    "rds_multi_az",
+                    "cache_node_type",
+                    "cache_num_cache_clusters",
+                )
+            ),
+            f"envs/{env}/main.tf": """
             locals {
               name = "${var.name_prefix}${var.environment}"
             }
@@ -170,13 +200,23 @@ def env_tree(tmp_path: Path, env: str, values: dict, *, extra_root: str = "") ->
               node_type          = var.cache_node_type
               num_cache_clusters = var.cache_num_cache_clusters
             }
-            """ + extra_root,
-    })
+            """
+            + extra_root,
+        },
+    )
 
 
-STAGE = {"name_prefix": "jung-", "environment": "stage", "node_instance_type": "t3.medium", "node_min_size": 2,
-         "node_max_size": 4, "rds_instance_class": "db.t3.medium", "rds_multi_az": True,
-         "cache_node_type": "cache.t3.small", "cache_num_cache_clusters": 2}
+STAGE = {
+    "name_prefix": "jung-",
+    "environment": "stage",
+    "node_instance_type": "t3.medium",
+    "node_min_size": 2,
+    "node_max_size": 4,
+    "rds_instance_class": "db.t3.medium",
+    "rds_multi_az": True,
+    "cache_node_type": "cache.t3.small",
+    "cache_num_cache_clusters": 2,
+}
 
 
 def sizing_problems(tree: Path, env: str) -> list[str]:
@@ -189,12 +229,15 @@ def test_sizing_traced_through_modules(tmp_path: Path) -> None:
 
 
 def test_sizing_deviations_are_reported_at_the_resource(tmp_path: Path) -> None:
-    tree = env_tree(tmp_path, "stage", STAGE | {"rds_instance_class": "db.t3.small", "cache_num_cache_clusters": 1,
-                                                "node_max_size": 3})
+    tree = env_tree(
+        tmp_path, "stage", STAGE | {"rds_instance_class": "db.t3.small", "cache_num_cache_clusters": 1, "node_max_size": 3}
+    )
     problems = sizing_problems(tree, "stage")
     assert problems == [
-        (f"{tree}/envs/stage: node groups add up to 2-3 nodes (module.nodes.aws_eks_node_group.default 2-3); "
-        "runbook §3 wants t3.medium x 2-4 in total for stage"),
+        (
+            f"{tree}/envs/stage: node groups add up to 2-3 nodes (module.nodes.aws_eks_node_group.default 2-3); "
+            "runbook §3 wants t3.medium x 2-4 in total for stage"
+        ),
         f"{(tree / 'modules/db/main.tf').resolve()}:1 (module.db.aws_db_instance.this): instance_class = 'db.t3.small', runbook §3 wants 'db.t3.medium' for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): automatic_failover_enabled = False, runbook §3 wants True for stage",
         f"{(tree / 'modules/cache/main.tf').resolve()}:4 (module.cache.aws_elasticache_replication_group.this): multi_az_enabled = False, runbook §3 wants True for stage",
@@ -217,23 +260,31 @@ EGRESS_GROUP = """
     """
 
 
-def prod_with_egress_group(tmp_path: Path, values: dict, *, count: str = "1", instance_type: str = "var.node_instance_type",
-                           derived: bool = False) -> Path:
+def prod_with_egress_group(
+    tmp_path: Path, values: dict, *, count: str = "1", instance_type: str = "var.node_instance_type", derived: bool = False
+) -> Path:
     """The prod miniature with a second node group (the PG egress one); *derived* sizes the main group as total - egress."""
-    tree = env_tree(tmp_path, "prod", values,
-                    extra_root=dedent(EGRESS_GROUP).replace("COUNT", count).replace("TYPE", instance_type))
+    tree = env_tree(
+        tmp_path, "prod", values, extra_root=dedent(EGRESS_GROUP).replace("COUNT", count).replace("TYPE", instance_type)
+    )
     if derived:
         main = tree / "envs/prod/main.tf"
-        main.write_text(main.read_text().replace("min           = var.node_min_size", "min           = var.node_min_size - var.pg_min")
-                        .replace("max           = var.node_max_size", "max           = var.node_max_size - var.pg_max"))
+        main.write_text(
+            main.read_text()
+            .replace("min           = var.node_min_size", "min           = var.node_min_size - var.pg_min")
+            .replace("max           = var.node_max_size", "max           = var.node_max_size - var.pg_max")
+        )
     return tree
 
 
 def test_every_node_group_counts_towards_the_runbook_total(tmp_path: Path) -> None:
     tree = prod_with_egress_group(tmp_path, PROD)  # main group 3-5 plus an egress group 1-2: 4-7 nodes
     assert c.check_node_groups(instantiate(tree / "envs/prod"), "prod") == [
-        (f"{tree}/envs/prod: node groups add up to 4-7 nodes (module.nodes.aws_eks_node_group.default 3-5, "
-        "module.pg.aws_eks_node_group.default 1-2); runbook §3 wants t3.medium x 3-5 in total for prod")]
+        (
+            f"{tree}/envs/prod: node groups add up to 4-7 nodes (module.nodes.aws_eks_node_group.default 3-5, "
+            "module.pg.aws_eks_node_group.default 1-2); runbook §3 wants t3.medium x 3-5 in total for prod"
+        )
+    ]
 
 
 def test_main_group_sized_as_the_total_minus_the_egress_group_passes(tmp_path: Path) -> None:
@@ -252,11 +303,15 @@ def test_node_group_of_a_module_switched_off_does_not_count(tmp_path: Path) -> N
 def test_node_group_count_or_type_the_runbook_cannot_see_is_reported(tmp_path: Path) -> None:
     tree = prod_with_egress_group(tmp_path, PROD, count="length(data.aws_subnets.pg.ids)")
     (problem,) = c.check_node_groups(instantiate(tree / "envs/prod"), "prod")
-    assert problem.endswith("(module.pg.aws_eks_node_group.default): how many of this node group exist is only known "
-                            "after apply (prod: data.aws_subnets.pg.ids); runbook §3 counts every node")
+    assert problem.endswith(
+        "(module.pg.aws_eks_node_group.default): how many of this node group exist is only known "
+        "after apply (prod: data.aws_subnets.pg.ids); runbook §3 counts every node"
+    )
     tree = prod_with_egress_group(tmp_path / "large", PROD | {"pg_max": 1}, instance_type='"t3.large"', derived=True)
     (problem,) = c.check_node_groups(instantiate(tree / "envs/prod"), "prod")
-    assert problem.endswith("(module.pg.aws_eks_node_group.default): instance_types ['t3.large'] != runbook §3 ['t3.medium'] for prod")
+    assert problem.endswith(
+        "(module.pg.aws_eks_node_group.default): instance_types ['t3.large'] != runbook §3 ['t3.medium'] for prod"
+    )
 
 
 def test_right_value_on_the_wrong_argument_is_caught(tmp_path: Path) -> None:
@@ -264,7 +319,8 @@ def test_right_value_on_the_wrong_argument_is_caught(tmp_path: Path) -> None:
     main = tree / "modules/db/main.tf"
     main.write_text(main.read_text().replace("multi_az       = var.multi_az\n", ""))  # forgets to pass it on
     assert sizing_problems(tree, "stage") == [
-        f"{main.resolve()}:1 (module.db.aws_db_instance.this): multi_az = False, runbook §3 wants True for stage"]
+        f"{main.resolve()}:1 (module.db.aws_db_instance.this): multi_az = False, runbook §3 wants True for stage"
+    ]
 
 
 def test_value_that_cannot_be_traced_is_reported(tmp_path: Path) -> None:
@@ -285,7 +341,10 @@ def test_mgmt_with_a_database_is_reported(tmp_path: Path) -> None:
 
 
 def test_name_prefix(tmp_path: Path) -> None:
-    tree = write(tmp_path, {"envs/dev/main.tf": """
+    tree = write(
+        tmp_path,
+        {
+            "envs/dev/main.tf": """
         locals {
           repos = { for image in ["api", "web"] : image => "${var.name_prefix}${image}" }
         }
@@ -316,7 +375,9 @@ def test_name_prefix(tmp_path: Path) -> None:
           for_each = toset(var.images)
           name     = each.key
         }
-        """})
+        """
+        },
+    )
     problems = c.check_name_prefix(instantiate(tree / "envs/dev"))
     assert [p.split(": ", 1)[1] for p in problems] == [
         "bucket = 'kyeol-logs' does not start with `jung-`",
@@ -325,10 +386,13 @@ def test_name_prefix(tmp_path: Path) -> None:
 
 
 def test_region_deviation_is_reported(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "envs/dev/terraform.tfvars": 'region = "us-west-2"\n',
-        "envs/dev/main.tf": 'variable "region" {}\nprovider "aws" {\n  region = "ap-northeast-1"\n}\n',
-    })
+    write(
+        tmp_path,
+        {
+            "envs/dev/terraform.tfvars": 'region = "us-west-2"\n',
+            "envs/dev/main.tf": 'variable "region" {}\nprovider "aws" {\n  region = "ap-northeast-1"\n}\n',
+        },
+    )
     assert c.check_region(tmp_path, "dev") == [f"{tmp_path}/envs/dev: var.region = 'us-west-2', runbook wants ap-northeast-1"]
 
 
@@ -347,7 +411,11 @@ WAF_MODULE = {
 
 
 def test_waf_in_global_us_east_1_through_a_passed_provider(tmp_path: Path) -> None:
-    write(tmp_path, WAF_MODULE | {"global/us-east-1/main.tf": """
+    write(
+        tmp_path,
+        WAF_MODULE
+        | {
+            "global/us-east-1/main.tf": """
         provider "aws" {
           region = "ap-northeast-1"
         }
@@ -359,13 +427,18 @@ def test_waf_in_global_us_east_1_through_a_passed_provider(tmp_path: Path) -> No
           source    = "../../modules/waf"
           providers = { aws.edge = aws.virginia }
         }
-        """})
+        """
+        },
+    )
     assert c.check_waf(tmp_path) == []
 
 
 def test_waf_deviations_are_reported(tmp_path: Path) -> None:
-    write(tmp_path, WAF_MODULE | {
-        "global/us-east-1/main.tf": """
+    write(
+        tmp_path,
+        WAF_MODULE
+        | {
+            "global/us-east-1/main.tf": """
             provider "aws" {
               alias  = "virginia"
               region = "ap-northeast-1"
@@ -376,14 +449,15 @@ def test_waf_deviations_are_reported(tmp_path: Path) -> None:
               providers = { aws.edge = aws.virginia }
             }
             """,
-        "envs/dev/main.tf": """
+            "envs/dev/main.tf": """
             resource "aws_wafv2_web_acl" "stray" {
               name   = "jung-dev-waf"
               scope  = "CLOUDFRONT"
               region = "us-east-1"
             }
             """,
-    })
+        },
+    )
     problems = [p.split(": ", 1)[1] for p in c.check_waf(tmp_path)]
     assert problems == [
         "the CloudFront WAF belongs in global/us-east-1, not envs/dev",
@@ -395,9 +469,16 @@ def test_waf_deviations_are_reported(tmp_path: Path) -> None:
 def test_pg_nat_only_in_prod(tmp_path: Path) -> None:
     pg = {"modules/pg-nat/main.tf": 'resource "aws_eip" "pg" {\n  domain = "vpc"\n}\n'}
     call = 'module "pg_nat" {\n  source = "../../modules/pg-nat"\n  count  = var.on ? 1 : 0\n}\nvariable "on" {}\n'
-    write(tmp_path, pg | {f"envs/{e}/main.tf": call for e in ("dev", "prod", "stage")}
-          | {"envs/dev/terraform.tfvars": "on = true\n", "envs/prod/terraform.tfvars": "on = false\n",
-             "envs/stage/terraform.tfvars": "on = false\n"})
+    write(
+        tmp_path,
+        pg
+        | {f"envs/{e}/main.tf": call for e in ("dev", "prod", "stage")}
+        | {
+            "envs/dev/terraform.tfvars": "on = true\n",
+            "envs/prod/terraform.tfvars": "on = false\n",
+            "envs/stage/terraform.tfvars": "on = false\n",
+        },
+    )
     problems = c.check_pg_nat(tmp_path)
     assert [p.split(": ", 1)[1] for p in problems] == [
         "modules/pg-nat is PROD only (runbook §2.2), found in dev",
@@ -406,7 +487,10 @@ def test_pg_nat_only_in_prod(tmp_path: Path) -> None:
 
 
 def test_oidc_providers(tmp_path: Path) -> None:
-    write(tmp_path, {"envs/mgmt/main.tf": """
+    write(
+        tmp_path,
+        {
+            "envs/mgmt/main.tf": """
         resource "aws_eks_cluster" "this" {
           name = "jung-mgmt-eks"
         }
@@ -418,24 +502,35 @@ def test_oidc_providers(tmp_path: Path) -> None:
           url            = "https://token.actions.githubusercontent.com"
           client_id_list = ["sigstore"]
         }
-        """})
+        """
+        },
+    )
     root = instantiate(tmp_path / "envs/mgmt")
     assert [p.split(": ", 1)[1] for p in c.check_oidc(root, "mgmt")] == [
-        "client_id_list = ['sigstore'] must contain sts.amazonaws.com"]
-    write(tmp_path, {"envs/dev/main.tf": 'resource "aws_iam_openid_connect_provider" "x" {\n  url = var.issuer\n}\nvariable "issuer" {}\n'})
+        "client_id_list = ['sigstore'] must contain sts.amazonaws.com"
+    ]
+    write(
+        tmp_path,
+        {"envs/dev/main.tf": 'resource "aws_iam_openid_connect_provider" "x" {\n  url = var.issuer\n}\nvariable "issuer" {}\n'},
+    )
     (problem,) = c.check_oidc(instantiate(tmp_path / "envs/dev"), "dev")
     assert "no IAM OIDC provider for the EKS issuer (IRSA, runbook §2.2) in dev" in problem
 
 
 def test_cloudfront_aliases_must_be_the_env_hosts(tmp_path: Path) -> None:
-    write(tmp_path, {"envs/prod/main.tf": """
+    write(
+        tmp_path,
+        {
+            "envs/prod/main.tf": """
         resource "aws_cloudfront_distribution" "service" {
           aliases = ["www.mgz-g2-u3.shop"]
         }
         resource "aws_cloudfront_distribution" "api" {
           aliases = ["api.mgz-g2-u3.shop"]
         }
-        """})
+        """
+        },
+    )
     (problem,) = c.check_cloudfront_aliases(instantiate(tmp_path / "envs/prod"), "prod")
     assert "CloudFront aliases ['api.mgz-g2-u3.shop', 'www.mgz-g2-u3.shop'] != runbook §1 hosts" in problem
 
@@ -445,7 +540,15 @@ def test_cloudfront_aliases_must_be_the_env_hosts(tmp_path: Path) -> None:
 
 def test_architecture_outputs_table_is_read() -> None:
     table = c.architecture_outputs(ARCHITECTURE)
-    assert set(table) == {"envs/bootstrap", "envs/account", "global/us-east-1", "envs/mgmt", "envs/dev", "envs/stage", "envs/prod"}
+    assert set(table) == {
+        "envs/bootstrap",
+        "envs/account",
+        "global/us-east-1",
+        "envs/mgmt",
+        "envs/dev",
+        "envs/stage",
+        "envs/prod",
+    }
     assert table["envs/bootstrap"] == ["state_bucket", "lock_table", "kms_key_arn", "region"]
     assert "ecr_repository_urls" in table["envs/mgmt"] and "image" not in table["envs/mgmt"]
     assert table["envs/prod"][-1] == "pg_nat_eip" and "null" not in table["envs/prod"]
@@ -457,9 +560,10 @@ def test_missing_architecture_output_is_reported(tmp_path: Path, infra_tree: Pat
     outputs = tree / "envs/dev/outputs.tf"
     text = outputs.read_text()
     start = text.index('output "rds_endpoint"')
-    outputs.write_text(text[:start] + text[text.index("\n}\n", start) + 3:])
+    outputs.write_text(text[:start] + text[text.index("\n}\n", start) + 3 :])
     assert c.check_outputs(tree, ARCHITECTURE) == [
-        f"{tree}/envs/dev: outputs ['rds_endpoint'] of docs/architecture.md §4 are missing"]
+        f"{tree}/envs/dev: outputs ['rds_endpoint'] of docs/architecture.md §4 are missing"
+    ]
 
 
 # --- the real tree --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def variable_blocks(path: Path, names: tuple[str, ...]) -> str:
     for name in names:
         start = lines.index(f'variable "{name}" {{')
         end = lines.index("}", start)
-        out.append("\n".join(lines[start:end + 1]))
+        out.append("\n".join(lines[start : end + 1]))
     return "\n\n".join(out) + "\n"
 
 
@@ -97,16 +97,22 @@ def test_prod_main_group_gets_the_total_minus_the_egress_group() -> None:
     assert [pg[k] for k in sizes] == [1, 1, 1]
 
 
-@pytest.mark.parametrize(("values", "variable", "message"), [
-    ({}, None, None),
-    ({"pg_node_max_size": 2}, None, None),  # main 2-3 plus egress 1-2 is still 3-5 in total
-    ({"node_min_size": 2, "node_desired_size": 2}, "pg_node_min_size", "leave the main node group at least 2"),
-    ({"pg_node_min_size": 2, "pg_node_max_size": 2, "pg_node_desired_size": 2}, "pg_node_min_size",
-     "leave the main node group at least 2"),
-    ({"pg_node_max_size": 4}, "pg_node_max_size", "(the main group's maximum) at least"),
-    ({"pg_node_max_size": 2, "pg_node_desired_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
-    ({"node_desired_size": 5, "pg_node_max_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
-])
+@pytest.mark.parametrize(
+    ("values", "variable", "message"),
+    [
+        ({}, None, None),
+        ({"pg_node_max_size": 2}, None, None),  # main 2-3 plus egress 1-2 is still 3-5 in total
+        ({"node_min_size": 2, "node_desired_size": 2}, "pg_node_min_size", "leave the main node group at least 2"),
+        (
+            {"pg_node_min_size": 2, "pg_node_max_size": 2, "pg_node_desired_size": 2},
+            "pg_node_min_size",
+            "leave the main node group at least 2",
+        ),
+        ({"pg_node_max_size": 4}, "pg_node_max_size", "(the main group's maximum) at least"),
+        ({"pg_node_max_size": 2, "pg_node_desired_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
+        ({"node_desired_size": 5, "pg_node_max_size": 2}, "pg_node_desired_size", "(the main group's desired size) between"),
+    ],
+)
 def test_prod_node_split_validations(tmp_path: Path, values: dict, variable: str | None, message: str | None) -> None:
     copy = root_copy(tmp_path, "envs/prod")
     error = rejected(plan(copy, OPERATORS | values))
@@ -157,69 +163,169 @@ def test_bootstrap_state_store_names_follow_the_prefix(tmp_path: Path) -> None:
 ENV_NAME = "a name prefix (lowercase, ending in `-`, e.g. `jung-`) then dev, stage or prod"
 MODULE_CASES = [
     # (module, variable blocks, good inputs, bad inputs, error text)
-    *[(m, ("name",), [{"name": "acme-dev"}, {"name": "jung-prod"}, {"name": "ab1-stage"}],
-       [{"name": "acme-qa"}, {"name": "Acme-dev"}, {"name": "acmedev"}, {"name": "acme-dev-eks"}], ENV_NAME)
-      for m in ("edge", "valkey", "app-secrets", "rds", "saleor-media")],
-    ("pg-nat", ("name",), [{"name": "acme-prod"}, {"name": "jung-prod"}],
-     [{"name": "acme-dev"}, {"name": "jung-stage"}, {"name": "prod"}], "the dedicated PG NAT exists in PROD only"),
-    ("irsa", ("name_prefix",), [{"name_prefix": "acme-"}], [{"name_prefix": "acme"}, {"name_prefix": "ACME-"}],
-     "name_prefix must be a lowercase letter"),
-    ("kms", ("name",), [{"name": "acme-dev"}, {"name": "acme-kyeol-tfstate"}], [{"name": "acme"}, {"name": "Acme-dev"}],
-     "The key name must start with the name prefix"),
-    ("vpc", ("name",), [{"name": "acme-stage"}], [{"name": "stage"}, {"name": "acme_stage"}],
-     "The name must start with the name prefix"),
-    ("eks", ("name",), [{"name": "acme-dev-eks"}], [{"name": "acme-dev"}, {"name": "eks"}],
-     "The cluster name must look like `<prefix><env>-eks`"),
-    ("edge", ("web_acl_name",), [{"web_acl_name": "acme-cloudfront-waf"}], [{"web_acl_name": "waf"}, {"web_acl_name": "JUNG-cloudfront-waf"}],
-     "web_acl_name must start with the name prefix"),
-    ("ecr", ("name_prefix", "repository_names"),
-     [{"name_prefix": "acme-", "repository_names": '["acme-saleor-api","acme-saleor-storefront"]'}],
-     [{"name_prefix": "acme-", "repository_names": '["acme-saleor-api","jung-saleor-storefront"]'},
-      {"name_prefix": "acme-", "repository_names": "[]"}],
-     "Repository names must start with name_prefix"),
-    ("github-oidc", ("name_prefix", "role_name"), [{"name_prefix": "acme-", "role_name": "acme-mgmt-github-ecr-push"}],
-     [{"name_prefix": "acme-", "role_name": "jung-mgmt-github-ecr-push"}], "role_name must start with name_prefix"),
+    *[
+        (
+            m,
+            ("name",),
+            [{"name": "acme-dev"}, {"name": "jung-prod"}, {"name": "ab1-stage"}],
+            [{"name": "acme-qa"}, {"name": "Acme-dev"}, {"name": "acmedev"}, {"name": "acme-dev-eks"}],
+            ENV_NAME,
+        )
+        for m in ("edge", "valkey", "app-secrets", "rds", "saleor-media")
+    ],
+    (
+        "pg-nat",
+        ("name",),
+        [{"name": "acme-prod"}, {"name": "jung-prod"}],
+        [{"name": "acme-dev"}, {"name": "jung-stage"}, {"name": "prod"}],
+        "the dedicated PG NAT exists in PROD only",
+    ),
+    (
+        "irsa",
+        ("name_prefix",),
+        [{"name_prefix": "acme-"}],
+        [{"name_prefix": "acme"}, {"name_prefix": "ACME-"}],
+        "name_prefix must be a lowercase letter",
+    ),
+    (
+        "kms",
+        ("name",),
+        [{"name": "acme-dev"}, {"name": "acme-kyeol-tfstate"}],
+        [{"name": "acme"}, {"name": "Acme-dev"}],
+        "The key name must start with the name prefix",
+    ),
+    (
+        "vpc",
+        ("name",),
+        [{"name": "acme-stage"}],
+        [{"name": "stage"}, {"name": "acme_stage"}],
+        "The name must start with the name prefix",
+    ),
+    (
+        "eks",
+        ("name",),
+        [{"name": "acme-dev-eks"}],
+        [{"name": "acme-dev"}, {"name": "eks"}],
+        "The cluster name must look like `<prefix><env>-eks`",
+    ),
+    (
+        "edge",
+        ("web_acl_name",),
+        [{"web_acl_name": "acme-cloudfront-waf"}],
+        [{"web_acl_name": "waf"}, {"web_acl_name": "JUNG-cloudfront-waf"}],
+        "web_acl_name must start with the name prefix",
+    ),
+    (
+        "ecr",
+        ("name_prefix", "repository_names"),
+        [{"name_prefix": "acme-", "repository_names": '["acme-saleor-api","acme-saleor-storefront"]'}],
+        [
+            {"name_prefix": "acme-", "repository_names": '["acme-saleor-api","jung-saleor-storefront"]'},
+            {"name_prefix": "acme-", "repository_names": "[]"},
+        ],
+        "Repository names must start with name_prefix",
+    ),
+    (
+        "github-oidc",
+        ("name_prefix", "role_name"),
+        [{"name_prefix": "acme-", "role_name": "acme-mgmt-github-ecr-push"}],
+        [{"name_prefix": "acme-", "role_name": "jung-mgmt-github-ecr-push"}],
+        "role_name must start with name_prefix",
+    ),
     # Saleor media: one path segment as the prefix (AWS_LOCATION = the URL folder), real ARNs and endpoints.
-    ("access-logs", ("bucket",), [{"bucket": "acme-kyeol-tfstate-logs-123456789012"}],
-     [{"bucket": "Acme_logs"}, {"bucket": "-acme-logs"}, {"bucket": "ab"}], "bucket must be a valid S3 bucket name"),
-    ("access-logs", ("source_bucket_arns",), [{"source_bucket_arns": '["arn:aws:s3:::acme-dev-saleor-media-123456789012"]'}],
-     [{"source_bucket_arns": "[]"}, {"source_bucket_arns": '["arn:aws:s3:::acme-media/*"]'}],
-     "source_bucket_arns must be S3 bucket ARNs"),
-    ("saleor-media", ("key_prefix",), [{"key_prefix": "media"}], [{"key_prefix": "media/"}, {"key_prefix": "/media"},
-     {"key_prefix": "a/b"}, {"key_prefix": ""}], "key_prefix must be one path segment"),
-    ("saleor-media", ("cloudfront_distribution_arn",),
-     [{"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}],
-     [{"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/*"},
-      {"cloudfront_distribution_arn": "E2QWRUHAPOMQZL"}], "cloudfront_distribution_arn must be a CloudFront distribution ARN"),
-    ("edge", ("media_bucket_regional_domain_name",),
-     [{"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3.ap-northeast-1.amazonaws.com"}],
-     [{"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012"},
-      {"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3-website-ap-northeast-1.amazonaws.com"}],
-     "media_bucket_regional_domain_name must be a bucket's regional S3 endpoint"),
-    ("irsa", ("saleor_media_bucket_arn",), [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012"}],
-     [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012/media/*"},
-      {"saleor_media_bucket_arn": "arn:aws:s3:::*"}], "saleor_media_bucket_arn must be an S3 bucket ARN"),
+    (
+        "access-logs",
+        ("bucket",),
+        [{"bucket": "acme-kyeol-tfstate-logs-123456789012"}],
+        [{"bucket": "Acme_logs"}, {"bucket": "-acme-logs"}, {"bucket": "ab"}],
+        "bucket must be a valid S3 bucket name",
+    ),
+    (
+        "access-logs",
+        ("source_bucket_arns",),
+        [{"source_bucket_arns": '["arn:aws:s3:::acme-dev-saleor-media-123456789012"]'}],
+        [{"source_bucket_arns": "[]"}, {"source_bucket_arns": '["arn:aws:s3:::acme-media/*"]'}],
+        "source_bucket_arns must be S3 bucket ARNs",
+    ),
+    (
+        "saleor-media",
+        ("key_prefix",),
+        [{"key_prefix": "media"}],
+        [{"key_prefix": "media/"}, {"key_prefix": "/media"}, {"key_prefix": "a/b"}, {"key_prefix": ""}],
+        "key_prefix must be one path segment",
+    ),
+    (
+        "saleor-media",
+        ("cloudfront_distribution_arn",),
+        [{"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}],
+        [
+            {"cloudfront_distribution_arn": "arn:aws:cloudfront::123456789012:distribution/*"},
+            {"cloudfront_distribution_arn": "E2QWRUHAPOMQZL"},
+        ],
+        "cloudfront_distribution_arn must be a CloudFront distribution ARN",
+    ),
+    (
+        "edge",
+        ("media_bucket_regional_domain_name",),
+        [{"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3.ap-northeast-1.amazonaws.com"}],
+        [
+            {"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012"},
+            {"media_bucket_regional_domain_name": "acme-dev-saleor-media-123456789012.s3-website-ap-northeast-1.amazonaws.com"},
+        ],
+        "media_bucket_regional_domain_name must be a bucket's regional S3 endpoint",
+    ),
+    (
+        "irsa",
+        ("saleor_media_bucket_arn",),
+        [{"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012"}],
+        [
+            {"saleor_media_bucket_arn": "arn:aws:s3:::acme-dev-saleor-media-123456789012/media/*"},
+            {"saleor_media_bucket_arn": "arn:aws:s3:::*"},
+        ],
+        "saleor_media_bucket_arn must be an S3 bucket ARN",
+    ),
     # Cluster Autoscaler: the tag conditions name one env cluster.
-    ("irsa", ("cluster_autoscaler_cluster_name",), [{"cluster_autoscaler_cluster_name": "acme-dev-eks"}],
-     [{"cluster_autoscaler_cluster_name": "*"}, {"cluster_autoscaler_cluster_name": "acme-mgmt-eks"}],
-     "cluster_autoscaler_cluster_name must be `<prefix><env>-eks`"),
+    (
+        "irsa",
+        ("cluster_autoscaler_cluster_name",),
+        [{"cluster_autoscaler_cluster_name": "acme-dev-eks"}],
+        [{"cluster_autoscaler_cluster_name": "*"}, {"cluster_autoscaler_cluster_name": "acme-mgmt-eks"}],
+        "cluster_autoscaler_cluster_name must be `<prefix><env>-eks`",
+    ),
     # Saleor private storage: a bucket ARN (no key), a KMS key ARN (not an alias).
-    ("irsa", ("saleor_private_bucket_arn",), [{"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012"}],
-     [{"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012/media/*"},
-      {"saleor_private_bucket_arn": "arn:aws:s3:::*"}], "saleor_private_bucket_arn must be an S3 bucket ARN"),
-    ("saleor-private-media", ("kms_key_arn",),
-     [{"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],
-     [{"kms_key_arn": "alias/acme-dev"}, {"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:alias/acme-dev"}],
-     "kms_key_arn must be a KMS key ARN"),
-    ("saleor-private-media", ("name",), [{"name": "acme-dev"}], [{"name": "acme-qa"}, {"name": "Acme-dev"}],
-     "name must be `<prefix><env>`"),
+    (
+        "irsa",
+        ("saleor_private_bucket_arn",),
+        [{"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012"}],
+        [
+            {"saleor_private_bucket_arn": "arn:aws:s3:::acme-dev-saleor-private-123456789012/media/*"},
+            {"saleor_private_bucket_arn": "arn:aws:s3:::*"},
+        ],
+        "saleor_private_bucket_arn must be an S3 bucket ARN",
+    ),
+    (
+        "saleor-private-media",
+        ("kms_key_arn",),
+        [{"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}],
+        [{"kms_key_arn": "alias/acme-dev"}, {"kms_key_arn": "arn:aws:kms:ap-northeast-1:123456789012:alias/acme-dev"}],
+        "kms_key_arn must be a KMS key ARN",
+    ),
+    (
+        "saleor-private-media",
+        ("name",),
+        [{"name": "acme-dev"}],
+        [{"name": "acme-qa"}, {"name": "Acme-dev"}],
+        "name must be `<prefix><env>`",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("module", "names", "good", "bad", "message"), MODULE_CASES,
-                         ids=[f"{case[0]}.{case[1][-1]}" for case in MODULE_CASES])
-def test_module_names_take_any_prefix_of_the_right_shape(tmp_path: Path, module: str, names: tuple[str, ...],
-                                                         good: list[dict], bad: list[dict], message: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "names", "good", "bad", "message"), MODULE_CASES, ids=[f"{case[0]}.{case[1][-1]}" for case in MODULE_CASES]
+)
+def test_module_names_take_any_prefix_of_the_right_shape(
+    tmp_path: Path, module: str, names: tuple[str, ...], good: list[dict], bad: list[dict], message: str
+) -> None:
     copy = module_copy(tmp_path, module, names)
     for values in good:
         assert rejected(plan(copy, values)) == "", values
@@ -229,8 +335,10 @@ def test_module_names_take_any_prefix_of_the_right_shape(tmp_path: Path, module:
 
 def test_no_validation_hard_codes_the_runbook_prefix() -> None:
     """The value `jung-` lives in kyeol.toml and the tfvars (checked by the conformance tests), not in conditions."""
-    offenders = [f"{path.relative_to(INFRA)}:{number}"
-                 for path in sorted(INFRA.rglob("*.tf"))
-                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if line.strip().startswith("condition") and "jung" in line]
+    offenders = [
+        f"{path.relative_to(INFRA)}:{number}"
+        for path in sorted(INFRA.rglob("*.tf"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.strip().startswith("condition") and "jung" in line
+    ]
     assert offenders == []

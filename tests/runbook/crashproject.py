@@ -179,9 +179,7 @@ def _has_outputs(ctx: StepContext, step_id: str) -> bool:
 
 
 def build_steps(directory: Path) -> list[Step]:
-    return [
-        (CounterStep if sid == COUNTER else EffectStep)(sid, phase, needs, directory) for sid, phase, needs in GRAPH
-    ]
+    return [(CounterStep if sid == COUNTER else EffectStep)(sid, phase, needs, directory) for sid, phase, needs in GRAPH]
 
 
 # -- the project (runbook.cli's Project / Session protocols) -------------------------------
@@ -305,7 +303,9 @@ def step_status(directory: Path, step_id: str) -> str | None:
     return (doc.get("steps", {}).get(step_id) or {}).get("status")
 
 
-def wait_until(predicate: Callable[[], Any], *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0, what: str = "") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0, what: str = ""
+) -> Any:
     """Poll ``predicate`` every 5 ms until it is truthy; fail if ``proc`` ended first or time ran out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

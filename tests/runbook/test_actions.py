@@ -11,10 +11,18 @@ REPORT = {
     "exit_code": 1,
     "notes": ["could not check the AWS identity offline: no credentials"],
     "steps": [
-        {"id": "dev.infra", "phase": 3, "status": "failed", "outcome": "failed", "duration_s": 2.5, "attempts": 2,
-         "changes": [{"action": "create", "target": "aws_eks_cluster.this", "detail": ""}],
-         "notes": ["could not check offline: x"], "retries": [{"operation": "apply", "attempt": 1, "reason": "throttled"}],
-         "error": {"message": "terraform apply failed: a\nb", "hint": "read the log, 100%"}},
+        {
+            "id": "dev.infra",
+            "phase": 3,
+            "status": "failed",
+            "outcome": "failed",
+            "duration_s": 2.5,
+            "attempts": 2,
+            "changes": [{"action": "create", "target": "aws_eks_cluster.this", "detail": ""}],
+            "notes": ["could not check offline: x"],
+            "retries": [{"operation": "apply", "attempt": 1, "reason": "throttled"}],
+            "error": {"message": "terraform apply failed: a\nb", "hint": "read the log, 100%"},
+        },
         {"id": "argocd", "phase": 4, "status": "done", "outcome": "unchanged", "attempts": 1},
     ],
 }
@@ -33,8 +41,9 @@ def test_one_group_per_step_then_annotations_naming_step_and_hint() -> None:
     assert lines[0] == "::group::phase 3 dev.infra: failed (failed, 2.5s)"
     assert "phase: Environment infra" in lines and " create aws_eks_cluster.this" in lines
     error = next(line for line in lines if line.startswith("::error "))
-    assert error == ("::error title=kyeol step dev.infra failed::dev.infra: terraform apply failed: a%0Ab"
-                     "%0Ahint: read the log, 100%25")
+    assert error == (
+        "::error title=kyeol step dev.infra failed::dev.infra: terraform apply failed: a%0Ab%0Ahint: read the log, 100%25"
+    )
     warnings = [line for line in lines if line.startswith("::warning ")]
     assert any("retried apply: throttled" in w for w in warnings)
     assert any(w.startswith("::warning title=kyeol%3A not checked::could not check the AWS identity") for w in warnings)

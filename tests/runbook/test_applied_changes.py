@@ -41,11 +41,23 @@ class Quiet(Step):
 def test_an_apply_records_its_changes_in_the_result() -> None:
     redactor = Redactor()
     redactor.add("hunter2")
-    runner = Runner([Creates(), Quiet()], store=MemoryStore(), run_id="r1", env="dev", clock=Clock(), log=RecordingLog(),
-                    redactor=redactor, classifier=Classifier(), options=RunOptions())
+    runner = Runner(
+        [Creates(), Quiet()],
+        store=MemoryStore(),
+        run_id="r1",
+        env="dev",
+        clock=Clock(),
+        log=RecordingLog(),
+        redactor=redactor,
+        classifier=Classifier(),
+        options=RunOptions(),
+    )
     result = runner.run()
     infra, quiet = result.step("infra"), result.step("quiet")
     assert infra.status == "done" and infra.changed
-    assert [(c["action"], c["target"]) for c in infra.changes] == [("create", "aws_vpc.this"), ("update", "Secret argocd/cluster-x")]
+    assert [(c["action"], c["target"]) for c in infra.changes] == [
+        ("create", "aws_vpc.this"),
+        ("update", "Secret argocd/cluster-x"),
+    ]
     assert "hunter2" not in str(infra.changes)
     assert quiet.changes == [{"action": "applied", "target": "quiet", "detail": ""}]

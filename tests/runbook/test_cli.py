@@ -54,7 +54,9 @@ TITLES = {1: "Ground", 2: "Walls", 3: "Roof"}
 class WorldStep(Step):
     """Done when the world holds its id; apply puts it there (or raises ``fail``)."""
 
-    def __init__(self, sid: str, phase: int, needs: tuple[str, ...], world: dict[str, Any], fail: RunbookError | None = None) -> None:
+    def __init__(
+        self, sid: str, phase: int, needs: tuple[str, ...], world: dict[str, Any], fail: RunbookError | None = None
+    ) -> None:
         self.id, self.phase, self.needs = sid, phase, needs
         self.title = f"build the {sid}"
         self.world = world
@@ -239,8 +241,10 @@ def test_a_run_prints_phases_in_runbook_order_with_notes_errors_and_hints(projec
     report = Path(lines[-3].removeprefix("report: "))
     assert report.parent == project.tmp / "runs" and json.loads(report.read_text())["status"] == "failed"
     # what to do next: the failed step's hint, then resume
-    assert lines[-2:] == ["next: walls: order bricks, then resume",
-                          "next: then `testtool resume` retries walls and goes on from there"]
+    assert lines[-2:] == [
+        "next: walls: order bricks, then resume",
+        "next: then `testtool resume` retries walls and goes on from there",
+    ]
 
 
 def test_print_result_sorts_by_phase_keeping_runbook_order_inside_a_phase() -> None:
@@ -257,7 +261,9 @@ def test_print_result_sorts_by_phase_keeping_runbook_order_inside_a_phase() -> N
         finished_at="t1",
         duration_s=1.25,
         steps=[
-            step("c", 3, status="planned", outcome="planned", changes=[{"action": "create", "target": "c.thing", "detail": "new"}]),
+            step(
+                "c", 3, status="planned", outcome="planned", changes=[{"action": "create", "target": "c.thing", "detail": "new"}]
+            ),
             step("a2", 1, status="done", outcome="no changes"),
             step("a1", 1, status="planned", outcome="planned", plan_unknown="until a2 is applied"),
         ],
@@ -280,13 +286,27 @@ def test_print_result_wording_no_doubled_status_long_ids_aligned_and_next_steps(
         return StepResult(id=sid, phase=1, title=sid, scope="shared", **kw)
 
     long_id = "stage.infra.destroy.with-a-long-name"
-    result = RunResult(run_id="r2", command="deploy", env="dev", dry_run=False, status="interrupted", started_at="t0",
-                       finished_at="t1", duration_s=3.0, steps=[
-                           step("a", status="done", outcome="applied", notes=["bucket x does not exist"],
-                                changes=[{"action": "create", "target": "aws_s3_bucket.state"}]),
-                           step(long_id, status="interrupted", outcome="interrupted"),
-                           step("c", status="pending", outcome="not run"),
-                       ])
+    result = RunResult(
+        run_id="r2",
+        command="deploy",
+        env="dev",
+        dry_run=False,
+        status="interrupted",
+        started_at="t0",
+        finished_at="t1",
+        duration_s=3.0,
+        steps=[
+            step(
+                "a",
+                status="done",
+                outcome="applied",
+                notes=["bucket x does not exist"],
+                changes=[{"action": "create", "target": "aws_s3_bucket.state"}],
+            ),
+            step(long_id, status="interrupted", outcome="interrupted"),
+            step("c", status="pending", outcome="not run"),
+        ],
+    )
     out = io.StringIO()
     core.print_result(result, out=out, titles={1: "One"}, tool="kyeol")
     text = out.getvalue()
@@ -304,10 +324,20 @@ def test_print_result_names_the_scope_that_failed_and_the_ones_that_finished() -
         return StepResult(id=sid, phase=1, title=sid, scope=scope, status=status, outcome=status)
 
     result = RunResult(
-        run_id="r1", command="deploy", env="dev,stage", dry_run=False, status="failed",
-        started_at="t0", finished_at="t1", duration_s=2.0,
-        steps=[step("root", "shared", "done"), step("dev.a", "dev", "done"), step("stage.a", "stage", "failed"),
-               step("stage.b", "stage", "pending")],
+        run_id="r1",
+        command="deploy",
+        env="dev,stage",
+        dry_run=False,
+        status="failed",
+        started_at="t0",
+        finished_at="t1",
+        duration_s=2.0,
+        steps=[
+            step("root", "shared", "done"),
+            step("dev.a", "dev", "done"),
+            step("stage.a", "stage", "failed"),
+            step("stage.b", "stage", "pending"),
+        ],
     )
     out = io.StringIO()
     core.print_result(result, out=out, titles={})
@@ -335,7 +365,14 @@ def test_status_groups_steps_by_scope_with_the_shared_steps_once(project: Projec
     core.status(store, out=out, order=["root", "dev.a", "stage.a"])
     lines = [line for line in out.getvalue().splitlines() if not line.startswith(("state:", "lock:"))]
     assert [line.split()[0] if not line.startswith(" ") else line.split()[1] for line in lines] == [
-        "shared:", "root", "dev:", "dev.a", "stage:", "stage.a", "boom"]
+        "shared:",
+        "root",
+        "dev:",
+        "dev.a",
+        "stage:",
+        "stage.a",
+        "boom",
+    ]
 
 
 # -- dry-run --------------------------------------------------------------------------------
@@ -609,8 +646,11 @@ def test_show_steps_mermaid_and_json(project: Project) -> None:
     assert text.count(" --> ") == 3
     # The critical path (ground → walls → roof) is marked with the `critical` class, garden is not.
     marked = text.split("  class ")[1].split(" critical")[0].split(",")
-    node = {line.split('["')[1].split("<br/>")[0]: line.split('["')[0].strip()
-            for line in text.splitlines() if '["' in line and "subgraph" not in line}
+    node = {
+        line.split('["')[1].split("<br/>")[0]: line.split('["')[0].strip()
+        for line in text.splitlines()
+        if '["' in line and "subgraph" not in line
+    }
     assert sorted(marked) == sorted(node[s] for s in ("ground", "walls", "roof"))
     assert "classDef critical" in text
 

@@ -17,8 +17,16 @@ from tests.runbook.test_cli import Project, Session
 def test_forget_resets_records_to_pending_keeping_phase_and_scope() -> None:
     doc = new_document("test 1.0")
     built = record(doc, "walls", phase=2, scope="dev")
-    built.update(status="done", attempts=2, fingerprint="sha256:abc", outputs={"height": 3}, duration_s=1.5,
-                 finished_at="2026-01-01T00:00:00Z", previous_status="planned", notes=["x"])
+    built.update(
+        status="done",
+        attempts=2,
+        fingerprint="sha256:abc",
+        outputs={"height": 3},
+        duration_s=1.5,
+        finished_at="2026-01-01T00:00:00Z",
+        previous_status="planned",
+        notes=["x"],
+    )
     record(doc, "never", phase=3, scope="dev")
     assert forget(doc, ["walls", "never", "unknown", "walls"], because="demolished", at="2026-01-02T00:00:00Z") == ["walls"]
     walls = doc["steps"]["walls"]
@@ -65,8 +73,9 @@ class DemolishProject(Project):
 
 
 def run(project: Project, **kw: Any) -> int:
-    invocation = core.Invocation(command=kw.pop("command", "deploy"), env="dev", state=str(project.state),
-                                 runs_dir=str(project.tmp / "runs"), **kw)
+    invocation = core.Invocation(
+        command=kw.pop("command", "deploy"), env="dev", state=str(project.state), runs_dir=str(project.tmp / "runs"), **kw
+    )
     return core.guarded(lambda: core.run(project, invocation, out=io.StringIO()), err=io.StringIO())
 
 

@@ -24,8 +24,17 @@ class S(Step):
 def kyeol_like(minutes: dict[str, float] | None = None) -> list[Step]:
     """The dev graph of docs/architecture.md §1, estimates from reference/durations.md (minutes)."""
     m = {
-        "bootstrap": 1, "global": 1, "mgmt.registry": 0.5, "mgmt.infra": 13.5, "dev.infra": 14,
-        "argocd": 2, "dev.register": 0.5, "dev.addons": 3, "dev.images": 8, "dev.sync": 9, "dev.verify": 2,
+        "bootstrap": 1,
+        "global": 1,
+        "mgmt.registry": 0.5,
+        "mgmt.infra": 13.5,
+        "dev.infra": 14,
+        "argocd": 2,
+        "dev.register": 0.5,
+        "dev.addons": 3,
+        "dev.images": 8,
+        "dev.sync": 9,
+        "dev.verify": 2,
     }
     m.update(minutes or {})
     spec = [

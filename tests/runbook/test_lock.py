@@ -63,7 +63,14 @@ def test_acquire_writes_the_holder_and_release_removes_it(tmp_path: Path) -> Non
 
 def test_a_second_run_is_refused_with_everything_about_the_holder(tmp_path: Path) -> None:
     path = tmp_path / "state.json.lock"
-    first = LockHolder(run_id="20261126T0100Z-aa", user="alice", host=HOST, pid=os.getpid(), started_at="2026-11-26T01:00:00+00:00", command="deploy")
+    first = LockHolder(
+        run_id="20261126T0100Z-aa",
+        user="alice",
+        host=HOST,
+        pid=os.getpid(),
+        started_at="2026-11-26T01:00:00+00:00",
+        command="deploy",
+    )
     # started_at must not predate this (live) process, or it would look like a reused pid:
     first.started_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     FileLock(path).acquire(first)
@@ -71,7 +78,15 @@ def test_a_second_run_is_refused_with_everything_about_the_holder(tmp_path: Path
         FileLock(path).acquire(holder("run-2"))
     message = err.value.message
     assert err.value.exit_code == EXIT_LOCKED
-    for part in (str(tmp_path / "state.json"), "20261126T0100Z-aa", "alice", HOST, f"pid {os.getpid()}", first.started_at, "deploy"):
+    for part in (
+        str(tmp_path / "state.json"),
+        "20261126T0100Z-aa",
+        "alice",
+        HOST,
+        f"pid {os.getpid()}",
+        first.started_at,
+        "deploy",
+    ):
         assert part in message
     assert "unlock --force" in err.value.hint
     assert json.loads(path.read_text())["run_id"] == "20261126T0100Z-aa"  # untouched

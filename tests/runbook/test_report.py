@@ -27,32 +27,82 @@ SECRET = "db-master-Pa55word-xyz"
 
 def a_result() -> RunResult:
     steps = [
-        StepResult(id="bootstrap", phase=1, title="Bootstrap", scope="shared", status="done", outcome="unchanged", attempts=0, duration_s=0.4),
         StepResult(
-            id="dev.infra", phase=3, title="DEV infra", scope="dev", status="done", outcome="applied", attempts=2,
-            duration_s=812.4, changed=True,
+            id="bootstrap",
+            phase=1,
+            title="Bootstrap",
+            scope="shared",
+            status="done",
+            outcome="unchanged",
+            attempts=0,
+            duration_s=0.4,
+        ),
+        StepResult(
+            id="dev.infra",
+            phase=3,
+            title="DEV infra",
+            scope="dev",
+            status="done",
+            outcome="applied",
+            attempts=2,
+            duration_s=812.4,
+            changed=True,
             retries=[{"operation": "apply", "attempt": 1, "reason": "throttled", "delay_s": 2.0, "error": "Throttling"}],
         ),
         StepResult(
-            id="dev.register", phase=5, title="Register", scope="dev", status="failed", outcome="failed", attempts=1,
-            duration_s=3.2, error={"type": "PermanentError", "message": f"login with {SECRET} refused", "hint": "check the role", "operation": "apply"},
+            id="dev.register",
+            phase=5,
+            title="Register",
+            scope="dev",
+            status="failed",
+            outcome="failed",
+            attempts=1,
+            duration_s=3.2,
+            error={
+                "type": "PermanentError",
+                "message": f"login with {SECRET} refused",
+                "hint": "check the role",
+                "operation": "apply",
+            },
         ),
         StepResult(id="dev.addons", phase=6, title="Add-ons", scope="dev", notes=["not run: needs dev.register, which failed"]),
     ]
     return RunResult(
-        run_id="20261126T010203Z-abc123", command="deploy", env="dev", dry_run=False, status="failed",
-        started_at="2026-11-26T01:02:03.000+00:00", finished_at="2026-11-26T01:16:00.000+00:00", duration_s=837.0, steps=steps,
+        run_id="20261126T010203Z-abc123",
+        command="deploy",
+        env="dev",
+        dry_run=False,
+        status="failed",
+        started_at="2026-11-26T01:02:03.000+00:00",
+        finished_at="2026-11-26T01:16:00.000+00:00",
+        duration_s=837.0,
+        steps=steps,
     )
 
 
 def test_build_report_says_what_who_where_and_summarises() -> None:
-    report = build_report(a_result(), tool="kyeol 0.1.0", identity={"account": "123456789012", "region": "ap-northeast-1"}, notes=["n1"])
+    report = build_report(
+        a_result(), tool="kyeol 0.1.0", identity={"account": "123456789012", "region": "ap-northeast-1"}, notes=["n1"]
+    )
     assert (report["command"], report["env"], report["run_id"], report["status"], report["exit_code"]) == (
-        "deploy", "dev", "20261126T010203Z-abc123", "failed", 1,
+        "deploy",
+        "dev",
+        "20261126T010203Z-abc123",
+        "failed",
+        1,
     )
     assert report["who"]["user"] and report["where"] == {"host": socket.gethostname(), "cwd": os.getcwd(), "tool": "kyeol 0.1.0"}
     assert report["identity"]["account"] == "123456789012" and report["notes"] == ["n1"]
-    assert report["summary"] == {"total": 4, "changed": 1, "unchanged": 1, "planned": 0, "failed": 1, "interrupted": 0, "not_run": 1, "retries": 1}
+    assert report["summary"] == {
+        "total": 4,
+        "changed": 1,
+        "unchanged": 1,
+        "planned": 0,
+        "failed": 1,
+        "interrupted": 0,
+        "not_run": 1,
+        "retries": 1,
+    }
     infra = report["steps"][1]
     assert infra["id"] == "dev.infra" and infra["attempts"] == 2 and infra["duration_s"] == 812.4 and infra["changed"] is True
     assert infra["retries"][0]["reason"] == "throttled"
@@ -71,14 +121,28 @@ def test_build_report_accepts_a_plain_dict() -> None:
 
 def test_summary_counts_dry_run_plans() -> None:
     steps = [{"status": "planned"}, {"status": "planned"}, {"status": "done", "changed": False}, {"status": "interrupted"}]
-    assert summarize(steps) == {"total": 4, "changed": 0, "unchanged": 1, "planned": 2, "failed": 0, "interrupted": 1, "not_run": 0, "retries": 0}
+    assert summarize(steps) == {
+        "total": 4,
+        "changed": 0,
+        "unchanged": 1,
+        "planned": 2,
+        "failed": 0,
+        "interrupted": 1,
+        "not_run": 0,
+        "retries": 0,
+    }
 
 
 def test_write_report_is_atomic_and_redacted(tmp_path: Path) -> None:
     redactor = Redactor()
     redactor.add(SECRET)
     redactor.add_pattern(r"AKIA[0-9A-Z]{16}")
-    report = build_report(a_result(), tool="kyeol 0.1.0", identity={"arn": "arn:aws:sts::123456789012:assumed-role/x"}, notes=[f"note {SECRET}", "key AKIAIOSFODNN7EXAMPLE"])
+    report = build_report(
+        a_result(),
+        tool="kyeol 0.1.0",
+        identity={"arn": "arn:aws:sts::123456789012:assumed-role/x"},
+        notes=[f"note {SECRET}", "key AKIAIOSFODNN7EXAMPLE"],
+    )
     path = write_report(tmp_path / "runs", report, redactor=redactor)
     assert path == tmp_path / "runs" / "20261126T010203Z-abc123.json"
     text = path.read_text()
@@ -150,8 +214,16 @@ def test_a_real_run_checkpoints_to_the_file_store_and_reports_without_secrets(tm
     configure_logging("json", redactor, stream=logs)
     steps = [Flaky("one", 1), Flaky("two", 2, needs=("one",))]
     runner = Runner(
-        steps, store=store, run_id="run-42", env="dev", clock=FakeClock(), log=get_logger(), redactor=redactor,
-        classifier=Classifier(), options=RunOptions(parallelism=2), command="deploy",
+        steps,
+        store=store,
+        run_id="run-42",
+        env="dev",
+        clock=FakeClock(),
+        log=get_logger(),
+        redactor=redactor,
+        classifier=Classifier(),
+        options=RunOptions(parallelism=2),
+        command="deploy",
         retry_policy=RetryPolicy(max_attempts=3, initial=0.01, maximum=0.01, jitter=0.0),
     )
     result = runner.run()

@@ -157,7 +157,9 @@ def test_nothing_runs_when_already_cancelled() -> None:
     cancel.set()
     called: list[int] = []
     with pytest.raises(Interrupted):
-        call_with_retries(lambda: called.append(1), policy=RetryPolicy(), classifier=Classifier(), clock=FakeClock(), cancel=cancel)
+        call_with_retries(
+            lambda: called.append(1), policy=RetryPolicy(), classifier=Classifier(), clock=FakeClock(), cancel=cancel
+        )
     assert called == []
 
 

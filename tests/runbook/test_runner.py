@@ -367,12 +367,21 @@ def test_whole_graph_runs_near_its_critical_path() -> None:
     """Reference durations scaled 1 min → 20 ms: the run takes about the critical path
     (31.5 min), not the sequential sum (54.5 min)."""
     minutes = {
-        "bootstrap": 1, "global": 1, "mgmt.registry": 0.5, "mgmt.infra": 13.5, "dev.infra": 14, "argocd": 2,
-        "dev.register": 0.5, "dev.addons": 3, "dev.images": 8, "dev.sync": 9, "dev.verify": 2,
+        "bootstrap": 1,
+        "global": 1,
+        "mgmt.registry": 0.5,
+        "mgmt.infra": 13.5,
+        "dev.infra": 14,
+        "argocd": 2,
+        "dev.register": 0.5,
+        "dev.addons": 3,
+        "dev.images": 8,
+        "dev.sync": 9,
+        "dev.verify": 2,
     }
     scale = 0.02
     world = World()
-    steps = kyeol_like(world, apply=lambda sid: (lambda ctx: time.sleep(minutes[sid] * scale)))
+    steps = kyeol_like(world, apply=lambda sid: lambda ctx: time.sleep(minutes[sid] * scale))
     runner = make_runner(steps, parallelism=4)
     t0 = time.monotonic()
     result = runner.run()
@@ -461,7 +470,12 @@ def test_a_permanent_error_fails_at_once_with_the_original_message() -> None:
     a = result.step("a")
     assert result.exit_code == EXIT_STEP_FAILED and result.status == "failed"
     assert a.status == "failed" and a.attempts == 1 and clock.sleeps == []
-    assert a.error == {"type": "PermanentError", "message": message, "hint": "grant eks:CreateCluster to the deploy role", "operation": "apply"}
+    assert a.error == {
+        "type": "PermanentError",
+        "message": message,
+        "hint": "grant eks:CreateCluster to the deploy role",
+        "operation": "apply",
+    }
     assert store.doc["steps"]["a"]["status"] == "failed" and store.doc["steps"]["a"]["error"] == a.error
     failed = log.events(event="step failed")
     assert failed and failed[0]["error"] == message and failed[0]["step"] == "a"
@@ -726,7 +740,11 @@ def test_a_failure_stops_its_dependents_and_lets_independent_branches_finish() -
 
     assert result.exit_code == EXIT_STEP_FAILED
     assert [(s.id, s.status) for s in result.steps] == [
-        ("a", "done"), ("b", "failed"), ("c", "pending"), ("e", "pending"), ("d", "done")
+        ("a", "done"),
+        ("b", "failed"),
+        ("c", "pending"),
+        ("e", "pending"),
+        ("d", "done"),
     ]
     assert result.step("c").notes == ["not run: needs b, which failed"]
     assert "e" not in world.applied and steps[2].calls == steps[3].calls == []
@@ -765,8 +783,15 @@ def test_a_failure_in_one_scope_stops_only_that_scopes_later_steps_and_the_other
 
     assert result.exit_code == EXIT_STEP_FAILED
     status = {s.id: s.status for s in result.steps}
-    assert status == {"root": "done", "dev.a": "done", "dev.b": "done", "dev.c": "done",
-                      "stage.a": "done", "stage.b": "failed", "stage.c": "pending"}
+    assert status == {
+        "root": "done",
+        "dev.a": "done",
+        "dev.b": "done",
+        "dev.c": "done",
+        "stage.a": "done",
+        "stage.b": "failed",
+        "stage.c": "pending",
+    }
     assert result.step("stage.c").notes == ["not run: needs stage.b, which failed"]
     assert result.failed_scopes == ["stage"] and result.as_dict()["failed_scopes"] == ["stage"]
     # Each step's log lines carry its own scope as env; the shared step keeps the run's.
@@ -819,8 +844,14 @@ def test_request_stop_interrupts_running_steps_and_exits_130() -> None:
 
     def long_wait(ctx: StepContext) -> None:
         started[ctx.step_id].set()
-        wait_for(lambda: (False, "CREATING"), what=f"{ctx.step_id} cluster", timeout=60, clock=ctx.clock,
-                 cancel=ctx.cancel, interval=10)
+        wait_for(
+            lambda: (False, "CREATING"),
+            what=f"{ctx.step_id} cluster",
+            timeout=60,
+            clock=ctx.clock,
+            cancel=ctx.cancel,
+            interval=10,
+        )
 
     def finishes_anyway(ctx: StepContext) -> None:
         started["quick"].set()
@@ -842,7 +873,12 @@ def test_request_stop_interrupts_running_steps_and_exits_130() -> None:
     stopper.join()
     assert time.monotonic() - t0 < 3
     assert result.exit_code == EXIT_INTERRUPTED and result.status == "interrupted"
-    assert [(s.id, s.status) for s in result.steps] == [("a", "interrupted"), ("b", "interrupted"), ("quick", "done"), ("c", "pending")]
+    assert [(s.id, s.status) for s in result.steps] == [
+        ("a", "interrupted"),
+        ("b", "interrupted"),
+        ("quick", "done"),
+        ("c", "pending"),
+    ]
     assert result.step("a").error["type"] == "Interrupted"
     assert store.status("a") == "interrupted" and store.status("b") == "interrupted" and store.status("quick") == "done"
     assert store.status("c") is None and "c" not in world.applied
@@ -998,8 +1034,13 @@ def test_a_retry_budget_outlasts_many_transient_errors_and_then_stops() -> None:
     assert result.step("a").status == "done" and result.step("a").attempts == 9
     assert max(clock.sleeps) == 30.0  # the interval is capped
 
-    endless = FakeStep("b", world=World(), apply=lambda ctx: (_ for _ in ()).throw(TransientError("503", reason="5xx")),
-                       max_attempts=3, timeout_s=3600)
+    endless = FakeStep(
+        "b",
+        world=World(),
+        apply=lambda ctx: (_ for _ in ()).throw(TransientError("503", reason="5xx")),
+        max_attempts=3,
+        timeout_s=3600,
+    )
     endless.retry_budget_s = 120.0
     clock = FakeClock()
     result = make_runner([endless], clock=clock, policy=policy).run()

@@ -116,9 +116,7 @@ while True:
 def test_a_writer_killed_at_any_moment_leaves_a_valid_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     for delay in (0.05, 0.11, 0.17, 0.23):
-        child = subprocess.Popen(
-            [sys.executable, "-c", KILLED_WRITER, str(path), str(ROOT)], stdout=subprocess.PIPE, text=True
-        )
+        child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(ROOT)], stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
@@ -167,7 +165,9 @@ def test_an_older_schema_is_migrated_and_the_old_bytes_kept_as_backup(tmp_path: 
 
     monkeypatch.setitem(state_mod.MIGRATIONS, 0, v0_to_v1)
     path = tmp_path / "state.json"
-    path.write_text(json.dumps({"schema_version": 0, "tool": "kyeol 0.0.1", "steps": [{"id": "bootstrap", "state": "done", "phase": 1}]}))
+    path.write_text(
+        json.dumps({"schema_version": 0, "tool": "kyeol 0.0.1", "steps": [{"id": "bootstrap", "state": "done", "phase": 1}]})
+    )
     v0_bytes = path.read_bytes()
     store = FileStateStore(path)
     doc = store.load()
@@ -315,7 +315,12 @@ def test_the_example_checkpoint_is_a_valid_mid_run_state() -> None:
     assert done == {"bootstrap", "account", "global", "mgmt.registry", "mgmt.infra", "dev.infra", "argocd"}
     assert all(steps[sid]["phase"] <= 4 for sid in done)
     assert steps["dev.register"]["status"] == "running"
-    assert {sid for sid, rec in steps.items() if rec["status"] == "pending"} == {"dev.addons", "dev.images", "dev.sync", "dev.verify"}
+    assert {sid for sid, rec in steps.items() if rec["status"] == "pending"} == {
+        "dev.addons",
+        "dev.images",
+        "dev.sync",
+        "dev.verify",
+    }
     assert steps["dev.infra"]["outputs"]["cluster_name"] == "jung-dev-eks"
     assert ":123456789012:" in steps["dev.infra"]["outputs"]["lbc_role_arn"]
     # No secret: redaction changes nothing, and secrets appear only as Secrets Manager ARNs.

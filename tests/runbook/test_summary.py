@@ -14,18 +14,41 @@ def step(sid: str, phase: int, start: float, end: float, **kw: Any) -> dict[str,
     from datetime import datetime, timedelta
 
     t0 = datetime.fromisoformat(base)
-    return {"id": sid, "phase": phase, "title": sid, "status": kw.pop("status", "done"), "outcome": kw.pop("outcome", "applied"),
-            "attempts": kw.pop("attempts", 1), "started_at": (t0 + timedelta(seconds=start)).isoformat(),
-            "finished_at": (t0 + timedelta(seconds=end)).isoformat(), "duration_s": end - start,
-            "changes": kw.pop("changes", []), "notes": kw.pop("notes", []), "retries": kw.pop("retries", []),
-            "plan_unknown": kw.pop("plan_unknown", ""), "error": kw.pop("error", None), **kw}
+    return {
+        "id": sid,
+        "phase": phase,
+        "title": sid,
+        "status": kw.pop("status", "done"),
+        "outcome": kw.pop("outcome", "applied"),
+        "attempts": kw.pop("attempts", 1),
+        "started_at": (t0 + timedelta(seconds=start)).isoformat(),
+        "finished_at": (t0 + timedelta(seconds=end)).isoformat(),
+        "duration_s": end - start,
+        "changes": kw.pop("changes", []),
+        "notes": kw.pop("notes", []),
+        "retries": kw.pop("retries", []),
+        "plan_unknown": kw.pop("plan_unknown", ""),
+        "error": kw.pop("error", None),
+        **kw,
+    }
 
 
 def report(steps: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
-    return {"run_id": "20261202T050000Z-abc123", "command": "deploy", "env": "dev", "dry_run": kw.pop("dry_run", False),
-            "exit_code": kw.pop("exit_code", 0), "status": "ok", "started_at": "2026-12-02T05:00:00+00:00",
-            "duration_s": 100.0, "notes": kw.pop("notes", []), "summary": {"total": len(steps), "changed": 2},
-            "where": {"tool": "kyeol 0.1.0"}, "steps": steps, **kw}
+    return {
+        "run_id": "20261202T050000Z-abc123",
+        "command": "deploy",
+        "env": "dev",
+        "dry_run": kw.pop("dry_run", False),
+        "exit_code": kw.pop("exit_code", 0),
+        "status": "ok",
+        "started_at": "2026-12-02T05:00:00+00:00",
+        "duration_s": 100.0,
+        "notes": kw.pop("notes", []),
+        "summary": {"total": len(steps), "changed": 2},
+        "where": {"tool": "kyeol 0.1.0"},
+        "steps": steps,
+        **kw,
+    }
 
 
 NEEDS = {"a": (), "b": ("a",), "c": ("a",), "d": ("b", "c")}
@@ -51,16 +74,41 @@ def test_outcome_words() -> None:
 
 def test_drift_names_every_pending_change_and_unchecked_what_could_not_be_read() -> None:
     planned = [
-        step("dev.infra", 3, 0, 5, status="planned", outcome="planned",
-             changes=[{"action": "update", "target": "aws_ssm_parameter.knob", "detail": ""}]),
-        step("dev.sync", 8, 5, 6, status="planned", outcome="planned",
-             changes=[{"action": "run", "target": "sync saleor-dev", "detail": "OutOfSync"}]),
-        step("dev.verify", 9, 6, 7, status="planned", outcome="planned", plan_unknown="no DNS offline",
-             notes=["could not check offline: no DNS offline"]),
+        step(
+            "dev.infra",
+            3,
+            0,
+            5,
+            status="planned",
+            outcome="planned",
+            changes=[{"action": "update", "target": "aws_ssm_parameter.knob", "detail": ""}],
+        ),
+        step(
+            "dev.sync",
+            8,
+            5,
+            6,
+            status="planned",
+            outcome="planned",
+            changes=[{"action": "run", "target": "sync saleor-dev", "detail": "OutOfSync"}],
+        ),
+        step(
+            "dev.verify",
+            9,
+            6,
+            7,
+            status="planned",
+            outcome="planned",
+            plan_unknown="no DNS offline",
+            notes=["could not check offline: no DNS offline"],
+        ),
     ]
     doc = report(planned, dry_run=True, exit_code=4, notes=["could not check the AWS identity offline: x"])
-    assert drifted(doc) == [("dev.infra", "update aws_ssm_parameter.knob"), ("dev.sync", "run sync saleor-dev – OutOfSync"),
-                            ("dev.verify", "unknown: no DNS offline")]
+    assert drifted(doc) == [
+        ("dev.infra", "update aws_ssm_parameter.knob"),
+        ("dev.sync", "run sync saleor-dev – OutOfSync"),
+        ("dev.verify", "unknown: no DNS offline"),
+    ]
     assert unchecked(doc) == ["could not check the AWS identity offline: x", "dev.verify: no DNS offline"]
     assert drifted(report(planned, dry_run=False)) == []
 
@@ -70,8 +118,9 @@ def test_markdown_has_the_outcome_tables_per_phase_and_the_chart() -> None:
     steps[1]["changes"] = [{"action": "create", "target": "module.x.aws_s3_bucket.y", "detail": "a|b"}]
     steps[2]["attempts"] = 2
     steps[2]["retries"] = [{"operation": "apply", "attempt": 1, "reason": "throttled", "delay_s": 2.0}]
-    text = render_markdown(report(steps), titles={1: "One", 2: "Two", 3: "Three"}, needs=NEEDS,
-                           kind_of=lambda s, c: "Terraform resources")
+    text = render_markdown(
+        report(steps), titles={1: "One", 2: "Two", 3: "Three"}, needs=NEEDS, kind_of=lambda s, c: "Terraform resources"
+    )
     assert text.startswith("## kyeol deploy --env dev: succeeded")
     assert "| outcome | succeeded (exit 0) |" in text
     assert "**Phase 2: Two**" in text and "| step | status | outcome | duration | attempts | changes |" in text
@@ -106,8 +155,13 @@ def test_the_committed_example_summary_is_a_valid_render() -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "summary-deploy-dev.md").read_text()
-    for heading in ("## kyeol deploy --env dev: succeeded", "### Changes made", "### Steps", "### Could not be checked",
-                    "### Timeline"):
+    for heading in (
+        "## kyeol deploy --env dev: succeeded",
+        "### Changes made",
+        "### Steps",
+        "### Could not be checked",
+        "### Timeline",
+    ):
         assert heading in text
     chart = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
     parsed = mermaid(chart)

@@ -38,8 +38,15 @@ def test_polls_with_backoff_until_ready() -> None:
     clock = FakeClock()
     probe = statuses("CREATING", "CREATING", "CREATING", "ACTIVE")
     polls: list[tuple] = []
-    wait_for(probe, what="EKS cluster", timeout=600, clock=clock, interval=5, max_interval=15,
-             on_poll=lambda n, ready, detail: polls.append((n, ready)))
+    wait_for(
+        probe,
+        what="EKS cluster",
+        timeout=600,
+        clock=clock,
+        interval=5,
+        max_interval=15,
+        on_poll=lambda n, ready, detail: polls.append((n, ready)),
+    )
     assert clock.sleeps == [5, 10, 15]
     assert polls == [(1, False), (2, False), (3, False), (4, True)]
 
@@ -50,7 +57,10 @@ def test_deadline_raises_wait_timeout_with_the_last_detail() -> None:
     probe = statuses("CREATING", "CREATING", "FAILED: capacity in ap-northeast-1a")
     with pytest.raises(WaitTimeout) as err:
         wait_for(probe, what="RDS instance jung-dev-rds", timeout=60, clock=clock, interval=5, max_interval=30)
-    assert err.value.message == "RDS instance jung-dev-rds not ready after 60s: cluster jung-dev-eks is FAILED: capacity in ap-northeast-1a"
+    assert (
+        err.value.message
+        == "RDS instance jung-dev-rds not ready after 60s: cluster jung-dev-eks is FAILED: capacity in ap-northeast-1a"
+    )
     assert err.value.hint
     # 5, 10, 20, then only what is left before the deadline; one last probe at the deadline
     assert clock.sleeps == [5, 10, 20, 25]
@@ -61,8 +71,7 @@ def test_deadline_raises_wait_timeout_with_the_last_detail() -> None:
 def test_step_deadline_caps_the_timeout() -> None:
     clock = FakeClock()
     with pytest.raises(WaitTimeout, match="not ready after 12s"):
-        wait_for(statuses("CREATING"), what="node group", timeout=900, clock=clock,
-                 deadline=clock.monotonic() + 12, interval=5)
+        wait_for(statuses("CREATING"), what="node group", timeout=900, clock=clock, deadline=clock.monotonic() + 12, interval=5)
     assert sum(clock.sleeps) == 12
 
 

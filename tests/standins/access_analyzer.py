@@ -43,8 +43,15 @@ class AccessAnalyzerStandIn:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def add(self, name: str, type_: str = "ACCOUNT") -> None:
-        self.analyzers.append({"arn": f"arn:aws:access-analyzer:{self.region}:{self.account}:analyzer/{name}",
-                               "name": name, "type": type_, "status": "ACTIVE", "createdAt": "2026-01-01T00:00:00Z"})
+        self.analyzers.append(
+            {
+                "arn": f"arn:aws:access-analyzer:{self.region}:{self.account}:analyzer/{name}",
+                "name": name,
+                "type": type_,
+                "status": "ACTIVE",
+                "createdAt": "2026-01-01T00:00:00Z",
+            }
+        )
 
     def start(self) -> AccessAnalyzerStandIn:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -103,9 +103,12 @@ class Config:
         domains = tuple(_normal(d) for v in multi.get("domain-filter", []) for d in v.split(",") if _normal(d))
         excludes = tuple(_normal(d) for v in multi.get("exclude-domains", []) for d in v.split(",") if _normal(d))
         return cls(
-            provider=single.get("provider", ""), policy=single.get("policy", "sync"),
-            registry=single.get("registry", "txt"), txt_owner_id=single.get("txt-owner-id", "default"),
-            txt_prefix=single.get("txt-prefix", ""), domain_filter=DomainFilter(domains, excludes),
+            provider=single.get("provider", ""),
+            policy=single.get("policy", "sync"),
+            registry=single.get("registry", "txt"),
+            txt_owner_id=single.get("txt-owner-id", "default"),
+            txt_prefix=single.get("txt-prefix", ""),
+            domain_filter=DomainFilter(domains, excludes),
             zone_id_filter=tuple(z for v in multi.get("zone-id-filter", []) for z in v.split(",") if z),
             zone_type=single.get("aws-zone-type", ""),
             zone_match_parent=flags.get("aws-zone-match-parent", single.get("aws-zone-match-parent") == "true"),

@@ -194,7 +194,9 @@ class FakeGitHub:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         with self._lock:
-            status, body, headers = self._answer(method, parts.path, parse_qs(parts.query), raw, h.headers.get("Authorization", ""))
+            status, body, headers = self._answer(
+                method, parts.path, parse_qs(parts.query), raw, h.headers.get("Authorization", "")
+            )
             self.requests.append((method, parts.path, status))
         payload = b"" if body is None else json.dumps(body).encode()
         h.send_response(status)
@@ -216,7 +218,9 @@ class FakeGitHub:
             "x-ratelimit-resource": "core",
         }
 
-    def _answer(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str) -> tuple[int, Any, dict[str, str]]:
+    def _answer(
+        self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str
+    ) -> tuple[int, Any, dict[str, str]]:
         if auth != f"Bearer {self.token}":
             return 401, {"message": "Bad credentials", "status": "401"}, {}
         if self._exhausted_until is not None:
@@ -264,8 +268,12 @@ class FakeGitHub:
                 return 404, {"message": "Not Found"}, headers
             done = run.status == "completed"
             jobs = [
-                {"id": run.id * 10 + i, "name": name, "status": "completed" if done else run.status,
-                 "conclusion": conclusion if done else None}
+                {
+                    "id": run.id * 10 + i,
+                    "name": name,
+                    "status": "completed" if done else run.status,
+                    "conclusion": conclusion if done else None,
+                }
                 for i, (name, conclusion) in enumerate(run.script.jobs)
             ]
             return 200, {"total_count": len(jobs), "jobs": jobs}, headers
@@ -286,7 +294,7 @@ class FakeGitHub:
         except ValueError:
             return 400, {"message": "Problems parsing JSON"}
         if "return_run_details" in body and self.dispatch_mode == "reject-field":
-            return 400, {"message": "Invalid request.\n\n\"return_run_details\" is not a permitted key."}
+            return 400, {"message": 'Invalid request.\n\n"return_run_details" is not a permitted key.'}
         trigger = (doc.get("on") or {}).get("workflow_dispatch")
         if trigger is None:
             return 422, {"message": "Workflow does not have 'workflow_dispatch' trigger"}
@@ -374,7 +382,7 @@ def _render_run_name(template: str, inputs: dict[str, Any]) -> str:
         value = ""
         for alternative in (a.strip() for a in m.group(1).split("||")):
             if alternative.startswith("inputs."):
-                value = str(inputs.get(alternative[len("inputs."):], "") or "")
+                value = str(inputs.get(alternative[len("inputs.") :], "") or "")
             elif alternative[:1] in "'\"":
                 value = alternative[1:-1]
             if value:

@@ -75,12 +75,20 @@ class HelmExit(Exception):
 class FakeHelm:
     """The fake helm's files in ``directory`` and helpers to script and inspect it."""
 
-    def __init__(self, directory: Path, *, version: str = "v3.17.3", workloads: bool = True, workloads_ready: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, version: str = "v3.17.3", workloads: bool = True, workloads_ready: bool = True
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.state_path = directory / "helm-state.json"
         self.log_path = directory / "helm-calls.jsonl"
         self.log_path.write_text("")
-        self._write({"releases": {}, "fail": [], "config": {"version": version, "workloads": workloads, "workloads_ready": workloads_ready}})
+        self._write(
+            {
+                "releases": {},
+                "fail": [],
+                "config": {"version": version, "workloads": workloads, "workloads_ready": workloads_ready},
+            }
+        )
 
     @property
     def binary(self) -> str:
@@ -114,12 +122,21 @@ class FakeHelm:
         state["config"].update(config)
         self._write(state)
 
-    def seed_release(self, name: str, namespace: str, *, chart: str, version: str, values: dict[str, Any], status: str = "deployed") -> None:
+    def seed_release(
+        self, name: str, namespace: str, *, chart: str, version: str, values: dict[str, Any], status: str = "deployed"
+    ) -> None:
         state = self._read()
         app_version = _app_version(chart, version)
         state["releases"][f"{namespace}/{name}"] = {
-            "name": name, "namespace": namespace, "chart": chart, "version": version, "app_version": app_version,
-            "values": values, "revision": 1, "status": status, "description": "Install complete",
+            "name": name,
+            "namespace": namespace,
+            "chart": chart,
+            "version": version,
+            "app_version": app_version,
+            "values": values,
+            "revision": 1,
+            "status": status,
+            "description": "Install complete",
         }
         self._write(state)
 
@@ -155,7 +172,6 @@ def main(argv: list[str]) -> int:
     if out:
         print(out)
     return 0
-
 
 
 def _record(argv: list[str], args: HelmArgs) -> None:
@@ -194,11 +210,20 @@ def _dispatch(args: HelmArgs, state: dict[str, Any]) -> str:
         shown = [r for r in state["releases"].values() if r["namespace"] == namespace and pattern.search(r["name"])]
         if not args.has("-a") and not args.has("--all"):
             shown = [r for r in shown if r["status"] in ("deployed", "failed")]
-        return json.dumps([
-            {"name": r["name"], "namespace": r["namespace"], "revision": str(r["revision"]), "updated": "2026-01-01 00:00:00 +0000 UTC",
-             "status": r["status"], "chart": f"{r['chart']}-{r['version']}", "app_version": r["app_version"]}
-            for r in shown
-        ])
+        return json.dumps(
+            [
+                {
+                    "name": r["name"],
+                    "namespace": r["namespace"],
+                    "revision": str(r["revision"]),
+                    "updated": "2026-01-01 00:00:00 +0000 UTC",
+                    "status": r["status"],
+                    "chart": f"{r['chart']}-{r['version']}",
+                    "app_version": r["app_version"],
+                }
+                for r in shown
+            ]
+        )
     if args.positional[:2] == ["get", "values"]:
         release = _release(state, args.positional[2], namespace)
         _want_json(args)
@@ -238,8 +263,14 @@ def _status_json(r: dict[str, Any]) -> dict[str, Any]:
         "name": r["name"],
         "namespace": r["namespace"],
         "version": r["revision"],
-        "info": {"status": r["status"], "description": r["description"], "first_deployed": "2026-01-01T00:00:00Z",
-                 "last_deployed": "2026-01-01T00:00:00Z", "deleted": "", "notes": ""},
+        "info": {
+            "status": r["status"],
+            "description": r["description"],
+            "first_deployed": "2026-01-01T00:00:00Z",
+            "last_deployed": "2026-01-01T00:00:00Z",
+            "deleted": "",
+            "notes": "",
+        },
         "chart": {"metadata": {"name": r["chart"], "version": r["version"], "appVersion": r["app_version"], "apiVersion": "v2"}},
         "config": r["values"],
     }
@@ -263,8 +294,13 @@ def _upgrade(args: HelmArgs, state: dict[str, Any], namespace: str) -> str:
     current = state["releases"].get(f"{namespace}/{name}")
     if current is not None and str(current.get("status", "")).startswith("pending-"):
         raise HelmExit("UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
-    kube = (_Kube.from_kubeconfig(args.one("--kubeconfig")) if args.has("--kubeconfig")
-            else _Kube.from_env() if os.environ.get("HELM_KUBEAPISERVER") else None)
+    kube = (
+        _Kube.from_kubeconfig(args.one("--kubeconfig"))
+        if args.has("--kubeconfig")
+        else _Kube.from_env()
+        if os.environ.get("HELM_KUBEAPISERVER")
+        else None
+    )
     if kube is not None:
         if args.has("--create-namespace"):
             kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
@@ -277,8 +313,14 @@ def _upgrade(args: HelmArgs, state: dict[str, Any], namespace: str) -> str:
     previous = state["releases"].get(key)
     _pending(state, key, name, namespace, chart, previous)
     state["releases"][key] = {
-        "name": name, "namespace": namespace, "chart": chart["name"], "version": chart["version"], "app_version": chart["app_version"],
-        "values": values, "revision": (previous["revision"] + 1) if previous else 1, "status": "deployed",
+        "name": name,
+        "namespace": namespace,
+        "chart": chart["name"],
+        "version": chart["version"],
+        "app_version": chart["app_version"],
+        "values": values,
+        "revision": (previous["revision"] + 1) if previous else 1,
+        "status": "deployed",
         "description": "Upgrade complete" if previous else "Install complete",
     }
     if args.one("-o", "--output") == "json":
@@ -296,7 +338,9 @@ def _uninstall(args: HelmArgs, state: dict[str, Any]) -> str:
     return f'release "{name}" uninstalled'
 
 
-def _pending(state: dict[str, Any], key: str, name: str, namespace: str, chart: dict[str, str], previous: dict[str, Any] | None) -> None:
+def _pending(
+    state: dict[str, Any], key: str, name: str, namespace: str, chart: dict[str, str], previous: dict[str, Any] | None
+) -> None:
     """With ``delay_s`` configured, an upgrade takes that long, and meanwhile the release is
     ``pending-install``/``pending-upgrade`` for every other helm call, as helm records it
     before it waits. (A helm killed in this window leaves it pending.)"""
@@ -304,8 +348,13 @@ def _pending(state: dict[str, Any], key: str, name: str, namespace: str, chart: 
     if delay <= 0:
         return
     state["releases"][key] = {
-        "name": name, "namespace": namespace, "chart": chart["name"], "version": chart["version"], "app_version": chart["app_version"],
-        "values": (previous or {}).get("values") or {}, "revision": (previous["revision"] + 1) if previous else 1,
+        "name": name,
+        "namespace": namespace,
+        "chart": chart["name"],
+        "version": chart["version"],
+        "app_version": chart["app_version"],
+        "values": (previous or {}).get("values") or {},
+        "revision": (previous["revision"] + 1) if previous else 1,
         "status": "pending-upgrade" if previous else "pending-install",
         "description": "Preparing upgrade" if previous else "Initial install underway",
     }
@@ -329,17 +378,22 @@ def _resolve_chart(ref: str, repo: str, version: str) -> dict[str, str]:
             raise HelmExit(f"repo {alias} not found")
         repo = repo or REPO_ALIASES[alias]
     if not repo:
-        raise HelmExit(f"chart \"{name}\": the stand-in needs --repo URL (kyeol always passes one)")
+        raise HelmExit(f'chart "{name}": the stand-in needs --repo URL (kyeol always passes one)')
     if not version:
-        raise HelmExit(f"chart \"{name}\": the stand-in needs --version (kyeol always pins one)")
+        raise HelmExit(f'chart "{name}": the stand-in needs --version (kyeol always pins one)')
     try:
         folder = chart_source.chart_dir(name, version, repo)
     except chart_source.ChartUnavailable as exc:
         print(f"fake helm: {exc}", file=sys.stderr)
         raise HelmExit(f'chart "{name}" version "{version}" not found in {repo} repository') from None
     meta = yaml.safe_load((folder / "Chart.yaml").read_text(encoding="utf-8"))
-    return {"name": str(meta["name"]), "version": str(meta["version"]), "app_version": str(meta.get("appVersion") or ""),
-            "dir": str(folder), "repo": repo}
+    return {
+        "name": str(meta["name"]),
+        "version": str(meta["version"]),
+        "app_version": str(meta.get("appVersion") or ""),
+        "dir": str(folder),
+        "repo": repo,
+    }
 
 
 def _app_version(chart: str, version: str) -> str:
@@ -405,7 +459,9 @@ class _Kube:
             conn = self.__dict__.get("_conn")
             if conn is None:
                 parts = urllib.parse.urlsplit(self.server)
-                conn = self.__dict__["_conn"] = http.client.HTTPSConnection(parts.hostname, parts.port, context=self.context, timeout=20)
+                conn = self.__dict__["_conn"] = http.client.HTTPSConnection(
+                    parts.hostname, parts.port, context=self.context, timeout=20
+                )
             try:
                 conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
@@ -439,10 +495,14 @@ class _Kube:
         if api_version not in cache:
             base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
             code, answer = self._request("GET", base)
-            cache[api_version] = {r["kind"]: r["name"] for r in (answer or {}).get("resources", []) if "/" not in r["name"]} if code == 200 else {}
+            cache[api_version] = (
+                {r["kind"]: r["name"] for r in (answer or {}).get("resources", []) if "/" not in r["name"]} if code == 200 else {}
+            )
         plural = cache[api_version].get(kind)
         if plural is None:
-            raise HelmExit(f'resource mapping not found for kind "{kind}" in version "{api_version}": ensure CRDs are installed first')
+            raise HelmExit(
+                f'resource mapping not found for kind "{kind}" in version "{api_version}": ensure CRDs are installed first'
+            )
         return plural
 
     def exists(self, path: str) -> bool:
@@ -456,7 +516,9 @@ class _Kube:
         base = "/api/v1" if obj["apiVersion"] == "v1" else f"/apis/{obj['apiVersion']}"
         plural = self._plural(obj["apiVersion"], kind)
         where = f"/namespaces/{ns}" if ns else ""
-        code, answer = self._request("PATCH", f"{base}{where}/{plural}/{name}?fieldManager=helm&force=true", obj, "application/apply-patch+yaml")
+        code, answer = self._request(
+            "PATCH", f"{base}{where}/{plural}/{name}?fieldManager=helm&force=true", obj, "application/apply-patch+yaml"
+        )
         if code >= 300:
             raise HelmExit(f"failed to create resource: {answer.get('message', code)}")
         return answer
@@ -464,7 +526,12 @@ class _Kube:
     def patch_status(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         plural = self._plural(obj["apiVersion"], obj["kind"])
-        code, answer = self._request("PATCH", f"/apis/{obj['apiVersion']}/namespaces/{ns}/{plural}/{name}/status", {"status": status}, "application/merge-patch+json")
+        code, answer = self._request(
+            "PATCH",
+            f"/apis/{obj['apiVersion']}/namespaces/{ns}/{plural}/{name}/status",
+            {"status": status},
+            "application/merge-patch+json",
+        )
         if code >= 300:
             raise HelmExit(f"failed to update status: {answer.get('message', code)}")
 
@@ -479,14 +546,21 @@ def _install_chart(kube: _Kube, chart: dict[str, str], name: str, namespace: str
     except RenderFailed as exc:
         raise HelmExit(f"INSTALLATION FAILED: {exc}") from None
     objects = rendered.installed
-    ordered = [o for o in objects if o["kind"] == "CustomResourceDefinition"] + [o for o in objects if o["kind"] != "CustomResourceDefinition"]
+    ordered = [o for o in objects if o["kind"] == "CustomResourceDefinition"] + [
+        o for o in objects if o["kind"] != "CustomResourceDefinition"
+    ]
     applied = [kube.apply(obj) for obj in ordered]
     for obj in applied:
         if obj["apiVersion"] == "apps/v1" and obj["kind"] in ("Deployment", "StatefulSet"):
             replicas = obj.get("spec", {}).get("replicas")
             replicas = 1 if replicas is None else int(replicas)
-            status = {"observedGeneration": int(obj["metadata"].get("generation") or 1), "replicas": replicas, "readyReplicas": replicas if ready else 0,
-                      "updatedReplicas": replicas, "availableReplicas": replicas if ready else 0}
+            status = {
+                "observedGeneration": int(obj["metadata"].get("generation") or 1),
+                "replicas": replicas,
+                "readyReplicas": replicas if ready else 0,
+                "updatedReplicas": replicas,
+                "availableReplicas": replicas if ready else 0,
+            }
             if obj["kind"] == "StatefulSet":
                 status.update(currentRevision=f"{obj['metadata']['name']}-1", updateRevision=f"{obj['metadata']['name']}-1")
             kube.patch_status(obj, status)

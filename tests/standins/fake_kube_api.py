@@ -93,8 +93,9 @@ _SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "generation", "
 class ApiError(Exception):
     """An answer other than 2xx, as a Kubernetes Status object."""
 
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: int, reason: str, message: str, details: dict[str, Any] | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
@@ -126,7 +127,7 @@ def eks_token_problem(token: str) -> str | None:
     prefix = "k8s-aws-v1."
     if not token.startswith(prefix):
         return "the token does not start with k8s-aws-v1."
-    raw = token[len(prefix):]
+    raw = token[len(prefix) :]
     try:
         url = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
@@ -329,7 +330,9 @@ class FakeKubeAPI:
         server.daemon_threads = True
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-kube-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-kube-{self.name}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -364,11 +367,18 @@ class FakeKubeAPI:
 
     def outputs(self, **extra: Any) -> dict[str, Any]:
         """Terraform-like outputs of this cluster (what services.kube() is given)."""
-        return {"cluster_name": self.name, "cluster_endpoint": self.url, "cluster_certificate_authority_data": self.ca_data, **extra}
+        return {
+            "cluster_name": self.name,
+            "cluster_endpoint": self.url,
+            "cluster_certificate_authority_data": self.ca_data,
+            **extra,
+        }
 
     # -- faults and scripts ------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 503, message: str = "the server is currently unable to handle the request") -> None:
+    def fail_next(
+        self, count: int, status: int = 503, message: str = "the server is currently unable to handle the request"
+    ) -> None:
         """The next ``count`` authenticated requests answer ``status``."""
         with self._lock:
             self._faults.append((count, status, message))
@@ -408,7 +418,11 @@ class FakeKubeAPI:
         def change(app: dict[str, Any]) -> None:
             status = app.setdefault("status", {})
             status["health"] = {"status": "Degraded", "message": message}
-            resources = [r for r in status.get("resources") or [] if (r.get("kind"), r.get("name")) != (resource.get("kind"), resource.get("name"))]
+            resources = [
+                r
+                for r in status.get("resources") or []
+                if (r.get("kind"), r.get("name")) != (resource.get("kind"), resource.get("name"))
+            ]
             status["resources"] = resources + [entry]
 
         self.mutate("argoproj.io/v1alpha1", "Application", name, namespace, change)
@@ -461,7 +475,9 @@ class FakeKubeAPI:
                 if key[0] == k.group and key[1] == k.plural and (namespace is None or key[2] == namespace)
             ]
 
-    def mutate(self, api_version: str, kind: str, name: str, namespace: str | None, change: Callable[[dict[str, Any]], None]) -> bool:
+    def mutate(
+        self, api_version: str, kind: str, name: str, namespace: str | None, change: Callable[[dict[str, Any]], None]
+    ) -> bool:
         """Change a stored object in place (as a controller); False if it does not exist."""
         k = self.kind(api_version, kind)
         key = self.key(api_version, kind, name, namespace)
@@ -504,7 +520,7 @@ class FakeKubeAPI:
             except ValueError:
                 return 415, ApiError(415, "UnsupportedMediaType", "the fake API accepts JSON bodies only").body
         auth = headers.get("Authorization") or ""
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
         record = RecordedRequest(method, unquote(parts.path), query, content_type, body, token)
         with self._lock:
             self.requests.append(record)
@@ -538,8 +554,12 @@ class FakeKubeAPI:
         rng, rate, _, _ = self._chaos
         if rng.random() < rate:
             status = 429 if rng.random() < 0.5 else 503
-            raise ApiError(status, "TooManyRequests" if status == 429 else "ServiceUnavailable",
-                           "the server is currently unable to handle the request", retry_after=1)
+            raise ApiError(
+                status,
+                "TooManyRequests" if status == 429 else "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+                retry_after=1,
+            )
 
     def _chaos_lost(self, record: RecordedRequest) -> int:
         if self._chaos is None:
@@ -617,7 +637,11 @@ class FakeKubeAPI:
         if not kind.namespaced:
             namespace = ""
         if method == "GET":
-            return (200, self._get(kind, namespace, name)) if name else (200, self._list(kind, namespace, req.query.get("labelSelector", "")))
+            return (
+                (200, self._get(kind, namespace, name))
+                if name
+                else (200, self._list(kind, namespace, req.query.get("labelSelector", "")))
+            )
         if method == "PATCH" and name:
             return self._patch(kind, namespace, name, sub, req)
         if method == "POST" and not name:
@@ -650,16 +674,31 @@ class FakeKubeAPI:
     def _resource_list(group: str, version: str, kinds: list[Kind]) -> dict[str, Any]:
         resources = []
         for k in kinds:
-            resources.append({
-                "name": k.plural,
-                "singularName": k.kind.lower(),
-                "namespaced": k.namespaced,
-                "kind": k.kind,
-                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-            })
+            resources.append(
+                {
+                    "name": k.plural,
+                    "singularName": k.kind.lower(),
+                    "namespaced": k.namespaced,
+                    "kind": k.kind,
+                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+                }
+            )
             if k.status_subresource:
-                resources.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced, "kind": k.kind, "verbs": ["get", "patch", "update"]})
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+                resources.append(
+                    {
+                        "name": f"{k.plural}/status",
+                        "singularName": "",
+                        "namespaced": k.namespaced,
+                        "kind": k.kind,
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version,
+            "resources": resources,
+        }
 
     def _get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
         key = (kind.group, kind.plural, namespace, name)
@@ -679,16 +718,27 @@ class FakeKubeAPI:
             if all(req(labels) for req in requirements):
                 self._reads[key] = self._reads.get(key, 0) + 1
                 items.append(copy.deepcopy(obj))
-        return {"apiVersion": kind.group_version, "kind": f"{kind.kind}List", "metadata": {"resourceVersion": str(self._rv)}, "items": items}
+        return {
+            "apiVersion": kind.group_version,
+            "kind": f"{kind.kind}List",
+            "metadata": {"resourceVersion": str(self._rv)},
+            "items": items,
+        }
 
     def _check_identity(self, kind: Kind, namespace: str, name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         if body.get("apiVersion") != kind.group_version or body.get("kind") != kind.kind:
-            raise ApiError(400, "BadRequest", f"body is {body.get('kind')} {body.get('apiVersion')}, the URL names {kind.kind} {kind.group_version}")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"body is {body.get('kind')} {body.get('apiVersion')}, the URL names {kind.kind} {kind.group_version}",
+            )
         meta = body.get("metadata") or {}
         if name and meta.get("name") not in (None, name):
-            raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})")
+            raise ApiError(
+                400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
         if kind.namespaced and meta.get("namespace") not in (None, "", namespace):
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the request")
         return body
@@ -704,7 +754,9 @@ class FakeKubeAPI:
             if sub:
                 raise ApiError(405, "MethodNotAllowed", "the fake API applies to main resources only")
             if not manager:
-                raise ApiError(400, "BadRequest", "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests")
+                raise ApiError(
+                    400, "BadRequest", "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests"
+                )
             body = self._check_identity(kind, namespace, name, req.body)
             force = req.query.get("force", "").lower() == "true"
             return self._apply(kind, key, body, manager, force)
@@ -718,7 +770,8 @@ class FakeKubeAPI:
             sent_rv = (patch.get("metadata") or {}).get("resourceVersion")
             if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
                 raise ApiError(
-                    409, "Conflict",
+                    409,
+                    "Conflict",
                     f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been modified; '
                     "please apply your changes to the latest version and try again",
                 )
@@ -751,8 +804,7 @@ class FakeKubeAPI:
         owners = self._owners.setdefault(key, {})
         if current is not None:
             conflicts = sorted(
-                path for path, value in wanted.items()
-                if owners.get(path, manager) != manager and _lookup(current, path) != value
+                path for path, value in wanted.items() if owners.get(path, manager) != manager and _lookup(current, path) != value
             )
             if conflicts and not force:
                 first = owners[conflicts[0]]
@@ -760,7 +812,7 @@ class FakeKubeAPI:
                 raise ApiError(
                     409,
                     "Conflict",
-                    f'Apply failed with {len(conflicts)} conflict{"s" if len(conflicts) > 1 else ""}: '
+                    f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: "
                     f'conflict with "{first}": {paths}',
                     {"name": key[3], "kind": kind.plural},
                 )
@@ -806,7 +858,8 @@ class FakeKubeAPI:
         sent_rv = (body.get("metadata") or {}).get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise ApiError(
-                409, "Conflict",
+                409,
+                "Conflict",
                 f'Operation cannot be fulfilled on {kind.plural} "{name}": the object has been modified; '
                 "please apply your changes to the latest version and try again",
             )
@@ -833,7 +886,13 @@ class FakeKubeAPI:
         self._objects.pop(key)
         self._owners.pop(key, None)
         self.writes += 1
-        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": kind.plural}}
+        return 200, {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "kind": kind.plural},
+        }
 
     def _finish(self, kind: Kind, key: Key, updated: dict[str, Any], previous: dict[str, Any] | None) -> None:
         """Store ``updated``; bump resourceVersion (and generation on spec changes) only if it changed."""
@@ -867,7 +926,9 @@ class FakeKubeAPI:
     @staticmethod
     def _not_found(kind: Kind, name: str) -> ApiError:
         group = f".{kind.group}" if kind.group else ""
-        return ApiError(404, "NotFound", f'{kind.plural}{group} "{name}" not found', {"name": name, "group": kind.group, "kind": kind.plural})
+        return ApiError(
+            404, "NotFound", f'{kind.plural}{group} "{name}" not found', {"name": name, "group": kind.group, "kind": kind.plural}
+        )
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -971,7 +1032,13 @@ class ArgoCdController:
                 if (not just_seen or behaviour.instant_operations) and self._due(self._op_started[name], reads, now, behaviour):
                     del self._op_started[name]
                     revision = ((operation.get("sync") or {}).get("revision")) or behaviour.revision or self.revision
-                    api.mutate("argoproj.io/v1alpha1", "Application", name, self.namespace, self._converge(behaviour, revision, operation))
+                    api.mutate(
+                        "argoproj.io/v1alpha1",
+                        "Application",
+                        name,
+                        self.namespace,
+                        self._converge(behaviour, revision, operation),
+                    )
                     self._converged.add(name)
             elif behaviour.auto_sync and name not in self._converged and self._due(self._started[name], reads, now, behaviour):
                 revision = behaviour.revision or self.revision
@@ -1001,19 +1068,33 @@ class ArgoCdController:
     def _converge(behaviour: AppBehaviour, revision: str, operation: dict[str, Any] | None) -> Callable[[dict[str, Any]], None]:
         def change(app: dict[str, Any]) -> None:
             status = app.setdefault("status", {})
-            status["sync"] = {"status": "Synced", "revision": revision, "comparedTo": {"source": (app.get("spec") or {}).get("source") or {}}}
+            status["sync"] = {
+                "status": "Synced",
+                "revision": revision,
+                "comparedTo": {"source": (app.get("spec") or {}).get("source") or {}},
+            }
             health = {"status": behaviour.health}
             if behaviour.health_message:
                 health["message"] = behaviour.health_message
             status["health"] = health
             status["resources"] = [copy.deepcopy(r) for r in behaviour.resources]
             synced = [
-                {"group": r.get("group", ""), "version": r.get("version", "v1"), "kind": r.get("kind"), "namespace": r.get("namespace", ""),
-                 "name": r.get("name"), "status": "Synced", "message": "configured", "syncPhase": "Sync"}
+                {
+                    "group": r.get("group", ""),
+                    "version": r.get("version", "v1"),
+                    "kind": r.get("kind"),
+                    "namespace": r.get("namespace", ""),
+                    "name": r.get("name"),
+                    "status": "Synced",
+                    "message": "configured",
+                    "syncPhase": "Sync",
+                }
                 for r in behaviour.resources
             ]
             status["operationState"] = {
-                "operation": copy.deepcopy(operation) if operation else {"sync": {"revision": revision}, "initiatedBy": {"automated": True}},
+                "operation": copy.deepcopy(operation)
+                if operation
+                else {"sync": {"revision": revision}, "initiatedBy": {"automated": True}},
                 "phase": behaviour.operation_phase,
                 "message": behaviour.operation_message,
                 "syncResult": {"revision": revision, "resources": [copy.deepcopy(h) for h in behaviour.hooks] + synced},
@@ -1028,7 +1109,12 @@ class ArgoCdController:
 def _running(operation: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     def change(app: dict[str, Any]) -> None:
         status = app.setdefault("status", {})
-        status["operationState"] = {"operation": copy.deepcopy(operation), "phase": "Running", "message": "one or more tasks are running", "startedAt": "2026-01-01T00:00:00Z"}
+        status["operationState"] = {
+            "operation": copy.deepcopy(operation),
+            "phase": "Running",
+            "message": "one or more tasks are running",
+            "startedAt": "2026-01-01T00:00:00Z",
+        }
 
     return change
 
@@ -1066,14 +1152,17 @@ class EndpointsBecomeReady:
         if current is None:
             if api.get("v1", "Namespace", self.namespace) is None:
                 return
-            api.put({
-                "apiVersion": "v1",
-                "kind": "Endpoints",
-                "metadata": {"name": self.name, "namespace": self.namespace},
-                "subsets": [{"notReadyAddresses": [{"ip": self.address}], "ports": [{"port": self.port, "protocol": "TCP"}]}],
-            })
+            api.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Endpoints",
+                    "metadata": {"name": self.name, "namespace": self.namespace},
+                    "subsets": [{"notReadyAddresses": [{"ip": self.address}], "ports": [{"port": self.port, "protocol": "TCP"}]}],
+                }
+            )
             return
         if api.reads("v1", "Endpoints", self.name, self.namespace) >= self.ready_after_reads:
+
             def ready(ep: dict[str, Any]) -> None:
                 ep["subsets"] = [{"addresses": [{"ip": self.address}], "ports": [{"port": self.port, "protocol": "TCP"}]}]
 
@@ -1100,7 +1189,13 @@ def mark_ready(obj: dict[str, Any]) -> None:
     """Status of a rolled-out workload: every replica updated, ready and available."""
     replicas = int((obj.get("spec") or {}).get("replicas", 1) or 1)
     generation = int(obj["metadata"].get("generation") or 1)
-    status = {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas}
+    status = {
+        "observedGeneration": generation,
+        "replicas": replicas,
+        "readyReplicas": replicas,
+        "updatedReplicas": replicas,
+        "availableReplicas": replicas,
+    }
     if obj["kind"] == "StatefulSet":
         status.update(currentRevision=f"{obj['metadata']['name']}-1", updateRevision=f"{obj['metadata']['name']}-1")
     obj["status"] = status

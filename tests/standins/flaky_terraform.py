@@ -26,10 +26,14 @@ from pathlib import Path
 
 READ_ONLY = {"init", "plan", "show", "output", "state", "version"}
 TRANSIENT = (
-    ("Error: reading S3 Bucket: operation error S3: HeadBucket, https response error StatusCode: 503, "
-    "api error ThrottlingException: Rate exceeded"),
-    ("Error: Failed to load state: RequestError: send request failed\ncaused by: read tcp 127.0.0.1:1->127.0.0.1:2: "
-    "read: connection reset by peer"),
+    (
+        "Error: reading S3 Bucket: operation error S3: HeadBucket, https response error StatusCode: 503, "
+        "api error ThrottlingException: Rate exceeded"
+    ),
+    (
+        "Error: Failed to load state: RequestError: send request failed\ncaused by: read tcp 127.0.0.1:1->127.0.0.1:2: "
+        "read: connection reset by peer"
+    ),
 )
 PERMANENT = "Error: operation error STS: GetCallerIdentity, api error AccessDenied: User is not authorized"
 

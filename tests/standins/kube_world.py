@@ -112,10 +112,18 @@ class KubeWorld:
 
     def services(self, *, dry_run: bool = False, config: KyeolConfig | None = None) -> Services:
         environ = {**os.environ, **self.helm.env()}
-        return Services(config or self.config, dry_run=dry_run, log=self.log, redactor=self.redactor, clock=self.clock, environ=environ)
+        return Services(
+            config or self.config, dry_run=dry_run, log=self.log, redactor=self.redactor, clock=self.clock, environ=environ
+        )
 
-    def context(self, step: Step, *, dry_run: bool = False, outputs: dict[str, dict[str, Any]] | None = None,
-                previous_status: str | None = None) -> StepContext:
+    def context(
+        self,
+        step: Step,
+        *,
+        dry_run: bool = False,
+        outputs: dict[str, dict[str, Any]] | None = None,
+        previous_status: str | None = None,
+    ) -> StepContext:
         return StepContext(
             run_id="run-test",
             step_id=step.id,

@@ -179,26 +179,61 @@ def build_edge(
             DistributionConfig={
                 "CallerReference": f"dist-{host}",
                 "Aliases": {"Quantity": 1, "Items": [host]},
-                "Origins": {"Quantity": 1, "Items": [{"Id": "alb", "DomainName": origin, "CustomOriginConfig": {
-                    "HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
-                "DefaultCacheBehavior": {"TargetOriginId": "alb", "ViewerProtocolPolicy": "redirect-to-https",
-                                         "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+                "Origins": {
+                    "Quantity": 1,
+                    "Items": [
+                        {
+                            "Id": "alb",
+                            "DomainName": origin,
+                            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
+                        }
+                    ],
+                },
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "alb",
+                    "ViewerProtocolPolicy": "redirect-to-https",
+                    "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                },
                 "Comment": host,
                 "Enabled": True,
                 "IsIPV6Enabled": ipv6,
                 "WebACLId": acl_arn,
-                "ViewerCertificate": {"ACMCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/test",
-                                      "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
+                "ViewerCertificate": {
+                    "ACMCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/test",
+                    "SSLSupportMethod": "sni-only",
+                    "MinimumProtocolVersion": "TLSv1.2_2021",
+                },
             }
         )["Distribution"]
         distributions[host] = dist
         if host not in skip_alias:
             for rtype in ("A", "AAAA") if ipv6 else ("A",):
-                changes.append({"Action": "CREATE", "ResourceRecordSet": {"Name": host, "Type": rtype, "AliasTarget": {
-                    "HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": dist["DomainName"], "EvaluateTargetHealth": False}}})
+                changes.append(
+                    {
+                        "Action": "CREATE",
+                        "ResourceRecordSet": {
+                            "Name": host,
+                            "Type": rtype,
+                            "AliasTarget": {
+                                "HostedZoneId": "Z2FDTNDATAQYW2",
+                                "DNSName": dist["DomainName"],
+                                "EvaluateTargetHealth": False,
+                            },
+                        },
+                    }
+                )
         if origin not in skip_origin:
-            changes.append({"Action": "CREATE", "ResourceRecordSet": {"Name": origin, "Type": "CNAME", "TTL": 60,
-                            "ResourceRecords": [{"Value": "k8s-saleor-0123456789.ap-northeast-1.elb.amazonaws.com"}]}})
+            changes.append(
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": origin,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "k8s-saleor-0123456789.ap-northeast-1.elb.amazonaws.com"}],
+                    },
+                }
+            )
     if changes:
         r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
     return {"zone_id": zone_id, "web_acl_arn": acl_arn, "distributions": distributions}

@@ -35,12 +35,20 @@ def zone(name: str, zone_id: str = ZONE_ID, private: bool = False) -> dict:
 
 
 def secret(env: str) -> dict:
-    return cluster_secret(CONFIG.env(env), {
-        "argocd_deployer_role_arn": "arn:aws:iam::123456789012:role/d", "vpc_id": "vpc-1", "hosted_zone_id": ZONE_ID,
-        "lbc_role_arn": "arn:aws:iam::123456789012:role/l", "external_dns_role_arn": "arn:aws:iam::123456789012:role/x",
-        "external_secrets_role_arn": "arn:aws:iam::123456789012:role/e",
-        "cluster_autoscaler_role_arn": "arn:aws:iam::123456789012:role/c", "cluster_endpoint": "https://k",
-        "cluster_certificate_authority_data": "Y2E="})
+    return cluster_secret(
+        CONFIG.env(env),
+        {
+            "argocd_deployer_role_arn": "arn:aws:iam::123456789012:role/d",
+            "vpc_id": "vpc-1",
+            "hosted_zone_id": ZONE_ID,
+            "lbc_role_arn": "arn:aws:iam::123456789012:role/l",
+            "external_dns_role_arn": "arn:aws:iam::123456789012:role/x",
+            "external_secrets_role_arn": "arn:aws:iam::123456789012:role/e",
+            "cluster_autoscaler_role_arn": "arn:aws:iam::123456789012:role/c",
+            "cluster_endpoint": "https://k",
+            "cluster_certificate_authority_data": "Y2E=",
+        },
+    )
 
 
 # ------------------------------------------------------------------ the upstream rules
@@ -95,10 +103,27 @@ def test_records_go_to_the_longest_selected_zone_and_only_inside_the_filter():
 def test_chart_args_follow_the_charts_extra_args_rules():
     """charts/external-dns 1.21.1 templates/deployment.yaml: a bool extraArgs value is a bare
     flag (or --no-), a string is --key=value, a slice repeats the flag."""
-    args = chart_args({"policy": "sync", "txtOwnerId": "o", "domainFilters": ["a.test"], "provider": {"name": "aws"},
-                       "extraArgs": {"aws-zone-match-parent": True, "zone-id-filter": "Z1", "x": False, "y": ["1", "2"]}})
-    assert args == ["--policy=sync", "--registry=txt", "--txt-owner-id=o", "--domain-filter=a.test", "--provider=aws",
-                    "--aws-zone-match-parent", "--no-x", "--y=1", "--y=2", "--zone-id-filter=Z1"]
+    args = chart_args(
+        {
+            "policy": "sync",
+            "txtOwnerId": "o",
+            "domainFilters": ["a.test"],
+            "provider": {"name": "aws"},
+            "extraArgs": {"aws-zone-match-parent": True, "zone-id-filter": "Z1", "x": False, "y": ["1", "2"]},
+        }
+    )
+    assert args == [
+        "--policy=sync",
+        "--registry=txt",
+        "--txt-owner-id=o",
+        "--domain-filter=a.test",
+        "--provider=aws",
+        "--aws-zone-match-parent",
+        "--no-x",
+        "--y=1",
+        "--y=2",
+        "--zone-id-filter=Z1",
+    ]
 
 
 @pytest.mark.parametrize("env", TARGET_ENVS)

@@ -37,7 +37,9 @@ def api():
         yield server
 
 
-def call(api: FakeKubeAPI, method: str, path: str, body: Any = None, *, content_type: str = "application/json", token: str = TOKEN) -> tuple[int, Any]:
+def call(
+    api: FakeKubeAPI, method: str, path: str, body: Any = None, *, content_type: str = "application/json", token: str = TOKEN
+) -> tuple[int, Any]:
     context = ssl.create_default_context(cadata=api.ca_pem.decode())
     req = urllib.request.Request(api.url + path, data=json.dumps(body).encode() if body is not None else None, method=method)
     req.add_header("Content-Type", content_type)
@@ -56,7 +58,12 @@ def apply(api: FakeKubeAPI, path: str, obj: dict[str, Any], manager: str = "kyeo
 
 
 def secret(name: str = "s", **fields: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "default", **fields.pop("metadata", {})}, **fields}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default", **fields.pop("metadata", {})},
+        **fields,
+    }
 
 
 def test_the_certificate_is_verified_against_the_served_ca(api: FakeKubeAPI) -> None:
@@ -84,7 +91,9 @@ def test_server_side_apply_creates_merges_and_bumps_resource_version_only_on_cha
     assert status == 201
     assert created["data"] == {"k": base64.b64encode(b"v").decode()} and "stringData" not in created
     rv = created["metadata"]["resourceVersion"]
-    assert apply(api, path, secret(stringData={"k": "v"}, metadata={"labels": {"a": "1"}}))[1]["metadata"]["resourceVersion"] == rv
+    assert (
+        apply(api, path, secret(stringData={"k": "v"}, metadata={"labels": {"a": "1"}}))[1]["metadata"]["resourceVersion"] == rv
+    )
     status, updated = apply(api, path, secret(stringData={"k": "v"}, metadata={"labels": {"a": "2"}}))
     assert status == 200 and int(updated["metadata"]["resourceVersion"]) > int(rv)
     # A field the manager stops applying is removed; another manager's fields stay.
@@ -110,7 +119,10 @@ def test_missing_objects_and_namespaces_are_404_status(api: FakeKubeAPI) -> None
     assert (status, body["reason"], body["message"]) == (404, "NotFound", 'secrets "nope" not found')
     status, body = apply(api, "/api/v1/namespaces/ghost/secrets/s", {**secret(), "metadata": {"name": "s", "namespace": "ghost"}})
     assert status == 404 and body["message"] == 'namespaces "ghost" not found'
-    assert call(api, "GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/x")[1]["message"] == 'applications.argoproj.io "x" not found'
+    assert (
+        call(api, "GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/x")[1]["message"]
+        == 'applications.argoproj.io "x" not found'
+    )
     assert call(api, "DELETE", "/api/v1/namespaces/default/secrets/nope")[0] == 404
 
 
@@ -123,8 +135,13 @@ def test_without_argocd_crds_the_group_is_not_served() -> None:
 def test_label_selectors_filter_lists(api: FakeKubeAPI) -> None:
     for name, labels in (("a", {"env": "dev", "tier": "x"}), ("b", {"env": "prod"}), ("c", {})):
         api.put(secret(name, metadata={"labels": labels}))
+
     def names(selector: str) -> list[str]:
-        return [i["metadata"]["name"] for i in call(api, "GET", f"/api/v1/namespaces/default/secrets?labelSelector={selector}")[1]["items"]]
+        return [
+            i["metadata"]["name"]
+            for i in call(api, "GET", f"/api/v1/namespaces/default/secrets?labelSelector={selector}")[1]["items"]
+        ]
+
     assert names("env%3Ddev") == ["a"]
     assert names("env%21%3Ddev") == ["b", "c"]
     assert names("env%20in%20(dev,prod),!tier") == ["b"]
@@ -141,31 +158,70 @@ def test_injected_faults_answer_the_next_requests(api: FakeKubeAPI) -> None:
 
 
 def test_merge_patch_and_status_subresource(api: FakeKubeAPI) -> None:
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "default"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 9}}
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "default"},
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 9},
+    }
     _, created = apply(api, "/apis/apps/v1/namespaces/default/deployments/d", dep)
     assert "status" not in created  # status is a subresource: apply leaves it alone
-    _, patched = call(api, "PATCH", "/apis/apps/v1/namespaces/default/deployments/d/status", {"status": {"readyReplicas": 2}},
-                      content_type="application/merge-patch+json")
+    _, patched = call(
+        api,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/d/status",
+        {"status": {"readyReplicas": 2}},
+        content_type="application/merge-patch+json",
+    )
     assert patched["status"] == {"readyReplicas": 2} and patched["metadata"]["generation"] == 1
-    _, patched = call(api, "PATCH", "/apis/apps/v1/namespaces/default/deployments/d", {"spec": {"replicas": 3}}, content_type="application/merge-patch+json")
+    _, patched = call(
+        api,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/d",
+        {"spec": {"replicas": 3}},
+        content_type="application/merge-patch+json",
+    )
     assert patched["spec"]["replicas"] == 3 and patched["metadata"]["generation"] == 2
 
 
 def test_argocd_controller_syncs_on_an_operation_and_children_appear_under_the_root(api: FakeKubeAPI) -> None:
     api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
-    child = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "c-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"}}, "spec": {}}
+    child = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "c-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"}},
+        "spec": {},
+    }
     api.add_controller(CreateWhenPresent(("argoproj.io/v1alpha1", "Application", "root", "argocd"), [child]))
     hooks = ({"kind": "Job", "name": "migrate", "hookType": "PreSync", "hookPhase": "Succeeded"},)
-    controller = api.add_controller(ArgoCdController(revision="a" * 40, default=AppBehaviour(auto_sync=False, hooks=hooks, converge_after_reads=2)))
+    controller = api.add_controller(
+        ArgoCdController(revision="a" * 40, default=AppBehaviour(auto_sync=False, hooks=hooks, converge_after_reads=2))
+    )
     path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
-    apply(api, f"{path}/root", {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "root", "namespace": "argocd"}, "spec": {"source": {"targetRevision": "main"}}})
+    apply(
+        api,
+        f"{path}/root",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "root", "namespace": "argocd"},
+            "spec": {"source": {"targetRevision": "main"}},
+        },
+    )
     assert call(api, "GET", f"{path}?labelSelector=kyeol.io%2Fenv%3Ddev")[1]["items"][0]["metadata"]["name"] == "c-dev"
     assert call(api, "GET", f"{path}/root")[1]["status"]["sync"]["status"] == "OutOfSync"
-    call(api, "PATCH", f"{path}/root", {"operation": {"sync": {"revision": "b" * 40}}}, content_type="application/merge-patch+json")
+    call(
+        api, "PATCH", f"{path}/root", {"operation": {"sync": {"revision": "b" * 40}}}, content_type="application/merge-patch+json"
+    )
     phases = [call(api, "GET", f"{path}/root")[1]["status"]["operationState"]["phase"] for _ in range(3)]
     assert phases == ["Running", "Running", "Succeeded"]
     final = call(api, "GET", f"{path}/root")[1]
-    assert "operation" not in final and final["status"]["sync"] == {"status": "Synced", "revision": "b" * 40, "comparedTo": {"source": {"targetRevision": "main"}}}
+    assert "operation" not in final and final["status"]["sync"] == {
+        "status": "Synced",
+        "revision": "b" * 40,
+        "comparedTo": {"source": {"targetRevision": "main"}},
+    }
     assert final["status"]["operationState"]["syncResult"]["resources"][0]["hookPhase"] == "Succeeded"
     assert controller.operations_seen == [{"sync": {"revision": "b" * 40}}]
     api.degrade_application("root", resource={"kind": "Deployment", "namespace": "saleor", "name": "api"}, message="crash loop")
@@ -182,13 +238,22 @@ def test_endpoints_become_ready_after_reads(api: FakeKubeAPI) -> None:
 
 def test_ingresses_are_served_and_a_direct_apply_owns_its_fields(api: FakeKubeAPI) -> None:
     path = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/web"
-    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-               "metadata": {"name": "web", "namespace": "default", "labels": {"x": "1"}, "annotations": {"a": "git", "b": "git"}},
-               "spec": {"ingressClassName": "alb"}}
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"x": "1"}, "annotations": {"a": "git", "b": "git"}},
+        "spec": {"ingressClassName": "alb"},
+    }
     assert any(r["kind"] == "Ingress" and r["namespaced"] for r in call(api, "GET", "/apis/networking.k8s.io/v1")[1]["resources"])
     api.apply(ingress, "argocd-controller")  # as a controller would, without HTTP
-    assert call(api, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses?labelSelector=x%3D1")[1]["items"][0]["spec"] == {"ingressClassName": "alb"}
-    mine = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "default", "annotations": {"a": "live"}}}
+    assert call(api, "GET", "/apis/networking.k8s.io/v1/namespaces/default/ingresses?labelSelector=x%3D1")[1]["items"][0][
+        "spec"
+    ] == {"ingressClassName": "alb"}
+    mine = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "default", "annotations": {"a": "live"}},
+    }
     status, body = apply(api, path, mine, manager="kyeol-origin-verify")
     assert status == 409 and 'conflict with "argocd-controller"' in body["message"]
     _, forced = apply(api, path, mine, manager="kyeol-origin-verify", force=True)
@@ -197,8 +262,11 @@ def test_ingresses_are_served_and_a_direct_apply_owns_its_fields(api: FakeKubeAP
 
 def test_an_object_with_finalizers_is_only_marked_until_the_last_one_is_removed(api: FakeKubeAPI) -> None:
     api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
-    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-           "metadata": {"name": "a", "namespace": "argocd", "finalizers": ["resources-finalizer.argocd.argoproj.io"]}}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a", "namespace": "argocd", "finalizers": ["resources-finalizer.argocd.argoproj.io"]},
+    }
     api.put(app)
     path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/a"
     status, body = call(api, "DELETE", path)

@@ -33,8 +33,13 @@ class Build:
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for running terraform with the stand-in."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
-        env.update(TF_CLI_CONFIG_FILE=str(self.cli_config), CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-                   TF_INPUT="0", TFPROVIDER_HOME=str(self.home))
+        env.update(
+            TF_CLI_CONFIG_FILE=str(self.cli_config),
+            CHECKPOINT_DISABLE="1",
+            TF_IN_AUTOMATION="1",
+            TF_INPUT="0",
+            TFPROVIDER_HOME=str(self.home),
+        )
         env.update(extra)
         return env
 
@@ -46,8 +51,16 @@ def compile_protos(out: Path) -> None:
     include = Path(grpc_tools.__file__).parent / "_proto"
     out.mkdir(parents=True, exist_ok=True)
     for proto in ("tfplugin6.proto", "grpc_controller.proto"):
-        rc = protoc.main(["protoc", f"-I{HERE / 'proto'}", f"-I{include}", f"--python_out={out}",
-                          f"--grpc_python_out={out}", str(HERE / "proto" / proto)])
+        rc = protoc.main(
+            [
+                "protoc",
+                f"-I{HERE / 'proto'}",
+                f"-I{include}",
+                f"--python_out={out}",
+                f"--grpc_python_out={out}",
+                str(HERE / "proto" / proto),
+            ]
+        )
         if rc != 0:
             raise RuntimeError(f"protoc failed on {proto} (exit {rc})")
 
@@ -62,15 +75,20 @@ def key_pair(home: Path) -> None:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    (home / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption()))
+    (home / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     (home / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (home / "cert.der").write_bytes(cert.public_bytes(serialization.Encoding.DER))
 

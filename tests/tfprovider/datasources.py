@@ -23,8 +23,10 @@ from tests.tfprovider.synthetic import Context
 
 _AZS = {
     "ap-northeast-1": (["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"], ["apne1-az4", "apne1-az1", "apne1-az2"]),
-    "us-east-1": (["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
-                  ["use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5"]),
+    "us-east-1": (
+        ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
+        ["use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5"],
+    ),
 }
 _REGION_NAMES = {"ap-northeast-1": "Asia Pacific (Tokyo)", "us-east-1": "US East (N. Virginia)"}
 _CACHE_POLICIES = {
@@ -51,14 +53,23 @@ def availability_zones(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def caller_identity(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
-    return {"account_id": ctx.account_id, "arn": f"arn:{ctx.partition}:iam::{ctx.account_id}:user/kyeol-operator",
-            "user_id": "AIDASAMPLEUSERID0001", "id": ctx.account_id}
+    return {
+        "account_id": ctx.account_id,
+        "arn": f"arn:{ctx.partition}:iam::{ctx.account_id}:user/kyeol-operator",
+        "user_id": "AIDASAMPLEUSERID0001",
+        "id": ctx.account_id,
+    }
 
 
 def region(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     name = cfg.get("region") or cfg.get("name") or ctx.region
-    return {"name": name, "region": name, "id": name, "endpoint": f"ec2.{name}.amazonaws.com",
-            "description": _REGION_NAMES.get(name, name)}
+    return {
+        "name": name,
+        "region": name,
+        "id": name,
+        "endpoint": f"ec2.{name}.amazonaws.com",
+        "description": _REGION_NAMES.get(name, name),
+    }
 
 
 def partition(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -68,26 +79,45 @@ def partition(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
 def route53_zone(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     name = (cfg.get("name") or "mgz-g2-u3.shop").rstrip(".")
     zone_id = cfg.get("zone_id") or "Z0" + hashlib.sha256(name.encode()).hexdigest()[:18].upper()
-    return {"name": name, "zone_id": zone_id, "id": zone_id, "private_zone": False, "resource_record_set_count": 2,
-            "arn": f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}", "caller_reference": _uuid(name),
-            "name_servers": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"],
-            "primary_name_server": "ns-1.awsdns-01.org", "comment": ""}
+    return {
+        "name": name,
+        "zone_id": zone_id,
+        "id": zone_id,
+        "private_zone": False,
+        "resource_record_set_count": 2,
+        "arn": f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}",
+        "caller_reference": _uuid(name),
+        "name_servers": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"],
+        "primary_name_server": "ns-1.awsdns-01.org",
+        "comment": "",
+    }
 
 
 def acm_certificate(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     domain = cfg.get("domain") or "mgz-g2-u3.shop"
     cid = _uuid("acm", ctx.region, domain)
-    return {"arn": f"arn:{ctx.partition}:acm:{ctx.region}:{ctx.account_id}:certificate/{cid}", "id": f"arn:{ctx.partition}:acm:{ctx.region}:{ctx.account_id}:certificate/{cid}",
-            "status": "ISSUED", "domain": domain, "key_types": ["RSA_2048"], "statuses": ["ISSUED"], "types": ["AMAZON_ISSUED"],
-            "certificate": "", "certificate_chain": ""}
+    return {
+        "arn": f"arn:{ctx.partition}:acm:{ctx.region}:{ctx.account_id}:certificate/{cid}",
+        "id": f"arn:{ctx.partition}:acm:{ctx.region}:{ctx.account_id}:certificate/{cid}",
+        "status": "ISSUED",
+        "domain": domain,
+        "key_types": ["RSA_2048"],
+        "statuses": ["ISSUED"],
+        "types": ["AMAZON_ISSUED"],
+        "certificate": "",
+        "certificate_chain": "",
+    }
 
 
 def wafv2_web_acl(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     name = cfg.get("name") or "web-acl"
     acl_id = _uuid("wafv2", name)
     scope_part = "global" if cfg.get("scope") == "CLOUDFRONT" else "regional"
-    return {"id": acl_id, "arn": f"arn:{ctx.partition}:wafv2:{ctx.region}:{ctx.account_id}:{scope_part}/webacl/{name}/{acl_id}",
-            "description": ""}
+    return {
+        "id": acl_id,
+        "arn": f"arn:{ctx.partition}:wafv2:{ctx.region}:{ctx.account_id}:{scope_part}/webacl/{name}/{acl_id}",
+        "description": "",
+    }
 
 
 def cloudfront_cache_policy(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -103,18 +133,28 @@ def cloudfront_origin_request_policy(ctx: Context, cfg: dict[str, Any]) -> dict[
 def managed_prefix_list(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     name = cfg.get("name") or "com.amazonaws.global.cloudfront.origin-facing"
     pl_id = _CLOUDFRONT_PREFIX_LISTS.get(ctx.region, "pl-0" + hashlib.sha256(name.encode()).hexdigest()[:8])
-    return {"id": pl_id, "name": name, "address_family": "IPv4", "max_entries": 55, "owner_id": "AWS",
-            "arn": f"arn:{ctx.partition}:ec2:{ctx.region}:aws:prefix-list/{pl_id}"}
+    return {
+        "id": pl_id,
+        "name": name,
+        "address_family": "IPv4",
+        "max_entries": 55,
+        "owner_id": "AWS",
+        "arn": f"arn:{ctx.partition}:ec2:{ctx.region}:aws:prefix-list/{pl_id}",
+    }
 
 
 def secretsmanager_secret_version(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
     """What the tree wrote to the secret (``world.py``); a synthetic JSON object otherwise."""
     written = world.secret(cfg.get("secret_id")) or {}
-    return {"version_stages": ["AWSCURRENT"], "secret_string": written.get("secret_string", json.dumps({"synthetic": "value"})),
-            "version_id": cfg.get("version_id") or written.get("version_id")}
+    return {
+        "version_stages": ["AWSCURRENT"],
+        "secret_string": written.get("secret_string", json.dumps({"synthetic": "value"})),
+        "version_id": cfg.get("version_id") or written.get("version_id"),
+    }
 
 
 # -- aws_iam_policy_document -----------------------------------------------------------------
+
 
 def _collapse(values: list[str] | None) -> Any:
     values = sorted(values or [])
@@ -138,7 +178,12 @@ def _statement(st: dict[str, Any]) -> dict[str, Any]:
     if st.get("sid"):
         out["Sid"] = st["sid"]
     out["Effect"] = st.get("effect") or "Allow"
-    for key, field in (("Action", "actions"), ("NotAction", "not_actions"), ("Resource", "resources"), ("NotResource", "not_resources")):
+    for key, field in (
+        ("Action", "actions"),
+        ("NotAction", "not_actions"),
+        ("Resource", "resources"),
+        ("NotResource", "not_resources"),
+    ):
         if st.get(field):
             out[key] = _collapse(st[field])
     for key, field in (("Principal", "principals"), ("NotPrincipal", "not_principals")):
@@ -169,7 +214,11 @@ def policy_document(ctx: Context, cfg: dict[str, Any]) -> dict[str, Any]:
         doc["Id"] = cfg["policy_id"]
     doc["Statement"] = statements
     text = json.dumps(doc, indent=2)
-    return {"json": text, "minified_json": json.dumps(doc, separators=(",", ":")), "id": str(int(hashlib.sha256(text.encode()).hexdigest()[:8], 16))}
+    return {
+        "json": text,
+        "minified_json": json.dumps(doc, separators=(",", ":")),
+        "id": str(int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)),
+    }
 
 
 CANNED: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {

@@ -27,14 +27,20 @@ def acm_certificate(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     for name in dict.fromkeys(n for n in names if isinstance(n, str)):
         base = name.removeprefix("*.")
         token = _h(ctx.account_id, base)
-        options.append({
-            "domain_name": name,
-            "resource_record_name": f"_{token[:32]}.{base}.",
-            "resource_record_type": "CNAME",
-            "resource_record_value": f"_{token[32:64]}.jkddzztszm.acm-validations.aws.",
-        })
-    return {"domain_validation_options": options, "status": "ISSUED",
-            "validation_emails": [], "subject_alternative_names": obj.get("subject_alternative_names") or [name for name in names[1:] if name]}
+        options.append(
+            {
+                "domain_name": name,
+                "resource_record_name": f"_{token[:32]}.{base}.",
+                "resource_record_type": "CNAME",
+                "resource_record_value": f"_{token[32:64]}.jkddzztszm.acm-validations.aws.",
+            }
+        )
+    return {
+        "domain_validation_options": options,
+        "status": "ISSUED",
+        "validation_emails": [],
+        "subject_alternative_names": obj.get("subject_alternative_names") or [name for name in names[1:] if name],
+    }
 
 
 def route53_record(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
@@ -49,9 +55,11 @@ def s3_bucket(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     bucket = obj.get("bucket")
     if not isinstance(bucket, str):
         return {}
-    return {"bucket_domain_name": f"{bucket}.s3.amazonaws.com",
-            "bucket_regional_domain_name": f"{bucket}.s3.{ctx.region}.amazonaws.com",
-            "hosted_zone_id": "Z2M4EHUR26P7ZW" if ctx.region == "ap-northeast-1" else "Z3AQBSTGFYJSTF"}
+    return {
+        "bucket_domain_name": f"{bucket}.s3.amazonaws.com",
+        "bucket_regional_domain_name": f"{bucket}.s3.{ctx.region}.amazonaws.com",
+        "hosted_zone_id": "Z2M4EHUR26P7ZW" if ctx.region == "ap-northeast-1" else "Z3AQBSTGFYJSTF",
+    }
 
 
 HOOKS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {

@@ -75,7 +75,9 @@ def declared_variables(root: Path) -> set[str]:
 def terraform(build: Build, root: Path, *args: str, timeout: float = 300) -> str:
     proc = subprocess.run(["terraform", *args], cwd=root, env=build.env(), capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise TerraformFailed(f"terraform {' '.join(args)} in {root.name} failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise TerraformFailed(
+            f"terraform {' '.join(args)} in {root.name} failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc.stdout
 
 

@@ -38,8 +38,14 @@ TLS_SCHEMA: dict[str, Any] = {
             "proxy": {
                 "n": "list",
                 "max": 1,
-                "blk": {"a": {"from_env": [_B, OPTIONAL], "password": [_S, OPTIONAL | SENSITIVE],
-                              "url": [_S, OPTIONAL], "username": [_S, OPTIONAL]}},
+                "blk": {
+                    "a": {
+                        "from_env": [_B, OPTIONAL],
+                        "password": [_S, OPTIONAL | SENSITIVE],
+                        "url": [_S, OPTIONAL],
+                        "username": [_S, OPTIONAL],
+                    }
+                },
             }
         }
     },
@@ -104,7 +110,11 @@ def to_proto(pb: Any, block: dict[str, Any], root: dict[str, Any] | None = None,
     if depth < 8:
         for name, nb in sorted(blocks(block, root).items()):
             single = nb["n"] == "single"  # Terraform: MinItems and MaxItems must match (0) in NestingSingle mode
-            child = msg.block_types.add(type_name=name, nesting=nesting[nb["n"]], min_items=0 if single else nb.get("min", 0),
-                                        max_items=0 if single else nb.get("max", 0))
+            child = msg.block_types.add(
+                type_name=name,
+                nesting=nesting[nb["n"]],
+                min_items=0 if single else nb.get("min", 0),
+                max_items=0 if single else nb.get("max", 0),
+            )
             child.block.CopyFrom(to_proto(pb, nb.get("blk", {}), root, depth + 1))
     return msg

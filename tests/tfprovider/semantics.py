@@ -25,8 +25,13 @@ def _tags_all(ctx: synthetic.Context, tags: Any) -> Any:
 
 
 def plan_object(
-    ctx: synthetic.Context, block: dict[str, Any], root: dict[str, Any], proposed: dict[str, Any],
-    config: dict[str, Any] | None, creating: bool, top: bool = False,
+    ctx: synthetic.Context,
+    block: dict[str, Any],
+    root: dict[str, Any],
+    proposed: dict[str, Any],
+    config: dict[str, Any] | None,
+    creating: bool,
+    top: bool = False,
 ) -> dict[str, Any]:
     out = dict(proposed)
     config = config or {}
@@ -93,8 +98,15 @@ def plan(ctx: synthetic.Context, schema: dict[str, Any], prior: Any, proposed: A
     return plan_object(ctx, schema, schema, proposed, config, creating=prior is None, top=True)
 
 
-def fill(ctx: synthetic.Context, block: dict[str, Any], root: dict[str, Any], obj: dict[str, Any], tf_type: str,
-         seed: str, top: bool = False) -> dict[str, Any]:
+def fill(
+    ctx: synthetic.Context,
+    block: dict[str, Any],
+    root: dict[str, Any],
+    obj: dict[str, Any],
+    tf_type: str,
+    seed: str,
+    top: bool = False,
+) -> dict[str, Any]:
     """*obj* with every unknown replaced by a synthetic value (recursively)."""
     out = dict(obj)
     seed = seed or synthetic.seed_of(obj)
@@ -112,8 +124,9 @@ def fill(ctx: synthetic.Context, block: dict[str, Any], root: dict[str, Any], ob
         if isinstance(value, dict):
             out[name] = fill(ctx, child, root, value, tf_type, seed + name)
         elif isinstance(value, list) and not _dynamic_wrapper(value):
-            out[name] = [fill(ctx, child, root, e, tf_type, f"{seed}{name}{i}") if isinstance(e, dict) else e
-                         for i, e in enumerate(value)]
+            out[name] = [
+                fill(ctx, child, root, e, tf_type, f"{seed}{name}{i}") if isinstance(e, dict) else e for i, e in enumerate(value)
+            ]
     return out
 
 
@@ -135,8 +148,9 @@ def apply(ctx: synthetic.Context, schema: dict[str, Any], planned: Any, tf_type:
     return fill(ctx, schema, schema, derived.derive(tf_type, ctx, planned), tf_type, "", top=True)
 
 
-def read_data(ctx: synthetic.Context, schema: dict[str, Any], config: dict[str, Any], tf_type: str,
-              canned: dict[str, Any]) -> dict[str, Any]:
+def read_data(
+    ctx: synthetic.Context, schema: dict[str, Any], config: dict[str, Any], tf_type: str, canned: dict[str, Any]
+) -> dict[str, Any]:
     """A data source's state: config, canned answers, then synthetic values for the rest."""
     state = dict(config)
     for name, value in canned.items():

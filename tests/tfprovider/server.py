@@ -57,8 +57,10 @@ class Provider(pb_grpc.ProviderServicer):
         self.name = name
         self.schema = schema
         self.stop = stop
-        self.ctx = Context(region=os.environ.get("TFPROVIDER_REGION", "ap-northeast-1"),
-                           account_id=os.environ.get("TFPROVIDER_ACCOUNT_ID", "123456789012"))
+        self.ctx = Context(
+            region=os.environ.get("TFPROVIDER_REGION", "ap-northeast-1"),
+            account_id=os.environ.get("TFPROVIDER_ACCOUNT_ID", "123456789012"),
+        )
         self._response = self._schema_response()
 
     def _schema_response(self) -> Any:
@@ -122,7 +124,9 @@ class Provider(pb_grpc.ProviderServicer):
 
     def PlanResourceChange(self, request, context):  # noqa: N802
         block = self.schema["resource"][request.type_name]
-        planned = semantics.plan(self.ctx, block, _val(request.prior_state), _val(request.proposed_new_state), _val(request.config))
+        planned = semantics.plan(
+            self.ctx, block, _val(request.prior_state), _val(request.proposed_new_state), _val(request.config)
+        )
         return pb.PlanResourceChange.Response(planned_state=_dv(planned), planned_private=request.prior_private)
 
     def ApplyResourceChange(self, request, context):  # noqa: N802
@@ -132,7 +136,9 @@ class Provider(pb_grpc.ProviderServicer):
         return pb.ApplyResourceChange.Response(new_state=_dv(new_state), private=request.planned_private)
 
     def ImportResourceState(self, request, context):  # noqa: N802
-        return pb.ImportResourceState.Response(diagnostics=[_error("Import is not modelled", "the provider stand-in cannot import")])
+        return pb.ImportResourceState.Response(
+            diagnostics=[_error("Import is not modelled", "the provider stand-in cannot import")]
+        )
 
     # -- data sources and ephemeral resources ---------------------------------------------
 

@@ -30,18 +30,43 @@ class Context:
 
 # ids whose prefix AWS fixes (EC2 and friends)
 _ID_PREFIX = {
-    "aws_vpc": "vpc-", "aws_subnet": "subnet-", "aws_internet_gateway": "igw-", "aws_nat_gateway": "nat-",
-    "aws_eip": "eipalloc-", "aws_route_table": "rtb-", "aws_route_table_association": "rtbassoc-",
-    "aws_security_group": "sg-", "aws_default_security_group": "sg-", "aws_launch_template": "lt-",
-    "aws_flow_log": "fl-", "aws_vpc_security_group_ingress_rule": "sgr-", "aws_vpc_security_group_egress_rule": "sgr-",
-    "aws_route": "r-rtb-", "aws_network_acl": "acl-", "aws_vpc_endpoint": "vpce-",
+    "aws_vpc": "vpc-",
+    "aws_subnet": "subnet-",
+    "aws_internet_gateway": "igw-",
+    "aws_nat_gateway": "nat-",
+    "aws_eip": "eipalloc-",
+    "aws_route_table": "rtb-",
+    "aws_route_table_association": "rtbassoc-",
+    "aws_security_group": "sg-",
+    "aws_default_security_group": "sg-",
+    "aws_launch_template": "lt-",
+    "aws_flow_log": "fl-",
+    "aws_vpc_security_group_ingress_rule": "sgr-",
+    "aws_vpc_security_group_egress_rule": "sgr-",
+    "aws_route": "r-rtb-",
+    "aws_network_acl": "acl-",
+    "aws_vpc_endpoint": "vpce-",
 }
 _NAME_ID_PREFIX = {
-    "vpc_id": "vpc-", "subnet_id": "subnet-", "security_group_id": "sg-", "cluster_security_group_id": "sg-",
-    "allocation_id": "eipalloc-", "network_interface_id": "eni-", "route_table_id": "rtb-", "gateway_id": "igw-",
-    "nat_gateway_id": "nat-", "association_id": "eipassoc-", "owner_id": "", "default_route_table_id": "rtb-",
-    "main_route_table_id": "rtb-", "default_network_acl_id": "acl-", "default_security_group_id": "sg-",
-    "security_group_rule_id": "sgr-", "latest_version": "", "image_id": "ami-", "instance_id": "i-",
+    "vpc_id": "vpc-",
+    "subnet_id": "subnet-",
+    "security_group_id": "sg-",
+    "cluster_security_group_id": "sg-",
+    "allocation_id": "eipalloc-",
+    "network_interface_id": "eni-",
+    "route_table_id": "rtb-",
+    "gateway_id": "igw-",
+    "nat_gateway_id": "nat-",
+    "association_id": "eipassoc-",
+    "owner_id": "",
+    "default_route_table_id": "rtb-",
+    "main_route_table_id": "rtb-",
+    "default_network_acl_id": "acl-",
+    "default_security_group_id": "sg-",
+    "security_group_rule_id": "sgr-",
+    "latest_version": "",
+    "image_id": "ami-",
+    "instance_id": "i-",
 }
 _GLOBAL_SERVICES = {"iam", "s3", "cloudfront", "route53", "waf"}
 
@@ -68,7 +93,16 @@ def seed_of(obj: Any) -> str:
 
 def _name_of(obj: Any) -> str:
     if isinstance(obj, dict):
-        for key in ("name", "bucket", "identifier", "replication_group_id", "cluster_name", "domain_name", "role_name", "repository"):
+        for key in (
+            "name",
+            "bucket",
+            "identifier",
+            "replication_group_id",
+            "cluster_name",
+            "domain_name",
+            "role_name",
+            "repository",
+        ):
             value = obj.get(key)
             if isinstance(value, str) and value:
                 return value

@@ -64,8 +64,10 @@ def recorded_shapes() -> dict[str, dict[str, str]]:
     """JSON type names of the outputs kyeol records, per step kind (state.json.example, itself
     tested against the real steps): ``dev.infra`` stands for every ``<env>.infra``."""
     steps = json.loads((REPO / "state.json.example").read_text())["steps"]
-    return {sid.replace("dev.", "<env>."): {k: type(v).__name__ for k, v in rec.get("outputs", {}).items()}
-            for sid, rec in steps.items()}
+    return {
+        sid.replace("dev.", "<env>."): {k: type(v).__name__ for k, v in rec.get("outputs", {}).items()}
+        for sid, rec in steps.items()
+    }
 
 
 def record_key(step_id: str) -> str:
@@ -94,8 +96,10 @@ def output_problems(step: TerraformRootStep, outputs: dict[str, Any], shapes: di
 
 def test_output_check_reports_missing_empty_and_mistyped_outputs() -> None:
     env_infra = next(s for s in root_steps()["envs/stage"] if s.id == "stage.infra")
-    good = {name: {"value": {"api": "E1"} if name in ("cloudfront_distribution_ids", "secret_arns") else "x"}
-            for name in env_infra.required_outputs}
+    good = {
+        name: {"value": {"api": "E1"} if name in ("cloudfront_distribution_ids", "secret_arns") else "x"}
+        for name in env_infra.required_outputs
+    }
     assert output_problems(env_infra, good, recorded_shapes()) == []
     bad = dict(good, rds_endpoint={"value": ""}, secret_arns={"value": ["arn"]})
     del bad["vpc_id"]

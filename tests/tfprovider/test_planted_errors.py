@@ -22,43 +22,61 @@ ROOT = "envs/bootstrap"
 
 PLANTS = {
     "unsupported_attribute": (
-        "validate", 'output "planted" {\n  value = aws_dynamodb_table.lock.no_such_attribute\n}\n',
-        ["Unsupported attribute", 'This object has no argument, nested block, or exported attribute named\n"no_such_attribute"']),
+        "validate",
+        'output "planted" {\n  value = aws_dynamodb_table.lock.no_such_attribute\n}\n',
+        ["Unsupported attribute", 'This object has no argument, nested block, or exported attribute named\n"no_such_attribute"'],
+    ),
     "wrong_type": (
         "validate",
-        ('resource "aws_s3_bucket_versioning" "planted" {\n  bucket = "planted"\n  versioning_configuration {\n'
-        '    status = ["Enabled"]\n  }\n}\n'),
-        ["Incorrect attribute value type", "string required"]),
+        (
+            'resource "aws_s3_bucket_versioning" "planted" {\n  bucket = "planted"\n  versioning_configuration {\n'
+            '    status = ["Enabled"]\n  }\n}\n'
+        ),
+        ["Incorrect attribute value type", "string required"],
+    ),
     "missing_required_argument": (
-        "validate", 'resource "aws_dynamodb_table" "planted" {\n  billing_mode = "PAY_PER_REQUEST"\n}\n',
-        ["Missing required argument", 'The argument "name" is required']),
+        "validate",
+        'resource "aws_dynamodb_table" "planted" {\n  billing_mode = "PAY_PER_REQUEST"\n}\n',
+        ["Missing required argument", 'The argument "name" is required'],
+    ),
     "for_each_over_apply_time_values": (
         "plan",
-        ('resource "aws_s3_bucket_versioning" "planted" {\n  for_each = toset([aws_s3_bucket.state.arn])\n'
-        '  bucket   = each.value\n  versioning_configuration {\n    status = "Enabled"\n  }\n}\n'),
-        ["Invalid for_each argument", "cannot be determined until apply"]),
+        (
+            'resource "aws_s3_bucket_versioning" "planted" {\n  for_each = toset([aws_s3_bucket.state.arn])\n'
+            '  bucket   = each.value\n  versioning_configuration {\n    status = "Enabled"\n  }\n}\n'
+        ),
+        ["Invalid for_each argument", "cannot be determined until apply"],
+    ),
     "dependency_cycle": (
         "validate",
-        ('resource "aws_s3_bucket" "planted_a" {\n  bucket = aws_s3_bucket.planted_b.id\n}\n'
-        'resource "aws_s3_bucket" "planted_b" {\n  bucket = aws_s3_bucket.planted_a.id\n}\n'),
-        ["Cycle: aws_s3_bucket.planted_"]),
+        (
+            'resource "aws_s3_bucket" "planted_a" {\n  bucket = aws_s3_bucket.planted_b.id\n}\n'
+            'resource "aws_s3_bucket" "planted_b" {\n  bucket = aws_s3_bucket.planted_a.id\n}\n'
+        ),
+        ["Cycle: aws_s3_bucket.planted_"],
+    ),
     "undeclared_module_argument": (
-        "validate", None, ["Unsupported argument", 'An argument named "not_declared" is not expected here.']),
-    "failing_variable_validation": (
-        "plan", None, ["Invalid value for variable", "name_prefix must be a lowercase letter"]),
+        "validate",
+        None,
+        ["Unsupported argument", 'An argument named "not_declared" is not expected here.'],
+    ),
+    "failing_variable_validation": ("plan", None, ["Invalid value for variable", "name_prefix must be a lowercase letter"]),
     "ephemeral_value_in_a_normal_argument": (
         "validate",
-        ('ephemeral "aws_secretsmanager_random_password" "planted" {\n  password_length = 32\n}\n'
-        'resource "aws_secretsmanager_secret_version" "planted" {\n  secret_id     = "planted"\n'
-        '  secret_string = ephemeral.aws_secretsmanager_random_password.planted.random_password\n}\n'),
-        ["Invalid use of ephemeral value", "Ephemeral values are not valid"]),
+        (
+            'ephemeral "aws_secretsmanager_random_password" "planted" {\n  password_length = 32\n}\n'
+            'resource "aws_secretsmanager_secret_version" "planted" {\n  secret_id     = "planted"\n'
+            "  secret_string = ephemeral.aws_secretsmanager_random_password.planted.random_password\n}\n"
+        ),
+        ["Invalid use of ephemeral value", "Ephemeral values are not valid"],
+    ),
 }
 # The same ephemeral value in the write-only argument is accepted: the write-only flag is served.
 CONTROL_WRITE_ONLY = (
     'ephemeral "aws_secretsmanager_random_password" "planted" {\n  password_length = 32\n}\n'
     'resource "aws_secretsmanager_secret_version" "planted" {\n  secret_id                = "planted"\n'
-    '  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.planted.random_password\n'
-    '  secret_string_wo_version = 1\n}\n'
+    "  secret_string_wo         = ephemeral.aws_secretsmanager_random_password.planted.random_password\n"
+    "  secret_string_wo_version = 1\n}\n"
 )
 
 

@@ -35,7 +35,9 @@ def test_eks_cluster_identity_issuer_is_a_computed_nested_list(aws) -> None:
 def test_db_instance_secret_and_write_only_password(aws) -> None:
     db = aws["resource"]["aws_db_instance"]
     assert db["a"]["master_user_secret"] == [
-        ["list", ["object", {"kms_key_id": "string", "secret_arn": "string", "secret_status": "string"}]], C]
+        ["list", ["object", {"kms_key_id": "string", "secret_arn": "string", "secret_status": "string"}]],
+        C,
+    ]
     assert db["a"]["password_wo"] == ["string", O | SENS | WO]
     assert db["a"]["password"][1] & SENS
     assert db["a"]["instance_class"] == ["string", R]
@@ -55,9 +57,21 @@ def test_more_hand_picked_types(aws) -> None:
     assert r["aws_s3_bucket"]["a"]["bucket_regional_domain_name"] == ["string", C]
     assert r["aws_elasticache_replication_group"]["a"]["primary_endpoint_address"] == ["string", C]
     assert r["aws_secretsmanager_secret_version"]["a"]["secret_string_wo"] == ["string", O | SENS | WO]
-    assert r["aws_acm_certificate"]["a"]["domain_validation_options"] == [["set", ["object", {
-        "domain_name": "string", "resource_record_name": "string", "resource_record_type": "string",
-        "resource_record_value": "string"}]], C]
+    assert r["aws_acm_certificate"]["a"]["domain_validation_options"] == [
+        [
+            "set",
+            [
+                "object",
+                {
+                    "domain_name": "string",
+                    "resource_record_name": "string",
+                    "resource_record_type": "string",
+                    "resource_record_value": "string",
+                },
+            ],
+        ],
+        C,
+    ]
     ng = r["aws_eks_node_group"]["b"]["scaling_config"]
     assert (ng["n"], ng["min"], ng["max"]) == ("list", 1, 1)
     assert r["aws_vpc"]["a"]["tags_all"] == [["map", "string"], O | C]

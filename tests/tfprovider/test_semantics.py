@@ -22,8 +22,16 @@ CTX = Context(region="ap-northeast-1", account_id="123456789012", default_tags={
 
 
 def proposed(**extra):
-    base = {"name": "jung-dev", "arn": None, "id": None, "tags": {"env": "dev"}, "tags_all": None,
-            "password_wo": "s3cret", "identity": None, "vpc": [{"subnet": "subnet-1", "vpc_id": None}]}
+    base = {
+        "name": "jung-dev",
+        "arn": None,
+        "id": None,
+        "tags": {"env": "dev"},
+        "tags_all": None,
+        "password_wo": "s3cret",
+        "identity": None,
+        "vpc": [{"subnet": "subnet-1", "vpc_id": None}],
+    }
     return {**base, **extra}
 
 

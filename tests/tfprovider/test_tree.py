@@ -27,9 +27,11 @@ def test_roots_are_the_folders_outside_modules_that_require_providers(tmp_path: 
 
 
 def test_used_types_by_provider_prefix(tmp_path: Path) -> None:
-    write(tmp_path / "modules/x/main.tf",
-          'resource "aws_s3_bucket" "a" {}\ndata "aws_region" "r" {}\nephemeral "tls_private_key" "k" {}\n'
-          'resource "terraform_data" "t" {}\n# resource "aws_commented" "out" {}\n')
+    write(
+        tmp_path / "modules/x/main.tf",
+        'resource "aws_s3_bucket" "a" {}\ndata "aws_region" "r" {}\nephemeral "tls_private_key" "k" {}\n'
+        'resource "terraform_data" "t" {}\n# resource "aws_commented" "out" {}\n',
+    )
     assert tree.used_types(tmp_path, "aws") == {"resource": {"aws_s3_bucket"}, "data": {"aws_region"}, "ephemeral": set()}
     assert tree.used_types(tmp_path, "tls")["ephemeral"] == {"tls_private_key"}
 

@@ -422,7 +422,9 @@ def provider_typed(extractor: Extractor, fqn: str, compact: dict[str, Any], tabl
     return out
 
 
-def build_typed(compact: dict[str, Any], classes: dict[tuple[str, str], list[typed.JsAttr]], extractor: Extractor) -> dict[str, Any]:
+def build_typed(
+    compact: dict[str, Any], classes: dict[tuple[str, str], list[typed.JsAttr]], extractor: Extractor
+) -> dict[str, Any]:
     """The typed schema document (``typed.py``) of every type of the compact one."""
     locations = {k: v for k, v in extractor.locations.items() if k[0] != "provider"}
     schema, problems = typed.build_typed(compact, classes, locations)
@@ -432,8 +434,13 @@ def build_typed(compact: dict[str, Any], classes: dict[tuple[str, str], list[typ
         "provider": "registry.terraform.io/hashicorp/aws",
         "provider_version": compact["metadata"]["provider_version"],
         "source": compact["metadata"]["source"],
-        "flags": {"REQUIRED": typed.REQUIRED, "OPTIONAL": typed.OPTIONAL, "COMPUTED": typed.COMPUTED,
-                  "SENSITIVE": typed.SENSITIVE, "WRITE_ONLY": typed.WRITE_ONLY},
+        "flags": {
+            "REQUIRED": typed.REQUIRED,
+            "OPTIONAL": typed.OPTIONAL,
+            "COMPUTED": typed.COMPUTED,
+            "SENSITIVE": typed.SENSITIVE,
+            "WRITE_ONLY": typed.WRITE_ONLY,
+        },
         "omitted_opaque": schema.pop("omitted"),
         "problems": problems[:50],
         "problem_count": len(problems),

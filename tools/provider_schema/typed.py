@@ -151,7 +151,10 @@ class TypedBuilder:
         if depth > 12:
             self.problems.append(f"{where}: nesting deeper than 12")
             return "dynamic"
-        return ["object", {a.name: self.cty(module, a, f"{where}.{a.name}", depth + 1) for a in self.attrs_of(module, cls, where)}]
+        return [
+            "object",
+            {a.name: self.cty(module, a, f"{where}.{a.name}", depth + 1) for a in self.attrs_of(module, cls, where)},
+        ]
 
     def cty(self, module: str, attr: JsAttr, where: str, depth: int = 0) -> Any:
         if attr.kind == "simple":
@@ -165,7 +168,9 @@ class TypedBuilder:
             return inner
         return [attr.kind, inner]  # list / set / map of objects
 
-    def block(self, module: str, cls: str, compact: dict[str, Any], where: str, opaque: dict[str, Any] | None = None) -> dict[str, Any]:
+    def block(
+        self, module: str, cls: str, compact: dict[str, Any], where: str, opaque: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Typed block *cls* (a resource class or a block's OutputReference) shaped by *compact*."""
         blocks_compact = compact.get("blocks", {})
         args_compact = compact.get("args", {})
@@ -229,19 +234,28 @@ def _wafv2_statement() -> dict[str, Any]:
     opt_s, opt_n, req_s, req_n = ["string", OPTIONAL], ["number", OPTIONAL], ["string", REQUIRED], ["number", REQUIRED]
     empty = {"n": "list", "max": 1, "blk": {}}
     action = {
-        "n": "list", "min": 1, "max": 1,
+        "n": "list",
+        "min": 1,
+        "max": 1,
         "blk": {"b": dict.fromkeys(("allow", "block", "captcha", "challenge", "count"), empty)},
     }
     override = {"n": "list", "max": 100, "blk": {"a": {"name": req_s}, "b": {"action_to_use": action}}}
     managed = {
-        "n": "list", "max": 1,
+        "n": "list",
+        "max": 1,
         "blk": {"a": {"name": req_s, "vendor_name": req_s, "version": opt_s}, "b": {"rule_action_override": override}},
     }
     rate = {
-        "n": "list", "max": 1,
+        "n": "list",
+        "max": 1,
         "blk": {"a": {"limit": req_n, "aggregate_key_type": opt_s, "evaluation_window_sec": opt_n}},
     }
-    return {"n": "list", "min": 1, "max": 1, "blk": {"b": {"managed_rule_group_statement": managed, "rate_based_statement": rate}}}
+    return {
+        "n": "list",
+        "min": 1,
+        "max": 1,
+        "blk": {"b": {"managed_rule_group_statement": managed, "rate_based_statement": rate}},
+    }
 
 
 OPAQUE_SUBSETS: dict[str, dict[str, Any]] = {

@@ -44,13 +44,25 @@ def test_state_backend_made_by_bootstrap_has_no_problem(aws: AwsSession, seed: s
 def test_state_backend_problems_are_each_named(aws: AwsSession, seed: seeding.Seed) -> None:
     s3, dynamodb = seed.client("s3"), seed.client("dynamodb")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
-    dynamodb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                          BillingMode="PAY_PER_REQUEST")
+    s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+    )
+    s3.put_public_access_block(
+        Bucket=BUCKET,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     problems = aws.check_state_backend(BUCKET, TABLE)
     assert problems == [
         f"state bucket {BUCKET} is not versioned (status never enabled)",
@@ -69,10 +81,29 @@ def test_eks_rds_and_valkey_status(aws: AwsSession, seed: seeding.Seed) -> None:
     assert aws.eks_cluster("jung-dev-eks") is None
     assert aws.rds_instance("jung-dev-saleor") is None
     assert aws.replication_group("jung-dev-valkey") is None
-    eks = seeding.seed_eks(seed, {"cluster_name": "jung-dev-eks", "prefix": "jung-", "env": "dev", "cidr": "10.10.0.0/16",
-                                  "node_type": "t3.medium", "nodes_min": "2", "nodes_max": "2"})
-    data = seeding.seed_data(seed, {"prefix": "jung-", "env": "stage", "rds_class": "db.t3.medium", "rds_multi_az": "true",
-                                    "cache_node_type": "cache.t3.small", "cache_replicas": "1"})
+    eks = seeding.seed_eks(
+        seed,
+        {
+            "cluster_name": "jung-dev-eks",
+            "prefix": "jung-",
+            "env": "dev",
+            "cidr": "10.10.0.0/16",
+            "node_type": "t3.medium",
+            "nodes_min": "2",
+            "nodes_max": "2",
+        },
+    )
+    data = seeding.seed_data(
+        seed,
+        {
+            "prefix": "jung-",
+            "env": "stage",
+            "rds_class": "db.t3.medium",
+            "rds_multi_az": "true",
+            "cache_node_type": "cache.t3.small",
+            "cache_replicas": "1",
+        },
+    )
     cluster = aws.eks_cluster("jung-dev-eks")
     assert cluster is not None
     assert cluster["status"] == "ACTIVE"
@@ -94,12 +125,17 @@ def test_eks_rds_and_valkey_status(aws: AwsSession, seed: seeding.Seed) -> None:
 def test_ecr_tags_and_repositories(aws: AwsSession, seed: seeding.Seed) -> None:
     urls = seeding.seed_ecr(seed, {"prefix": "jung-", "images": "saleor-api,saleor-dashboard"})["repository_urls"]
     ecr = seed.client("ecr")
-    ecr.put_image(repositoryName="jung-saleor-api", imageTag="3.23.28",
-                  imageManifest='{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", '
-                                '"config": {"digest": "sha256:' + "a" * 64 + '"}, "layers": []}')
+    ecr.put_image(
+        repositoryName="jung-saleor-api",
+        imageTag="3.23.28",
+        imageManifest='{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", '
+        '"config": {"digest": "sha256:' + "a" * 64 + '"}, "layers": []}',
+    )
     assert aws.image_tags_present("jung-saleor-api", ["3.23.28", "3.23.29"]) == {"3.23.28": True, "3.23.29": False}
     assert aws.repositories(["jung-saleor-api", "jung-saleor-storefront"]) == {
-        "jung-saleor-api": urls["saleor-api"], "jung-saleor-storefront": None}
+        "jung-saleor-api": urls["saleor-api"],
+        "jung-saleor-storefront": None,
+    }
     with pytest.raises(PermanentError, match="ECR repository jung-saleor-storefront does not exist") as caught:
         aws.image_tags_present("jung-saleor-storefront", ["1.0.0-dev"])
     assert "mgmt.registry" in caught.value.hint
@@ -108,10 +144,18 @@ def test_ecr_tags_and_repositories(aws: AwsSession, seed: seeding.Seed) -> None:
 def test_route53_cloudfront_acm_and_waf(aws: AwsSession, seed: seeding.Seed) -> None:
     assert aws.find_zone("mgz-g2-u3.shop") is None
     edge = seeding.seed_global(seed, {"domain": "mgz-g2-u3.shop", "prefix": "jung-"})
-    made = seeding.seed_edge(seed, {"domain": "mgz-g2-u3.shop", "prefix": "jung-", "env": "dev",
-                                    "service_host": "dev.mgz-g2-u3.shop", "api_host": "dev-api.mgz-g2-u3.shop",
-                                    "origin_service_host": "origin-dev.mgz-g2-u3.shop",
-                                    "origin_api_host": "origin-dev-api.mgz-g2-u3.shop"})
+    made = seeding.seed_edge(
+        seed,
+        {
+            "domain": "mgz-g2-u3.shop",
+            "prefix": "jung-",
+            "env": "dev",
+            "service_host": "dev.mgz-g2-u3.shop",
+            "api_host": "dev-api.mgz-g2-u3.shop",
+            "origin_service_host": "origin-dev.mgz-g2-u3.shop",
+            "origin_api_host": "origin-dev-api.mgz-g2-u3.shop",
+        },
+    )
     zone = aws.find_zone("mgz-g2-u3.shop")
     assert zone is not None and zone["id"] == edge["hosted_zone_id"]
     dist = aws.distribution(made["cloudfront_distribution_ids"]["api"])
@@ -138,8 +182,13 @@ def _stubbed(session: AwsSession, service: str, region: str | None = None) -> St
     return stubber
 
 
-@pytest.mark.parametrize(("code", "status", "reason"), [("ThrottlingException", 400, "throttling (ThrottlingException)"),
-                                                        ("UpstreamUnavailable", 503, "http 503 (UpstreamUnavailable)")])
+@pytest.mark.parametrize(
+    ("code", "status", "reason"),
+    [
+        ("ThrottlingException", 400, "throttling (ThrottlingException)"),
+        ("UpstreamUnavailable", 503, "http 503 (UpstreamUnavailable)"),
+    ],
+)
 def test_throttling_and_5xx_become_transient_errors(code: str, status: int, reason: str) -> None:
     session = AwsSession(REGION, endpoint_url="http://127.0.0.1:9")
     stubber = _stubbed(session, "eks")

@@ -23,8 +23,10 @@ def client(moto_endpoint: str) -> Any:
 def subnets_and_vpc(endpoint: str) -> tuple[list[str], str]:
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-               for i, az in enumerate("ac")]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in enumerate("ac")
+    ]
     return subnets, vpc
 
 
@@ -34,7 +36,9 @@ def test_only_what_carries_the_cluster_tag_is_found_across_batches(moto_endpoint
     for i in range(23):  # more than one DescribeTags call (20 ARNs each)
         cluster = "jung-dev-eks" if i % 3 == 0 else "jung-stage-eks"
         tags = [{"Key": TAG, "Value": cluster}]
-        lb = client.create_load_balancer(Name=f"lb-{i}", Subnets=subnets, Type="application", Tags=tags if i != 22 else [{"Key": "team", "Value": "x"}])
+        lb = client.create_load_balancer(
+            Name=f"lb-{i}", Subnets=subnets, Type="application", Tags=tags if i != 22 else [{"Key": "team", "Value": "x"}]
+        )
         tg = client.create_target_group(Name=f"tg-{i}", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tags)
         if cluster == "jung-dev-eks" and i != 22:
             wanted_lbs.append({"name": f"lb-{i}", "arn": lb["LoadBalancers"][0]["LoadBalancerArn"]})
@@ -45,7 +49,9 @@ def test_only_what_carries_the_cluster_tag_is_found_across_batches(moto_endpoint
     assert sorted(found["load_balancers"], key=lambda i: i["name"]) == sorted(wanted_lbs, key=lambda i: i["name"])
     assert sorted(found["target_groups"], key=lambda i: i["name"]) == sorted(wanted_tgs, key=lambda i: i["name"])
     assert AwsSession(REGION, endpoint_url=moto_endpoint).tagged_load_balancing(TAG, "jung-prod-eks") == {
-        "load_balancers": [], "target_groups": []}
+        "load_balancers": [],
+        "target_groups": [],
+    }
 
 
 def test_a_load_balancer_deleted_between_listing_and_tag_reading_is_skipped(moto_endpoint: str, client: Any) -> None:
@@ -56,8 +62,12 @@ def test_a_load_balancer_deleted_between_listing_and_tag_reading_is_skipped(moto
     one AWS answer) gives it for calls that name the deleted ARN."""
     subnets, _ = subnets_and_vpc(moto_endpoint)
     tags = [{"Key": TAG, "Value": "jung-dev-eks"}]
-    arns = [client.create_load_balancer(Name=f"lb-{i}", Subnets=subnets, Type="application", Tags=tags)
-            ["LoadBalancers"][0]["LoadBalancerArn"] for i in range(3)]
+    arns = [
+        client.create_load_balancer(Name=f"lb-{i}", Subnets=subnets, Type="application", Tags=tags)["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
+        for i in range(3)
+    ]
     session = AwsSession(REGION, endpoint_url=moto_endpoint)
     calls: list[list[str]] = []
 
@@ -68,8 +78,10 @@ def test_a_load_balancer_deleted_between_listing_and_tag_reading_is_skipped(moto
             return None
         if len(calls) == 1:  # the controller deletes it after kyeol listed it
             client.delete_load_balancer(LoadBalancerArn=arns[1])
-        return (SimpleNamespace(status_code=400, headers={}), {"Error": {"Code": "LoadBalancerNotFound", "Message": "gone"},
-                                        "ResponseMetadata": {"HTTPStatusCode": 400}})
+        return (
+            SimpleNamespace(status_code=400, headers={}),
+            {"Error": {"Code": "LoadBalancerNotFound", "Message": "gone"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        )
 
     session.client("elbv2").meta.events.register("before-call.elastic-load-balancing-v2.DescribeTags", aws_refuses_a_gone_arn)
     found = session.tagged_load_balancing(TAG, "jung-dev-eks")

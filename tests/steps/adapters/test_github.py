@@ -34,7 +34,9 @@ def client(fake: FakeGitHub, clock: FakeClock, token: str | None = TOKEN, redact
 def test_dispatch_finds_the_run_by_its_correlation_id(fake: FakeGitHub, clock: FakeClock) -> None:
     gh = client(fake, clock)
     # Someone else's dispatch of the same workflow must not be mistaken for ours.
-    client(fake, clock).dispatch_workflow("images.yml", "main", {"env": "prod", "tags": "saleor-api=3.23.28"}, correlation_id="other-1")
+    client(fake, clock).dispatch_workflow(
+        "images.yml", "main", {"env": "prod", "tags": "saleor-api=3.23.28"}, correlation_id="other-1"
+    )
     run = gh.dispatch_workflow("images.yml", "main", INPUTS, correlation_id="kyeol-dev-abc123", clock=clock)
     assert isinstance(run, WorkflowRun)
     assert "kyeol-dev-abc123" in run.display_title
@@ -103,7 +105,12 @@ def test_wait_run_failure_names_the_failed_jobs_and_the_run_page(fake: FakeGitHu
     fake.script_next_run(
         RunScript(
             conclusion="failure",
-            jobs=(("plan", "success"), ("build (saleor-api)", "success"), ("build (saleor-storefront)", "failure"), ("bump overlay", "skipped")),
+            jobs=(
+                ("plan", "success"),
+                ("build (saleor-api)", "success"),
+                ("build (saleor-storefront)", "failure"),
+                ("bump overlay", "skipped"),
+            ),
         )
     )
     gh = client(fake, clock)
@@ -203,7 +210,7 @@ def test_token_is_registered_for_redaction_and_never_shown(fake: FakeGitHub, clo
     redactor = Redactor()
     gh = client(fake, clock, redactor=redactor)
     assert TOKEN not in repr(gh)
-    assert redactor.redact(f"Authorization: token {TOKEN} and {TOKEN}") .count(TOKEN) == 0
+    assert redactor.redact(f"Authorization: token {TOKEN} and {TOKEN}").count(TOKEN) == 0
     fake.script_next_run(RunScript(conclusion="failure", jobs=(("build (saleor-api)", "failure"),)))
     run = gh.dispatch_workflow("images.yml", "main", INPUTS, clock=clock)
     with pytest.raises(PermanentError) as err:

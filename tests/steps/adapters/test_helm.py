@@ -34,19 +34,34 @@ def api():
 
 @pytest.fixture
 def kube(api: FakeKubeAPI) -> KubeClient:
-    return KubeClient.for_eks(AwsSession("ap-northeast-1"), cluster_name=api.name, endpoint=api.url, ca_data=api.ca_data,
-                              redactor=Redactor(), clock=FakeClock())
+    return KubeClient.for_eks(
+        AwsSession("ap-northeast-1"),
+        cluster_name=api.name,
+        endpoint=api.url,
+        ca_data=api.ca_data,
+        redactor=Redactor(),
+        clock=FakeClock(),
+    )
 
 
-def make_helm(fake: FakeHelm, *, dry_run: bool = False, log: RecordingLog | None = None, redactor: Redactor | None = None) -> Helm:
+def make_helm(
+    fake: FakeHelm, *, dry_run: bool = False, log: RecordingLog | None = None, redactor: Redactor | None = None
+) -> Helm:
     env = {**os.environ, **fake.env()}
     runner = ProcessRunner(redactor=redactor or Redactor(), log=log, dry_run=dry_run, base_env=env)
     return Helm(runner, log=log, binary=env["KYEOL_HELM"])
 
 
 def install(helm: Helm, kube: KubeClient, values: Path, **overrides: object) -> object:
-    args = {"version": "10.1.1", "repo": ARGO_REPO, "namespace": "argocd", "values_files": [str(values)], "set_values": {ROLE_KEY: ROLE},
-                "kube_env": kube, "timeout": 600.0}
+    args = {
+        "version": "10.1.1",
+        "repo": ARGO_REPO,
+        "namespace": "argocd",
+        "values_files": [str(values)],
+        "set_values": {ROLE_KEY: ROLE},
+        "kube_env": kube,
+        "timeout": 600.0,
+    }
     args.update(overrides)
     return helm.upgrade_install("argocd", "argo-cd", **args)
 
@@ -54,7 +69,11 @@ def install(helm: Helm, kube: KubeClient, values: Path, **overrides: object) -> 
 @pytest.fixture
 def values(tmp_path: Path) -> Path:
     path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump({"controller": {"replicas": 1, "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "placeholder"}}}}))
+    path.write_text(
+        yaml.safe_dump(
+            {"controller": {"replicas": 1, "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "placeholder"}}}}
+        )
+    )
     return path
 
 
@@ -67,16 +86,31 @@ def test_version_and_a_missing_binary(tmp_path: Path) -> None:
     assert "KYEOL_HELM" in failed.value.hint and "helm.sh" in failed.value.hint
 
 
-def test_upgrade_install_runs_pinned_atomic_waited_with_the_token_in_its_environment(tmp_path: Path, api: FakeKubeAPI, kube: KubeClient, values: Path) -> None:
+def test_upgrade_install_runs_pinned_atomic_waited_with_the_token_in_its_environment(
+    tmp_path: Path, api: FakeKubeAPI, kube: KubeClient, values: Path
+) -> None:
     fake, log, redactor = FakeHelm(tmp_path), RecordingLog(), redactor_for_kyeol()
     helm = make_helm(fake, log=log, redactor=redactor)
     assert helm.release("argocd", "argocd", kube) is None
     release = install(helm, kube, values)
-    assert (release.chart, release.chart_version, release.app_version, release.status, release.revision) == ("argo-cd", "10.1.1", "v3.4.4", "deployed", 1)
+    assert (release.chart, release.chart_version, release.app_version, release.status, release.revision) == (
+        "argo-cd",
+        "10.1.1",
+        "v3.4.4",
+        "deployed",
+        1,
+    )
     argv = fake.argvs("upgrade")[0]
     assert argv[:4] == ["upgrade", "--install", "argocd", "argo-cd"]
-    for flag, value in (("--repo", ARGO_REPO), ("--version", "10.1.1"), ("--namespace", "argocd"), ("--timeout", "10m0s"),
-                        ("--values", str(values)), ("--set-string", f"{ROLE_KEY}={ROLE}"), ("--output", "json")):
+    for flag, value in (
+        ("--repo", ARGO_REPO),
+        ("--version", "10.1.1"),
+        ("--namespace", "argocd"),
+        ("--timeout", "10m0s"),
+        ("--values", str(values)),
+        ("--set-string", f"{ROLE_KEY}={ROLE}"),
+        ("--output", "json"),
+    ):
         assert argv[argv.index(flag) + 1] == value
     assert {"--atomic", "--wait", "--create-namespace"} <= set(argv)
     # Issue 10 (7): the token reaches helm in its environment only; no file ever holds it.
@@ -116,11 +150,21 @@ def test_helm_4_rolls_back_with_its_own_flag(tmp_path: Path, kube: KubeClient, v
     [
         ("timed out waiting for the condition", PermanentError, "kubectl -n argocd get pods"),
         ("another operation (install/upgrade/rollback) is in progress", PermanentError, "helm rollback argocd"),
-        ("Kubernetes cluster unreachable: Get \"https://x/version\": dial tcp: connection refused", TransientError, "cluster unreachable"),
-        ("looks like \"https://argoproj.github.io/argo-helm\" is not a valid chart repository or cannot be reached", TransientError, "chart repository"),
+        (
+            'Kubernetes cluster unreachable: Get "https://x/version": dial tcp: connection refused',
+            TransientError,
+            "cluster unreachable",
+        ),
+        (
+            'looks like "https://argoproj.github.io/argo-helm" is not a valid chart repository or cannot be reached',
+            TransientError,
+            "chart repository",
+        ),
     ],
 )
-def test_failures_are_classified_from_helms_message(tmp_path: Path, kube: KubeClient, values: Path, message: str, error: type, words: str) -> None:
+def test_failures_are_classified_from_helms_message(
+    tmp_path: Path, kube: KubeClient, values: Path, message: str, error: type, words: str
+) -> None:
     fake = FakeHelm(tmp_path)
     fake.fail("upgrade", message=message)
     with pytest.raises(error) as failed:

@@ -192,7 +192,7 @@ def test_hsts_shorter_than_a_year_fails_hsts(aws: AwsSession, ca: trustme.CA, ca
 
 def test_a_graphql_error_fails_http(aws: AwsSession, ca: trustme.CA, ca_bundle: str) -> None:
     edge(aws)
-    broken = Behaviour(graphql={"errors": [{"message": "relation \"site_site\" does not exist"}], "data": None})
+    broken = Behaviour(graphql={"errors": [{"message": 'relation "site_site" does not exist'}], "data": None})
     with serve(ca.issue_cert(DEV.service_host, DEV.api_host), broken) as site:
         results = chain(aws, site, ca_bundle).run(SITES)
     api = by_link(results, DEV.api_host)
@@ -247,9 +247,25 @@ def test_a_missing_aaaa_alias_fails_when_the_distribution_serves_ipv6(aws: AwsSe
     info = edge(aws)
     r53 = aws.client("route53", "us-east-1")
     dist = info["distributions"][DEV.service_host]
-    r53.change_resource_record_sets(HostedZoneId=info["zone_id"], ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
-        "Name": DEV.service_host, "Type": "AAAA",
-        "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": dist["DomainName"], "EvaluateTargetHealth": False}}}]})
+    r53.change_resource_record_sets(
+        HostedZoneId=info["zone_id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "DELETE",
+                    "ResourceRecordSet": {
+                        "Name": DEV.service_host,
+                        "Type": "AAAA",
+                        "AliasTarget": {
+                            "HostedZoneId": "Z2FDTNDATAQYW2",
+                            "DNSName": dist["DomainName"],
+                            "EvaluateTargetHealth": False,
+                        },
+                    },
+                }
+            ]
+        },
+    )
     dns = chain(aws, None, ca_bundle).run(SITES[:1])[0]
     assert not dns.ok and "no AAAA alias" in dns.detail and "IPv6" in dns.detail
 
@@ -258,9 +274,21 @@ def test_an_alias_to_another_distribution_fails_dns(aws: AwsSession, ca_bundle: 
     info = edge(aws, ipv6=False)
     r53 = aws.client("route53", "us-east-1")
     other = info["distributions"][DEV.api_host]["DomainName"]
-    r53.change_resource_record_sets(HostedZoneId=info["zone_id"], ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-        "Name": DEV.service_host, "Type": "A",
-        "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": other, "EvaluateTargetHealth": False}}}]})
+    r53.change_resource_record_sets(
+        HostedZoneId=info["zone_id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": DEV.service_host,
+                        "Type": "A",
+                        "AliasTarget": {"HostedZoneId": "Z2FDTNDATAQYW2", "DNSName": other, "EvaluateTargetHealth": False},
+                    },
+                }
+            ]
+        },
+    )
     dns = chain(aws, None, ca_bundle).run(SITES[:1])[0]
     assert not dns.ok and f"aliases {other}" in dns.detail
 
@@ -324,19 +352,27 @@ def test_a_distribution_without_web_acl_fails_edge(aws: AwsSession, ca: trustme.
 
 
 def test_no_distribution_for_the_host_fails_edge(aws: AwsSession, ca_bundle: str) -> None:
-    results = Chain(aws=aws, domain=DEV.domain, settings=VerifySettings(ca_bundle=ca_bundle), resolver=Resolver()).check_site(SITES[0])
+    results = Chain(aws=aws, domain=DEV.domain, settings=VerifySettings(ca_bundle=ca_bundle), resolver=Resolver()).check_site(
+        SITES[0]
+    )
     assert "no CloudFront distribution has the alias dev.mgz-g2-u3.shop" in {r.link: r for r in results}["edge"].detail
 
 
 def test_a_distribution_still_deploying_is_a_pending_edge_failure(moto_endpoint: str, aws: AwsSession, ca_bundle: str) -> None:
     def transition(action: str, body: dict[str, Any]) -> None:
-        req = urllib.request.Request(f"{moto_endpoint}/moto-api/state-manager/{action}", data=json.dumps(body).encode(), method="POST")
+        req = urllib.request.Request(
+            f"{moto_endpoint}/moto-api/state-manager/{action}", data=json.dumps(body).encode(), method="POST"
+        )
         urllib.request.urlopen(req).read()
 
-    transition("set-transition", {"model_name": "cloudfront::distribution", "transition": {"progression": "manual", "times": 1000}})
+    transition(
+        "set-transition", {"model_name": "cloudfront::distribution", "transition": {"progression": "manual", "times": 1000}}
+    )
     try:
         edge(aws)
-        results = Chain(aws=aws, domain=DEV.domain, settings=VerifySettings(ca_bundle=ca_bundle), resolver=Resolver()).check_site(SITES[0])
+        results = Chain(aws=aws, domain=DEV.domain, settings=VerifySettings(ca_bundle=ca_bundle), resolver=Resolver()).check_site(
+            SITES[0]
+        )
     finally:
         transition("unset-transition", {"model_name": "cloudfront::distribution"})
     edge_link = {r.link: r for r in results}["edge"]
@@ -373,7 +409,11 @@ def test_json_and_table_shapes() -> None:
     assert json.loads(json.dumps(doc)) == doc
     assert doc["env"] == "dev" and doc["ok"] is False and doc["failed_links"] == ["TLS"]
     assert doc["links"][1] == {
-        "link": "TLS", "target": "dev.example.com", "status": "fail", "ok": False, "pending": False,
+        "link": "TLS",
+        "target": "dev.example.com",
+        "status": "fail",
+        "ok": False,
+        "pending": False,
         "detail": "certificate expires soon",
     }
     assert [link["status"] for link in doc["links"]] == ["pass", "fail", "skipped"]

@@ -42,7 +42,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def client(api: FakeKubeAPI, clock: FakeClock, *, redactor: Redactor | None = None, log: Any = None, ca_data: str | None = None) -> KubeClient:
+def client(
+    api: FakeKubeAPI, clock: FakeClock, *, redactor: Redactor | None = None, log: Any = None, ca_data: str | None = None
+) -> KubeClient:
     return KubeClient.for_eks(
         AwsSession("ap-northeast-1"),
         cluster_name=CLUSTER,
@@ -66,7 +68,7 @@ def test_the_token_is_a_presigned_get_caller_identity_url_for_the_cluster() -> N
     sts = AwsSession("ap-northeast-1").client("sts")
     token = presign_eks_token(sts, "jung-dev-eks")
     assert token.startswith("k8s-aws-v1.") and "=" not in token
-    raw = token[len("k8s-aws-v1."):]
+    raw = token[len("k8s-aws-v1.") :]
     url = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     parts = urlsplit(url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -78,7 +80,9 @@ def test_the_token_is_a_presigned_get_caller_identity_url_for_the_cluster() -> N
     assert "x-k8s-aws-id" not in query and sts.generate_presigned_url("get_caller_identity").count("x-k8s-aws-id") == 0
 
 
-def test_every_request_carries_a_fresh_token_that_is_never_logged(api: FakeKubeAPI, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_every_request_carries_a_fresh_token_that_is_never_logged(
+    api: FakeKubeAPI, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     redactor, log = Redactor(), RecordingLog()
     kube = client(api, clock, redactor=redactor, log=log)
     caplog.set_level(logging.DEBUG)
@@ -225,7 +229,10 @@ def test_lists_filter_by_label_and_endpoints_readiness_is_read(api: FakeKubeAPI,
     kube.apply(secret("a", metadata={"labels": {"kyeol.io/env": "dev"}}))
     kube.apply(secret("b", metadata={"labels": {"kyeol.io/env": "prod"}}))
     assert [s["metadata"]["name"] for s in kube.list("v1", "Secret", "default", "kyeol.io/env=dev")] == ["a"]
-    assert kube.endpoints_ready("kube-system", "webhook") == (False, "Endpoints kube-system/webhook do not exist yet on jung-mgmt-eks")
+    assert kube.endpoints_ready("kube-system", "webhook") == (
+        False,
+        "Endpoints kube-system/webhook do not exist yet on jung-mgmt-eks",
+    )
     ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "webhook", "namespace": "kube-system"}}
     api.put({**ep, "subsets": [{"notReadyAddresses": [{"ip": "10.0.0.1"}]}]})
     assert kube.endpoints_ready("kube-system", "webhook")[0] is False
@@ -247,14 +254,34 @@ def test_helm_gets_the_token_in_its_environment_and_no_file_holds_it(api: FakeKu
 
 
 def test_workload_readiness() -> None:
-    dep = {"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2}}
+    dep = {
+        "kind": "Deployment",
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2},
+    }
     assert workload_readiness(dep, "Deployment", "argocd/argocd-server") == (True, "Deployment argocd/argocd-server: 2/2 ready")
     stale = {**dep, "status": {**dep["status"], "observedGeneration": 1}}
     assert "has not seen generation 2" in workload_readiness(stale, "Deployment", "x")[1]
-    waiting = {**dep, "status": {"observedGeneration": 2, "readyReplicas": 1, "updatedReplicas": 2,
-                                 "conditions": [{"type": "Available", "status": "False", "message": "MinimumReplicasUnavailable"}]}}
-    assert workload_readiness(waiting, "Deployment", "x") == (False, "Deployment x: 1/2 ready, 2 updated (MinimumReplicasUnavailable)")
-    rolling = {"kind": "StatefulSet", "metadata": {}, "spec": {}, "status": {"readyReplicas": 1, "updatedReplicas": 1, "currentRevision": "a", "updateRevision": "b"}}
+    waiting = {
+        **dep,
+        "status": {
+            "observedGeneration": 2,
+            "readyReplicas": 1,
+            "updatedReplicas": 2,
+            "conditions": [{"type": "Available", "status": "False", "message": "MinimumReplicasUnavailable"}],
+        },
+    }
+    assert workload_readiness(waiting, "Deployment", "x") == (
+        False,
+        "Deployment x: 1/2 ready, 2 updated (MinimumReplicasUnavailable)",
+    )
+    rolling = {
+        "kind": "StatefulSet",
+        "metadata": {},
+        "spec": {},
+        "status": {"readyReplicas": 1, "updatedReplicas": 1, "currentRevision": "a", "updateRevision": "b"},
+    }
     assert workload_readiness(rolling, "StatefulSet", "x")[0] is False
     assert workload_readiness(None, "StatefulSet", "x") == (False, "StatefulSet x does not exist yet")
 
@@ -267,13 +294,31 @@ def test_application_state_names_failing_resources() -> None:
             "health": {"status": "Degraded", "message": "one resource is degraded"},
             "resources": [
                 {"kind": "ConfigMap", "namespace": "saleor", "name": "cfg", "status": "Synced"},
-                {"kind": "Deployment", "namespace": "saleor", "name": "saleor-api", "status": "Synced",
-                 "health": {"status": "Degraded", "message": "exceeded its progress deadline"}},
+                {
+                    "kind": "Deployment",
+                    "namespace": "saleor",
+                    "name": "saleor-api",
+                    "status": "Synced",
+                    "health": {"status": "Degraded", "message": "exceeded its progress deadline"},
+                },
             ],
-            "operationState": {"phase": "Failed", "message": "one or more hooks failed",
-                               "syncResult": {"revision": "abc", "resources": [
-                                   {"kind": "Job", "namespace": "saleor", "name": "saleor-migrate", "hookType": "PreSync",
-                                    "hookPhase": "Failed", "message": "Job has reached the specified backoff limit"}]}},
+            "operationState": {
+                "phase": "Failed",
+                "message": "one or more hooks failed",
+                "syncResult": {
+                    "revision": "abc",
+                    "resources": [
+                        {
+                            "kind": "Job",
+                            "namespace": "saleor",
+                            "name": "saleor-migrate",
+                            "hookType": "PreSync",
+                            "hookPhase": "Failed",
+                            "message": "Job has reached the specified backoff limit",
+                        }
+                    ],
+                },
+            },
         },
     }
     state = ApplicationState(app)

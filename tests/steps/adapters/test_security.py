@@ -38,8 +38,9 @@ def analyzers(monkeypatch: pytest.MonkeyPatch):
     stand_in.stop()
 
 
-def make_compliant(aws: AwsSession, *, trail: str = "jung-kyeol-trail", recorder: str = "jung-kyeol",
-                   tags: dict[str, str] | None = None) -> str:
+def make_compliant(
+    aws: AwsSession, *, trail: str = "jung-kyeol-trail", recorder: str = "jung-kyeol", tags: dict[str, str] | None = None
+) -> str:
     """What envs/account applies, made through the same APIs; returns the detector id."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=TRAIL_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -48,13 +49,24 @@ def make_compliant(aws: AwsSession, *, trail: str = "jung-kyeol-trail", recorder
     ct.start_logging(Name=trail)
     detector = aws.client("guardduty").create_detector(Enable=True, Tags=tags or {"managed-by": "terraform/kyeol"})["DetectorId"]
     cfg = aws.client("config")
-    cfg.put_configuration_recorder(ConfigurationRecorder={
-        "name": recorder, "roleARN": f"arn:aws:iam::{ACCOUNT}:role/jung-kyeol-config",
-        "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+    cfg.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": recorder,
+            "roleARN": f"arn:aws:iam::{ACCOUNT}:role/jung-kyeol-config",
+            "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True},
+        }
+    )
     cfg.put_delivery_channel(DeliveryChannel={"name": recorder, "s3BucketName": TRAIL_BUCKET, "s3KeyPrefix": "config"})
     cfg.start_configuration_recorder(ConfigurationRecorderName=recorder)
-    s3control(aws).put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3control(aws).put_public_access_block(
+        AccountId=ACCOUNT,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     aws.client("ec2").enable_ebs_encryption_by_default()
     return detector
 
@@ -97,25 +109,36 @@ def _config_stopped(aws: AwsSession) -> None:
 
 
 def _pab_partly_off(aws: AwsSession) -> None:
-    s3control(aws).put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
+    s3control(aws).put_public_access_block(
+        AccountId=ACCOUNT,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
 
 
 def _ebs_off(aws: AwsSession) -> None:
     aws.client("ec2").disable_ebs_encryption_by_default()
 
 
-@pytest.mark.parametrize(("break_it", "control", "says"), [
-    (_trail_stopped, "cloudtrail", "is not logging"),
-    (_trail_unvalidated, "cloudtrail", "does not validate its log files"),
-    (_trail_single_region, "cloudtrail", "no multi-region trail"),
-    (_guardduty_off, "guardduty", "DISABLED"),
-    (_config_stopped, "config", "is not recording"),
-    (_pab_partly_off, "s3-account-pab", "BlockPublicPolicy"),
-    (_ebs_off, "ebs-encryption", "off"),
-])
-def test_each_non_compliance_fails_exactly_its_control(aws: AwsSession, break_it: Callable[[AwsSession], None],
-                                                       control: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("break_it", "control", "says"),
+    [
+        (_trail_stopped, "cloudtrail", "is not logging"),
+        (_trail_unvalidated, "cloudtrail", "does not validate its log files"),
+        (_trail_single_region, "cloudtrail", "no multi-region trail"),
+        (_guardduty_off, "guardduty", "DISABLED"),
+        (_config_stopped, "config", "is not recording"),
+        (_pab_partly_off, "s3-account-pab", "BlockPublicPolicy"),
+        (_ebs_off, "ebs-encryption", "off"),
+    ],
+)
+def test_each_non_compliance_fails_exactly_its_control(
+    aws: AwsSession, break_it: Callable[[AwsSession], None], control: str, says: str
+) -> None:
     make_compliant(aws)
     break_it(aws)
     results = {r.control: r for r in run_checks(aws, ACCOUNT)}
@@ -144,8 +167,13 @@ def test_controls_someone_else_runs_are_detected_not_duplicated(aws: AwsSession,
 def test_an_organization_trail_is_detected(aws: AwsSession, analyzers, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto cannot make an organization trail (it needs AWS Organizations' management account):
     the stand-in is at the boundary, DescribeTrails' answer as AWS documents it."""
-    org_trail = {"Name": "org-trail", "TrailARN": "arn:aws:cloudtrail:us-east-1:999999999999:trail/org-trail",
-                 "IsMultiRegionTrail": True, "IsOrganizationTrail": True, "LogFileValidationEnabled": True}
+    org_trail = {
+        "Name": "org-trail",
+        "TrailARN": "arn:aws:cloudtrail:us-east-1:999999999999:trail/org-trail",
+        "IsMultiRegionTrail": True,
+        "IsOrganizationTrail": True,
+        "LogFileValidationEnabled": True,
+    }
     from steps.adapters import security
 
     monkeypatch.setattr(security, "_trails", lambda _aws: [org_trail])
@@ -158,12 +186,14 @@ ROOT = Path(__file__).resolve().parents[3]
 def verify_security(tmp_path: Path, output: str = "table") -> int:
     from steps.wiring.kyeol import KyeolProject
 
-    return KyeolProject().verify_security("dev", output=output, config=str(ROOT / "kyeol.toml"), log_format="json",
-                                          runs_dir=str(tmp_path / "runs"))
+    return KyeolProject().verify_security(
+        "dev", output=output, config=str(ROOT / "kyeol.toml"), log_format="json", runs_dir=str(tmp_path / "runs")
+    )
 
 
-def test_verify_security_prints_the_table_and_records_a_passing_run_report(aws: AwsSession, analyzers, tmp_path: Path,
-                                                                           capsys) -> None:
+def test_verify_security_prints_the_table_and_records_a_passing_run_report(
+    aws: AwsSession, analyzers, tmp_path: Path, capsys
+) -> None:
     make_compliant(aws)
     assert verify_security(tmp_path) == 0
     out = capsys.readouterr().out
@@ -176,8 +206,9 @@ def test_verify_security_prints_the_table_and_records_a_passing_run_report(aws: 
     assert all(c["status"] == "pass" for c in doc["security"]["controls"])
 
 
-def test_verify_security_exits_1_naming_the_failed_control_and_the_report_says_so(aws: AwsSession, analyzers,
-                                                                                  tmp_path: Path, capsys) -> None:
+def test_verify_security_exits_1_naming_the_failed_control_and_the_report_says_so(
+    aws: AwsSession, analyzers, tmp_path: Path, capsys
+) -> None:
     make_compliant(aws)
     _guardduty_off(aws)
     assert verify_security(tmp_path, output="json") == 1
@@ -194,6 +225,7 @@ def test_verify_security_refuses_credentials_of_another_account(aws: AwsSession,
     other = tmp_path / "kyeol.toml"
     other.write_text((ROOT / "kyeol.toml").read_text().replace('account_id = "123456789012"', 'account_id = "111111111111"'))
     with pytest.raises(UsageError, match="credentials are for account 123456789012"):
-        KyeolProject().verify_security("dev", output="table", config=str(other), log_format="json",
-                                       runs_dir=str(tmp_path / "runs"))
+        KyeolProject().verify_security(
+            "dev", output="table", config=str(other), log_format="json", runs_dir=str(tmp_path / "runs")
+        )
     assert not (tmp_path / "runs").exists(), "nothing was checked or recorded"

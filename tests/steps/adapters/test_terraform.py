@@ -100,8 +100,17 @@ def make_tf(env: dict[str, str] | None = None, *, dry_run: bool = False, **kw) -
 
 def context(redactor: Redactor, *, dry_run: bool = False, deadline: float | None = None) -> StepContext:
     clock = Clock()
-    return StepContext(run_id="t", step_id="tf", env="dev", dry_run=dry_run, clock=clock, log=RecordingLog(),
-                       outputs={}, deadline=deadline, on_secret=redactor.add)
+    return StepContext(
+        run_id="t",
+        step_id="tf",
+        env="dev",
+        dry_run=dry_run,
+        clock=clock,
+        log=RecordingLog(),
+        outputs={},
+        deadline=deadline,
+        on_secret=redactor.add,
+    )
 
 
 # -- version --------------------------------------------------------------------------------
@@ -183,14 +192,26 @@ def test_plan_apply_output_and_a_second_run_that_changes_nothing(tmp_path: Path)
 def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(tmp_path: Path) -> None:
     """`terraform apply -json` (hashicorp/terraform@v1.11 internal/command/views/json/hook.go): the
     step's "waiting for" names the resource being created and, every 10 s, for how long."""
-    root = write_root(tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
-                                         '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n')
+    root = write_root(
+        tmp_path / "root",
+        'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
+        '    command = "sleep 11"\n  }\n}\nresource "terraform_data" "quick" {}\n',
+    )
     tf, tf_log, redactor = make_tf()
     seen: list[tuple[str, str]] = []
     changes: list[Change] = []
-    ctx = StepContext(run_id="t", step_id="tf", env="dev", dry_run=False, clock=Clock(), log=RecordingLog(), outputs={},
-                      on_waiting=lambda step, what: seen.append((step, what)), on_secret=redactor.add,
-                      on_change=changes.append)
+    ctx = StepContext(
+        run_id="t",
+        step_id="tf",
+        env="dev",
+        dry_run=False,
+        clock=Clock(),
+        log=RecordingLog(),
+        outputs={},
+        on_waiting=lambda step, what: seen.append((step, what)),
+        on_secret=redactor.add,
+        on_change=changes.append,
+    )
     tf.init(root, None, ctx)
     assert tf.apply(root, tf.plan(root, ctx), ctx) is True
     shown = [what for _, what in seen]
@@ -204,8 +225,9 @@ def test_apply_reports_what_terraform_is_doing_from_its_machine_readable_output(
 
 
 def test_a_failed_json_apply_still_names_terraforms_error(tmp_path: Path) -> None:
-    root = write_root(tmp_path / "root", 'resource "terraform_data" "bad" {\n  provisioner "local-exec" {\n'
-                                         '    command = "exit 3"\n  }\n}\n')
+    root = write_root(
+        tmp_path / "root", 'resource "terraform_data" "bad" {\n  provisioner "local-exec" {\n    command = "exit 3"\n  }\n}\n'
+    )
     tf, _, redactor = make_tf()
     ctx = context(redactor)
     tf.init(root, None, ctx)
@@ -228,8 +250,9 @@ def test_dry_run_plans_without_lock_and_never_applies(tmp_path: Path) -> None:
 
 
 def test_commands_are_bounded_by_the_step_deadline(tmp_path: Path) -> None:
-    root = write_root(tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n'
-                                         '    command = "sleep 30"\n  }\n}\n')
+    root = write_root(
+        tmp_path / "root", 'resource "terraform_data" "slow" {\n  provisioner "local-exec" {\n    command = "sleep 30"\n  }\n}\n'
+    )
     tf, _, redactor = make_tf()
     ctx = context(redactor, deadline=Clock().monotonic() + 60)
     tf.init(root, None, ctx)
@@ -261,8 +284,11 @@ def test_configuration_error_is_permanent_and_readable(tmp_path: Path) -> None:
 
 
 def test_throttled_apply_is_classified_transient(tmp_path: Path) -> None:
-    root = write_root(tmp_path / "root", 'resource "terraform_data" "x" {\n  provisioner "local-exec" {\n'
-                      "    command = \"echo 'api error Throttling: Rate exceeded' >&2; exit 1\"\n  }\n}\n")
+    root = write_root(
+        tmp_path / "root",
+        'resource "terraform_data" "x" {\n  provisioner "local-exec" {\n'
+        "    command = \"echo 'api error Throttling: Rate exceeded' >&2; exit 1\"\n  }\n}\n",
+    )
     tf, _, redactor = make_tf()
     ctx = context(redactor)
     tf.init(root, None, ctx)
@@ -276,8 +302,11 @@ def test_throttled_apply_is_classified_transient(tmp_path: Path) -> None:
 def test_no_aws_credentials_for_the_s3_backend_is_unavailable(tmp_path: Path, moto_endpoint: str) -> None:
     root = write_root(tmp_path / "root", S3_ROOT)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-               AWS_CONFIG_FILE=str(tmp_path / "none"))
+    env.update(
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+    )
     tf, _, redactor = make_tf(env)
     config = {"bucket": BUCKET, "key": "x/terraform.tfstate", "region": "ap-northeast-1", **backend_extra(moto_endpoint)}
     with pytest.raises(Unavailable, match="could not reach AWS") as caught:
@@ -309,7 +338,11 @@ def _start_holder(root: Path, env: dict[str, str], hold: Path, endpoint: str) ->
     hold.write_text("held")
     proc = subprocess.Popen(
         ["terraform", "apply", "-auto-approve", "-input=false", "-no-color", f"-var=hold_file={hold}"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     end = time.monotonic() + 30
     while "tests/lock/terraform.tfstate.tflock" not in s3_keys(endpoint, BUCKET):
@@ -420,9 +453,9 @@ def test_lock_info_is_parsed_and_aged() -> None:
 
 def test_error_diagnostics_fold_terraform_errors_onto_one_line() -> None:
     text = (
-        "Warning: Deprecated Parameter\n\n  on main.tf line 2:\n\nThe parameter \"dynamodb_table\" is deprecated.\n\n"
+        'Warning: Deprecated Parameter\n\n  on main.tf line 2:\n\nThe parameter "dynamodb_table" is deprecated.\n\n'
         "Error: local-exec provisioner error\n\n  with terraform_data.fail,\n  on main.tf line 4, in resource "
-        "\"terraform_data\" \"fail\":\n   4:   provisioner \"local-exec\" {\n\nError running command 'x': exit\n"
+        '"terraform_data" "fail":\n   4:   provisioner "local-exec" {\n\nError running command \'x\': exit\n'
         "status 1. Output: Throttling: Rate exceeded\n\nError: second problem\n"
     )
     assert error_diagnostics(text) == [
@@ -461,8 +494,9 @@ def flaky_tf(tmp_path: Path, first: dict[str, object]) -> tuple[Terraform, Recor
     from runbook.retry import RetryPolicy
 
     env = {**os.environ, "FLAKY_TERRAFORM": json.dumps({"first": first, "counter": str(tmp_path / "counts")})}
-    return make_tf(env, binary=str(FLAKY), read_retry=RetryPolicy(max_attempts=50, initial=0.01, maximum=0.05,
-                                                                   jitter=0.01, budget_s=30))
+    return make_tf(
+        env, binary=str(FLAKY), read_retry=RetryPolicy(max_attempts=50, initial=0.01, maximum=0.05, jitter=0.01, budget_s=30)
+    )
 
 
 def test_transient_failures_of_read_only_commands_are_retried_in_place(tmp_path: Path) -> None:

@@ -41,8 +41,9 @@ def test_check_plan_apply_verify_then_a_second_run_is_a_no_op(world: World) -> N
     step = bootstrap(world)
     check = step.check(world.context(step))
     assert not check.done
-    assert check.reason == ("state bucket jung-kyeol-tfstate-123456789012 does not exist; "
-                            "lock table jung-kyeol-tflock does not exist")
+    assert check.reason == (
+        "state bucket jung-kyeol-tfstate-123456789012 does not exist; lock table jung-kyeol-tflock does not exist"
+    )
 
     plan = bootstrap(world, dry_run=True).plan(world.context(step, dry_run=True))
     assert [(c.action, c.target) for c in plan.changes] == [("create", "module.backend.terraform_data.this")]
@@ -77,8 +78,10 @@ def test_a_backend_made_elsewhere_counts_as_done(world: World) -> None:
     """Another machine bootstrapped (its local state is not here): the AWS API is the proof."""
     from tests.fixtures.infra.seed import seed_bootstrap
 
-    made = seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
-                          {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    made = seed_bootstrap(
+        Seed(world.endpoint, "ap-northeast-1"),
+        {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"},
+    )
     step = bootstrap(world)
     check = step.check(world.context(step))
     assert check.done
@@ -99,8 +102,9 @@ def test_a_backend_made_elsewhere_names_its_key_as_an_arn_however_the_bucket_nam
     for named in (key_id, "alias/elsewhere-state"):
         seeds.client("s3").put_bucket_encryption(
             Bucket="jung-kyeol-tfstate-123456789012",
-            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
-                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": named}}]},
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": named}}]
+            },
         )
         step = bootstrap(world)
         check = step.check(world.context(step))
@@ -152,15 +156,16 @@ def test_changed_files_make_the_step_due(world: World) -> None:
 
 
 @pytest.mark.parametrize("record", ["running", "interrupted", "failed"])
-def test_after_a_cut_short_apply_resources_missing_from_the_state_stop_with_import_commands(
-        world: World, record: str) -> None:
+def test_after_a_cut_short_apply_resources_missing_from_the_state_stop_with_import_commands(world: World, record: str) -> None:
     """The apply was killed after the seed made the backend but before Terraform saved its state:
     the AWS probe passes, yet Terraform manages nothing. The step must not be called done; it
     stops, naming each resource the plan would create again and the `terraform import` for it."""
     from tests.fixtures.infra.seed import seed_bootstrap
 
-    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
-                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    seed_bootstrap(
+        Seed(world.endpoint, "ap-northeast-1"),
+        {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"},
+    )
     (world.infra / "envs/bootstrap/terraform.tfstate").write_text("")  # what a kill mid-write leaves
     step = bootstrap(world)
     with pytest.raises(PermanentError) as stopped:
@@ -186,8 +191,8 @@ def test_after_a_cut_short_apply_state_and_plan_agreeing_is_done(world: World) -
 def test_after_a_cut_short_apply_with_the_world_half_made_the_step_is_due(world: World) -> None:
     """The kill came between the bucket and the table: not done, and the apply goes on."""
     Seed(world.endpoint, "ap-northeast-1").client("s3").create_bucket(
-        Bucket="jung-kyeol-tfstate-123456789012",
-        CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        Bucket="jung-kyeol-tfstate-123456789012", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
     step = bootstrap(world)
     check = step.check(world.context(step, previous_status="interrupted"))
     assert not check.done
@@ -197,8 +202,10 @@ def test_the_runner_tells_check_how_the_last_apply_ended(world: World) -> None:
     """Through the engine: a record saying `interrupted` reaches check (no probe-only "found done")."""
     from tests.fixtures.infra.seed import seed_bootstrap
 
-    seed_bootstrap(Seed(world.endpoint, "ap-northeast-1"),
-                   {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"})
+    seed_bootstrap(
+        Seed(world.endpoint, "ap-northeast-1"),
+        {"state_bucket": "jung-kyeol-tfstate-123456789012", "lock_table": "jung-kyeol-tflock"},
+    )
     world.store.doc["steps"]["bootstrap"] = {"status": "interrupted", "phase": 1, "attempts": 1, "outputs": {}}
     result = world.run([bootstrap(world)])
     assert result.step("bootstrap").status == "failed"
@@ -218,12 +225,16 @@ def test_the_account_step_needs_only_bootstrap_and_passes_kyeols_buckets(world: 
     variables = step.variables(world.context(step))
     assert variables["data_event_buckets"] == [
         "jung-kyeol-tfstate-123456789012",
-        "jung-dev-saleor-media-123456789012", "jung-dev-saleor-private-123456789012",
-        "jung-prod-saleor-media-123456789012", "jung-prod-saleor-private-123456789012",
-        "jung-stage-saleor-media-123456789012", "jung-stage-saleor-private-123456789012",
+        "jung-dev-saleor-media-123456789012",
+        "jung-dev-saleor-private-123456789012",
+        "jung-prod-saleor-media-123456789012",
+        "jung-prod-saleor-private-123456789012",
+        "jung-stage-saleor-media-123456789012",
+        "jung-stage-saleor-private-123456789012",
     ]
-    assert all(variables[k] for k in ("create_trail", "create_guardduty_detector", "create_config_recorder",
-                                      "create_access_analyzer"))
+    assert all(
+        variables[k] for k in ("create_trail", "create_guardduty_detector", "create_config_recorder", "create_access_analyzer")
+    )
 
 
 def test_account_applies_the_baseline_and_its_evidence_passes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,8 +256,11 @@ def test_a_detector_someone_else_runs_is_reported_and_not_created_again(world: W
     from steps.adapters import security
 
     monkeypatch.setattr(security, "_analyzers", lambda _aws: [])
-    detector = Seed(world.endpoint, "ap-northeast-1").client("guardduty").create_detector(
-        Enable=True, Tags={"owner": "security-team"})["DetectorId"]
+    detector = (
+        Seed(world.endpoint, "ap-northeast-1")
+        .client("guardduty")
+        .create_detector(Enable=True, Tags={"owner": "security-team"})["DetectorId"]
+    )
     step = account(world)
     result = world.run([bootstrap(world), step])
     assert result.exit_code == 0, result

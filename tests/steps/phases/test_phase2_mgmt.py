@@ -47,8 +47,12 @@ def test_backend_config_comes_from_bootstrap_outputs(world: World) -> None:
     config = step.backend_config(ctx)
     assert config is not None
     assert {k: config[k] for k in ("bucket", "key", "region", "dynamodb_table", "use_lockfile", "encrypt")} == {
-        "bucket": "b-1", "key": "envs/mgmt/terraform.tfstate", "region": "ap-northeast-1",
-        "dynamodb_table": "t-1", "use_lockfile": True, "encrypt": True,
+        "bucket": "b-1",
+        "key": "envs/mgmt/terraform.tfstate",
+        "region": "ap-northeast-1",
+        "dynamodb_table": "t-1",
+        "use_lockfile": True,
+        "encrypt": True,
     }
     assert config["endpoints"] == {"s3": world.endpoint, "dynamodb": world.endpoint}  # KYEOL_TF_BACKEND_EXTRA
     world.environ["KYEOL_TF_BACKEND_EXTRA"] = "[1, 2]"
@@ -65,8 +69,9 @@ def test_dry_run_before_bootstrap_says_the_plan_is_unknown(world: World) -> None
     for sid in ("global", "mgmt.registry", "mgmt.infra"):
         assert "state bucket comes from bootstrap" in result.step(sid).plan_unknown
     assert result.exit_code == 4  # pending changes
-    assert "jung-kyeol-tfstate-123456789012" not in [b["Name"] for b in Seed(world.endpoint, "ap-northeast-1")
-                                                      .client("s3").list_buckets()["Buckets"]]
+    assert "jung-kyeol-tfstate-123456789012" not in [
+        b["Name"] for b in Seed(world.endpoint, "ap-northeast-1").client("s3").list_buckets()["Buckets"]
+    ]
 
 
 def test_registry_first_then_mgmt_cluster_then_nothing_to_do(world: World) -> None:
@@ -138,8 +143,9 @@ def test_a_changed_root_file_is_planned_again_and_applies_nothing_new(world: Wor
 
 def test_terraform_outputs_stay_authoritative_for_the_endpoint(tmp_path: Path, moto_endpoint: str) -> None:
     """Later phases talk to a fake Kubernetes API: the test hands its URL in through TF_VAR_*."""
-    world = make_world(tmp_path, moto_endpoint, TF_VAR_cluster_endpoint="https://127.0.0.1:6443",
-                       TF_VAR_cluster_ca_data="Q0EtREFUQQ==")
+    world = make_world(
+        tmp_path, moto_endpoint, TF_VAR_cluster_endpoint="https://127.0.0.1:6443", TF_VAR_cluster_ca_data="Q0EtREFUQQ=="
+    )
     world.run(steps(world))
     mgmt = world.store.outputs("mgmt.infra")
     assert mgmt["cluster_endpoint"] == "https://127.0.0.1:6443"

@@ -34,8 +34,13 @@ def test_one_step_per_env_with_realistic_timing(world: World) -> None:
     services = world.services()
     dev = phase3_env_infra.build(services, world.config.env("dev"))[0]
     prod = phase3_env_infra.build(services, world.config.env("prod"))[0]
-    assert (dev.id, dev.phase, dev.scope, dev.root, dev.needs) == ("dev.infra", 3, "dev", "envs/dev",
-                                                                     ("bootstrap", "global", "mgmt.registry"))
+    assert (dev.id, dev.phase, dev.scope, dev.root, dev.needs) == (
+        "dev.infra",
+        3,
+        "dev",
+        "envs/dev",
+        ("bootstrap", "global", "mgmt.registry"),
+    )
     assert prod.id == "prod.infra" and prod.root == "envs/prod"
     assert dev.estimate_s == 14 * 60 and prod.estimate_s > dev.estimate_s  # Multi-AZ RDS outlasts EKS
     assert dev.timeout_s >= 40 * 60 and prod.timeout_s > dev.timeout_s
@@ -83,12 +88,15 @@ def test_the_env_cluster_admits_mgmt_nat_addresses_without_anyone_copying_them(w
 
     # Someone narrows the endpoint by hand (or MGMT's NAT changed): the step is due again ...
     Seed(world.endpoint, "ap-northeast-1").client("eks").update_cluster_config(
-        name="jung-dev-eks", resourcesVpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]})
+        name="jung-dev-eks", resourcesVpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}
+    )
     step = steps(world)[-1]
     check = step.check(world.context(step))
     assert not check.done
-    assert check.reason == (f"the public API endpoint of jung-dev-eks does not admit MGMT's NAT address(es) {nat_ip}/32, "
-                            "so Argo CD could not reach it")
+    assert check.reason == (
+        f"the public API endpoint of jung-dev-eks does not admit MGMT's NAT address(es) {nat_ip}/32, "
+        "so Argo CD could not reach it"
+    )
 
 
 def test_a_root_that_ignores_mgmt_nat_cidrs_fails_naming_the_address(world: World) -> None:
@@ -163,7 +171,10 @@ def test_dry_run_plans_the_env_root_without_touching_anything(world: World) -> N
     planned = dry.step("dev.infra")
     assert planned.status == "planned" and planned.plan_unknown == ""
     assert {c["target"] for c in planned.changes} == {
-        "module.eks.terraform_data.this", "module.data.terraform_data.this", "module.edge.terraform_data.this"}
+        "module.eks.terraform_data.this",
+        "module.data.terraform_data.this",
+        "module.edge.terraform_data.this",
+    }
     assert {c["action"] for c in planned.changes} == {"create"}
     assert dry.exit_code == 4
     assert world.services().aws().eks_cluster("jung-dev-eks") is None, "a dry-run creates nothing"

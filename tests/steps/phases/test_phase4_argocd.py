@@ -49,10 +49,13 @@ def test_installs_once_and_a_second_run_is_a_no_op(world: KubeWorld) -> None:
     argv = upgrade[0]
     assert argv[argv.index("--values") + 1] == str(ROOT / "kyeol-platform-gitops/clusters/mgmt/argocd-values.yaml")
     assert [a for a in argv if a.startswith(("server.", "controller.", "applicationSet."))] == [
-        f"{key}.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn={ROLE}" for key in ("controller", "server", "applicationSet")
+        f"{key}.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn={ROLE}"
+        for key in ("controller", "server", "applicationSet")
     ]
     for sa in ARGOCD_SERVICE_ACCOUNTS:  # the IRSA role reached the three service accounts
-        assert world.mgmt.get("v1", "ServiceAccount", sa, "argocd")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE
+        assert (
+            world.mgmt.get("v1", "ServiceAccount", sa, "argocd")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE
+        )
     assert any("ready" in what for _, what in world.waits)
 
     second = drive(step_for(world), world.context(step))
@@ -88,7 +91,11 @@ def test_a_new_irsa_role_or_another_chart_version_is_drift(world: KubeWorld) -> 
 
 def test_waits_for_the_workloads_to_become_ready(world: KubeWorld) -> None:
     world.helm.configure(workloads_ready=False)
-    for kind, name in (("Deployment", "argocd-server"), ("Deployment", "argocd-repo-server"), ("StatefulSet", "argocd-application-controller")):
+    for kind, name in (
+        ("Deployment", "argocd-server"),
+        ("Deployment", "argocd-repo-server"),
+        ("StatefulSet", "argocd-application-controller"),
+    ):
         world.mgmt.add_controller(WorkloadBecomesReady(kind, "argocd", name, ready_after_reads=3))
     step = step_for(world)
     assert drive(step, world.context(step)).kind == "applied"
@@ -168,8 +175,7 @@ def leave_pending_install(world: KubeWorld) -> None:
     """The first install of a kyeol killed with its whole process tree: helm recorded
     pending-install (helm v3 pkg/action/install.go sets it before it creates anything and
     waits) and died; no helm will ever finish it, and a first install has nothing to roll back to."""
-    world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values={},
-                            status="pending-install")
+    world.helm.seed_release("argocd", "argocd", chart="argo-cd", version=CHART_VERSION, values={}, status="pending-install")
 
 
 def test_a_first_install_left_pending_by_a_dead_run_is_uninstalled_and_installed_again(world: KubeWorld) -> None:

@@ -75,7 +75,9 @@ def test_the_secret_is_exactly_the_documented_one(world: KubeWorld) -> None:
     # verify reached the env cluster's API with kyeol's own EKS token
     assert outcome.outputs["kubernetes_version"] == world.cluster.git_version
     assert outcome.outputs["deployer_role_arn"] == DEPLOYER
-    assert world.cluster.requests_matching("GET", "/version") and all(t.startswith("k8s-aws-v1.") for t in world.cluster.tokens_seen)
+    assert world.cluster.requests_matching("GET", "/version") and all(
+        t.startswith("k8s-aws-v1.") for t in world.cluster.tokens_seen
+    )
 
 
 def test_a_second_run_finds_it_done_and_writes_nothing(world: KubeWorld) -> None:
@@ -89,7 +91,9 @@ def test_a_second_run_finds_it_done_and_writes_nothing(world: KubeWorld) -> None
 def test_a_changed_secret_is_due_and_put_back(world: KubeWorld) -> None:
     step = step_for(world)
     drive(step, world.context(step))
-    world.mgmt.mutate("v1", "Secret", "cluster-jung-dev-eks", "argocd", lambda s: s["metadata"]["labels"].update({"kyeol.io/env": "prod"}))
+    world.mgmt.mutate(
+        "v1", "Secret", "cluster-jung-dev-eks", "argocd", lambda s: s["metadata"]["labels"].update({"kyeol.io/env": "prod"})
+    )
     check = step.check(world.context(step))
     assert not check.done and check.reason == "label kyeol.io/env is 'prod', want 'dev'"
     assert drive(step, world.context(step)).kind == "applied"
@@ -100,10 +104,16 @@ def test_verification_refuses_what_argo_cd_could_not_use(world: KubeWorld) -> No
     infra = world.outputs["dev.infra"]
     good = world.mgmt.put(cluster_secret(world.env, infra))
     assert verify_registration(world.env, good) == {"role_arn": DEPLOYER, "server": world.cluster.url}
-    wrong_role = world.mgmt.put(cluster_secret(world.env, {**infra, "argocd_deployer_role_arn": "arn:aws:iam::123456789012:role/jung-prod-argocd-deployer"}))
+    wrong_role = world.mgmt.put(
+        cluster_secret(
+            world.env, {**infra, "argocd_deployer_role_arn": "arn:aws:iam::123456789012:role/jung-prod-argocd-deployer"}
+        )
+    )
     with pytest.raises(PermanentError, match="is not the ARN of role jung-dev-argocd-deployer"):
         verify_registration(world.env, wrong_role)
-    not_pem = world.mgmt.put(cluster_secret(world.env, {**infra, "cluster_certificate_authority_data": base64.b64encode(b"hello").decode()}))
+    not_pem = world.mgmt.put(
+        cluster_secret(world.env, {**infra, "cluster_certificate_authority_data": base64.b64encode(b"hello").decode()})
+    )
     with pytest.raises(PermanentError, match="caData is not a base64 PEM certificate"):
         verify_registration(world.env, not_pem)
     broken = dict(good, data={**good["data"], "config": base64.b64encode(b"{not json").decode()})
@@ -136,10 +146,26 @@ def test_dry_run_writes_nothing_and_says_what_it_would_create(world: KubeWorld) 
 
 def test_prod_filters_only_its_origin_names() -> None:
     config = load_config(ROOT / "kyeol.toml")
-    infra = {key: f"x-{key}" for key in ("cluster_endpoint", "vpc_id", "hosted_zone_id", "lbc_role_arn", "external_dns_role_arn", "external_secrets_role_arn",
-                                       "cluster_autoscaler_role_arn")}
-    infra.update(cluster_certificate_authority_data="Q0E=", argocd_deployer_role_arn="arn:aws:iam::123456789012:role/jung-prod-argocd-deployer")
+    infra = {
+        key: f"x-{key}"
+        for key in (
+            "cluster_endpoint",
+            "vpc_id",
+            "hosted_zone_id",
+            "lbc_role_arn",
+            "external_dns_role_arn",
+            "external_secrets_role_arn",
+            "cluster_autoscaler_role_arn",
+        )
+    }
+    infra.update(
+        cluster_certificate_authority_data="Q0E=",
+        argocd_deployer_role_arn="arn:aws:iam::123456789012:role/jung-prod-argocd-deployer",
+    )
     secret = cluster_secret(config.env("prod"), infra)
     assert secret["metadata"]["annotations"]["kyeol.io/domain-filters"] == "origin.mgz-g2-u3.shop,origin-api.mgz-g2-u3.shop"
-    assert json.loads(secret["stringData"]["config"])["awsAuthConfig"] == {"clusterName": "jung-prod-eks", "roleARN": infra["argocd_deployer_role_arn"]}
+    assert json.loads(secret["stringData"]["config"])["awsAuthConfig"] == {
+        "clusterName": "jung-prod-eks",
+        "roleARN": infra["argocd_deployer_role_arn"],
+    }
     assert secret["metadata"]["name"] == "cluster-jung-prod-eks"

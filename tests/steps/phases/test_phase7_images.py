@@ -50,7 +50,8 @@ def write_app_tree(root: Path, *, registry: str = REGISTRY, tags: dict[str, str]
     names = list(TAGS)
     for name in names:
         (base / f"{name}.yaml").write_text(BASE % {"name": name})
-    (base / "migrate.yaml").write_text(textwrap.dedent("""
+    (base / "migrate.yaml").write_text(
+        textwrap.dedent("""
         apiVersion: batch/v1
         kind: Job
         metadata: {name: saleor-migrate}
@@ -60,15 +61,14 @@ def write_app_tree(root: Path, *, registry: str = REGISTRY, tags: dict[str, str]
               restartPolicy: Never
               initContainers: [{name: wait, image: "busybox:1.37"}]
               containers: [{name: migrate, image: saleor-api, command: [python3, manage.py, migrate]}]
-        """))
+        """)
+    )
     (base / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
         + "".join(f"  - {n}.yaml\n" for n in names)
         + "  - migrate.yaml\n"
     )
-    images = "".join(
-        f"  - name: {n}\n    newName: {registry}/jung-{n}\n    newTag: \"{tags[n]}\"\n" for n in names if n in tags
-    )
+    images = "".join(f'  - name: {n}\n    newName: {registry}/jung-{n}\n    newTag: "{tags[n]}"\n' for n in names if n in tags)
     (overlay / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: saleor\n"
         "resources:\n  - ../../base\nimages:\n" + images
@@ -95,9 +95,13 @@ def ecr(moto_endpoint: str):
 
 
 def push(ecr, repository: str, tag: str) -> None:
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"digest": "sha256:" + "0" * 64, "size": 1, "mediaType": "application/vnd.oci.image.config.v1+json"},
-                "layers": [], "annotations": {"tag": f"{repository}:{tag}"}}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"digest": "sha256:" + "0" * 64, "size": 1, "mediaType": "application/vnd.oci.image.config.v1+json"},
+        "layers": [],
+        "annotations": {"tag": f"{repository}:{tag}"},
+    }
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
@@ -118,8 +122,15 @@ def fake(clock: FakeClock):
         yield server
 
 
-def make_step(app_tree: Path, moto_endpoint: str, clock: FakeClock, fake: FakeGitHub | None = None, *,
-              token: str | None = TOKEN, dry_run: bool = False) -> ImagesStep:
+def make_step(
+    app_tree: Path,
+    moto_endpoint: str,
+    clock: FakeClock,
+    fake: FakeGitHub | None = None,
+    *,
+    token: str | None = TOKEN,
+    dry_run: bool = False,
+) -> ImagesStep:
     config = load_config(ROOT / "kyeol.toml", app_repo=str(app_tree))
     environ = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint}
     environ.pop("GITHUB_TOKEN", None)
@@ -133,8 +144,16 @@ def make_step(app_tree: Path, moto_endpoint: str, clock: FakeClock, fake: FakeGi
 
 
 def context(step: ImagesStep, clock: FakeClock, *, dry_run: bool = False) -> StepContext:
-    return StepContext(run_id="run-7", step_id=step.id, env="dev", dry_run=dry_run, clock=clock, log=None,
-                       outputs={}, deadline=clock.monotonic() + step.timeout_s)
+    return StepContext(
+        run_id="run-7",
+        step_id=step.id,
+        env="dev",
+        dry_run=dry_run,
+        clock=clock,
+        log=None,
+        outputs={},
+        deadline=clock.monotonic() + step.timeout_s,
+    )
 
 
 # -- wanted images ---------------------------------------------------------------------------
@@ -167,9 +186,18 @@ def test_the_fingerprint_follows_the_overlay(app_tree: Path, moto_endpoint: str,
 
 def test_collect_and_parse_images() -> None:
     repos = {"jung-saleor-api": "saleor-api"}
-    docs = [{"spec": {"template": {"spec": {
-        "initContainers": [{"image": f"{REGISTRY}/jung-saleor-api:1.2.3"}, {"image": "busybox:1"}],
-        "containers": [{"image": f"{REGISTRY}/jung-saleor-api:1.2.3"}, {"image": "other.io/jung-saleor-apix:1"}]}}}}]
+    docs = [
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "initContainers": [{"image": f"{REGISTRY}/jung-saleor-api:1.2.3"}, {"image": "busybox:1"}],
+                        "containers": [{"image": f"{REGISTRY}/jung-saleor-api:1.2.3"}, {"image": "other.io/jung-saleor-apix:1"}],
+                    }
+                }
+            }
+        }
+    ]
     assert collect_images(docs, repos) == [f"{REGISTRY}/jung-saleor-api:1.2.3"]
     assert parse_image(f"{REGISTRY}/jung-saleor-api:1.2.3", repos).tag == "1.2.3"
     with pytest.raises(PermanentError, match="must be <registry>/<repository>:<tag>"):
@@ -191,7 +219,10 @@ def test_a_missing_overlay_is_named(tmp_path: Path, moto_endpoint: str, clock: F
         step.check(context(step, clock))
 
 
-@pytest.mark.skipif(not (ROOT / "kyeol-app-gitops/apps/saleor/overlays/dev/kustomization.yaml").is_file(), reason="app overlay not in this tree yet")
+@pytest.mark.skipif(
+    not (ROOT / "kyeol-app-gitops/apps/saleor/overlays/dev/kustomization.yaml").is_file(),
+    reason="app overlay not in this tree yet",
+)
 def test_the_real_dev_overlay_wants_the_architecture_tags(moto_endpoint: str, clock: FakeClock) -> None:
     step = make_step(ROOT / "kyeol-app-gitops", moto_endpoint, clock)
     wanted = {w.name: w.tag for w in step.wanted(context(step, clock))}
@@ -211,10 +242,14 @@ def test_present_tags_need_no_dispatch(app_tree: Path, moto_endpoint: str, ecr, 
     assert fake.requests == []
 
 
-def test_missing_tags_are_built_by_the_workflow_and_rechecked(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_missing_tags_are_built_by_the_workflow_and_rechecked(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     push(ecr, "jung-saleor-api", "3.23.28")
     push(ecr, "jung-saleor-dashboard", "3.23.27")
-    fake.script_next_run(RunScript(statuses=("queued", "in_progress", "in_progress", "completed"), on_success=push_from_inputs(ecr)))
+    fake.script_next_run(
+        RunScript(statuses=("queued", "in_progress", "in_progress", "completed"), on_success=push_from_inputs(ecr))
+    )
     step = make_step(app_tree, moto_endpoint, clock, fake)
     checked = step.check(context(step, clock))
     assert not checked.done and "jung-saleor-storefront:1.0.0-dev" in checked.reason
@@ -233,15 +268,19 @@ def dispatch_before(fake: FakeGitHub, env: str, tags: str) -> None:
     """A dispatch by an earlier kyeol (killed since): its run goes on without it."""
     import httpx
 
-    httpx.post(f"{fake.url}/repos/kyeol/kyeol/actions/workflows/images.yml/dispatches", headers={"Authorization": f"Bearer {TOKEN}"},
-               json={"ref": "main", "inputs": {"env": env, "tags": tags, "correlation_id": f"kyeol-{env}-0123456789"}}).raise_for_status()
+    httpx.post(
+        f"{fake.url}/repos/kyeol/kyeol/actions/workflows/images.yml/dispatches",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"ref": "main", "inputs": {"env": env, "tags": tags, "correlation_id": f"kyeol-{env}-0123456789"}},
+    ).raise_for_status()
 
 
 def test_a_run_an_interrupted_kyeol_dispatched_is_followed_not_dispatched_again(
     app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
 ) -> None:
-    fake.script_next_run(RunScript(statuses=("in_progress", "in_progress", "completed"), on_success=push_from_inputs(ecr),
-                                   listed_after=0))
+    fake.script_next_run(
+        RunScript(statuses=("in_progress", "in_progress", "completed"), on_success=push_from_inputs(ecr), listed_after=0)
+    )
     dispatch_before(fake, "dev", ",".join(f"{name}={tag}" for name, tag in TAGS.items()))
     step = make_step(app_tree, moto_endpoint, clock, fake)
     outputs = step.apply(context(step, clock))
@@ -251,7 +290,9 @@ def test_a_run_an_interrupted_kyeol_dispatched_is_followed_not_dispatched_again(
     assert step.check(context(step, clock)).done
 
 
-def test_a_run_for_another_env_is_not_followed(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_a_run_for_another_env_is_not_followed(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.script_next_run(RunScript(statuses=("in_progress",), listed_after=0))
     dispatch_before(fake, "stage", "saleor-api=3.23.28")
     fake.script_next_run(RunScript(on_success=push_from_inputs(ecr)))
@@ -260,9 +301,15 @@ def test_a_run_for_another_env_is_not_followed(app_tree: Path, moto_endpoint: st
     assert [d["inputs"]["env"] for d in fake.dispatches] == ["stage", "dev"]
 
 
-def test_a_failed_run_fails_the_step_naming_the_job(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
-    fake.script_next_run(RunScript(conclusion="failure", jobs=(
-        ("plan", "success"), ("build (saleor-api)", "success"), ("build (saleor-storefront)", "failure"))))
+def test_a_failed_run_fails_the_step_naming_the_job(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
+    fake.script_next_run(
+        RunScript(
+            conclusion="failure",
+            jobs=(("plan", "success"), ("build (saleor-api)", "success"), ("build (saleor-storefront)", "failure")),
+        )
+    )
     step = make_step(app_tree, moto_endpoint, clock, fake)
     with pytest.raises(PermanentError) as err:
         step.apply(context(step, clock))
@@ -270,13 +317,17 @@ def test_a_failed_run_fails_the_step_naming_the_job(app_tree: Path, moto_endpoin
     assert "https://github.com/kyeol/kyeol/actions/runs/" in str(err.value)
 
 
-def test_a_successful_run_that_pushed_nothing_is_caught_by_the_recheck(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_a_successful_run_that_pushed_nothing_is_caught_by_the_recheck(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     step = make_step(app_tree, moto_endpoint, clock, fake)
     with pytest.raises(PermanentError, match="succeeded, but ECR still lacks jung-saleor-api:3.23.28, jung-saleor-dashboard"):
         step.apply(context(step, clock))
 
 
-def test_without_a_token_the_step_says_exactly_what_to_provide(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_without_a_token_the_step_says_exactly_what_to_provide(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     step = make_step(app_tree, moto_endpoint, clock, fake, token=None)
     with pytest.raises(Unavailable) as err:
         step.apply(context(step, clock))
@@ -284,7 +335,9 @@ def test_without_a_token_the_step_says_exactly_what_to_provide(app_tree: Path, m
     assert fake.requests == []
 
 
-def test_the_rate_limit_is_waited_out_on_the_injected_clock(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_the_rate_limit_is_waited_out_on_the_injected_clock(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.exhaust_rate_limit(until=clock.now().timestamp() + 600)
     fake.script_next_run(RunScript(on_success=push_from_inputs(ecr)))
     step = make_step(app_tree, moto_endpoint, clock, fake)
@@ -296,7 +349,9 @@ def test_the_rate_limit_is_waited_out_on_the_injected_clock(app_tree: Path, moto
     assert [(method, status) for method, _, status in fake.requests[:3]] == [("GET", 403), ("GET", 200), ("POST", 204)]
 
 
-def test_a_run_that_never_ends_fails_at_the_deadline(app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_a_run_that_never_ends_fails_at_the_deadline(
+    app_tree: Path, moto_endpoint: str, ecr, fake: FakeGitHub, clock: FakeClock
+) -> None:
     fake.script_next_run(RunScript(statuses=("queued", "in_progress")))
     step = make_step(app_tree, moto_endpoint, clock, fake)
     start = clock.monotonic()
@@ -305,7 +360,9 @@ def test_a_run_that_never_ends_fails_at_the_deadline(app_tree: Path, moto_endpoi
     assert clock.monotonic() - start <= RUN_TIMEOUT_S + 60
 
 
-def test_missing_repositories_mean_missing_images_but_block_apply(app_tree: Path, moto_endpoint: str, fake: FakeGitHub, clock: FakeClock) -> None:
+def test_missing_repositories_mean_missing_images_but_block_apply(
+    app_tree: Path, moto_endpoint: str, fake: FakeGitHub, clock: FakeClock
+) -> None:
     step = make_step(app_tree, moto_endpoint, clock, fake)
     checked = step.check(context(step, clock))
     assert not checked.done and "jung-saleor-api:3.23.28" in checked.reason
@@ -336,7 +393,9 @@ def test_dry_run_with_everything_present_plans_nothing(app_tree: Path, moto_endp
     assert not plan.pending and "missing in ECR: none" in plan.notes
 
 
-def test_dry_run_offline_says_it_could_not_check(app_tree: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -> None:
+def test_dry_run_offline_says_it_could_not_check(
+    app_tree: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock
+) -> None:
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))

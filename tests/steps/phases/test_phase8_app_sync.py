@@ -39,16 +39,40 @@ SECRET = "jung-dev-origin-verify"
 CONDITIONS = tuple(f"alb.ingress.kubernetes.io/conditions.saleor-{svc}" for svc in ("api", "dashboard", "storefront"))
 
 HOOKS = (
-    {"group": "", "version": "v1", "kind": "ServiceAccount", "namespace": "saleor", "name": "saleor-migrate", "hookType": "PreSync",
-     "hookPhase": "Succeeded", "status": "Synced", "syncPhase": "PreSync"},
-    {"group": "batch", "version": "v1", "kind": "Job", "namespace": "saleor", "name": "saleor-migrate", "hookType": "PreSync",
-     "hookPhase": "Succeeded", "status": "Synced", "syncPhase": "PreSync", "message": "job completed"},
+    {
+        "group": "",
+        "version": "v1",
+        "kind": "ServiceAccount",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+    },
+    {
+        "group": "batch",
+        "version": "v1",
+        "kind": "Job",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+        "message": "job completed",
+    },
 )
 
 
 def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(["git", "-c", "user.name=kyeol-test", "-c", "user.email=test@example.invalid", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.name=kyeol-test", "-c", "user.email=test@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def git_ingress() -> dict[str, Any]:
@@ -170,7 +194,8 @@ def test_an_application_already_synced_at_the_revision_is_left_alone(world: Kube
     dry = step_for(world, dry_run=True)
     reads: list[str] = []
     dry.services.aws(world.env.region).client("secretsmanager").meta.events.register(
-        "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("GetSecretValue"))
+        "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("GetSecretValue")
+    )
     planned = drive(dry, world.context(dry, dry_run=True))
     assert planned.kind == "done" and planned.reason.endswith("(a dry-run does not read its value to compare)")
     assert reads == [] and world.redactor.redact(world.value) == world.value
@@ -194,8 +219,13 @@ def test_a_new_commit_syncs_an_application_that_is_at_an_older_one(world: KubeWo
 
 
 def test_a_degraded_application_fails_naming_the_resource(world: KubeWorld) -> None:
-    crashing = {"kind": "Deployment", "namespace": "saleor", "name": "saleor-api", "status": "Synced",
-                "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'}}
+    crashing = {
+        "kind": "Deployment",
+        "namespace": "saleor",
+        "name": "saleor-api",
+        "status": "Synced",
+        "health": {"status": "Degraded", "message": 'Deployment "saleor-api" exceeded its progress deadline'},
+    }
     controller(world, health="Degraded", health_message="one or more resources are degraded", resources=(crashing,))
     step = step_for(world)
     started = world.clock.monotonic()
@@ -203,7 +233,10 @@ def test_a_degraded_application_fails_naming_the_resource(world: KubeWorld) -> N
         drive(step, world.context(step))
     assert not isinstance(failed.value, WaitTimeout)
     assert "saleor-dev is Degraded" in failed.value.message
-    assert 'Deployment saleor/saleor-api Synced/Degraded: Deployment "saleor-api" exceeded its progress deadline' in failed.value.message
+    assert (
+        'Deployment saleor/saleor-api Synced/Degraded: Deployment "saleor-api" exceeded its progress deadline'
+        in failed.value.message
+    )
     assert "jung-dev-eks" in failed.value.hint
     assert world.clock.monotonic() - started < SYNC_TIMEOUT_S
 
@@ -211,8 +244,13 @@ def test_a_degraded_application_fails_naming_the_resource(world: KubeWorld) -> N
 def test_a_failed_migration_hook_fails_the_sync_naming_the_job(world: KubeWorld) -> None:
     failed_job = copy.deepcopy(HOOKS[1])
     failed_job.update(hookPhase="Failed", message="Job has reached the specified backoff limit")
-    controller(world, operation_phase="Failed", operation_message="one or more synchronization tasks completed unsuccessfully",
-               hooks=(HOOKS[0], failed_job), health="Missing")
+    controller(
+        world,
+        operation_phase="Failed",
+        operation_message="one or more synchronization tasks completed unsuccessfully",
+        hooks=(HOOKS[0], failed_job),
+        health="Missing",
+    )
     step = step_for(world)
     with pytest.raises(PermanentError) as failed:
         drive(step, world.context(step))
@@ -330,7 +368,11 @@ def test_the_origin_header_replaces_the_placeholder_once_while_the_application_c
     assert health_at_patch == ["Missing"]
     assert patch.path == "/apis/networking.k8s.io/v1/namespaces/saleor/ingresses/saleor"
     assert patch.content_type == "application/apply-patch+yaml" and patch.query.get("force", "").lower() == "true"
-    assert set(patch.body["metadata"]) == {"name", "namespace", "annotations"} and set(patch.body) == {"apiVersion", "kind", "metadata"}
+    assert set(patch.body["metadata"]) == {"name", "namespace", "annotations"} and set(patch.body) == {
+        "apiVersion",
+        "kind",
+        "metadata",
+    }
     assert sorted(patch.body["metadata"]["annotations"]) == sorted(CONDITIONS)
     git, live = git_ingress()["metadata"]["annotations"], live_annotations(world)
     for key in CONDITIONS:  # the placeholder, and only it, became the value
@@ -351,16 +393,29 @@ def test_a_placeholder_put_back_is_replaced_again_and_the_other_annotations_stay
     world.cluster.apply(git_ingress(), "argocd-controller", force=True)
     check = step_for(world).check(world.context(step))
     assert not check.done
-    assert ("the origin header is not set, so the ALB denies CloudFront: "
-            f"{PLACEHOLDER} is still in Ingress saleor/saleor (saleor-api, saleor-dashboard, saleor-storefront)") in check.reason
+    assert (
+        "the origin header is not set, so the ALB denies CloudFront: "
+        f"{PLACEHOLDER} is still in Ingress saleor/saleor (saleor-api, saleor-dashboard, saleor-storefront)"
+    ) in check.reason
     assert drive(step_for(world), world.context(step)).kind == "applied"
     assert header_values(world) == {key: [world.value] for key in CONDITIONS}
     # Someone puts the placeholder back in one annotation only: kyeol re-applies all three, so
     # server-side apply keeps the two it still owns instead of dropping them.
-    one = {"apiVersion": INGRESS_API, "kind": "Ingress",
-           "metadata": {"name": "saleor", "namespace": "saleor", "annotations": {CONDITIONS[0]: git_ingress()["metadata"]["annotations"][CONDITIONS[0]]}}}
+    one = {
+        "apiVersion": INGRESS_API,
+        "kind": "Ingress",
+        "metadata": {
+            "name": "saleor",
+            "namespace": "saleor",
+            "annotations": {CONDITIONS[0]: git_ingress()["metadata"]["annotations"][CONDITIONS[0]]},
+        },
+    }
     world.cluster.apply(one, "kubectl-edit", force=True)
-    assert step_for(world).check(world.context(step)).reason.endswith(f"{PLACEHOLDER} is still in Ingress saleor/saleor (saleor-api)")
+    assert (
+        step_for(world)
+        .check(world.context(step))
+        .reason.endswith(f"{PLACEHOLDER} is still in Ingress saleor/saleor (saleor-api)")
+    )
     assert drive(step_for(world), world.context(step)).kind == "applied"
     assert header_values(world) == {key: [world.value] for key in CONDITIONS}
     assert len(origin_applies(world)) == 3
@@ -376,7 +431,8 @@ def test_a_rotated_secret_replaces_the_old_value(world: KubeWorld) -> None:
     check = step_for(world).check(world.context(step))
     assert not check.done and check.reason.endswith(
         "the origin header in Ingress saleor/saleor (saleor-api, saleor-dashboard, saleor-storefront) "
-        f"is not the value of Secrets Manager {SECRET} (rotated since it was set?)")
+        f"is not the value of Secrets Manager {SECRET} (rotated since it was set?)"
+    )
     assert old not in check.reason and new not in check.reason
     assert drive(step_for(world), world.context(step)).kind == "applied"
     assert header_values(world) == {key: [new] for key in CONDITIONS}
@@ -405,8 +461,10 @@ def test_dry_run_names_the_ingress_to_patch_and_never_reads_the_value(world: Kub
     assert outcome.kind == "planned" and f"{PLACEHOLDER} is still in Ingress saleor/saleor" in outcome.reason
     ((action, target, detail),) = [(c.action, c.target, c.detail) for c in outcome.plan.changes]
     assert (action, target) == ("update", "Ingress saleor/saleor on jung-dev-eks")
-    assert detail == (", ".join(sorted(CONDITIONS)) + f": the value of Secrets Manager {SECRET} in place of {PLACEHOLDER} "
-                      f"(server-side apply, field manager {ORIGIN_FIELD_MANAGER})")
+    assert detail == (
+        ", ".join(sorted(CONDITIONS)) + f": the value of Secrets Manager {SECRET} in place of {PLACEHOLDER} "
+        f"(server-side apply, field manager {ORIGIN_FIELD_MANAGER})"
+    )
     assert reads == [] and world.redactor.redact(world.value) == world.value  # never read, never registered
     assert world.cluster.snapshot() == before and [r for r in world.cluster.requests if r.method != "GET"] == []
     # Without the secret the plan says so, still without reading anything secret.
@@ -433,8 +491,15 @@ def test_the_value_never_reaches_logs_state_report_or_errors(world: KubeWorld, t
 
     def run(run_id: str) -> str:
         runner = Runner(
-            build_steps(world.services(), "dev"), store=store, run_id=run_id, env="dev", clock=world.clock, log=world.log,
-            redactor=world.redactor, classifier=errors_catalog.register(Classifier()), options=RunOptions(only="dev.sync"),
+            build_steps(world.services(), "dev"),
+            store=store,
+            run_id=run_id,
+            env="dev",
+            clock=world.clock,
+            log=world.log,
+            redactor=world.redactor,
+            classifier=errors_catalog.register(Classifier()),
+            options=RunOptions(only="dev.sync"),
             retry_policy=RetryPolicy(max_attempts=2, initial=0.01, maximum=0.01, jitter=0.0),
         )
         result = runner.run()
@@ -461,11 +526,23 @@ def test_the_value_never_reaches_logs_state_report_or_errors(world: KubeWorld, t
 @pytest.mark.parametrize(
     ("doc", "raw", "message"),
     [
-        ({"header": "X-Origin-Verify", "value": "abc*" + "x" * 20}, None, 'the "value" of Secrets Manager secret jung-dev-origin-verify is a 24-character string'),
+        (
+            {"header": "X-Origin-Verify", "value": "abc*" + "x" * 20},
+            None,
+            'the "value" of Secrets Manager secret jung-dev-origin-verify is a 24-character string',
+        ),
         ({"header": "X-Origin-Verify", "value": "short-but-secret"[:12]}, None, "is a 12-character string; the ALB needs 16-128"),
-        ({"header": "X-Origin-Verify", "value": 12345678901234567890}, None, 'the "value" of Secrets Manager secret jung-dev-origin-verify is int'),
+        (
+            {"header": "X-Origin-Verify", "value": 12345678901234567890},
+            None,
+            'the "value" of Secrets Manager secret jung-dev-origin-verify is int',
+        ),
         ({"value": "v" * 48}, None, 'Secrets Manager secret jung-dev-origin-verify has no valid "header"'),
-        (None, "plain text, not json: s3cr3t-s3cr3t-s3cr3t", "the value of Secrets Manager secret jung-dev-origin-verify is not valid JSON"),
+        (
+            None,
+            "plain text, not json: s3cr3t-s3cr3t-s3cr3t",
+            "the value of Secrets Manager secret jung-dev-origin-verify is not valid JSON",
+        ),
         (None, '["s3cr3t-s3cr3t-s3cr3t"]', "is JSON list, not an object"),
     ],
 )
@@ -486,8 +563,10 @@ def test_an_application_without_a_labelled_ingress_is_an_error(world: KubeWorld)
     step = step_for(world)
     with pytest.raises(PermanentError) as failed:
         drive(step, world.context(step))
-    assert failed.value.message == ("saleor-dev is Synced and Healthy but no Ingress in saleor on jung-dev-eks is labelled "
-                                    "kyeol.io/origin-verify=true, so the ALB can never be given CloudFront's origin header")
+    assert failed.value.message == (
+        "saleor-dev is Synced and Healthy but no Ingress in saleor on jung-dev-eks is labelled "
+        "kyeol.io/origin-verify=true, so the ALB can never be given CloudFront's origin header"
+    )
     assert "apps/saleor/base/ingress.yaml" in failed.value.hint
 
 
@@ -501,17 +580,27 @@ def test_an_ingress_that_names_another_secret_is_an_error(world: KubeWorld) -> N
 
 
 ORIGIN = OriginHeader(SECRET, "X-Origin-Verify", "Zq" * 24)
-GIT_VALUE = '[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Origin-Verify","values":["kyeol-origin-verify-pending"]}}]'
+GIT_VALUE = (
+    '[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Origin-Verify","values":["kyeol-origin-verify-pending"]}}]'
+)
 
 
 def test_rewriting_keeps_everything_but_the_placeholder() -> None:
     assert rewrite_condition(GIT_VALUE, ORIGIN, "a") == GIT_VALUE.replace(PLACEHOLDER, ORIGIN.value)
-    richer = json.dumps([
-        {"field": "http-header", "httpHeaderConfig": {"httpHeaderName": "x-origin-verify", "values": [PLACEHOLDER, "kept-1234567890"]}},
-        {"field": "source-ip", "sourceIpConfig": {"values": ["10.0.0.0/8"]}},
-    ])
+    richer = json.dumps(
+        [
+            {
+                "field": "http-header",
+                "httpHeaderConfig": {"httpHeaderName": "x-origin-verify", "values": [PLACEHOLDER, "kept-1234567890"]},
+            },
+            {"field": "source-ip", "sourceIpConfig": {"values": ["10.0.0.0/8"]}},
+        ]
+    )
     assert json.loads(rewrite_condition(richer, ORIGIN, "a")) == [
-        {"field": "http-header", "httpHeaderConfig": {"httpHeaderName": "x-origin-verify", "values": [ORIGIN.value, "kept-1234567890"]}},
+        {
+            "field": "http-header",
+            "httpHeaderConfig": {"httpHeaderName": "x-origin-verify", "values": [ORIGIN.value, "kept-1234567890"]},
+        },
         {"field": "source-ip", "sourceIpConfig": {"values": ["10.0.0.0/8"]}},
     ]
     done = GIT_VALUE.replace(PLACEHOLDER, ORIGIN.value)
@@ -526,8 +615,14 @@ def test_rewriting_keeps_everything_but_the_placeholder() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (GIT_VALUE.replace("X-Origin-Verify", "X-Something-Else"), "carries kyeol-origin-verify-pending outside an http-header condition on X-Origin-Verify"),
-        ("[{values: kyeol-origin-verify-pending}]", "carries kyeol-origin-verify-pending but is not a JSON list of ALB conditions"),
+        (
+            GIT_VALUE.replace("X-Origin-Verify", "X-Something-Else"),
+            "carries kyeol-origin-verify-pending outside an http-header condition on X-Origin-Verify",
+        ),
+        (
+            "[{values: kyeol-origin-verify-pending}]",
+            "carries kyeol-origin-verify-pending but is not a JSON list of ALB conditions",
+        ),
     ],
 )
 def test_a_placeholder_kyeol_cannot_place_is_an_error(raw: str, message: str) -> None:

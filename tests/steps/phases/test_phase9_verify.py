@@ -58,8 +58,14 @@ def services_for(site: SaleorSite, moto_endpoint: str, ca_bundle: str, clock: Fa
     return Services(CONFIG, dry_run=dry_run, clock=clock, environ=environ)
 
 
-def context(step: VerifyStep, clock: FakeClock, *, dry_run: bool = False, timeout: float | None = None,
-            recorded: dict[str, Any] | None = None) -> StepContext:
+def context(
+    step: VerifyStep,
+    clock: FakeClock,
+    *,
+    dry_run: bool = False,
+    timeout: float | None = None,
+    recorded: dict[str, Any] | None = None,
+) -> StepContext:
     return StepContext(
         run_id="run-1",
         step_id=step.id,
@@ -85,7 +91,9 @@ def test_the_step_is_wired_as_phase_9(clock: FakeClock) -> None:
     assert [s.origin_host for s in sites(CONFIG.env("prod"))] == ["origin.mgz-g2-u3.shop", "origin-api.mgz-g2-u3.shop"]
 
 
-def test_a_healthy_env_verifies_and_records_the_link_table(moto_endpoint: str, ca: trustme.CA, ca_bundle: str, clock: FakeClock) -> None:
+def test_a_healthy_env_verifies_and_records_the_link_table(
+    moto_endpoint: str, ca: trustme.CA, ca_bundle: str, clock: FakeClock
+) -> None:
     edge(moto_endpoint)
     with serve(ca) as site:
         step = VerifyStep(services_for(site, moto_endpoint, ca_bundle, clock), DEV)
@@ -146,7 +154,9 @@ def test_a_starting_backend_is_waited_for(moto_endpoint: str, ca: trustme.CA, ca
     assert clock.sleeps == [15.0, 30.0]
 
 
-def test_a_backend_that_never_comes_up_fails_at_the_deadline(moto_endpoint: str, ca: trustme.CA, ca_bundle: str, clock: FakeClock) -> None:
+def test_a_backend_that_never_comes_up_fails_at_the_deadline(
+    moto_endpoint: str, ca: trustme.CA, ca_bundle: str, clock: FakeClock
+) -> None:
     edge(moto_endpoint)
     start = clock.monotonic()
     with serve(ca, Behaviour(statuses={"/dashboard/": [503] * 10_000})) as site:

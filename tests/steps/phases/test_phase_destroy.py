@@ -44,8 +44,10 @@ def make_alb(endpoint: str, name: str, cluster: str) -> dict[str, str]:
     """An ALB and a target group as the LB controller makes them (tagged with its cluster)."""
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
     vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.10.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-               for i, az in enumerate("ac")]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.10.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in enumerate("ac")
+    ]
     tags = [{"Key": "elbv2.k8s.aws/cluster", "Value": cluster}, {"Key": "ingress.k8s.aws/stack", "Value": "saleor/saleor"}]
     client = elbv2(endpoint)
     lb = client.create_load_balancer(Name=name, Subnets=subnets, Scheme="internet-facing", Type="application", Tags=tags)
@@ -100,19 +102,45 @@ def publish_origins(endpoint: str, hosts: tuple[str, ...], *, domain: str = "mgz
     r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
     zones = [z for z in r53.list_hosted_zones_by_name(DNSName=domain + ".")["HostedZones"] if z["Name"] == domain + "."]
     zone = zones[0]["Id"] if zones else r53.create_hosted_zone(Name=domain, CallerReference="kyeol-test")["HostedZone"]["Id"]
-    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        {"Action": "UPSERT", "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
-                                                   "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}]}}
-        for host in hosts]})
+    r53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": host,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}],
+                    },
+                }
+                for host in hosts
+            ]
+        },
+    )
     return zone
 
 
 def unpublish_origins(endpoint: str, zone: str, hosts: tuple[str, ...]) -> None:
     r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
-    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        {"Action": "DELETE", "ResourceRecordSet": {"Name": host, "Type": "CNAME", "TTL": 60,
-                                                   "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}]}}
-        for host in hosts]})
+    r53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "DELETE",
+                    "ResourceRecordSet": {
+                        "Name": host,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "k8s-saleor.elb.amazonaws.com"}],
+                    },
+                }
+                for host in hosts
+            ]
+        },
+    )
 
 
 @dataclass
@@ -151,8 +179,12 @@ class ApplicationSetsFollowLabels:
     def __call__(self, api: FakeKubeAPI, request: RecordedRequest) -> None:
         found = api.get("v1", "Secret", self.secret, "argocd")
         labels = (found or {}).get("metadata", {}).get("labels") or {}
-        dropped = [a for a in ADDONS if labels.get(f"kyeol.io/addon-{a}") != "true"
-                   and api.get(ARGO, "Application", f"{a}-{self.env}", "argocd") is not None]
+        dropped = [
+            a
+            for a in ADDONS
+            if labels.get(f"kyeol.io/addon-{a}") != "true"
+            and api.get(ARGO, "Application", f"{a}-{self.env}", "argocd") is not None
+        ]
         if not dropped:
             return
         if "labels removed" not in self.events:
@@ -177,13 +209,27 @@ def deployed(world: KubeWorld, *, finalizer: bool = True) -> dict[str, str]:
     """What a deploy left: the cluster Secret, the add-on and Saleor Applications, the ALB."""
     world.mgmt.put(cluster_secret(world.env, world.outputs["dev.infra"]))
     for addon in ADDONS:
-        world.mgmt.put({"apiVersion": ARGO, "kind": "Application",
-                        "metadata": {"name": f"{addon}-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"}},
-                        "spec": {"project": "platform", "destination": {"name": "jung-dev-eks"}}})
-    world.mgmt.put({"apiVersion": ARGO, "kind": "Application",
-                    "metadata": {"name": "saleor-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"},
-                                 **({"finalizers": [FINALIZER]} if finalizer else {})},
-                    "spec": {"project": "apps", "destination": {"name": "jung-dev-eks", "namespace": "saleor"}}})
+        world.mgmt.put(
+            {
+                "apiVersion": ARGO,
+                "kind": "Application",
+                "metadata": {"name": f"{addon}-dev", "namespace": "argocd", "labels": {"kyeol.io/env": "dev"}},
+                "spec": {"project": "platform", "destination": {"name": "jung-dev-eks"}},
+            }
+        )
+    world.mgmt.put(
+        {
+            "apiVersion": ARGO,
+            "kind": "Application",
+            "metadata": {
+                "name": "saleor-dev",
+                "namespace": "argocd",
+                "labels": {"kyeol.io/env": "dev"},
+                **({"finalizers": [FINALIZER]} if finalizer else {}),
+            },
+            "spec": {"project": "apps", "destination": {"name": "jung-dev-eks", "namespace": "saleor"}},
+        }
+    )
     return make_alb(world.endpoint, "k8s-saleor-saleor-0123456789", "jung-dev-eks")
 
 
@@ -234,7 +280,10 @@ def test_deploy_and_destroy_undo_each_other_step_for_step(world: KubeWorld) -> N
     deploy = {s.id: tuple(getattr(s, "undoes", ())) for s in build_steps(world.services(), "dev")}
     teardown = {s.id: s.undoes for s in build_destroy_steps(world.services(), "dev")}
     assert {sid: undone for sid, undone in deploy.items() if undone} == {
-        "dev.infra": ("dev.infra.destroy",), "dev.register": ("dev.deregister",), "dev.addons": ("dev.drain",)}
+        "dev.infra": ("dev.infra.destroy",),
+        "dev.register": ("dev.deregister",),
+        "dev.addons": ("dev.drain",),
+    }
     for step_id, undone in teardown.items():
         assert any(step_id in deploy[d] for d in undone), f"no deploy step undoes {step_id}"
 
@@ -253,8 +302,14 @@ def test_prod_is_refused_before_anything_is_built(world: KubeWorld) -> None:
 
 def database(endpoint: str, name: str, *, protected: bool) -> None:
     boto3.client("rds", region_name=REGION, endpoint_url=endpoint).create_db_instance(
-        DBInstanceIdentifier=name, DBInstanceClass="db.t3.medium", Engine="postgres", MasterUsername="saleor",
-        ManageMasterUserPassword=True, AllocatedStorage=20, DeletionProtection=protected)
+        DBInstanceIdentifier=name,
+        DBInstanceClass="db.t3.medium",
+        Engine="postgres",
+        MasterUsername="saleor",
+        ManageMasterUserPassword=True,
+        AllocatedStorage=20,
+        DeletionProtection=protected,
+    )
 
 
 def test_a_database_with_deletion_protection_refuses_the_drain_before_anything_is_deleted(world: KubeWorld) -> None:
@@ -299,7 +354,9 @@ def test_drain_waits_for_externaldns_to_delete_the_origin_records_before_the_add
     check = step.check(context(world, step))
     assert not check.done and f"Route53 records {hosts[0]} CNAME, {hosts[1]} CNAME" in check.reason
     assert [c.target for c in step.plan(context(world, step)).changes if c.target.startswith("Route53")] == [
-        f"Route53 record {hosts[0]} CNAME", f"Route53 record {hosts[1]} CNAME"]
+        f"Route53 record {hosts[0]} CNAME",
+        f"Route53 record {hosts[1]} CNAME",
+    ]
     assert drive(step, context(world, step)).kind == "applied"
     assert events == ["alb deleted", "saleor app gone", "records deleted", "labels removed", "addons gone"]
 
@@ -377,8 +434,10 @@ def test_drain_deadline_names_the_load_balancer_that_is_left(world: KubeWorld) -
     assert "delete-load-balancer" in timed_out.value.hint
     assert "saleor app gone" in argo.events
     # The add-ons were left alone: the controller stays to delete what is still there.
-    assert "kyeol.io/addon-aws-load-balancer-controller" in world.mgmt.get(
-        "v1", "Secret", "cluster-jung-dev-eks", "argocd")["metadata"]["labels"]
+    assert (
+        "kyeol.io/addon-aws-load-balancer-controller"
+        in world.mgmt.get("v1", "Secret", "cluster-jung-dev-eks", "argocd")["metadata"]["labels"]
+    )
     assert world.clock.monotonic() - 1000.0 >= phase_destroy.LOAD_BALANCERS_TIMEOUT_S
 
 
@@ -393,7 +452,8 @@ def test_drain_dry_run_lists_what_would_go_and_changes_nothing(world: KubeWorld)
     assert ("delete", "ELBv2 target group k8s-saleor-saleor-0123456789-tg") in changes
     assert ("update", "Secret argocd/cluster-jung-dev-eks on jung-mgmt-eks") in changes
     assert [t for a, t in changes if t.startswith("Application argocd/") and a == "delete"][1:] == [
-        f"Application argocd/{addon}-dev on jung-mgmt-eks" for addon in ADDONS]
+        f"Application argocd/{addon}-dev on jung-mgmt-eks" for addon in ADDONS
+    ]
     assert mgmt_writes(world) == [] and load_balancer_names(world.endpoint) == ["k8s-saleor-saleor-0123456789"]
 
 
@@ -404,7 +464,8 @@ def test_deregister_deletes_the_cluster_secret_and_is_idempotent(world: KubeWorl
     world.mgmt.put(cluster_secret(world.env, world.outputs["dev.infra"]))
     plan = drive(deregister_step(world, dry_run=True), context(world, deregister_step(world), dry_run=True))
     assert plan.plan is not None and [(c.action, c.target) for c in plan.plan.changes] == [
-        ("delete", "Secret argocd/cluster-jung-dev-eks on jung-mgmt-eks")]
+        ("delete", "Secret argocd/cluster-jung-dev-eks on jung-mgmt-eks")
+    ]
     assert mgmt_writes(world) == []
 
     step = deregister_step(world)

@@ -19,8 +19,13 @@ from tests.fixtures.infra.world import FIXTURE, RecordingLog
 def test_digest_follows_local_modules_with_paths_relative_to_the_tree() -> None:
     files = terraform_files(FIXTURE / "envs/dev", base=FIXTURE)
     assert set(files) == {
-        "envs/dev/main.tf", "envs/dev/variables.tf", "envs/dev/outputs.tf", "envs/dev/knobs.tf",
-        "envs/dev/settings.tf", "envs/dev/terraform.tfvars", "modules/seeded/main.tf",
+        "envs/dev/main.tf",
+        "envs/dev/variables.tf",
+        "envs/dev/outputs.tf",
+        "envs/dev/knobs.tf",
+        "envs/dev/settings.tf",
+        "envs/dev/terraform.tfvars",
+        "modules/seeded/main.tf",
     }
     assert all(len(digest) == 64 for digest in files.values())
 
@@ -52,12 +57,22 @@ def test_backend_extra_is_a_json_object_or_nothing() -> None:
 
 
 def test_cluster_facts_fill_gaps_and_terraform_stays_authoritative() -> None:
-    cluster = {"name": "jung-dev-eks", "status": "ACTIVE", "version": "1.33", "endpoint": "https://abc.eks/",
-               "certificate_authority_data": "Q0E=", "oidc_issuer_url": "https://oidc.eks/id/X"}
+    cluster = {
+        "name": "jung-dev-eks",
+        "status": "ACTIVE",
+        "version": "1.33",
+        "endpoint": "https://abc.eks/",
+        "certificate_authority_data": "Q0E=",
+        "oidc_issuer_url": "https://oidc.eks/id/X",
+    }
     log = RecordingLog()
     recorded = cluster_outputs({"cluster_endpoint": "https://abc.eks"}, cluster, log)
-    assert recorded == {"cluster_status": "ACTIVE", "cluster_version": "1.33",
-                        "cluster_certificate_authority_data": "Q0E=", "cluster_oidc_issuer_url": "https://oidc.eks/id/X"}
+    assert recorded == {
+        "cluster_status": "ACTIVE",
+        "cluster_version": "1.33",
+        "cluster_certificate_authority_data": "Q0E=",
+        "cluster_oidc_issuer_url": "https://oidc.eks/id/X",
+    }
     assert log.records == []  # a trailing slash is not a disagreement
     recorded = cluster_outputs({"cluster_endpoint": "https://127.0.0.1:6443"}, cluster, log)
     assert "cluster_endpoint" not in recorded
@@ -76,13 +91,20 @@ def leave_lock(endpoint: str, *, lock_file: bool, item: bool = True, who: str = 
     import boto3
 
     lock_id = str(uuid.uuid4())
-    info = json.dumps({"ID": lock_id, "Operation": "OperationTypeApply", "Info": "",
-                       "Who": who or f"{getpass.getuser()}@{socket.gethostname()}", "Version": "1.11.4",
-                       "Created": "2026-11-26T08:00:00.000000000Z", "Path": f"{LOCK_BUCKET}/{LOCK_KEY}"})
+    info = json.dumps(
+        {
+            "ID": lock_id,
+            "Operation": "OperationTypeApply",
+            "Info": "",
+            "Who": who or f"{getpass.getuser()}@{socket.gethostname()}",
+            "Version": "1.11.4",
+            "Created": "2026-11-26T08:00:00.000000000Z",
+            "Path": f"{LOCK_BUCKET}/{LOCK_KEY}",
+        }
+    )
     dynamodb = boto3.client("dynamodb", region_name="ap-northeast-1", endpoint_url=endpoint)
     if item:
-        dynamodb.put_item(TableName="jung-kyeol-tflock",
-                          Item={"LockID": {"S": f"{LOCK_BUCKET}/{LOCK_KEY}"}, "Info": {"S": info}})
+        dynamodb.put_item(TableName="jung-kyeol-tflock", Item={"LockID": {"S": f"{LOCK_BUCKET}/{LOCK_KEY}"}, "Info": {"S": info}})
     if lock_file:
         s3 = boto3.client("s3", region_name="ap-northeast-1", endpoint_url=endpoint)
         s3.put_object(Bucket=LOCK_BUCKET, Key=f"{LOCK_KEY}.tflock", Body=info.encode())
@@ -103,10 +125,14 @@ def bootstrapped_world(tmp_path: Path, moto_endpoint: str) -> tuple[Any, Any, li
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("lock_file", "item"), [(True, True), (False, True), (True, False)],
-                         ids=["both-locks", "dynamodb-item-only", "lock-file-only"])
-def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(tmp_path: Path, moto_endpoint: str,
-                                                                        lock_file: bool, item: bool) -> None:
+@pytest.mark.parametrize(
+    ("lock_file", "item"),
+    [(True, True), (False, True), (True, False)],
+    ids=["both-locks", "dynamodb-item-only", "lock-file-only"],
+)
+def test_a_lock_whose_holder_is_gone_is_released_and_the_apply_goes_on(
+    tmp_path: Path, moto_endpoint: str, lock_file: bool, item: bool
+) -> None:
     from tests.fixtures.infra.world import lock_items, s3_keys
 
     world, _, steps = bootstrapped_world(tmp_path, moto_endpoint)

@@ -57,7 +57,11 @@ def config_copy(tmp_path: Path, **replace: str) -> Path:
         assert old in text, old
         text = text.replace(old, new)
     for key in ("infra_repo", "platform_repo", "app_repo"):
-        folder = {"infra_repo": "kyeol-infra-terraform", "platform_repo": "kyeol-platform-gitops", "app_repo": "kyeol-app-gitops"}[key]
+        folder = {
+            "infra_repo": "kyeol-infra-terraform",
+            "platform_repo": "kyeol-platform-gitops",
+            "app_repo": "kyeol-app-gitops",
+        }[key]
         text = text.replace(f'{key} = "{folder}"', f'{key} = "{ROOT / folder}"')
     path = tmp_path / "kyeol.toml"
     path.write_text(text)
@@ -226,9 +230,7 @@ def test_prod_without_its_name_confirmed_exits_2_before_anything(tmp_path: Path,
     # Any AWS call would go to a closed port and fail differently: the refusal comes first.
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "KYEOL_TERRAFORM": "/nonexistent/terraform"}
 
-    result = invoke(
-        "deploy", "--env", "prod", *confirm, "--config", str(config_copy(tmp_path)), "--state", str(state), env=env
-    )
+    result = invoke("deploy", "--env", "prod", *confirm, "--config", str(config_copy(tmp_path)), "--state", str(state), env=env)
 
     assert result.exit_code == EXIT_USAGE, cli_output(result)
     assert "--confirm-env prod" in cli_output(result)
@@ -258,8 +260,9 @@ def test_bad_multi_env_input_exits_2_and_leaves_the_state_bytes(tmp_path: Path, 
     before = state.read_bytes()
     config = config_copy(tmp_path)
     extra = [] if args[0] in ("verify", "steps") else ["--state", str(state)]
-    done = kyeol(*args, *extra, "--config", str(config), AWS_ENDPOINT_URL="http://127.0.0.1:9",
-                 KYEOL_TERRAFORM="/nonexistent/terraform")
+    done = kyeol(
+        *args, *extra, "--config", str(config), AWS_ENDPOINT_URL="http://127.0.0.1:9", KYEOL_TERRAFORM="/nonexistent/terraform"
+    )
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
     assert message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
@@ -294,18 +297,26 @@ class PhaseStep(Step):
         self.id, self.phase, self.scope = sid, phase, scope
 
 
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, dry_run: bool, config: Path | None = None, **env: str) -> KyeolSession:
+def session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, dry_run: bool, config: Path | None = None, **env: str
+) -> KyeolSession:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     inv = Invocation(
-        command="deploy", env="dev", dry_run=dry_run, log_format="json",
-        state=str(tmp_path / "state.json"), extra={"config": str(config or config_copy(tmp_path))},
+        command="deploy",
+        env="dev",
+        dry_run=dry_run,
+        log_format="json",
+        state=str(tmp_path / "state.json"),
+        extra={"config": str(config or config_copy(tmp_path))},
     )
     return KyeolSession(inv)
 
 
 def test_a_real_run_without_terraform_is_refused_before_any_aws_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = session(tmp_path, monkeypatch, dry_run=False, KYEOL_TERRAFORM="/nonexistent/terraform", AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    s = session(
+        tmp_path, monkeypatch, dry_run=False, KYEOL_TERRAFORM="/nonexistent/terraform", AWS_ENDPOINT_URL="http://127.0.0.1:9"
+    )
     steps = [PhaseStep("bootstrap", 1), PhaseStep("dev.infra", 3, "dev"), PhaseStep("dev.verify", 9, "dev")]
 
     with pytest.raises(UsageError) as caught:
@@ -343,9 +354,13 @@ def test_a_dry_run_only_notes_missing_tools_and_an_offline_identity(tmp_path: Pa
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(var, raising=False)
     s = session(
-        tmp_path, monkeypatch, dry_run=True,
-        KYEOL_TERRAFORM="/nonexistent/terraform", KYEOL_HELM="/nonexistent/helm",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
+        tmp_path,
+        monkeypatch,
+        dry_run=True,
+        KYEOL_TERRAFORM="/nonexistent/terraform",
+        KYEOL_HELM="/nonexistent/helm",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_CONFIG_FILE="/nonexistent",
     )
 
     found = s.preflight([PhaseStep("bootstrap", 1), PhaseStep("argocd", 4)], dry_run=True)
@@ -383,9 +398,18 @@ def test_the_identity_is_checked_against_the_configured_account(
 def test_a_real_deploy_without_terraform_exits_2_and_touches_nothing(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     done = kyeol(
-        "deploy", "--env", "dev", "--config", str(config_copy(tmp_path)), "--state", str(state),
-        "--runs-dir", str(tmp_path / "runs"),
-        KYEOL_TERRAFORM="/nonexistent/terraform", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        "deploy",
+        "--env",
+        "dev",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        KYEOL_TERRAFORM="/nonexistent/terraform",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
         AWS_ENDPOINT_URL="http://127.0.0.1:9",
     )
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
@@ -403,9 +427,20 @@ def test_a_deploy_with_credentials_of_another_account_exits_2_and_leaves_the_sta
     before = state.read_bytes()
 
     done = kyeol(
-        "deploy", "--env", "dev", "--only", "dev.infra", "--config", str(other), "--state", str(state),
-        "--runs-dir", str(tmp_path / "runs"),
-        AWS_ENDPOINT_URL=moto_endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        "deploy",
+        "--env",
+        "dev",
+        "--only",
+        "dev.infra",
+        "--config",
+        str(other),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        AWS_ENDPOINT_URL=moto_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
     )
 
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
@@ -418,9 +453,19 @@ def test_a_deploy_with_credentials_of_another_account_exits_2_and_leaves_the_sta
 def test_a_dry_run_with_no_aws_credentials_plans_all_nine_phases_offline(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     done = kyeol(
-        "deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", str(state),
-        "--runs-dir", str(tmp_path / "runs"),
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true",
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
         timeout=300,
     )
 
@@ -513,8 +558,17 @@ def test_a_deploy_while_another_run_holds_the_lock_exits_3_naming_it(tmp_path: P
     holder = plant_lock(state, os.getpid())
 
     result = invoke(
-        "deploy", "--env", "dev", "--only", "dev.verify", "--config", str(config_copy(tmp_path)),
-        "--state", str(state), "--runs-dir", str(tmp_path / "runs"),
+        "deploy",
+        "--env",
+        "dev",
+        "--only",
+        "dev.verify",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
     )
 
     assert result.exit_code == 3, cli_output(result)
@@ -526,8 +580,16 @@ def test_a_deploy_while_another_run_holds_the_lock_exits_3_naming_it(tmp_path: P
 @needs_all_phases
 def test_an_unknown_step_in_a_selection_exits_2_before_any_check(tmp_path: Path) -> None:
     result = invoke(
-        "deploy", "--env", "dev", "--only", "dev.infar", "--config", str(config_copy(tmp_path)),
-        "--state", str(tmp_path / "state.json"), env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+        "deploy",
+        "--env",
+        "dev",
+        "--only",
+        "dev.infar",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(tmp_path / "state.json"),
+        env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
     )
     assert result.exit_code == EXIT_USAGE
     assert "did you mean 'dev.infra'" in cli_output(result)
@@ -561,8 +623,13 @@ def test_sigterm_in_the_first_moment_exits_130(tmp_path: Path, how: str) -> None
     mark = tmp_path / "importing"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), "KYEOL_TEST_MARK": str(mark)}
     argv = [str(KYEOL)] if how == "console script" else [sys.executable, "-m", "steps.wiring.cli"]
-    proc = subprocess.Popen([*argv, "status", "--state", str(tmp_path / "state.json")], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*argv, "status", "--state", str(tmp_path / "state.json")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     end = time.monotonic() + 60
     while not mark.exists() and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.01)

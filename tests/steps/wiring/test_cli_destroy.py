@@ -32,8 +32,7 @@ def test_an_unknown_environment_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("confirm", [[], ["--confirm-env", "stage"]], ids=["unconfirmed", "wrong-name"])
-def test_prod_unconfirmed_is_refused_for_the_real_reason_without_asking_for_its_name(tmp_path: Path,
-                                                                                      confirm: list[str]) -> None:
+def test_prod_unconfirmed_is_refused_for_the_real_reason_without_asking_for_its_name(tmp_path: Path, confirm: list[str]) -> None:
     """Asking to type "prod" for a destroy that is refused anyway would only waste the reader's time."""
     state = tmp_path / "state.json"
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "KYEOL_TERRAFORM": "/nonexistent/terraform"}
@@ -49,8 +48,19 @@ def test_prod_is_refused_even_confirmed_because_of_prevent_destroy(tmp_path: Pat
     state.write_text(json.dumps({"schema_version": 1, "tool": "kyeol 0.1.0", "updated_at": None, "last_run": None, "steps": {}}))
     before = state.read_bytes()
     env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "KYEOL_TERRAFORM": "/nonexistent/terraform"}
-    result = invoke("destroy", "--env", "prod", *extra, "--config", str(config_copy(tmp_path)), "--state", str(state),
-                    "--runs-dir", str(tmp_path / "runs"), env=env)
+    result = invoke(
+        "destroy",
+        "--env",
+        "prod",
+        *extra,
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        env=env,
+    )
     assert result.exit_code == EXIT_USAGE, cli_output(result)
     output = " ".join(cli_output(result).split())
     assert "PG-NAT Elastic IP" in output and "prevent_destroy" in output and "nothing was touched" in output
@@ -59,8 +69,13 @@ def test_prod_is_refused_even_confirmed_because_of_prevent_destroy(tmp_path: Pat
 
 
 def session(tmp_path: Path, env: str = "dev") -> KyeolSession:
-    inv = Invocation(command="destroy", env=env, log_format="json", state=str(tmp_path / "state.json"),
-                     extra={"config": str(config_copy(tmp_path))})
+    inv = Invocation(
+        command="destroy",
+        env=env,
+        log_format="json",
+        state=str(tmp_path / "state.json"),
+        extra={"config": str(config_copy(tmp_path))},
+    )
     return KyeolSession(inv)
 
 
@@ -82,7 +97,9 @@ def test_the_destroy_session_builds_the_teardown_and_names_its_phases(tmp_path: 
 
 def test_the_identity_guard_refuses_another_account_for_the_destroy(tmp_path: Path) -> None:
     other = config_copy(tmp_path, **{'[envs.dev]\naccount_id = "123456789012"': '[envs.dev]\naccount_id = "111111111111"'})
-    inv = Invocation(command="destroy", env="dev", log_format="json", state=str(tmp_path / "state.json"), extra={"config": str(other)})
+    inv = Invocation(
+        command="destroy", env="dev", log_format="json", state=str(tmp_path / "state.json"), extra={"config": str(other)}
+    )
     s = KyeolSession(inv)
     touched = accounts_touched(s.config, s.steps())
     # drain reads the env's load balancers and writes to MGMT's Argo CD: both accounts are checked.
@@ -94,15 +111,38 @@ def test_resume_continues_a_destroy_and_says_so(tmp_path: Path) -> None:
     """The checkpoint says the last run was a destroy: `kyeol resume` builds the teardown again
     (a dry-run of it would be refused for prod just like the destroy itself)."""
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({
-        "schema_version": 1, "tool": "kyeol 0.1.0", "updated_at": None, "steps": {},
-        "last_run": {"run_id": "r1", "command": "destroy", "env": "prod", "status": "interrupted", "dry_run": False,
-                     "started_at": None, "selection": {"only": [], "from": None, "to": None, "parallelism": 1}},
-    }))
+    state.write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "tool": "kyeol 0.1.0",
+                "updated_at": None,
+                "steps": {},
+                "last_run": {
+                    "run_id": "r1",
+                    "command": "destroy",
+                    "env": "prod",
+                    "status": "interrupted",
+                    "dry_run": False,
+                    "started_at": None,
+                    "selection": {"only": [], "from": None, "to": None, "parallelism": 1},
+                },
+            }
+        )
+    )
     before = state.read_bytes()
-    done = kyeol("resume", "--confirm-env", "prod", "--config", str(config_copy(tmp_path)), "--state", str(state),
-                 "--runs-dir", str(tmp_path / "runs"), AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    done = kyeol(
+        "resume",
+        "--confirm-env",
+        "prod",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+    )
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
     assert "kyeol does not destroy prod" in done.stderr  # it was the teardown that resumed, not a deploy
     assert state.read_bytes() == before
-

@@ -38,10 +38,22 @@ def refused(done: subprocess.CompletedProcess[str], *needles: str) -> str:
     return text
 
 
-def dry(tmp_path: Path, *args: str, state: Path | None = None, config: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def dry(
+    tmp_path: Path, *args: str, state: Path | None = None, config: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return kyeol(
-        "deploy", "--env", "dev", "--dry-run", "--config", str(config or config_copy(tmp_path)),
-        "--state", str(state or tmp_path / "state.json"), "--runs-dir", str(tmp_path / "runs"), *args, **env,
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config or config_copy(tmp_path)),
+        "--state",
+        str(state or tmp_path / "state.json"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        *args,
+        **env,
     )
 
 
@@ -60,8 +72,16 @@ def test_version_h_and_bare_kyeol() -> None:
 
 def test_the_shell_completes_step_ids() -> None:
     done = subprocess.run(
-        [str(KYEOL)], env={**subprocess_env(), "_KYEOL_COMPLETE": "complete_bash", "COMP_WORDS": "kyeol deploy --only dev.i",
-                           "COMP_CWORD": "3"}, capture_output=True, text=True, timeout=60,
+        [str(KYEOL)],
+        env={
+            **subprocess_env(),
+            "_KYEOL_COMPLETE": "complete_bash",
+            "COMP_WORDS": "kyeol deploy --only dev.i",
+            "COMP_CWORD": "3",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0 and done.stdout.split() == ["dev.infra", "dev.images", "dev.infra.destroy"], done
     # typer's own switch for naming the shell instead of detecting it (typer/completion.py)
@@ -84,8 +104,15 @@ def test_the_readme_and_the_install_hint_name_the_same_terraform_version() -> No
 
 
 @needs_all_phases
-@pytest.mark.parametrize(("args", "flag"), [(("--only", ""), "--only"), (("--from", ""), "--from"), (("--to", " "), "--to"),
-                                       (("--only", "dev.infra", "--only", ""), "--only")])
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (("--only", ""), "--only"),
+        (("--from", ""), "--from"),
+        (("--to", " "), "--to"),
+        (("--only", "dev.infra", "--only", ""), "--only"),
+    ],
+)
 def test_an_empty_step_id_does_not_widen_the_selection(tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
@@ -110,7 +137,12 @@ def test_closed_stdin_is_no_traceback(tmp_path: Path) -> None:
     before = state.read_bytes()
     done = subprocess.run(
         f'exec 0<&-; exec "{KYEOL}" deploy --env prod --config "{config_copy(tmp_path)}" --state "{state}" '
-        f'--runs-dir "{tmp_path / "runs"}"', shell=True, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+        f'--runs-dir "{tmp_path / "runs"}"',
+        shell=True,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     refused(done, "prod is protected")
     assert state.read_bytes() == before
@@ -118,8 +150,21 @@ def test_closed_stdin_is_no_traceback(tmp_path: Path) -> None:
 
 @needs_all_phases
 def test_an_empty_or_folder_state_path_is_refused(tmp_path: Path) -> None:
-    refused(kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", "",
-                  "--runs-dir", str(tmp_path / "runs")), "the state location is empty")
+    refused(
+        kyeol(
+            "deploy",
+            "--env",
+            "dev",
+            "--dry-run",
+            "--config",
+            str(config_copy(tmp_path)),
+            "--state",
+            "",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ),
+        "the state location is empty",
+    )
     folder = tmp_path / "states"
     folder.mkdir()
     refused(dry(tmp_path, state=folder), "is a folder, not a checkpoint file", f"{folder / 'state.json'}")
@@ -136,11 +181,22 @@ def test_a_runs_dir_that_is_a_file_is_refused_before_the_run(tmp_path: Path) -> 
     before = state.read_bytes()
     runs = tmp_path / "runs-file"
     runs.write_text("not a folder")
-    done = kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", str(state),
-                 "--runs-dir", str(runs))
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(runs),
+    )
     refused(done, "is a file, not a folder")
-    done = kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", str(state),
-                 "--runs-dir", "")
+    done = kyeol(
+        "deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", str(state), "--runs-dir", ""
+    )
     refused(done, "--runs-dir) is empty")
     assert state.read_bytes() == before and runs.read_text() == "not a folder"
 
@@ -150,8 +206,18 @@ def test_a_report_that_cannot_be_written_does_not_turn_success_into_failure(tmp_
     # /proc/self is a folder nobody (root included) can create anything in: the check before
     # the run passes (a missing folder is created on write), the write after it fails.
     runs = "/proc/self/kyeol-runs"
-    done = kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)),
-                 "--state", str(tmp_path / "state.json"), "--runs-dir", runs)
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(tmp_path / "state.json"),
+        "--runs-dir",
+        runs,
+    )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "warning: the run report could not be written to /proc/self/kyeol-runs" in done.stderr
     assert "Traceback" not in done.stderr and "report:" not in done.stdout
@@ -174,8 +240,19 @@ def test_a_missing_tree_is_refused_naming_the_flag(tmp_path: Path, flag: str) ->
 def test_a_real_run_with_a_missing_tree_is_refused_before_the_lock(tmp_path: Path) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    done = kyeol("deploy", "--env", "dev", "--config", str(config_copy(tmp_path)), "--state", str(state),
-                 "--runs-dir", str(tmp_path / "runs"), "--infra-repo", str(tmp_path / "nope"))
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--infra-repo",
+        str(tmp_path / "nope"),
+    )
     refused(done, "from --infra-repo")
     assert state.read_bytes() == before and not (tmp_path / "state.json.lock").exists()
 
@@ -190,25 +267,52 @@ def test_config_paths_are_relative_to_the_config_file_and_a_bad_one_names_the_fi
     config = elsewhere / "kyeol.toml"
     config.write_text(text)
     # Run from another folder: the trees are found next to the config file, not the working folder.
-    done = kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config), "--state", str(tmp_path / "s.json"),
-                 "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config),
+        "--state",
+        str(tmp_path / "s.json"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        cwd=tmp_path,
+    )
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     config.write_text(text.replace('app_repo = "kyeol-app-gitops"', 'app_repo = "no-such-tree"'))
-    done = kyeol("deploy", "--env", "dev", "--dry-run", "--config", str(config), "--state", str(tmp_path / "s.json"),
-                 "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--dry-run",
+        "--config",
+        str(config),
+        "--state",
+        str(tmp_path / "s.json"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        cwd=tmp_path,
+    )
     refused(done, str(elsewhere / "no-such-tree"), f"from paths.app_repo in {config}")
 
 
 # -- configuration -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("old", "new", "key", "suggestion"), [
-    ('region = "ap-northeast-1"', 'regoin = "ap-northeast-1"', "project.regoin", "'region'"),
-    ("cidr = \"10.10.0.0/16\"", "cidr = \"10.10.0.0/16\"\nnode_typ = \"t3.medium\"", "envs.dev.node_typ", "'node_type'"),
-    ('[paths]', '[paths]\ninfra_rep = "x"', "paths.infra_rep", "'infra_repo'"),
-    ('[envs.stage]', '[envs.stgae]', "envs.stgae", "[envs.stage]"),
-])
-def test_an_unknown_config_key_is_refused_with_a_suggestion(tmp_path: Path, old: str, new: str, key: str, suggestion: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "key", "suggestion"),
+    [
+        ('region = "ap-northeast-1"', 'regoin = "ap-northeast-1"', "project.regoin", "'region'"),
+        ('cidr = "10.10.0.0/16"', 'cidr = "10.10.0.0/16"\nnode_typ = "t3.medium"', "envs.dev.node_typ", "'node_type'"),
+        ("[paths]", '[paths]\ninfra_rep = "x"', "paths.infra_rep", "'infra_repo'"),
+        ("[envs.stage]", "[envs.stgae]", "envs.stgae", "[envs.stage]"),
+    ],
+)
+def test_an_unknown_config_key_is_refused_with_a_suggestion(
+    tmp_path: Path, old: str, new: str, key: str, suggestion: str
+) -> None:
     config = config_copy(tmp_path, **{old: new})
     done = kyeol("steps", "--config", str(config))
     refused(done, repr(key) if not key.startswith("envs.stgae") else "'stgae'", "did you mean", suggestion)
@@ -230,8 +334,19 @@ def test_placeholder_account_ids_are_noted_in_a_dry_run(tmp_path: Path) -> None:
 def test_placeholder_account_ids_are_refused_in_a_real_run(tmp_path: Path) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    done = kyeol("deploy", "--env", "dev", "--config", str(config_copy(tmp_path)), "--state", str(state),
-                 "--runs-dir", str(tmp_path / "runs"), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        str(state),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+    )
     refused(done, "placeholder 123456789012", "fill in your AWS account ids")
     assert state.read_bytes() == before and not (tmp_path / "state.json.lock").exists()
 
@@ -239,17 +354,22 @@ def test_placeholder_account_ids_are_refused_in_a_real_run(tmp_path: Path) -> No
 # -- state -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("location", "needle", "hint"), [
-    ("S3://jung-kyeol-tfstate-123456789012/kyeol/state.json", "S3:// is not a state location", "lowercase"),
-    ("s3://Jung_Bucket/kyeol/state.json", "not a valid S3 bucket name", "uppercase"),
-    ("s3://ab/state.json", "not a valid S3 bucket name", "3 to 63"),
-    ("s3://a..b/state.json", "not a valid S3 bucket name", "adjacent dots"),
-    ("s3://10.0.0.1/state.json", "not a valid S3 bucket name", "IP address"),
-    ("s3://bucket-only", "is not s3://bucket/key", "e.g. s3://"),
-])
+@pytest.mark.parametrize(
+    ("location", "needle", "hint"),
+    [
+        ("S3://jung-kyeol-tfstate-123456789012/kyeol/state.json", "S3:// is not a state location", "lowercase"),
+        ("s3://Jung_Bucket/kyeol/state.json", "not a valid S3 bucket name", "uppercase"),
+        ("s3://ab/state.json", "not a valid S3 bucket name", "3 to 63"),
+        ("s3://a..b/state.json", "not a valid S3 bucket name", "adjacent dots"),
+        ("s3://10.0.0.1/state.json", "not a valid S3 bucket name", "IP address"),
+        ("s3://bucket-only", "is not s3://bucket/key", "e.g. s3://"),
+    ],
+)
 def test_malformed_s3_state_locations_are_bad_input(tmp_path: Path, location: str, needle: str, hint: str) -> None:
-    for command in (["status"], ["deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)),
-                                 "--runs-dir", str(tmp_path / "runs")]):
+    for command in (
+        ["status"],
+        ["deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--runs-dir", str(tmp_path / "runs")],
+    ):
         done = kyeol(*command, "--state", location, cwd=tmp_path)
         refused(done, needle, hint)
     assert list(tmp_path.iterdir()) == [tmp_path / "kyeol.toml"]  # no local file named S3:/… was made
@@ -282,8 +402,22 @@ def test_ctrl_c_at_the_prod_confirmation_prompt_exits_130(tmp_path: Path) -> Non
     pid, fd = pty.fork()
     if pid == 0:  # the child: kyeol at a terminal
         os.chdir(tmp_path)
-        os.execve(str(KYEOL), [str(KYEOL), "deploy", "--env", "prod", "--config", str(config_copy(tmp_path)),
-                               "--state", str(state), "--runs-dir", str(tmp_path / "runs")], subprocess_env())
+        os.execve(
+            str(KYEOL),
+            [
+                str(KYEOL),
+                "deploy",
+                "--env",
+                "prod",
+                "--config",
+                str(config_copy(tmp_path)),
+                "--state",
+                str(state),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ],
+            subprocess_env(),
+        )
     seen = b""
     deadline = time.monotonic() + 60
     while b"Type the environment name" not in seen and time.monotonic() < deadline:
@@ -356,8 +490,21 @@ def test_after_a_failure_the_summary_says_what_to_do_next_and_the_report_has_a_h
 @needs_all_phases
 def test_a_state_folder_that_cannot_hold_the_lock_is_bad_input(tmp_path: Path, moto_endpoint: str) -> None:
     # /proc/self: nobody can create a folder there; the run is refused when it takes the lock.
-    done = kyeol("deploy", "--env", "dev", "--only", "bootstrap", "--config", str(config_copy(tmp_path)),
-                 "--state", "/proc/self/kyeol/state.json", "--runs-dir", str(tmp_path / "runs"),
-                 AWS_ENDPOINT_URL=moto_endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    done = kyeol(
+        "deploy",
+        "--env",
+        "dev",
+        "--only",
+        "bootstrap",
+        "--config",
+        str(config_copy(tmp_path)),
+        "--state",
+        "/proc/self/kyeol/state.json",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        AWS_ENDPOINT_URL=moto_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+    )
     refused(done, "cannot take the lock of state /proc/self/kyeol/state.json", "a folder you can write")
     assert not (tmp_path / "runs").exists()

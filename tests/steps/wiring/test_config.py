@@ -23,7 +23,15 @@ def test_repository_config_holds_runbook_section_1_and_3():
         "prod": ("https://mgz-g2-u3.shop", "https://api.mgz-g2-u3.shop"),
     }
     sizing = {
-        n: (e.node_type, e.nodes_min, e.nodes_max, e.rds_class or None, e.rds_multi_az, e.cache_node_type or None, e.cache_replicas)
+        n: (
+            e.node_type,
+            e.nodes_min,
+            e.nodes_max,
+            e.rds_class or None,
+            e.rds_multi_az,
+            e.cache_node_type or None,
+            e.cache_replicas,
+        )
         for n, e in cfg.envs.items()
     }
     assert sizing == {
@@ -63,11 +71,11 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('prefix = "jung-"=>prefix = "Jung"', "project.prefix"),
         ('cidr = "10.10.0.0/16"=>cidr = "10.10.0.0/99"', "envs.dev.cidr"),
         ('cidr = "10.10.0.0/16"=>cidr = "8.8.0.0/16"', "envs.dev.cidr"),
-        ('nodes_max = 5=>nodes_max = 1', "envs.prod.nodes_min"),
+        ("nodes_max = 5=>nodes_max = 1", "envs.prod.nodes_min"),
         ('service_host = "dev.mgz-g2-u3.shop"=>service_host = "dev.example.com"', "envs.dev.service_host"),
         ('rds_class = "db.t3.small"=>rds_class = "t3.small"', "envs.dev.rds_class"),
         ('rds_multi_az = false=>rds_multi_az = "no"', "envs.dev.rds_multi_az"),
-        ('[envs.stage]=>[envs.qa]', "envs.qa"),
+        ("[envs.stage]=>[envs.qa]", "envs.qa"),
     ],
 )
 def test_bad_value_names_key_and_file(tmp_path, change, key):
@@ -115,7 +123,10 @@ def test_an_env_profile_is_validated_and_needs_mgmts_profile(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert err.value.key == "envs.stage.profile"
-    path.write_text(base.replace("[envs.stage]\n", '[envs.stage]\nprofile = "kyeol-stage"\n')
-                    .replace("[envs.mgmt]\n", '[envs.mgmt]\nprofile = "kyeol-mgmt"\n'))
+    path.write_text(
+        base.replace("[envs.stage]\n", '[envs.stage]\nprofile = "kyeol-stage"\n').replace(
+            "[envs.mgmt]\n", '[envs.mgmt]\nprofile = "kyeol-mgmt"\n'
+        )
+    )
     config = load_config(path)
     assert config.env("stage").profile == "kyeol-stage" and config.owner("shared").profile == "kyeol-mgmt"

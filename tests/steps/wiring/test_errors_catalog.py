@@ -27,46 +27,84 @@ def client_error(code: str, status: int = 400, message: str = "boom") -> ClientE
 # Real shapes of Terraform diagnostics (AWS provider / S3 backend, aws-sdk-go-v2 wording),
 # folded onto one line as the Terraform adapter does, and the rule each must hit.
 TRANSIENT_TEXT = [
-    (("creating EKS Node Group: operation error EKS: CreateNodegroup, https response error StatusCode: 400, "
-     "RequestID: 1, api error ThrottlingException: Rate exceeded"), "throttling"),
-    (("reading EC2 VPC: operation error EC2: DescribeVpcs, exceeded maximum number of attempts, 25, "
-     "https response error StatusCode: 503, RequestID: 2, api error RequestLimitExceeded: Request limit exceeded."),
-     "throttling"),
+    (
+        (
+            "creating EKS Node Group: operation error EKS: CreateNodegroup, https response error StatusCode: 400, "
+            "RequestID: 1, api error ThrottlingException: Rate exceeded"
+        ),
+        "throttling",
+    ),
+    (
+        (
+            "reading EC2 VPC: operation error EC2: DescribeVpcs, exceeded maximum number of attempts, 25, "
+            "https response error StatusCode: 503, RequestID: 2, api error RequestLimitExceeded: Request limit exceeded."
+        ),
+        "throttling",
+    ),
     ("creating Lambda Function: TooManyRequestsException: Rate exceeded", "throttling"),
     ("Error running command: exit status 1. Output: Error: Throttling: Rate\nexceeded", "throttling"),
-    (("reading S3 Bucket: operation error S3: HeadBucket, https response error StatusCode: 503, api error "
-     "ServiceUnavailable"), "service unavailable"),
+    (
+        ("reading S3 Bucket: operation error S3: HeadBucket, https response error StatusCode: 503, api error ServiceUnavailable"),
+        "service unavailable",
+    ),
     ("operation error ELBv2: DescribeLoadBalancers, https response error StatusCode: 502, RequestID: 3", "http 5xx"),
-    (('Post "https://eks.ap-northeast-1.amazonaws.com/clusters": read tcp 10.0.0.5:51234->52.95.1.1:443: read: '
-     "connection reset by peer"), "connection reset"),
+    (
+        (
+            'Post "https://eks.ap-northeast-1.amazonaws.com/clusters": read tcp 10.0.0.5:51234->52.95.1.1:443: read: '
+            "connection reset by peer"
+        ),
+        "connection reset",
+    ),
     ('Get "https://sts.amazonaws.com/": dial tcp 52.94.1.1:443: i/o timeout', "i/o timeout"),
     ('Post "https://iam.amazonaws.com/": net/http: TLS handshake timeout', "tls handshake timeout"),
-    (("creating EKS Cluster (jung-dev-eks): operation error EKS: CreateCluster, https response error StatusCode: "
-     "400, api error InvalidParameterException: Role with arn: arn:aws:iam::123456789012:role/jung-dev-eks-cluster, "
-     "could not be assumed because it does not exist or the trusted entity is not correct"), "iam eventual consistency"),
-    ("updating EKS Cluster (jung-dev-eks) version: ResourceInUseException: Cluster is currently being updated",
-     "resource busy"),
-    (("modifying ElastiCache Replication Group: InvalidReplicationGroupState: Replication group must be in "
-     "available state to modify."), "resource busy"),
-    (("Saved plan is stale: The given plan file can no longer be applied because the state was changed by another "
-     "operation after the plan was created."), "stale saved plan"),
+    (
+        (
+            "creating EKS Cluster (jung-dev-eks): operation error EKS: CreateCluster, https response error StatusCode: "
+            "400, api error InvalidParameterException: Role with arn: arn:aws:iam::123456789012:role/jung-dev-eks-cluster, "
+            "could not be assumed because it does not exist or the trusted entity is not correct"
+        ),
+        "iam eventual consistency",
+    ),
+    ("updating EKS Cluster (jung-dev-eks) version: ResourceInUseException: Cluster is currently being updated", "resource busy"),
+    (
+        (
+            "modifying ElastiCache Replication Group: InvalidReplicationGroupState: Replication group must be in "
+            "available state to modify."
+        ),
+        "resource busy",
+    ),
+    (
+        (
+            "Saved plan is stale: The given plan file can no longer be applied because the state was changed by another "
+            "operation after the plan was created."
+        ),
+        "stale saved plan",
+    ),
 ]
 
 PERMANENT_TEXT = [
     'Unsupported argument: An argument named "nodes" is not expected here.',
-    'Invalid reference: A reference to a resource type must be followed by at least one attribute access.',
-    ("creating S3 Bucket: operation error S3: CreateBucket, https response error StatusCode: 403, api error "
-    "AccessDenied: Access Denied"),
-    ("creating EKS Cluster: api error AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not "
-    "authorized to perform: eks:CreateCluster"),
+    "Invalid reference: A reference to a resource type must be followed by at least one attribute access.",
+    (
+        "creating S3 Bucket: operation error S3: CreateBucket, https response error StatusCode: 403, api error "
+        "AccessDenied: Access Denied"
+    ),
+    (
+        "creating EKS Cluster: api error AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not "
+        "authorized to perform: eks:CreateCluster"
+    ),
     # A permanent cause wins even when the same output also shows throttling.
     "AccessDenied: not authorized; later: Throttling: Rate exceeded",
     "InvalidClientTokenId: The security token included in the request is invalid.",
     # A refused variable stays refused, even in output that also shows a provider's 503.
-    ("Invalid value for variable: operator_cidrs holds a documentation range (TEST-NET 192.0.2.0/24, ...); "
-    "earlier: StatusCode: 503, ServiceUnavailable"),
-    ("creating RDS DB Instance: InvalidParameterCombination: RDS does not support creating a DB instance with "
-    "the following combination: DBInstanceClass=db.t3.small, Engine=postgres"),
+    (
+        "Invalid value for variable: operator_cidrs holds a documentation range (TEST-NET 192.0.2.0/24, ...); "
+        "earlier: StatusCode: 503, ServiceUnavailable"
+    ),
+    (
+        "creating RDS DB Instance: InvalidParameterCombination: RDS does not support creating a DB instance with "
+        "the following combination: DBInstanceClass=db.t3.small, Engine=postgres"
+    ),
 ]
 
 
@@ -102,8 +140,10 @@ def test_botocore_error_codes_are_transient(classifier: Classifier, code: str, s
     assert classifier.classify(exc) == reason
 
 
-@pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("ValidationException", 400),
-                                              ("ResourceNotFoundException", 404), ("ExpiredToken", 400)])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("AccessDenied", 403), ("ValidationException", 400), ("ResourceNotFoundException", 404), ("ExpiredToken", 400)],
+)
 def test_botocore_client_errors_that_retrying_cannot_fix(classifier: Classifier, code: str, status: int) -> None:
     assert classifier.classify(client_error(code, status)) is None
 
@@ -122,7 +162,7 @@ def test_a_held_state_lock_is_never_retried_whatever_its_text(classifier: Classi
 
 def test_rules_keep_the_builtin_ones_first_and_have_short_names(classifier: Classifier) -> None:
     assert classifier.rules[0] == "transient"  # the engine's own TransientError rule stays first
-    names = classifier.rules[len(Classifier().rules):]
+    names = classifier.rules[len(Classifier().rules) :]
     assert names[0] == "aws error code"
     assert {name for name, _ in errors_catalog.TRANSIENT_PATTERNS} <= set(names)
     assert all(len(name) <= 25 for name in names)
@@ -139,8 +179,13 @@ def test_engine_retries_a_throttled_call_until_it_passes_and_stops_at_once_on_ac
             raise client_error("ThrottlingException")
         return "ok"
 
-    result = call_with_retries(throttled_twice, policy=RetryPolicy(max_attempts=3), classifier=classifier,
-                               clock=FakeClock(), on_retry=lambda n, reason, exc, delay: retries.append(reason))
+    result = call_with_retries(
+        throttled_twice,
+        policy=RetryPolicy(max_attempts=3),
+        classifier=classifier,
+        clock=FakeClock(),
+        on_retry=lambda n, reason, exc, delay: retries.append(reason),
+    )
     assert result == "ok" and len(calls) == 3
     assert retries == ["throttling (ThrottlingException)"] * 2
 

@@ -191,8 +191,12 @@ def multi_account_config(tmp_path, *, stage_account="210987654321", profile_acco
     """kyeol.toml with stage in its own account behind profile kyeol-stage (an assumed role,
     as an organisation's deploy role would be), and ~/.aws/config with both profiles."""
     text = (ROOT / "kyeol.toml").read_text()
-    text = text.replace('[envs.mgmt]\naccount_id = "123456789012"', '[envs.mgmt]\nprofile = "kyeol-mgmt"\naccount_id = "123456789012"')
-    text = text.replace('[envs.stage]\naccount_id = "123456789012"', f'[envs.stage]\nprofile = "kyeol-stage"\naccount_id = "{stage_account}"')
+    text = text.replace(
+        '[envs.mgmt]\naccount_id = "123456789012"', '[envs.mgmt]\nprofile = "kyeol-mgmt"\naccount_id = "123456789012"'
+    )
+    text = text.replace(
+        '[envs.stage]\naccount_id = "123456789012"', f'[envs.stage]\nprofile = "kyeol-stage"\naccount_id = "{stage_account}"'
+    )
     path = tmp_path / "kyeol.toml"
     path.write_text(text)
     aws_config = tmp_path / "aws-config"

@@ -42,7 +42,8 @@ def test_an_aws_session_refuses_writes_before_sending_them(moto_server: str) -> 
 
     bucket = f"ro-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=moto_server, region_name="ap-northeast-1").create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
     session = AwsSession("ap-northeast-1", endpoint_url=moto_server, read_only=True)
     s3 = session.client("s3")
     assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -94,16 +95,36 @@ def test_terraform_plans_of_a_read_only_runner_skip_the_state_lock(tmp_path: Pat
 def test_the_cli_says_no_lock_is_taken_and_writes_no_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     state = tmp_path / "state.json"
-    result = CliRunner().invoke(app, ["deploy", "--env", "dev", "--read-only", "--state", str(state),
-                                      "--config", str(ROOT / "kyeol.toml"), "--summary", str(tmp_path / "s.md"),
-                                      "--runs-dir", str(tmp_path / "runs"), "--log-format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "deploy",
+            "--env",
+            "dev",
+            "--read-only",
+            "--state",
+            str(state),
+            "--config",
+            str(ROOT / "kyeol.toml"),
+            "--summary",
+            str(tmp_path / "s.md"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--log-format",
+            "json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "read-only: no lock taken" in result.stdout
     assert not state.exists() and not Path(f"{state}.lock").exists()
     summary = (tmp_path / "s.md").read_text()
     assert "read-only: no lock taken, Terraform plans with -lock=false" in summary
-    report = CliRunner().invoke(app, ["report", "--runs-dir", str(tmp_path / "runs"), "--format", "markdown",
-                                      "--config", str(ROOT / "kyeol.toml")], catch_exceptions=False)
+    report = CliRunner().invoke(
+        app,
+        ["report", "--runs-dir", str(tmp_path / "runs"), "--format", "markdown", "--config", str(ROOT / "kyeol.toml")],
+        catch_exceptions=False,
+    )
     assert report.exit_code == 0 and report.stdout.strip() == summary.strip()
     as_json = CliRunner().invoke(app, ["report", "--runs-dir", str(tmp_path / "runs"), "--format", "json"])
     assert '"read_only": true' in as_json.stdout
@@ -113,8 +134,24 @@ def test_the_cli_says_no_lock_is_taken_and_writes_no_state(tmp_path: Path, monke
 
 def test_a_summary_that_cannot_be_written_is_a_warning_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["deploy", "--env", "dev", "--read-only", "--state", str(tmp_path / "s.json"),
-                                      "--config", str(ROOT / "kyeol.toml"), "--summary", str(tmp_path / "no" / "such" / "dir.md"),
-                                      "--runs-dir", str(tmp_path / "runs"), "--log-format", "json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "deploy",
+            "--env",
+            "dev",
+            "--read-only",
+            "--state",
+            str(tmp_path / "s.json"),
+            "--config",
+            str(ROOT / "kyeol.toml"),
+            "--summary",
+            str(tmp_path / "no" / "such" / "dir.md"),
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--log-format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0 and result.exception is None, result.output
     assert "could not write the summary" in result.stderr
