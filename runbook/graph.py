@@ -126,7 +126,7 @@ class Graph:
                 f"{option} {step_id!r} is not a step of this runbook",
                 hint=_did_you_mean(step_id or "", self._by_id) or "steps: " + ", ".join(self._order),
             )
-        return step_id  # type: ignore[return-value]
+        return step_id
 
     # -- analysis --------------------------------------------------------------------------
 

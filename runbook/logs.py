@@ -155,7 +155,7 @@ def configure_logging(
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-        logger_factory=structlog.WriteLoggerFactory(file=_LogStream(stream)),  # type: ignore[arg-type]
+        logger_factory=structlog.WriteLoggerFactory(file=_LogStream(stream)),
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging()

@@ -145,4 +145,5 @@ def latest_reports(runs_dir: str | os.PathLike[str], n: int = 10) -> list[Path]:
 
 
 def read_report(path: str | os.PathLike[str]) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    report: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return report

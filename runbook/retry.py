@@ -134,6 +134,8 @@ def call_with_retries(
         if on_retry is None or state.outcome is None:
             return
         exc = state.outcome.exception()
+        if exc is None:  # a retry is always after a failed attempt; this narrows the type
+            return
         delay = state.next_action.sleep if state.next_action is not None else 0.0
         on_retry(state.attempt_number, classifier.classify(exc) or "transient", exc, float(delay))
 

@@ -812,7 +812,7 @@ class Runner:
         return self._record_for(run.step)
 
     def _record_for(self, step: Step) -> dict[str, Any]:
-        records = self._doc["steps"]
+        records: dict[str, dict[str, Any]] = self._doc["steps"]
         record = records.get(step.id)
         if record is None:
             record = records[step.id] = {

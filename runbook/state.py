@@ -57,7 +57,7 @@ def new_document(tool: str | None = None) -> dict[str, Any]:
 
 def record(doc: dict[str, Any], step_id: str, *, phase: int = 0, scope: str = "") -> dict[str, Any]:
     """The record of ``step_id`` in ``doc``, created as ``pending`` if the step never ran."""
-    steps = doc.setdefault("steps", {})
+    steps: dict[str, dict[str, Any]] = doc.setdefault("steps", {})
     rec = steps.get(step_id)
     if rec is None:
         rec = steps[step_id] = {
@@ -196,7 +196,8 @@ def validate_document(doc: Any, location: str, *, hint: str = "") -> dict[str, A
             f"state {location} is not a valid checkpoint: {shown}",
             hint=hint or f"it was left untouched; restore a backup of {location} or move it away to start afresh",
         )
-    return doc
+    checked: dict[str, Any] = doc  # _problems found none: it is a dict of the right shape
+    return checked
 
 
 def upgrade_document(doc: Any, location: str, *, tool: str | None = None, hint: str = "") -> dict[str, Any]:

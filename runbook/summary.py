@@ -195,7 +195,7 @@ def gantt(
     for index, step in enumerate(sorted(steps, key=lambda s: (s.get("phase", 0), _ms(s["started_at"]) or 0))):
         if step.get("phase") != phase:
             phase = step.get("phase")
-            name = _UNSAFE.sub(" ", f"{phase} {titles.get(phase, '')}".strip())  # type: ignore[arg-type]
+            name = _UNSAFE.sub(" ", f"{phase} {titles.get(phase, '')}".strip())
             lines.append(f"    section {name}")
         start = (_ms(step["started_at"]) or 0) - origin
         end = max((_ms(step["finished_at"]) or 0) - origin, start + 1)
@@ -281,7 +281,7 @@ def render_markdown(
             phase = step.get("phase")
             if phase is not None and out[-1] != "":
                 out.append("")
-            title = _cell(titles.get(phase, ""))  # type: ignore[arg-type]
+            title = _cell(titles.get(phase, ""))
             out += [
                 f"**Phase {phase}: {title}**" if title else f"**Phase {phase}**",
                 "",
