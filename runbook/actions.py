@@ -44,8 +44,9 @@ def emit(report: Mapping[str, Any], *, out: TextIO, titles: Mapping[int, str] | 
         took = f", {step['duration_s']:.1f}s" if step.get("duration_s") else ""
         head = f"phase {step.get('phase')} {step['id']}: {step.get('status')} ({step.get('outcome')}{took})"
         print(f"::group::{escape_data(head)}", file=out)
-        if titles.get(step.get("phase")):  # type: ignore[arg-type]
-            print(f"phase: {titles[step['phase']]}", file=out)
+        phase = step.get("phase")
+        if isinstance(phase, int) and titles.get(phase):
+            print(f"phase: {titles[phase]}", file=out)
         print(f"attempts: {step.get('attempts') or 0}", file=out)
         for change in step.get("changes") or []:
             detail = f" – {change.get('detail')}" if change.get("detail") else ""

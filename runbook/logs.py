@@ -30,7 +30,7 @@ def _structlog() -> Any:
         return sys.modules["structlog"]
     blocked = [name for name in ("rich", "better_exceptions") if name not in sys.modules]
     for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail fast
+        sys.modules[name] = None  # type: ignore[assignment]  # None in sys.modules makes `import name` fail fast
     try:
         import structlog
     finally:

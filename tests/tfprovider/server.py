@@ -21,15 +21,15 @@ from typing import Any
 HOME = Path(os.environ.get("TFPROVIDER_HOME", ""))
 sys.path.insert(0, str(HOME / "gen"))
 
-import grpc  # noqa: E402
-import grpc_controller_pb2 as ctl_pb  # type: ignore  # noqa: E402
-import grpc_controller_pb2_grpc as ctl_grpc  # type: ignore  # noqa: E402
-import tfplugin6_pb2 as pb  # type: ignore  # noqa: E402
-import tfplugin6_pb2_grpc as pb_grpc  # type: ignore  # noqa: E402
+import grpc
+import grpc_controller_pb2 as ctl_pb
+import grpc_controller_pb2_grpc as ctl_grpc
+import tfplugin6_pb2 as pb
+import tfplugin6_pb2_grpc as pb_grpc
 
-from tests.tfprovider import datasources, semantics, values, world  # noqa: E402
-from tests.tfprovider.schema import to_proto  # noqa: E402
-from tests.tfprovider.synthetic import Context  # noqa: E402
+from tests.tfprovider import datasources, semantics, values, world
+from tests.tfprovider.schema import to_proto
+from tests.tfprovider.synthetic import Context
 
 
 def _dv(value: Any) -> Any:
@@ -78,7 +78,7 @@ class Provider(pb_grpc.ProviderServicer):
 
     # -- schema and validation ------------------------------------------------------------
 
-    def GetMetadata(self, request, context):  # noqa: N802 - protocol names
+    def GetMetadata(self, request, context):
         resp = pb.GetMetadata.Response()
         resp.server_capabilities.plan_destroy = True
         for tf_type in self.schema["resource"]:
@@ -89,22 +89,22 @@ class Provider(pb_grpc.ProviderServicer):
             resp.ephemeral_resources.add(type_name=tf_type)
         return resp
 
-    def GetProviderSchema(self, request, context):  # noqa: N802
+    def GetProviderSchema(self, request, context):
         return self._response
 
-    def ValidateProviderConfig(self, request, context):  # noqa: N802
+    def ValidateProviderConfig(self, request, context):
         return pb.ValidateProviderConfig.Response()
 
-    def ValidateResourceConfig(self, request, context):  # noqa: N802
+    def ValidateResourceConfig(self, request, context):
         return pb.ValidateResourceConfig.Response()
 
-    def ValidateDataResourceConfig(self, request, context):  # noqa: N802
+    def ValidateDataResourceConfig(self, request, context):
         return pb.ValidateDataResourceConfig.Response()
 
-    def ValidateEphemeralResourceConfig(self, request, context):  # noqa: N802
+    def ValidateEphemeralResourceConfig(self, request, context):
         return pb.ValidateEphemeralResourceConfig.Response()
 
-    def ConfigureProvider(self, request, context):  # noqa: N802
+    def ConfigureProvider(self, request, context):
         config = _val(request.config) or {}
         if isinstance(config.get("region"), str):
             self.ctx.region = config["region"]
@@ -115,53 +115,53 @@ class Provider(pb_grpc.ProviderServicer):
 
     # -- managed resources ----------------------------------------------------------------
 
-    def UpgradeResourceState(self, request, context):  # noqa: N802
+    def UpgradeResourceState(self, request, context):
         raw = json.loads(request.raw_state.json or b"null")
         return pb.UpgradeResourceState.Response(upgraded_state=_dv(raw))
 
-    def ReadResource(self, request, context):  # noqa: N802
+    def ReadResource(self, request, context):
         return pb.ReadResource.Response(new_state=request.current_state, private=request.private)
 
-    def PlanResourceChange(self, request, context):  # noqa: N802
+    def PlanResourceChange(self, request, context):
         block = self.schema["resource"][request.type_name]
         planned = semantics.plan(
             self.ctx, block, _val(request.prior_state), _val(request.proposed_new_state), _val(request.config)
         )
         return pb.PlanResourceChange.Response(planned_state=_dv(planned), planned_private=request.prior_private)
 
-    def ApplyResourceChange(self, request, context):  # noqa: N802
+    def ApplyResourceChange(self, request, context):
         block = self.schema["resource"][request.type_name]
         new_state = semantics.apply(self.ctx, block, _val(request.planned_state), request.type_name)
         world.record_apply(request.type_name, _val(request.config), new_state)
         return pb.ApplyResourceChange.Response(new_state=_dv(new_state), private=request.planned_private)
 
-    def ImportResourceState(self, request, context):  # noqa: N802
+    def ImportResourceState(self, request, context):
         return pb.ImportResourceState.Response(
             diagnostics=[_error("Import is not modelled", "the provider stand-in cannot import")]
         )
 
     # -- data sources and ephemeral resources ---------------------------------------------
 
-    def ReadDataSource(self, request, context):  # noqa: N802
+    def ReadDataSource(self, request, context):
         block = self.schema["data"][request.type_name]
         config = _val(request.config) or {}
         canned = datasources.canned(request.type_name, self.ctx, config)
         state = semantics.read_data(self.ctx, block, config, request.type_name, canned)
         return pb.ReadDataSource.Response(state=_dv(state))
 
-    def OpenEphemeralResource(self, request, context):  # noqa: N802
+    def OpenEphemeralResource(self, request, context):
         block = self.schema["ephemeral"][request.type_name]
         config = _val(request.config) or {}
         result = semantics.read_data(self.ctx, block, config, request.type_name, {})
         return pb.OpenEphemeralResource.Response(result=_dv(result))
 
-    def RenewEphemeralResource(self, request, context):  # noqa: N802
+    def RenewEphemeralResource(self, request, context):
         return pb.RenewEphemeralResource.Response()
 
-    def CloseEphemeralResource(self, request, context):  # noqa: N802
+    def CloseEphemeralResource(self, request, context):
         return pb.CloseEphemeralResource.Response()
 
-    def StopProvider(self, request, context):  # noqa: N802
+    def StopProvider(self, request, context):
         return pb.StopProvider.Response()
 
 
@@ -169,13 +169,13 @@ class Controller(ctl_grpc.GRPCControllerServicer):
     def __init__(self, stop: threading.Event):
         self.stop = stop
 
-    def Shutdown(self, request, context):  # noqa: N802
+    def Shutdown(self, request, context):
         self.stop.set()
         return ctl_pb.Empty()
 
 
 class Stdio(ctl_grpc.GRPCStdioServicer):
-    def StreamStdio(self, request, context):  # noqa: N802
+    def StreamStdio(self, request, context):
         return iter(())
 
 
