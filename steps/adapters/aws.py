@@ -265,7 +265,7 @@ class AwsSession:
         for name in (listed or {}).get("nodegroups") or []:
             found = self._call(
                 f"describe node group {name} of {cluster}",
-                lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
+                lambda: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
                 missing=frozenset({"ResourceNotFoundException"}),
             )
             if found is None:
@@ -356,7 +356,7 @@ class AwsSession:
         for name in names:
             found = self._call(
                 f"describe ECR repository {name}",
-                lambda n=name: ecr.describe_repositories(repositoryNames=[n]),
+                lambda: ecr.describe_repositories(repositoryNames=[name]),
                 missing=frozenset({"RepositoryNotFoundException"}),
             )
             repos = (found or {}).get("repositories") or []

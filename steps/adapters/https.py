@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -33,7 +33,8 @@ MIN_HSTS_SECONDS = 365 * 24 * 3600
 TLS_VERSIONS_OK = ("TLSv1.2", "TLSv1.3")
 GRAPHQL_SMOKE = {"query": "{ shop { name } }"}
 
-Resolver = Callable[..., list]
+# socket.getaddrinfo's shape: (family, type, proto, canonname, sockaddr) tuples.
+Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,9 @@ class Chain:
             )
         if version not in TLS_VERSIONS_OK:
             return LinkResult("TLS", False, f"{host} negotiated {version}; TLS 1.2 or newer is required", host)
-        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+        # getpeercert() types every field as str-or-tuple; "notAfter" is the date string
+        # ("Jun 26 21:41:46 2031 GMT") that cert_time_to_seconds parses (ssl module docs).
+        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cast(str, cert["notAfter"])), UTC)
         days = (expires - self._now()).total_seconds() / 86400
         issuer = _name(cert.get("issuer", ()))
         if days < self.settings.min_cert_days:
