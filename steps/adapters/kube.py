@@ -24,13 +24,18 @@ import shutil
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from runbook.clock import Clock
 from runbook.errors import PermanentError, RunbookError, TransientError
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from steps.adapters.tempdirs import private_dir
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
+
+    from steps.adapters.aws import AwsSession
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 - the EKS token format's fixed prefix, not a secret
 K8S_AWS_ID_HEADER = "x-k8s-aws-id"
@@ -56,7 +61,7 @@ class KubeConflict(PermanentError):
     """409: the object exists already, or a server-side apply touched fields another manager owns."""
 
 
-def presign_eks_token(sts: Any, cluster_name: str) -> str:
+def presign_eks_token(sts: STSClient, cluster_name: str) -> str:
     """A bearer token for EKS: a presigned ``sts:GetCallerIdentity`` URL naming the cluster.
 
     The header is passed as a client parameter and moved into the request before signing,
@@ -256,7 +261,7 @@ class KubeClient:
     @classmethod
     def for_eks(
         cls,
-        aws: Any,
+        aws: AwsSession,
         *,
         cluster_name: str,
         endpoint: str,
