@@ -19,10 +19,39 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from runbook.errors import PermanentError, TransientError, Unavailable
 from steps.wiring.errors_catalog import aws_error_reason
+
+if TYPE_CHECKING:
+    # boto3-stubs, one package per service the adapters call (the test extra in pyproject.toml).
+    # Only the checker reads them: at run time a client is what boto3 builds, and importing
+    # these here would add their load time to every start of kyeol.
+    from mypy_boto3_accessanalyzer import AccessAnalyzerClient
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_elbv2.type_defs import TagDescriptionTypeDef
+    from mypy_boto3_guardduty import GuardDutyClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.literals import RRTypeType
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3control import S3ControlClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
+    from mypy_boto3_wafv2 import WAFV2Client
+    from mypy_boto3_wafv2.literals import ScopeType
 
 T = TypeVar("T")
 
@@ -77,6 +106,48 @@ class AwsSession:
 
     # -- clients ---------------------------------------------------------------------------
 
+    # One overload per service the adapters call: each call is checked against boto3-stubs.
+    # A service not listed here is a type error; add it here and to boto3-stubs' extras.
+    @overload
+    def client(self, service: Literal["accessanalyzer"], region: str | None = None) -> AccessAnalyzerClient: ...
+    @overload
+    def client(self, service: Literal["acm"], region: str | None = None) -> ACMClient: ...
+    @overload
+    def client(self, service: Literal["cloudfront"], region: str | None = None) -> CloudFrontClient: ...
+    @overload
+    def client(self, service: Literal["cloudtrail"], region: str | None = None) -> CloudTrailClient: ...
+    @overload
+    def client(self, service: Literal["config"], region: str | None = None) -> ConfigServiceClient: ...
+    @overload
+    def client(self, service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["ecr"], region: str | None = None) -> ECRClient: ...
+    @overload
+    def client(self, service: Literal["eks"], region: str | None = None) -> EKSClient: ...
+    @overload
+    def client(self, service: Literal["elasticache"], region: str | None = None) -> ElastiCacheClient: ...
+    @overload
+    def client(self, service: Literal["elbv2"], region: str | None = None) -> ElasticLoadBalancingv2Client: ...
+    @overload
+    def client(self, service: Literal["guardduty"], region: str | None = None) -> GuardDutyClient: ...
+    @overload
+    def client(self, service: Literal["kms"], region: str | None = None) -> KMSClient: ...
+    @overload
+    def client(self, service: Literal["rds"], region: str | None = None) -> RDSClient: ...
+    @overload
+    def client(self, service: Literal["route53"], region: str | None = None) -> Route53Client: ...
+    @overload
+    def client(self, service: Literal["s3"], region: str | None = None) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["s3control"], region: str | None = None) -> S3ControlClient: ...
+    @overload
+    def client(self, service: Literal["secretsmanager"], region: str | None = None) -> SecretsManagerClient: ...
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["wafv2"], region: str | None = None) -> WAFV2Client: ...
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client (cached per service and region)."""
         region = region or self.region
@@ -114,6 +185,11 @@ class AwsSession:
                 hint="add it to ~/.aws/config (or AWS_CONFIG_FILE), or fix the env's profile in kyeol.toml",
             ) from exc
 
+    # Without ``missing`` no failure becomes None: the answer is the call's own.
+    @overload
+    def _call(self, what: str, fn: Callable[[], T]) -> T: ...
+    @overload
+    def _call(self, what: str, fn: Callable[[], T], *, missing: frozenset[str]) -> T | None: ...
     def _call(self, what: str, fn: Callable[[], T], *, missing: frozenset[str] = frozenset()) -> T | None:
         """Run one AWS call; None when it failed with one of the ``missing`` codes."""
         try:
@@ -132,7 +208,6 @@ class AwsSession:
         found = self._call(
             "read the AWS caller identity (sts:GetCallerIdentity)", lambda: self.client("sts").get_caller_identity()
         )
-        assert found is not None
         return {"Account": found["Account"], "Arn": found["Arn"], "UserId": found["UserId"]}
 
     # -- Terraform state backend (phase 1) ---------------------------------------------------
@@ -161,10 +236,9 @@ class AwsSession:
                 lambda: s3.get_bucket_encryption(Bucket=bucket),
                 missing=frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
             )
-            algorithms = [
-                (rule.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm", "")
-                for rule in ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
-            ]
+            config = encryption.get("ServerSideEncryptionConfiguration") if encryption else None
+            defaults = [rule.get("ApplyServerSideEncryptionByDefault") for rule in (config.get("Rules", []) if config else [])]
+            algorithms = [default.get("SSEAlgorithm", "") if default else "" for default in defaults]
             if not any(a.startswith("aws:kms") for a in algorithms):
                 found = ", ".join(a for a in algorithms if a) or "none"
                 problems.append(f"state bucket {bucket} is not encrypted with SSE-KMS (found: {found})")
@@ -173,7 +247,7 @@ class AwsSession:
                 lambda: s3.get_public_access_block(Bucket=bucket),
                 missing=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
             )
-            settings = (block or {}).get("PublicAccessBlockConfiguration") or {}
+            settings = (block.get("PublicAccessBlockConfiguration") if block else None) or {}
             wanted = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
             open_ = [name for name in wanted if not settings.get(name)]
             if open_:
@@ -208,12 +282,14 @@ class AwsSession:
             lambda: self.client("s3").get_bucket_encryption(Bucket=bucket),
             missing=frozenset({"ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"}),
         )
-        for rule in ((encryption or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules", []):
-            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        config = encryption.get("ServerSideEncryptionConfiguration") if encryption else None
+        for rule in config.get("Rules", []) if config else []:
+            default = rule.get("ApplyServerSideEncryptionByDefault")
+            if not default:
+                continue
             named = default.get("KMSMasterKeyID")
             if default.get("SSEAlgorithm", "").startswith("aws:kms") and named:
                 described = self._call(f"describe KMS key {named}", lambda: self.client("kms").describe_key(KeyId=named))
-                assert described is not None
                 return str(described["KeyMetadata"]["Arn"])
         return None
 
@@ -262,10 +338,10 @@ class AwsSession:
             missing=frozenset({"ResourceNotFoundException"}),
         )
         groups = []
-        for name in (listed or {}).get("nodegroups") or []:
+        for name in (listed.get("nodegroups") if listed else None) or []:
             found = self._call(
                 f"describe node group {name} of {cluster}",
-                lambda name=name: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
+                lambda: eks.describe_nodegroup(clusterName=cluster, nodegroupName=name),
                 missing=frozenset({"ResourceNotFoundException"}),
             )
             if found is None:
@@ -331,8 +407,8 @@ class AwsSession:
         ecr = self.client("ecr")
         found: set[str] = set()
 
-        def page() -> list[dict[str, Any]]:
-            details: list[dict[str, Any]] = []
+        def page() -> list[ImageDetailTypeDef]:
+            details: list[ImageDetailTypeDef] = []
             for chunk in ecr.get_paginator("describe_images").paginate(repositoryName=repository, filter={"tagStatus": "TAGGED"}):
                 details.extend(chunk.get("imageDetails", []))
             return details
@@ -356,10 +432,10 @@ class AwsSession:
         for name in names:
             found = self._call(
                 f"describe ECR repository {name}",
-                lambda n=name: ecr.describe_repositories(repositoryNames=[n]),
+                lambda: ecr.describe_repositories(repositoryNames=[name]),
                 missing=frozenset({"RepositoryNotFoundException"}),
             )
-            repos = (found or {}).get("repositories") or []
+            repos = (found.get("repositories") if found else None) or []
             result[name] = repos[0]["repositoryUri"] if repos else None
         return result
 
@@ -375,13 +451,23 @@ class AwsSession:
         """
         elbv2 = self.client("elbv2")
 
-        def listed(operation: str, key: str, name_key: str, arn_key: str) -> list[dict[str, str]]:
+        def load_balancers() -> list[dict[str, str]]:
             items: list[dict[str, str]] = []
-            for chunk in elbv2.get_paginator(operation).paginate():
-                items += [{"name": i.get(name_key, ""), "arn": i[arn_key]} for i in chunk.get(key, [])]
+            for chunk in elbv2.get_paginator("describe_load_balancers").paginate():
+                items += [
+                    {"name": i.get("LoadBalancerName", ""), "arn": i["LoadBalancerArn"]} for i in chunk.get("LoadBalancers", [])
+                ]
             return items
 
-        def descriptions(arns: list[str]) -> list[dict[str, Any]]:
+        def target_groups() -> list[dict[str, str]]:
+            items: list[dict[str, str]] = []
+            for chunk in elbv2.get_paginator("describe_target_groups").paginate():
+                items += [
+                    {"name": i.get("TargetGroupName", ""), "arn": i["TargetGroupArn"]} for i in chunk.get("TargetGroups", [])
+                ]
+            return items
+
+        def descriptions(arns: list[str]) -> list[TagDescriptionTypeDef]:
             """Their tags; one deleted meanwhile fails the whole call, so then ask one by one."""
             try:
                 return list(elbv2.describe_tags(ResourceArns=arns).get("TagDescriptions", []))
@@ -403,13 +489,9 @@ class AwsSession:
             return wanted
 
         def find() -> dict[str, list[dict[str, str]]]:
-            balancers = listed("describe_load_balancers", "LoadBalancers", "LoadBalancerName", "LoadBalancerArn")
-            groups = listed("describe_target_groups", "TargetGroups", "TargetGroupName", "TargetGroupArn")
-            return {"load_balancers": matching(balancers), "target_groups": matching(groups)}
+            return {"load_balancers": matching(load_balancers()), "target_groups": matching(target_groups())}
 
-        found = self._call(f"list ELBv2 load balancers and target groups tagged {tag_key}={tag_value}", find)
-        assert found is not None
-        return found
+        return self._call(f"list ELBv2 load balancers and target groups tagged {tag_key}={tag_value}", find)
 
     # -- Secrets Manager (phase 8) -------------------------------------------------------------
 
@@ -482,12 +564,12 @@ class AwsSession:
                 lambda: route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=wanted, MaxItems="10"),
                 missing=frozenset({"NoSuchHostedZone"}),
             )
-            for record in (found or {}).get("ResourceRecordSets", []):
+            for record in found.get("ResourceRecordSets", []) if found else []:
                 if record.get("Name") == wanted and record.get("Type") not in ("NS", "SOA"):
                     left.append(f"{name.rstrip('.')} {record.get('Type')}")
         return left
 
-    def alias_target(self, zone_id: str, name: str, record_type: str = "A") -> dict[str, Any] | None:
+    def alias_target(self, zone_id: str, name: str, record_type: RRTypeType = "A") -> dict[str, Any] | None:
         """The alias target (DNS name, zone) of record ``name`` in zone ``zone_id``, or None."""
         wanted = name.rstrip(".") + "."
         found = self._call(
@@ -497,7 +579,7 @@ class AwsSession:
             ),
             missing=frozenset({"NoSuchHostedZone"}),
         )
-        for record in (found or {}).get("ResourceRecordSets", []):
+        for record in found.get("ResourceRecordSets", []) if found else []:
             if record.get("Name") == wanted and record.get("Type") == record_type and record.get("AliasTarget"):
                 target = record["AliasTarget"]
                 return {
@@ -518,11 +600,12 @@ class AwsSession:
             return None
         d = found["Distribution"]
         config = d.get("DistributionConfig") or {}
+        aliases = config.get("Aliases")
         return {
             "id": d.get("Id", distribution_id),
             "status": d.get("Status", ""),
             "domain_name": d.get("DomainName", ""),
-            "aliases": list((config.get("Aliases") or {}).get("Items") or []),
+            "aliases": list((aliases.get("Items") if aliases else None) or []),
             "web_acl_id": config.get("WebACLId", ""),
             "enabled": bool(config.get("Enabled")),
             "certificate_arn": (config.get("ViewerCertificate") or {}).get("ACMCertificateArn", ""),
@@ -614,11 +697,11 @@ def _arn_region(arn: str) -> str:
     return parts[3] if len(parts) > 3 and arn.startswith("arn:") else ""
 
 
-def _parse_web_acl_arn(arn: str) -> tuple[str, str, str, str]:
+def _parse_web_acl_arn(arn: str) -> tuple[str, ScopeType, str, str]:
     """(region, scope, name, id) of arn:aws:wafv2:<region>:<acct>:<global|regional>/webacl/<name>/<id>."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[2] != "wafv2":
         raise PermanentError(f"{arn!r} is not a WAFv2 web ACL ARN", hint="check the waf_web_acl_arn output of global/us-east-1")
     kind, _, name, acl_id = (parts[5].split("/") + ["", "", "", ""])[:4]
-    scope = "CLOUDFRONT" if kind == "global" else "REGIONAL"
+    scope: ScopeType = "CLOUDFRONT" if kind == "global" else "REGIONAL"
     return parts[3], scope, name, acl_id

@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from runbook.errors import PermanentError, TransientError
 from steps.adapters.process import Completed, ProcessRunner
+
+_T = TypeVar("_T")
 
 INSTALL_HINT = "install helm 3.x or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, or set KYEOL_HELM to its path"
 READ_TIMEOUT_S = 120.0
@@ -262,7 +264,7 @@ class Helm:
 
         return self._again_in_place(read, f"read the values of helm release {namespace}/{name}", ctx)
 
-    def _again_in_place(self, read: Any, what: str, ctx: Any) -> Any:
+    def _again_in_place(self, read: Callable[[], _T], what: str, ctx: Any) -> _T:
         """A read that failed transiently is run again here (its own backoff, a 2-minute
         budget, bounded by the step's deadline), not by throwing the step attempt away."""
         from runbook.clock import Clock
@@ -362,7 +364,7 @@ class Helm:
         Like the Terraform lock's holder check: only this machine can be looked at. A helm
         whose run was killed with it is gone from this list; one that outlived its kyeol is in it.
         """
-        found = []
+        found: list[int] = []
         if not proc.is_dir():
             return found
         for entry in proc.iterdir():

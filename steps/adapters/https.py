@@ -19,11 +19,17 @@ import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
 from runbook.errors import ConfigError, RunbookError, TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront.type_defs import DistributionSummaryTypeDef
+    from mypy_boto3_route53.literals import RRTypeType
+
+    from steps.adapters.aws import AwsSession
 
 LINKS = ("DNS", "TLS", "edge", "HTTP", "HSTS")
 # What each link needs to have passed before it can say anything.
@@ -33,7 +39,8 @@ MIN_HSTS_SECONDS = 365 * 24 * 3600
 TLS_VERSIONS_OK = ("TLSv1.2", "TLSv1.3")
 GRAPHQL_SMOKE = {"query": "{ shop { name } }"}
 
-Resolver = Callable[..., list]
+# socket.getaddrinfo's shape: (family, type, proto, canonname, sockaddr) tuples.
+Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -128,20 +135,20 @@ class Chain:
     def __init__(
         self,
         *,
-        aws: Any,
+        aws: AwsSession,
         domain: str,
         settings: VerifySettings,
         resolver: Resolver = socket.getaddrinfo,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._aws = aws  # steps.adapters.aws.AwsSession: look-ups plus .client(service, region)
+        self._aws = aws  # look-ups plus .client(service, region)
         self.domain = domain
         self.settings = settings
         self._resolver = resolver
         # Certificate lifetimes are judged on the wall clock OpenSSL validates against.
         self._now = now
         self._zone: dict[str, Any] | None = None
-        self._distributions: list[dict[str, Any]] | None = None
+        self._distributions: list[DistributionSummaryTypeDef] | None = None
         self._responses: dict[tuple[str, str], httpx.Response] = {}
 
     # -- the chain -------------------------------------------------------------------------
@@ -188,7 +195,7 @@ class Chain:
             if zone is None:
                 return fail(f"Route53 has no public hosted zone {self.domain}")
             dist = self.distribution_for(host)
-            wanted_types = ("A", "AAAA") if dist is not None and dist.get("IsIPV6Enabled") else ("A",)
+            wanted_types: tuple[RRTypeType, ...] = ("A", "AAAA") if dist is not None and dist.get("IsIPV6Enabled") else ("A",)
             aliases = {t: self._aws.alias_target(zone["id"], host, t) for t in wanted_types}
             origin_types = self._record_types(zone["id"], site.origin_host)
         except Exception as exc:  # noqa: BLE001 - any AWS failure is this link's answer
@@ -229,11 +236,13 @@ class Chain:
                 return fail(f"{host} resolves to no address", pending=True)
             endpoint = Endpoint(host, str(infos[0][4][0]), 443, "dns")
         auth_note = authoritative[1] if authoritative is not None else "authoritative answer not offered by this endpoint"
+        a_alias = aliases["A"]
+        assert a_alias is not None  # the loop over the aliases returned on a missing one
         return (
             LinkResult(
                 "DNS",
                 True,
-                f"alias {'/'.join(wanted_types)} → {aliases['A']['dns_name']}; origin {site.origin_host} present; "
+                f"alias {'/'.join(wanted_types)} → {a_alias['dns_name']}; origin {site.origin_host} present; "
                 f"{auth_note}; connects to {endpoint.address}:{endpoint.port} ({endpoint.source})",
                 host,
             ),
@@ -267,11 +276,11 @@ class Chain:
             return True, f"authoritative NOERROR ({len(data)} address(es))"
         return False, f"authoritative {code or 'no answer'}"
 
-    def distribution_for(self, host: str) -> dict[str, Any] | None:
+    def distribution_for(self, host: str) -> DistributionSummaryTypeDef | None:
         """The CloudFront distribution whose aliases include ``host`` (list summaries, cached)."""
         if self._distributions is None:
             cf = self._aws.client("cloudfront", "us-east-1")
-            found: list[dict[str, Any]] = []
+            found: list[DistributionSummaryTypeDef] = []
             marker = ""
             while True:
                 page = cf.list_distributions(**({"Marker": marker} if marker else {})).get("DistributionList", {})
@@ -318,7 +327,9 @@ class Chain:
             )
         if version not in TLS_VERSIONS_OK:
             return LinkResult("TLS", False, f"{host} negotiated {version}; TLS 1.2 or newer is required", host)
-        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+        # getpeercert() types every field as str-or-tuple; "notAfter" is the date string
+        # ("Jun 26 21:41:46 2031 GMT") that cert_time_to_seconds parses (ssl module docs).
+        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(cast(str, cert["notAfter"])), UTC)
         days = (expires - self._now()).total_seconds() / 86400
         issuer = _name(cert.get("issuer", ()))
         if days < self.settings.min_cert_days:

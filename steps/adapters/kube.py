@@ -24,13 +24,18 @@ import shutil
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from runbook.clock import Clock
 from runbook.errors import PermanentError, RunbookError, TransientError
 from runbook.redact import Redactor
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from steps.adapters.tempdirs import private_dir
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
+
+    from steps.adapters.aws import AwsSession
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 - the EKS token format's fixed prefix, not a secret
 K8S_AWS_ID_HEADER = "x-k8s-aws-id"
@@ -56,7 +61,7 @@ class KubeConflict(PermanentError):
     """409: the object exists already, or a server-side apply touched fields another manager owns."""
 
 
-def presign_eks_token(sts: Any, cluster_name: str) -> str:
+def presign_eks_token(sts: STSClient, cluster_name: str) -> str:
     """A bearer token for EKS: a presigned ``sts:GetCallerIdentity`` URL naming the cluster.
 
     The header is passed as a client parameter and moved into the request before signing,
@@ -127,7 +132,7 @@ def workload_readiness(obj: Mapping[str, Any] | None, kind: str, name: str) -> t
     return False, f"{kind} {name}: {ready}/{wanted} ready, {updated} updated{why}"
 
 
-def carries(live: Any, wanted: Any) -> bool:
+def carries(live: object, wanted: object) -> bool:
     """Does the live object carry every field of ``wanted`` with the same value?
 
     Server-set fields (status, metadata.uid, defaults) are ignored by construction; lists
@@ -191,7 +196,7 @@ class _ResourceIndex:
         entry = known.get(kind)
         if entry is None:
             raise _KindNotServed(api_version, kind)
-        return Resource(
+        return Resource(  # type: ignore[no-untyped-call]  # kubernetes.dynamic.Resource has no annotations
             prefix="apis" if group else "api",
             group=group,
             api_version=version,
@@ -256,7 +261,7 @@ class KubeClient:
     @classmethod
     def for_eks(
         cls,
-        aws: Any,
+        aws: AwsSession,
         *,
         cluster_name: str,
         endpoint: str,
@@ -328,7 +333,7 @@ class KubeClient:
                 _request_timeout=REQUEST_TIMEOUT,
             )
 
-        return self._call(what, call)
+        return self._object(what, call)
 
     def merge_patch(
         self,
@@ -364,7 +369,7 @@ class KubeClient:
                 _request_timeout=REQUEST_TIMEOUT,
             )
 
-        return self._call(what, call, once=not retry)
+        return self._object(what, call, once=not retry)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
@@ -381,7 +386,7 @@ class KubeClient:
             )
 
         try:
-            return self._call(what, call)
+            return self._object(what, call)
         except KubeNotFound:
             return None
 
@@ -458,7 +463,7 @@ class KubeClient:
 
     def server_version(self) -> dict[str, Any]:
         """``GET /version``: proves the endpoint answers and accepts our token."""
-        return self._call(
+        return self._object(
             f"read /version of {self.name}",
             lambda: self._dyn().request("get", "/version", serializer=_raw, _request_timeout=REQUEST_TIMEOUT),
         )
@@ -498,8 +503,12 @@ class KubeClient:
                 cfg.retries = False  # retries are ours: classified, logged, on the run's clock
                 cfg.api_key = {"authorization": ""}
                 cfg.api_key_prefix = {"authorization": "Bearer"}
-                cfg.refresh_api_key_hook = self._refresh_api_key
-                self._dynamic = DynamicClient(k8s.ApiClient(cfg), discoverer=_ResourceIndex)
+                # Configuration.__init__ sets the hook to a bare None, so mypy infers the attribute's type
+                # as None; get_api_key_with_prefix calls it with the Configuration (what this method takes).
+                cfg.refresh_api_key_hook = self._refresh_api_key  # type: ignore[assignment]  # attribute inferred as None upstream
+                self._dynamic = DynamicClient(  # type: ignore[no-untyped-call]  # kubernetes.dynamic has no annotations
+                    k8s.ApiClient(cfg), discoverer=_ResourceIndex
+                )
             return self._dynamic
 
     def _refresh_api_key(self, cfg: Any) -> None:
@@ -516,6 +525,12 @@ class KubeClient:
             from steps.adapters.process import ReadOnlyRefused
 
             raise ReadOnlyRefused(what)
+
+    def _object(self, what: str, fn: Callable[[], Any], *, once: bool = False) -> dict[str, Any]:
+        """:meth:`_call` for a request whose answer is one JSON object: with the ``_raw`` serializer the
+        dynamic client returns the decoded body, and the API server answers a get, apply or patch of
+        an object, and ``GET /version``, with a JSON object."""
+        return cast("dict[str, Any]", self._call(what, fn, once=once))
 
     def _call(self, what: str, fn: Callable[[], Any], *, once: bool = False) -> Any:
         if once:
@@ -713,8 +728,10 @@ class ApplicationState:
             failed_hook = entry.get("hookPhase") in ("Failed", "Error")
             if failed_sync or failed_hook:
                 what = f"{entry.get('hookType')} hook " if entry.get("hookType") else ""
-                state = entry.get("hookPhase") if failed_hook else entry.get("status")
-                found.append(f"{what}{_resource_ref(entry)} {state}" + (f": {entry['message']}" if entry.get("message") else ""))
+                outcome = entry.get("hookPhase") if failed_hook else entry.get("status")
+                found.append(
+                    f"{what}{_resource_ref(entry)} {outcome}" + (f": {entry['message']}" if entry.get("message") else "")
+                )
         return found
 
     def describe(self) -> str:

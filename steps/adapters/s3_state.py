@@ -22,12 +22,16 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.errors import LockHeld, StateError, Unavailable
 from runbook.identity import tool_command
 from runbook.lock import LockHolder, dead_reason, unlock_hint
 from runbook.state import new_document, parse_document, serialize_document, utc_now
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 DEFAULT_LEASE_S = 600.0
 
@@ -70,7 +74,7 @@ class S3StateStore:
         heartbeat_s: float | None = None,
         tool: str | None = None,
         log: Any = None,
-        client: Any = None,
+        client: S3Client | None = None,
     ) -> None:
         if lease_s <= 0:
             raise ValueError("lease_s must be positive")
@@ -92,7 +96,6 @@ class S3StateStore:
         self._refused: StateError | None = None
         self._versioned: bool | None = None
         self._held: LockHolder | None = None
-        self._lock_etag: str | None = None
         self._lock_lost: str | None = None
         self._lock_mutex = threading.Lock()
         self._stop_beat: threading.Event | None = None
@@ -147,8 +150,14 @@ class S3StateStore:
                     CopySource={"Bucket": self.bucket, "Key": self.key},
                     CopySourceIfMatch=self._etag,
                 )
-            condition = {"IfMatch": self._etag} if self._etag is not None else {"IfNoneMatch": "*"}
-            response = s3.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", **condition)
+            if self._etag is not None:
+                response = s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", IfMatch=self._etag
+                )
+            else:
+                response = s3.put_object(
+                    Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", IfNoneMatch="*"
+                )
         except Exception as exc:
             if _code(exc) in _CONFLICT | _NOT_FOUND:
                 raise StateError(
@@ -307,16 +316,16 @@ class S3StateStore:
         self._stop_heartbeat()
         with self._lock_mutex:
             self._held = holder
-            self._lock_etag = etag
             self._lock_lost = None
         if self.heartbeat_s > 0:
             stop = threading.Event()
-            thread = threading.Thread(target=self._heartbeat, args=(holder, stop), name="state-lock-heartbeat", daemon=True)
+            thread = threading.Thread(target=self._heartbeat, args=(holder, etag, stop), name="state-lock-heartbeat", daemon=True)
             self._stop_beat, self._beat_thread = stop, thread
             thread.start()
 
-    def _heartbeat(self, holder: LockHolder, stop: threading.Event) -> None:
-        """Renew the lease until released; notice (and say) if someone else took the lock."""
+    def _heartbeat(self, holder: LockHolder, etag: str, stop: threading.Event) -> None:
+        """Renew the lease of the lock held with ``etag`` until released; notice (and say) if
+        someone else took the lock."""
         while not stop.wait(self.heartbeat_s):
             with self._lock_mutex:
                 if stop.is_set():
@@ -327,7 +336,7 @@ class S3StateStore:
                         Key=self.lock_key,
                         Body=self._lock_body(holder),
                         ContentType="application/json",
-                        IfMatch=self._lock_etag,
+                        IfMatch=etag,
                     )
                 except Exception as exc:  # noqa: BLE001 - a heartbeat reports, it never raises
                     if _code(exc) in _CONFLICT | _NOT_FOUND:
@@ -336,7 +345,7 @@ class S3StateStore:
                         return
                     self._warn("could not renew the state lock lease; will retry", error=str(exc))
                     continue
-                self._lock_etag = response["ETag"]
+                etag = response["ETag"]
 
     def _stop_heartbeat(self) -> None:
         stop, thread = self._stop_beat, self._beat_thread
@@ -367,7 +376,7 @@ class S3StateStore:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _client(self) -> Any:
+    def _client(self) -> S3Client:
         if self._s3 is None:
             import boto3
             from botocore.config import Config
@@ -417,7 +426,7 @@ class S3StateStore:
         return self._log
 
 
-def _server_time(response: dict[str, Any]) -> datetime:
+def _server_time(response: GetObjectOutputTypeDef) -> datetime:
     """S3's clock from the response's Date header (ours if the header is missing)."""
     date = (response.get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
     if date:

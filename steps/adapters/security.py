@@ -16,9 +16,15 @@ credentials is ``Unavailable`` and AccessDenied a ``PermanentError`` naming the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steps.adapters.aws import AwsSession
+
+if TYPE_CHECKING:
+    from mypy_boto3_accessanalyzer.type_defs import AnalyzerSummaryTypeDef
+    from mypy_boto3_cloudtrail.type_defs import TrailTypeDef
+    from mypy_boto3_config.type_defs import ConfigurationRecorderOutputTypeDef, ConfigurationRecorderStatusTypeDef
+    from mypy_boto3_s3control import S3ControlClient
 
 CONTROLS = ("cloudtrail", "guardduty", "config", "s3-account-pab", "ebs-encryption")
 _PAB = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -31,7 +37,7 @@ class ControlResult:
     detail: str
 
 
-def _trails(aws: AwsSession) -> list[dict[str, Any]]:
+def _trails(aws: AwsSession) -> list[TrailTypeDef]:
     found = aws._call(
         "list CloudTrail trails (cloudtrail:DescribeTrails)",
         lambda: aws.client("cloudtrail").describe_trails(includeShadowTrails=True),
@@ -77,7 +83,7 @@ def check_guardduty(aws: AwsSession) -> ControlResult:
     return ControlResult("guardduty", True, f"detector {enabled[0]['id']} ENABLED in {aws.region}")
 
 
-def _recorders(aws: AwsSession) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def _recorders(aws: AwsSession) -> tuple[list[ConfigurationRecorderOutputTypeDef], dict[str, ConfigurationRecorderStatusTypeDef]]:
     cfg = aws.client("config")
     recorders = (aws._call("list AWS Config recorders", cfg.describe_configuration_recorders) or {}).get(
         "ConfigurationRecorders", []
@@ -104,14 +110,14 @@ def check_config(aws: AwsSession) -> ControlResult:
     return ControlResult("config", True, f"recorder {recorders[0]['name']} recording all supported resources")
 
 
-def s3control(aws: AwsSession) -> Any:
+def s3control(aws: AwsSession) -> S3ControlClient:
     """The S3 Control client. Its endpoint rules put the account id before the host
     (``<account>.s3-control.<region>.amazonaws.com``; botocore
     data/s3control/2018-08-20/endpoint-rule-set-1.json), also before an endpoint set by
     ``AWS_ENDPOINT_URL``, where no such name exists (moto's server on loopback): there the
     request goes to the endpoint itself; moto reads the account from the x-amz-account-id header."""
     client = aws.client("s3control")
-    if aws.endpoint_url and not getattr(client, "_kyeol_direct", False):
+    if aws.endpoint_url:
         from urllib.parse import urlsplit
 
         endpoint = urlsplit(aws.endpoint_url).netloc
@@ -121,8 +127,8 @@ def s3control(aws: AwsSession) -> Any:
             if parts.netloc.endswith("." + endpoint):
                 request.url = parts._replace(netloc=endpoint).geturl()
 
-        client.meta.events.register("before-send.s3-control", direct)
-        client._kyeol_direct = True
+        # The client is cached per session; the unique id registers the hook once per client.
+        client.meta.events.register("before-send.s3-control", direct, unique_id="kyeol-s3control-direct")
     return client
 
 
@@ -132,7 +138,7 @@ def check_account_pab(aws: AwsSession, account_id: str) -> ControlResult:
         lambda: s3control(aws).get_public_access_block(AccountId=account_id),
         missing=frozenset({"NoSuchPublicAccessBlockConfiguration"}),
     )
-    settings = (found or {}).get("PublicAccessBlockConfiguration") or {}
+    settings = (found.get("PublicAccessBlockConfiguration") if found else None) or {}
     off = [name for name in _PAB if not settings.get(name)]
     if off:
         return ControlResult("s3-account-pab", False, f"account S3 Block Public Access off: {', '.join(off)}")
@@ -178,7 +184,7 @@ def security_table(results: list[ControlResult]) -> str:
 # -- what exists already (the account step does not duplicate it) ---------------------------
 
 
-def _analyzers(aws: AwsSession) -> list[dict[str, Any]]:
+def _analyzers(aws: AwsSession) -> list[AnalyzerSummaryTypeDef]:
     found = aws._call("list IAM Access Analyzers", lambda: aws.client("accessanalyzer").list_analyzers(type="ACCOUNT"))
     return list((found or {}).get("analyzers", []))
 

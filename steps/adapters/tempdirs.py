@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 _NAME = re.compile(r"^kyeol-(?P<kind>[a-z]+)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 
@@ -23,7 +24,7 @@ def private_dir(kind: str) -> str:
     return tempfile.mkdtemp(prefix=f"kyeol-{kind}-{os.getpid()}-")
 
 
-def sweep_dead(base: str | os.PathLike[str] | None = None, *, log: object = None) -> list[str]:
+def sweep_dead(base: str | os.PathLike[str] | None = None, *, log: Any = None) -> list[str]:
     """Remove the private folders of kyeol processes that are gone; returns what was removed."""
     folder = Path(base or tempfile.gettempdir())
     removed: list[str] = []
@@ -47,7 +48,7 @@ def sweep_dead(base: str | os.PathLike[str] | None = None, *, log: object = None
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(str(entry))
     if removed and log is not None:
-        log.info("removed temporary folders of killed runs", folders=removed)  # type: ignore[attr-defined]
+        log.info("removed temporary folders of killed runs", folders=removed)
     return removed
 
 

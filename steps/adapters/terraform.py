@@ -18,7 +18,7 @@ import re
 import shutil
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,7 +176,7 @@ class TerraformPlan:
             self.path = None
 
 
-class Outputs(dict):
+class Outputs(dict[str, Any]):
     """Non-sensitive output values of a root; ``sensitive`` names the outputs left out."""
 
     def __init__(self, values: Mapping[str, Any], sensitive: Sequence[str] = ()) -> None:
@@ -220,7 +220,8 @@ class Terraform:
         )
         text = done.stdout.strip()
         try:
-            raw = json.loads(text)["terraform_version"]
+            # `terraform version -json` documents "terraform_version" as a string ("1.9.8").
+            raw: str = json.loads(text)["terraform_version"]
         except (ValueError, KeyError, TypeError):
             match = re.search(r"Terraform v(\d+\.\d+\.\d+)", text)  # before 0.13: no -json
             if not match:
@@ -471,7 +472,16 @@ class Terraform:
             on_line=on_line,
         )
 
-    def _read(self, command: str, root: Path, ctx: Any, run: Any, *, ok: tuple[int, ...] = (0,), none: Any = None) -> Completed:
+    def _read(
+        self,
+        command: str,
+        root: Path,
+        ctx: Any,
+        run: Callable[[], Completed],
+        *,
+        ok: tuple[int, ...] = (0,),
+        none: Callable[[Completed], bool] | None = None,
+    ) -> Completed:
         """Run a read-only command, again in place while it fails transiently.
 
         ``ok``: the exit codes that are answers; ``none(done)``: a failure that is an answer

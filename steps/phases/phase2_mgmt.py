@@ -17,13 +17,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.errors import PermanentError
 from runbook.step import SHARED, StepContext
 from steps.phases.terraform_root import TerraformRootStep, cluster_outputs
 from steps.wiring.config import IMAGES, EnvConfig
 from steps.wiring.services import Services
+
+if TYPE_CHECKING:
+    from steps.adapters.aws import AwsSession
 
 # EKS control plane ~10 min (8-12, outliers 15); provider create timeout 30 min.
 EKS_WAIT_S = 30 * 60
@@ -197,7 +200,7 @@ class MgmtInfra(TerraformRootStep):
         return prove_cluster(self, ctx, outputs, self.config.mgmt)
 
 
-def node_groups_ready(aws: Any, cluster: str) -> tuple[bool, str]:
+def node_groups_ready(aws: AwsSession, cluster: str) -> tuple[bool, str]:
     """Are the cluster's managed node groups there and ACTIVE? A control plane without its
     nodes runs nothing: a kill between the cluster and its node group leaves the step due."""
     groups = aws.eks_node_groups(cluster)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,6 +23,9 @@ from runbook.waits import wait_for
 from steps.adapters.helm import ChartInstall, Release, user_values
 from steps.wiring.config import ARGOCD_NAMESPACE, EnvConfig
 from steps.wiring.services import Services
+
+if TYPE_CHECKING:
+    from steps.adapters.kube import KubeClient
 
 RELEASE = "argocd"
 CHART = "argo-cd"
@@ -118,7 +121,7 @@ class ArgoCdStep(Step):
 
     # -- reality --------------------------------------------------------------------------
 
-    def release_problems(self, ctx: StepContext, kube: Any, role_arn: str) -> tuple[list[str], Release | None]:
+    def release_problems(self, ctx: StepContext, kube: KubeClient, role_arn: str) -> tuple[list[str], Release | None]:
         """Why the live release is not the wanted one ([] when it is)."""
         helm = self.services.helm
         release = helm.release(RELEASE, ARGOCD_NAMESPACE, kube, ctx=ctx)
@@ -137,7 +140,7 @@ class ArgoCdStep(Step):
         return problems, release
 
     @staticmethod
-    def workload_problems(kube: Any) -> list[str]:
+    def workload_problems(kube: KubeClient) -> list[str]:
         problems = []
         for kind, name in WORKLOADS:
             ready, detail = kube.workload_ready(kind, ARGOCD_NAMESPACE, name)
@@ -233,7 +236,7 @@ class ArgoCdStep(Step):
             )
         return self._outputs(release)
 
-    def settle_pending(self, ctx: StepContext, kube: Any, release: Release) -> None:
+    def settle_pending(self, ctx: StepContext, kube: KubeClient, release: Release) -> None:
         """A release pending-install/-upgrade/-rollback: wait for the helm at work, or clear
         up after one that is gone.
 
@@ -268,7 +271,7 @@ class ArgoCdStep(Step):
             f"to the last deployed revision (`helm rollback {RELEASE} <revision> -n {ARGOCD_NAMESPACE}`), then run kyeol again",
         )
 
-    def wait_settled(self, ctx: StepContext, kube: Any, *, pids: Sequence[int] = ()) -> str:
+    def wait_settled(self, ctx: StepContext, kube: KubeClient, *, pids: Sequence[int] = ()) -> str:
         """Wait while the release is pending-install/-upgrade/-rollback (another helm at work)."""
         who = f" (helm pid {', '.join(map(str, pids))} on this machine)" if pids else " (by a helm elsewhere)"
         what = f"the helm operation in progress on {ARGOCD_NAMESPACE}/{RELEASE} to finish{who}"
@@ -293,7 +296,7 @@ class ArgoCdStep(Step):
             "then run kyeol again",
         )
 
-    def wait_ready(self, ctx: StepContext, kube: Any) -> str:
+    def wait_ready(self, ctx: StepContext, kube: KubeClient) -> str:
         what = "Argo CD server, repo server and application controller to be ready"
         ctx.waiting_for(what)
 

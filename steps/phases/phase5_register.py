@@ -19,12 +19,15 @@ import json
 import re
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.errors import PermanentError, Unavailable
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
 from steps.wiring.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
 from steps.wiring.services import Services
+
+if TYPE_CHECKING:
+    from steps.adapters.kube import KubeClient
 
 _ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
 # Terraform outputs the Secret is made of (an env root's outputs, docs/architecture.md §4).
@@ -207,7 +210,7 @@ class RegisterStep(Step):
             )
         return infra
 
-    def _mgmt(self, ctx: StepContext) -> Any:
+    def _mgmt(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of("mgmt.infra"))
 
     def _live(self, ctx: StepContext) -> dict[str, Any] | None:

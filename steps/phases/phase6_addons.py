@@ -25,7 +25,7 @@ import yaml
 from runbook.errors import PermanentError, Unavailable
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
-from steps.adapters.kube import ARGOCD_API, ApplicationState, carries
+from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeClient, carries
 from steps.wiring.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
 from steps.wiring.services import Services
 
@@ -103,16 +103,16 @@ class AddonsStep(Step):
             )
         return sorted(objects, key=lambda o: _KIND_ORDER.get(o["kind"], 9))
 
-    def _mgmt(self, ctx: StepContext) -> Any:
+    def _mgmt(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of("mgmt.infra"))
 
-    def _env_cluster(self, ctx: StepContext) -> Any:
+    def _env_cluster(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of(f"{self.env.name}.infra"))
 
     # -- reality --------------------------------------------------------------------------
 
     @staticmethod
-    def object_drift(kube: Any, obj: Mapping[str, Any]) -> str | None:
+    def object_drift(kube: KubeClient, obj: Mapping[str, Any]) -> str | None:
         """None when the live object carries every rendered field; else what is off."""
         meta = obj["metadata"]
         live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
@@ -122,7 +122,7 @@ class AddonsStep(Step):
         wanted = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}
         return None if carries(live, wanted) else f"{ref} differs from the rendered one"
 
-    def children(self, kube: Any) -> tuple[bool, str]:
+    def children(self, kube: KubeClient) -> tuple[bool, str]:
         """Are all of this env's add-on Applications settled? (ready, which are not and why)."""
         found = kube.list(ARGOCD_API, "Application", ARGOCD_NAMESPACE, f"kyeol.io/env={self.env.name}")
         # The env label also marks the env's other Applications (saleor-<env>, phase 8): only
@@ -208,7 +208,7 @@ class AddonsStep(Step):
         webhook = self.wait_webhook(ctx)
         return {"addons": child_names(self.env), "children": children, "lbc_webhook": webhook}
 
-    def wait_children(self, ctx: StepContext, kube: Any) -> str:
+    def wait_children(self, ctx: StepContext, kube: KubeClient) -> str:
         what = f"add-on Applications of {self.env.name} ({', '.join(child_names(self.env))}) to be Synced and Healthy"
         ctx.waiting_for(what)
         return wait_for(

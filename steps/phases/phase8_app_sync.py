@@ -40,7 +40,7 @@ from runbook.errors import PermanentError, Unavailable
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
 from runbook.waits import wait_for
-from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeConflict, carries
+from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeClient, KubeConflict, carries
 from steps.wiring.config import ARGOCD_NAMESPACE, SALEOR_NAMESPACE, EnvConfig
 from steps.wiring.services import Services
 
@@ -150,7 +150,8 @@ def rewrite_condition(raw: str, origin: OriginHeader, where: str) -> str | None:
         if not isinstance(config, dict) or str(config.get("httpHeaderName", "")).lower() != origin.header.lower():
             continue
         found = True
-        values = config.get("values") if isinstance(config.get("values"), list) else []
+        listed = config.get("values")
+        values = listed if isinstance(listed, list) else []
         wanted = list(dict.fromkeys(origin.value if v == PLACEHOLDER else v for v in values))
         config["values"] = wanted if origin.value in wanted else [origin.value]
     if PLACEHOLDER in json.dumps(updated):
@@ -183,7 +184,7 @@ def ingress_patch(ingress: Mapping[str, Any], origin: OriginHeader) -> IngressPa
 class OriginGuard:
     """The Ingresses of one env cluster that must carry the origin header, and setting it."""
 
-    def __init__(self, kube: Any, env: EnvConfig) -> None:
+    def __init__(self, kube: KubeClient, env: EnvConfig) -> None:
         self.kube = kube
         self.env = env
         self.cluster = env.cluster_name
@@ -366,7 +367,7 @@ class SyncStep(Step):
             hint="push it, or fix [project] git_revision in kyeol.toml",
         )
 
-    def _mgmt(self, ctx: StepContext) -> Any:
+    def _mgmt(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of("mgmt.infra"))
 
     def _origin(self, ctx: StepContext) -> OriginGuard:
@@ -404,11 +405,11 @@ class SyncStep(Step):
             )
         return OriginHeader(name, header, value)
 
-    def _state(self, kube: Any) -> ApplicationState | None:
+    def _state(self, kube: KubeClient) -> ApplicationState | None:
         live = kube.get(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE)
         return ApplicationState(live) if live is not None else None
 
-    def _spec_drift(self, kube: Any, wanted: Mapping[str, Any]) -> str | None:
+    def _spec_drift(self, kube: KubeClient, wanted: Mapping[str, Any]) -> str | None:
         live = kube.get(ARGOCD_API, "Application", self.app_name, ARGOCD_NAMESPACE)
         if live is None:
             return f"Application {self.app_name} does not exist"
@@ -553,7 +554,7 @@ class SyncStep(Step):
         self.wait_synced(ctx, kube, revision, origin, header)
         return self._outputs(revision)
 
-    def start_sync(self, ctx: StepContext, kube: Any, revision: str) -> None:
+    def start_sync(self, ctx: StepContext, kube: KubeClient, revision: str) -> None:
         """Ask Argo CD to sync to ``revision``: set ``.operation`` as the CLI's sync does — once.
 
         Argo CD runs one sync per ``.operation`` (argoproj/argo-cd v3.4
@@ -611,7 +612,7 @@ class SyncStep(Step):
         )
         ctx.log.info("sync started", application=self.app_name, revision=revision)
 
-    def wait_synced(self, ctx: StepContext, kube: Any, revision: str, origin: OriginGuard, header: OriginHeader) -> str:
+    def wait_synced(self, ctx: StepContext, kube: KubeClient, revision: str, origin: OriginGuard, header: OriginHeader) -> str:
         """Wait for the Application, and set the origin header on every poll that finds it missing."""
         what = f"{self.app_name} to be Synced and Healthy at {revision[:12]} with its migration done and the origin header set"
         ctx.waiting_for(what)

@@ -31,7 +31,7 @@ from typing import Any
 from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
 from runbook.waits import wait_for
-from steps.adapters.kube import ARGOCD_API
+from steps.adapters.kube import ARGOCD_API, KubeClient
 from steps.adapters.terraform import TerraformError
 from steps.phases.phase5_register import secret_name
 from steps.phases.phase6_addons import child_names
@@ -109,18 +109,18 @@ class DrainStep(Step):
 
     # -- reality --------------------------------------------------------------------------
 
-    def _mgmt(self, ctx: StepContext) -> Any:
+    def _mgmt(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of("mgmt.infra"))
 
-    def _saleor(self, kube: Any) -> dict[str, Any] | None:
+    def _saleor(self, kube: KubeClient) -> dict[str, Any] | None:
         return kube.get(ARGOCD_API, "Application", self.app, ARGOCD_NAMESPACE)
 
-    def _addon_apps(self, kube: Any) -> list[str]:
+    def _addon_apps(self, kube: KubeClient) -> list[str]:
         found = kube.list(ARGOCD_API, "Application", ARGOCD_NAMESPACE, f"kyeol.io/env={self.env.name}")
         present = {(a.get("metadata") or {}).get("name") for a in found}
         return [name for name in self.addons if name in present]
 
-    def _secret_addon_labels(self, kube: Any) -> list[str]:
+    def _secret_addon_labels(self, kube: KubeClient) -> list[str]:
         secret = kube.get("v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE)
         labels = ((secret or {}).get("metadata") or {}).get("labels") or {}
         return sorted(k for k in labels if k.startswith(ADDON_LABEL_PREFIX))
@@ -276,7 +276,7 @@ class DrainStep(Step):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _delete_saleor(self, ctx: StepContext, kube: Any) -> None:
+    def _delete_saleor(self, ctx: StepContext, kube: KubeClient) -> None:
         app = self._saleor(kube)
         if app is None:
             return
@@ -296,7 +296,7 @@ class DrainStep(Step):
         kube.delete(ARGOCD_API, "Application", self.app, ARGOCD_NAMESPACE)
         ctx.log.info("Application deleted", application=self.app, cluster=self.services.config.mgmt.cluster_name)
 
-    def _saleor_gone(self, kube: Any) -> tuple[bool, str]:
+    def _saleor_gone(self, kube: KubeClient) -> tuple[bool, str]:
         app = self._saleor(kube)
         elbv2 = describe_load_balancing(self._load_balancing())
         parts = []
@@ -311,7 +311,7 @@ class DrainStep(Step):
             f"Application {self.app}, every load balancer and origin record of {self.env.cluster_name} are gone"
         )
 
-    def _addons_gone(self, kube: Any) -> tuple[bool, str]:
+    def _addons_gone(self, kube: KubeClient) -> tuple[bool, str]:
         left = self._addon_apps(kube)
         if left:
             return False, "still there: " + ", ".join(left)
@@ -355,7 +355,7 @@ class DeregisterStep(Step):
     def inputs(self) -> Any:
         return {"secret": f"{ARGOCD_NAMESPACE}/{secret_name(self.env)}"}
 
-    def _mgmt(self, ctx: StepContext) -> Any:
+    def _mgmt(self, ctx: StepContext) -> KubeClient:
         return self.services.kube(ctx.outputs_of("mgmt.infra"))
 
     def _present(self, ctx: StepContext) -> bool:

@@ -30,7 +30,7 @@ from typing import Any
 from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
-from steps.adapters.terraform import StateLocked
+from steps.adapters.terraform import StateLocked, Terraform
 from steps.wiring.config import EnvConfig
 from steps.wiring.services import Services
 
@@ -122,7 +122,7 @@ class TerraformRootStep(Step):
         return self.config.paths.infra_repo / self.root
 
     @property
-    def terraform(self) -> Any:
+    def terraform(self) -> Terraform:
         """Terraform with the credentials of the account this root is in (MGMT's for shared
         roots, the env's profile for an env root)."""
         return self.services.terraform_for(self.config.owner(self.scope))

@@ -27,12 +27,15 @@ except ValueError:  # imported outside the main thread
 
 import enum
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runbook import cli as core
 from runbook.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from steps.wiring.kyeol import KyeolProject
 
 app = typer.Typer(
     name="kyeol",
@@ -448,7 +451,7 @@ def unlock(
     _exit(core.guarded(body))
 
 
-def _project() -> Any:
+def _project() -> KyeolProject:
     from steps.wiring.kyeol import KyeolProject
 
     return KyeolProject()

@@ -10,7 +10,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from runbook import __version__
 from runbook.cli import Invocation
@@ -28,6 +28,10 @@ from steps.wiring.project import (
     split_envs,
 )
 from steps.wiring.services import Services, redactor_for_kyeol
+
+if TYPE_CHECKING:
+    from runbook.state import FileStateStore
+    from steps.adapters.s3_state import S3StateStore
 
 # The programs the phases run, which phases run them, and how a user names another binary.
 # (runbook §5: Terraform for the infrastructure, helm for Argo CD, kubectl's kustomize for the
@@ -102,7 +106,7 @@ def _check_bucket(location: str, bucket: str) -> None:
         )
 
 
-def open_store(location: str, *, region: str | None = None, endpoint_url: str | None = None) -> Any:
+def open_store(location: str, *, region: str | None = None, endpoint_url: str | None = None) -> FileStateStore | S3StateStore:
     """The checkpoint store: a local file, or ``s3://bucket/key`` (the bootstrap bucket).
 
     The tool name is given, not looked up: finding it from the installed distributions costs
@@ -275,7 +279,8 @@ def _prompt(text: str) -> str:
     import typer
 
     try:
-        return typer.prompt(text)
+        # No type and no default: click's prompt returns the typed line as a str.
+        return cast(str, typer.prompt(text))
     except typer.Abort as exc:  # the prompt turns both KeyboardInterrupt and EOFError into Abort
         if isinstance(exc.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None
@@ -312,12 +317,13 @@ class KyeolProject:
             needs = None
         return render_markdown(report, titles={**PHASES, **DESTROY_PHASES}, needs=needs, kind_of=kind_of, tool=self.name)
 
-    def store_for(self, location: str) -> Any:
+    def store_for(self, location: str) -> FileStateStore | S3StateStore:
         return open_store(location)
 
     def last_run(self, location: str) -> dict[str, Any] | None:
         doc = self.store_for(location).load()
-        return doc.get("last_run")
+        # load() validates the document (runbook.state.validate_document): last_run is an object or null.
+        return cast("dict[str, Any] | None", doc.get("last_run"))
 
     def verify(self, env: str, *, output: str, config: str | None, log_format: str) -> int:
         """`kyeol verify`: the phase 9 chain on its own, as a table or JSON, for each env of
