@@ -196,7 +196,7 @@ class _ResourceIndex:
         entry = known.get(kind)
         if entry is None:
             raise _KindNotServed(api_version, kind)
-        return Resource(  # type: ignore[no-untyped-call]  # kubernetes.dynamic.Resource has no annotations
+        return Resource(
             prefix="apis" if group else "api",
             group=group,
             api_version=version,
@@ -506,9 +506,7 @@ class KubeClient:
                 # Configuration.__init__ sets the hook to a bare None, so mypy infers the attribute's type
                 # as None; get_api_key_with_prefix calls it with the Configuration (what this method takes).
                 cfg.refresh_api_key_hook = self._refresh_api_key  # type: ignore[assignment]  # attribute inferred as None upstream
-                self._dynamic = DynamicClient(  # type: ignore[no-untyped-call]  # kubernetes.dynamic has no annotations
-                    k8s.ApiClient(cfg), discoverer=_ResourceIndex
-                )
+                self._dynamic = DynamicClient(k8s.ApiClient(cfg), discoverer=_ResourceIndex)
             return self._dynamic
 
     def _refresh_api_key(self, cfg: Any) -> None:

@@ -441,12 +441,13 @@ def unlock(
 
         configure_logging("auto", Redactor())  # a stale lock taken over is logged as a warning
         store = _project().store_for(state)
-        confirm = None
-        if force and not yes:
-            if sys.stdin is None or not sys.stdin.isatty():
-                raise UsageError("unlock --force needs confirmation", hint="add --yes when not at a terminal")
-            confirm = lambda text: typer.confirm(text, default=False)  # noqa: E731
-        return core.unlock(store, force=force, confirm=confirm)
+        if force and not yes and (sys.stdin is None or not sys.stdin.isatty()):
+            raise UsageError("unlock --force needs confirmation", hint="add --yes when not at a terminal")
+
+        def ask(text: str) -> bool:
+            return typer.confirm(text, default=False)
+
+        return core.unlock(store, force=force, confirm=ask if force and not yes else None)
 
     _exit(core.guarded(body))
 
