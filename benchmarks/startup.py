@@ -21,6 +21,8 @@ from benchmarks.graph import ROOT, kyeol_dev_graph, minutes
 from benchmarks.standins import CountingStore, quiet_logging, run_engine, sleep_steps
 
 HEAVY = ("boto3", "botocore", "kubernetes", "urllib3", "s3transfer")
+# Type stubs are for the checker only (steps/adapters/aws.py imports them under TYPE_CHECKING).
+STUBS = ("mypy_boto3_", "botocore_stubs", "types_")
 TARGET_S = 0.3
 
 
@@ -50,7 +52,7 @@ def _env() -> dict[str, str]:
 
 
 def imported_modules(args: list[str]) -> tuple[list[str], list[tuple[str, float]]]:
-    """Top-level packages a command imported (from ``-X importtime``), and its slowest imports."""
+    """The cloud SDKs and type stubs a command imported (from ``-X importtime``), and its slowest imports."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "steps.wiring.cli", *args],
         cwd=ROOT,
@@ -71,7 +73,7 @@ def imported_modules(args: list[str]) -> tuple[list[str], list[tuple[str, float]
         if not line.split("|")[2].startswith("  "):  # imported by the program, not by another module
             cumulative.append((name, int(cum) / 1000))
     cumulative.sort(key=lambda item: -item[1])
-    return sorted(n for n in names if n in HEAVY), cumulative[:4]
+    return sorted(n for n in names if n in HEAVY or n.startswith(STUBS)), cumulative[:4]
 
 
 def measure(runs: int = 7) -> list[StartupResult]:

@@ -53,6 +53,9 @@ def test_a_bare_or_unexplained_suppression_is_found(tmp_path: Path) -> None:
     ]
 
 
+ONE_LINE_ENTRY = re.compile(r'^"[^"]+"\s*=\s*\[.*\]\s*$')
+
+
 def unexplained_ignores(text: str) -> list[str]:
     """Rule codes in the ruff `ignore` arrays (global and per-file) with no comment right above them.
 
@@ -65,8 +68,7 @@ def unexplained_ignores(text: str) -> list[str]:
         if re.match(r'^(ignore|"[^"]+")\s*=\s*\[\s*$', stripped):
             inside, previous = True, "["
             continue
-        one_line = re.compile(r'^"[^"]+"\s*=\s*\[.*\]\s*$')
-        if one_line.match(stripped) and not (previous.startswith("#") or one_line.match(previous)):
+        if ONE_LINE_ENTRY.match(stripped) and not (previous.startswith("#") or ONE_LINE_ENTRY.match(previous)):
             found.append(stripped)  # one-line per-file entries: their reason is the comment above them
         if inside and stripped == "]":
             inside = False

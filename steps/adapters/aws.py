@@ -451,22 +451,6 @@ class AwsSession:
         """
         elbv2 = self.client("elbv2")
 
-        def load_balancers() -> list[dict[str, str]]:
-            items: list[dict[str, str]] = []
-            for chunk in elbv2.get_paginator("describe_load_balancers").paginate():
-                items += [
-                    {"name": i.get("LoadBalancerName", ""), "arn": i["LoadBalancerArn"]} for i in chunk.get("LoadBalancers", [])
-                ]
-            return items
-
-        def target_groups() -> list[dict[str, str]]:
-            items: list[dict[str, str]] = []
-            for chunk in elbv2.get_paginator("describe_target_groups").paginate():
-                items += [
-                    {"name": i.get("TargetGroupName", ""), "arn": i["TargetGroupArn"]} for i in chunk.get("TargetGroups", [])
-                ]
-            return items
-
         def descriptions(arns: list[str]) -> list[TagDescriptionTypeDef]:
             """Their tags; one deleted meanwhile fails the whole call, so then ask one by one."""
             try:
@@ -489,7 +473,19 @@ class AwsSession:
             return wanted
 
         def find() -> dict[str, list[dict[str, str]]]:
-            return {"load_balancers": matching(load_balancers()), "target_groups": matching(target_groups())}
+            # Spelled out per operation (not one helper taking names as strings) so that boto3-stubs
+            # check the paginator's and the answer's names.
+            balancers = [
+                {"name": b.get("LoadBalancerName", ""), "arn": b["LoadBalancerArn"]}
+                for page in elbv2.get_paginator("describe_load_balancers").paginate()
+                for b in page.get("LoadBalancers", [])
+            ]
+            groups = [
+                {"name": g.get("TargetGroupName", ""), "arn": g["TargetGroupArn"]}
+                for page in elbv2.get_paginator("describe_target_groups").paginate()
+                for g in page.get("TargetGroups", [])
+            ]
+            return {"load_balancers": matching(balancers), "target_groups": matching(groups)}
 
         return self._call(f"list ELBv2 load balancers and target groups tagged {tag_key}={tag_value}", find)
 

@@ -31,7 +31,7 @@ from runbook.state import new_document, parse_document, serialize_document, utc_
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef, PutObjectRequestTypeDef
 
 DEFAULT_LEASE_S = 600.0
 
@@ -150,14 +150,17 @@ class S3StateStore:
                     CopySource={"Bucket": self.bucket, "Key": self.key},
                     CopySourceIfMatch=self._etag,
                 )
+            request: PutObjectRequestTypeDef = {
+                "Bucket": self.bucket,
+                "Key": self.key,
+                "Body": body,
+                "ContentType": "application/json",
+            }
             if self._etag is not None:
-                response = s3.put_object(
-                    Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", IfMatch=self._etag
-                )
+                request["IfMatch"] = self._etag  # only over the version this run read
             else:
-                response = s3.put_object(
-                    Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", IfNoneMatch="*"
-                )
+                request["IfNoneMatch"] = "*"  # only if nobody created it meanwhile
+            response = s3.put_object(**request)
         except Exception as exc:
             if _code(exc) in _CONFLICT | _NOT_FOUND:
                 raise StateError(
