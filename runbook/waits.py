@@ -55,7 +55,7 @@ def wait_for(
         polls += 1
         try:
             ready, detail = probe()
-        except Exception as exc:
+        except Exception as exc:  # classified below, re-raised unless transient
             reason = classifier.classify(exc)
             if reason is None:
                 raise

@@ -177,7 +177,7 @@ class AwsSession:
         """A boto3 session for this profile; an unknown profile is a credentials problem."""
         try:
             return boto3.session.Session(profile_name=self.profile)
-        except Exception as exc:
+        except Exception as exc:  # botocore's ProfileNotFound, translated
             if type(exc).__name__ != "ProfileNotFound":
                 raise
             raise Unavailable(
@@ -196,7 +196,7 @@ class AwsSession:
             return fn()
         except (Unavailable, PermanentError, TransientError):
             raise  # already the engine's (e.g. a profile that is not configured)
-        except Exception as exc:
+        except Exception as exc:  # translated below
             if _code(exc) in missing:
                 return None
             raise translate(exc, what) from exc
@@ -455,7 +455,7 @@ class AwsSession:
             """Their tags; one deleted meanwhile fails the whole call, so then ask one by one."""
             try:
                 return list(elbv2.describe_tags(ResourceArns=arns).get("TagDescriptions", []))
-            except Exception as exc:
+            except Exception as exc:  # translated by _call unless the resource is gone
                 if _code(exc) not in _GONE_ELBV2:
                     raise
                 return [] if len(arns) == 1 else [d for arn in arns for d in descriptions([arn])]

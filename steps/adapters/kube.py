@@ -182,7 +182,7 @@ class _ResourceIndex:
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
                 listing = self.client.request("get", path, serializer=_raw) or {}
-            except Exception as exc:
+            except Exception as exc:  # a group-version not served at all is a 404
                 if getattr(exc, "status", None) == 404:
                     raise _KindNotServed(api_version, kind) from None
                 raise
@@ -278,7 +278,7 @@ class KubeClient:
                 return presign_eks_token(aws.client("sts"), cluster_name)
             except RunbookError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # botocore's credential errors
                 from steps.adapters.aws import translate
 
                 raise translate(exc, f"presign an EKS token for {cluster_name}") from exc
@@ -536,7 +536,7 @@ class KubeClient:
                 return fn()
             except RunbookError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # translated into the engine's errors
                 raise self._translate(exc, what) from exc
 
         def once_() -> Any:
@@ -544,7 +544,7 @@ class KubeClient:
                 return fn()
             except RunbookError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # translated into the engine's errors
                 raise self._translate(exc, what) from exc
 
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
