@@ -7,8 +7,14 @@ appears complete or not at all — a kill can never leave an empty or half-writt
 versions created the file first and wrote it after; :meth:`FileLock.torn` names such a lock
 when one is left, and :meth:`FileLock.remove_torn` removes it. A second run is refused with
 the holder's run id, user, host, pid and start time. A lock whose holder is *provably* dead
-(same host, and its pid is gone, a zombie, or now belongs to a process started later) is
-taken over; every other lock is removed only by a person (``unlock --force``).
+(same host, and its pid is gone, a zombie, or now belongs to another process) is taken over;
+every other lock is removed only by a person (``unlock --force``).
+
+"Another process" is decided by the holder's start in clock ticks since boot (``/proc``) and
+the boot id, which no clock step can move. The wall clock is only the fallback for a lock
+written without them (an older version) or in an earlier boot: comparing the lock's
+``started_at`` with a start time derived from the boot time once let a racer take over a
+live lock when a VM's clock stepped forward.
 
 Taking over must not let two racing processes both win: the stale file is removed only
 under an flock of the state's folder, and only if it is still the very file judged stale.
@@ -50,6 +56,8 @@ class LockHolder:
     pid: int
     started_at: str
     command: str = ""
+    boot_id: str = ""  # the kernel's boot id when the lock was taken; "" where unknown
+    start_ticks: int = 0  # the holder's start in clock ticks since boot; 0 where unknown
 
     def describe(self) -> str:
         what = f"{self.command} " if self.command else ""
@@ -67,6 +75,9 @@ class LockHolder:
             pid = data["pid"]
             if not isinstance(pid, int) or isinstance(pid, bool):
                 raise ValueError(f"pid {pid!r} is not a number")
+            ticks = data.get("start_ticks") or 0
+            if not isinstance(ticks, int) or isinstance(ticks, bool):
+                raise ValueError(f"start_ticks {ticks!r} is not a number")
             return cls(
                 run_id=str(data["run_id"]),
                 user=str(data["user"]),
@@ -74,12 +85,15 @@ class LockHolder:
                 pid=pid,
                 started_at=str(data["started_at"]),
                 command=str(data.get("command") or ""),
+                boot_id=str(data.get("boot_id") or ""),
+                start_ticks=ticks,
             )
         except KeyError as exc:
             raise ValueError(f"missing {exc.args[0]!r}") from exc
 
     @classmethod
     def for_this_process(cls, run_id: str, command: str = "") -> LockHolder:
+        own = _process_stat(os.getpid())
         return cls(
             run_id=run_id,
             user=current_user(),
@@ -87,6 +101,8 @@ class LockHolder:
             pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             command=command,
+            boot_id=_boot_id() or "",
+            start_ticks=own[0] if own else 0,
         )
 
 
@@ -110,16 +126,32 @@ def _parse_time(text: str) -> float | None:
     return moment.timestamp()
 
 
-def _process_start(pid: int) -> tuple[float, str] | None:
-    """(start time as a UNIX timestamp, state letter) of a process, where /proc tells it."""
+def _boot_id() -> str | None:
+    """The kernel's id of this boot (a reboot changes it), where /proc tells it."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _process_stat(pid: int) -> tuple[int, str] | None:
+    """(start in clock ticks after boot, state letter) of a process, where /proc tells it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
         fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
-        ticks = float(fields[19])  # field 22 of stat(5): starttime, in clock ticks after boot
-        return boot + ticks / os.sysconf("SC_CLK_TCK"), fields[0]
+        return int(fields[19]), fields[0]  # field 22 of stat(5): starttime; field 3: state
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ticks_to_time(ticks: int) -> float | None:
+    """A start in ticks after boot as a UNIX timestamp (moves when the wall clock is stepped)."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        boot = next(float(line.split()[1]) for line in lines if line.startswith("btime "))
     except (OSError, ValueError, IndexError, StopIteration):
         return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def dead_reason(holder: LockHolder) -> str | None:
@@ -136,14 +168,20 @@ def dead_reason(holder: LockHolder) -> str | None:
         pass  # it exists, as another user's process
     except OSError:
         return None
-    info = _process_start(holder.pid)
+    info = _process_stat(holder.pid)
     if info is None:
         return None
-    started, state = info
+    ticks, state = info
     if state in ("Z", "X"):
         return f"pid {holder.pid} on {holder.host} has exited (a zombie)"
+    if holder.start_ticks and holder.boot_id and holder.boot_id == _boot_id():
+        # Same boot: the start ticks name the process exactly, whatever the wall clock did.
+        if ticks != holder.start_ticks:
+            return f"pid {holder.pid} on {holder.host} now belongs to another process (started {ticks} ticks after boot, not {holder.start_ticks})"
+        return None
+    started = _ticks_to_time(ticks)
     lock_started = _parse_time(holder.started_at)
-    if lock_started is not None and started > lock_started + _START_TOLERANCE_S:
+    if started is not None and lock_started is not None and started > lock_started + _START_TOLERANCE_S:
         began = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
         return f"pid {holder.pid} on {holder.host} now belongs to a process started at {began}, after the lock was taken"
     return None

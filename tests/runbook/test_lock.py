@@ -124,15 +124,56 @@ def test_a_lock_of_a_dead_pid_on_this_host_is_taken_over(tmp_path: Path) -> None
     assert "crashed-run" in fields["stale"] and f"pid {stale.pid} no longer exists" in fields["reason"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc")
+ON_PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc")
+
+
+@ON_PROC
 def test_a_reused_pid_does_not_keep_a_stale_lock(tmp_path: Path) -> None:
-    # This process is alive, but it started long after the lock claims its holder started.
-    stale = holder("old-run", started_at="2001-01-01T00:00:00+00:00")
-    assert "now belongs to a process started at" in dead_reason(stale)
+    # This process is alive, but its start (in clock ticks since boot) is not the holder's.
+    me = holder("old-run")
+    assert me.start_ticks > 0 and me.boot_id
+    stale = holder("old-run", start_ticks=me.start_ticks - 1)
+    assert "now belongs to another process" in dead_reason(stale)
     plant(tmp_path / "s.lock", stale)
     lock = FileLock(tmp_path / "s.lock", log=RecordingLog())
     lock.acquire(holder("new-run"))
     assert lock.taken_over == stale and lock.holder().run_id == "new-run"
+
+
+@ON_PROC
+def test_a_wall_clock_step_never_makes_a_live_holder_look_dead(tmp_path: Path) -> None:
+    """CI stop 18: a VM's clock stepped forward mid-run and a racer took over a live lock.
+
+    The wall clock (the lock's started_at against /proc's boot time plus start ticks) may jump
+    at any moment; the holder's start ticks and the boot id do not. A live holder whose
+    started_at reads as long before its process began is still alive.
+    """
+    live = holder("live-run", started_at="2001-01-01T00:00:00+00:00")
+    assert dead_reason(live) is None
+    plant(tmp_path / "s.lock", live)
+    with pytest.raises(LockHeld, match="live-run"):
+        FileLock(tmp_path / "s.lock").acquire(holder("run-2"))
+
+
+@ON_PROC
+def test_a_lock_written_without_start_ticks_is_judged_by_its_start_time(tmp_path: Path) -> None:
+    """Locks of earlier versions name no start ticks: the wall-clock rule still applies to them."""
+    old = holder("old-run", started_at="2001-01-01T00:00:00+00:00", start_ticks=0, boot_id="")
+    assert "now belongs to a process started at" in dead_reason(old)
+    assert dead_reason(holder("old-live", start_ticks=0, boot_id="")) is None
+    legacy = {k: v for k, v in holder("legacy").as_dict().items() if k not in ("start_ticks", "boot_id")}
+    parsed = LockHolder.from_dict(legacy)
+    assert (parsed.start_ticks, parsed.boot_id) == (0, "")
+
+
+@ON_PROC
+def test_a_lock_from_an_earlier_boot_is_judged_by_pid_and_start_time(tmp_path: Path) -> None:
+    """Start ticks count from boot: after a reboot they mean nothing, the wall-clock rule decides."""
+    rebooted = holder("before-reboot", boot_id="0" * 36, start_ticks=1, pid=exited_pid())
+    assert "no longer exists" in dead_reason(rebooted)
+    same_pid = holder("before-reboot", boot_id="0" * 36, start_ticks=1, started_at="2001-01-01T00:00:00+00:00")
+    assert "now belongs to a process started at" in dead_reason(same_pid)
+    assert dead_reason(holder("recent", boot_id="0" * 36, start_ticks=1)) is None
 
 
 def test_a_live_holder_or_one_on_another_host_is_never_taken_over(tmp_path: Path) -> None:
