@@ -39,14 +39,12 @@ def lock_path(directory: Path) -> Path:
 
 
 def plant_lock(directory: Path, *, pid: int, host: str | None = None, run_id: str = "20250101T000000Z-old000") -> LockHolder:
-    holder = LockHolder(
-        run_id=run_id,
-        user=getpass.getuser(),
-        host=host or socket.gethostname(),
-        pid=pid,
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        command="deploy",
-    )
+    # This process's boot id and start ticks: a dead pid reused later (pid_max may be 32768)
+    # is then still told apart from the holder.
+    holder = LockHolder.for_this_process(run_id, "deploy")
+    holder.user = getpass.getuser()
+    holder.host = host or socket.gethostname()
+    holder.pid = pid
     FileLock(lock_path(directory)).acquire(holder)
     assert lock_path(directory).exists()
     return holder
