@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from runbook import processes
 from runbook.errors import LockHeld, StateError
 from runbook.identity import tool_command
 
@@ -93,7 +94,7 @@ class LockHolder:
 
     @classmethod
     def for_this_process(cls, run_id: str, command: str = "") -> LockHolder:
-        own = _process_stat(os.getpid())
+        own = processes.stat(os.getpid())
         return cls(
             run_id=run_id,
             user=current_user(),
@@ -101,7 +102,7 @@ class LockHolder:
             pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             command=command,
-            boot_id=_boot_id() or "",
+            boot_id=processes.boot_id() or "",
             start_ticks=own[0] if own else 0,
         )
 
@@ -126,75 +127,32 @@ def _parse_time(text: str) -> float | None:
     return moment.timestamp()
 
 
-def _boot_id() -> str | None:
-    """The kernel's id of this boot (a reboot changes it), where /proc tells it."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
-    except OSError:
-        return None
-
-
-def _process_stat(pid: int) -> tuple[int, str] | None:
-    """(start in clock ticks after boot, state letter) of a process, where /proc tells it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
-        return int(fields[19]), fields[0]  # field 22 of stat(5): starttime; field 3: state
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _ticks_to_time(ticks: int) -> float | None:
-    """A start in ticks after boot as a UNIX timestamp (moves when the wall clock is stepped)."""
-    try:
-        lines = Path("/proc/stat").read_text().splitlines()
-        boot = next(float(line.split()[1]) for line in lines if line.startswith("btime "))
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
 def dead_reason(holder: LockHolder) -> str | None:
     """Why ``holder`` provably no longer runs, or None when that cannot be proven from here."""
     if holder.host != socket.gethostname():
         return None  # another machine: its processes are not ours to judge
     if holder.pid <= 0:
         return None
-    try:
-        os.kill(holder.pid, 0)
-    except ProcessLookupError:
+    exists = processes.exists(holder.pid)
+    if exists is False:
         return f"pid {holder.pid} no longer exists on {holder.host}"
-    except PermissionError:
-        pass  # it exists, as another user's process
-    except OSError:
-        return None
-    info = _process_stat(holder.pid)
+    info = processes.stat(holder.pid) if exists else None
     if info is None:
         return None
     ticks, state = info
-    if state in ("Z", "X"):
+    if processes.exited(state):
         return f"pid {holder.pid} on {holder.host} has exited (a zombie)"
-    if holder.start_ticks and holder.boot_id and holder.boot_id == _boot_id():
+    if holder.start_ticks and holder.boot_id and holder.boot_id == processes.boot_id():
         # Same boot: the start ticks name the process exactly, whatever the wall clock did.
         if ticks != holder.start_ticks:
             return f"pid {holder.pid} on {holder.host} now belongs to another process (started {ticks} ticks after boot, not {holder.start_ticks})"
         return None
-    started = _ticks_to_time(ticks)
+    started = processes.ticks_to_time(ticks)
     lock_started = _parse_time(holder.started_at)
     if started is not None and lock_started is not None and started > lock_started + _START_TOLERANCE_S:
         began = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
         return f"pid {holder.pid} on {holder.host} now belongs to a process started at {began}, after the lock was taken"
     return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def unlock_hint() -> str:
@@ -337,7 +295,7 @@ class FileLock:
         prefix = f".{self.path.name}."
         for entry in self.path.parent.glob(f"{prefix}*{_TEMP_SUFFIX}"):
             pid_text = entry.name[len(prefix) :].split(".", 1)[0]
-            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not processes.alive(int(pid_text)):
                 with contextlib.suppress(OSError):
                     entry.unlink()
 

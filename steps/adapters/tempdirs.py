@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from runbook import processes
+
 _NAME = re.compile(r"^kyeol-(?P<kind>[a-z]+)-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 
 
@@ -43,24 +45,10 @@ def sweep_dead(base: str | os.PathLike[str] | None = None, *, log: Any = None) -
             continue
         if not entry.is_dir() or entry.is_symlink() or (uid is not None and info.st_uid != uid):
             continue
-        if _alive(int(match.group("pid"))):
+        if processes.alive(int(match.group("pid"))):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(str(entry))
     if removed and log is not None:
         log.info("removed temporary folders of killed runs", folders=removed)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, another user's
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-        return state[state.rindex(")") + 2 :].split()[0] not in ("Z", "X")
-    except (OSError, ValueError, IndexError):
-        return True
