@@ -48,7 +48,7 @@ from tests.fixtures.infra.world import copy_tree, tf_environ
 from tests.standins.access_analyzer import AccessAnalyzerStandIn
 from tests.standins.fake_github import FakeGitHub, RunScript
 from tests.standins.fake_helm import FakeHelm
-from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, FakeKubeAPI
+from tests.standins.fake_kube_api import SALEOR_MIGRATION_HOOKS, AppBehaviour, ArgoCdController, FakeKubeAPI
 from tests.standins.saleor_site import SaleorSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,32 +69,6 @@ STEP_IDS = (
     "dev.images",
     "dev.sync",
     "dev.verify",
-)
-# The PreSync migration hook of the Saleor Application, as Argo CD reports it after a sync.
-MIGRATION_HOOKS = (
-    {
-        "group": "",
-        "version": "v1",
-        "kind": "ServiceAccount",
-        "namespace": "saleor",
-        "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
-    },
-    {
-        "group": "batch",
-        "version": "v1",
-        "kind": "Job",
-        "namespace": "saleor",
-        "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
-        "message": "job completed",
-    },
 )
 
 
@@ -303,7 +277,7 @@ class World:
     def saleor_behaviour(**kw: Any) -> AppBehaviour:
         """saleor-dev syncs only when asked (kyeol sets the operation) and runs its migration hook."""
         return AppBehaviour(
-            **{"auto_sync": False, "hooks": MIGRATION_HOOKS, "converge_after_reads": 0, "instant_operations": True, **kw}
+            **{"auto_sync": False, "hooks": SALEOR_MIGRATION_HOOKS, "converge_after_reads": 0, "instant_operations": True, **kw}
         )
 
     def run_script(self, **kw: Any) -> RunScript:

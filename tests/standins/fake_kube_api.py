@@ -968,6 +968,35 @@ class _Handler(BaseHTTPRequestHandler):
 # -- scripted controllers ----------------------------------------------------------------------
 
 
+# The PreSync migration hook of the Saleor Application (the migrate Job and its ServiceAccount),
+# as Argo CD reports them in .status.operationState.syncResult.resources after a sync.
+SALEOR_MIGRATION_HOOKS = (
+    {
+        "group": "",
+        "version": "v1",
+        "kind": "ServiceAccount",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+    },
+    {
+        "group": "batch",
+        "version": "v1",
+        "kind": "Job",
+        "namespace": "saleor",
+        "name": "saleor-migrate",
+        "hookType": "PreSync",
+        "hookPhase": "Succeeded",
+        "status": "Synced",
+        "syncPhase": "PreSync",
+        "message": "job completed",
+    },
+)
+
+
 @dataclass
 class AppBehaviour:
     """How the scripted Argo CD controller moves one Application."""

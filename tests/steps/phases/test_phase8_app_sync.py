@@ -32,37 +32,11 @@ from steps.phases.phase8_app_sync import (
     rewrite_condition,
 )
 from tests.gitops.support import render
-from tests.standins.fake_kube_api import AppBehaviour, ArgoCdController, FakeKubeAPI, RecordedRequest
+from tests.standins.fake_kube_api import SALEOR_MIGRATION_HOOKS, AppBehaviour, ArgoCdController, FakeKubeAPI, RecordedRequest
 from tests.standins.kube_world import ROOT, KubeWorld, drive
 
 SECRET = "jung-dev-origin-verify"
 CONDITIONS = tuple(f"alb.ingress.kubernetes.io/conditions.saleor-{svc}" for svc in ("api", "dashboard", "storefront"))
-
-HOOKS = (
-    {
-        "group": "",
-        "version": "v1",
-        "kind": "ServiceAccount",
-        "namespace": "saleor",
-        "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
-    },
-    {
-        "group": "batch",
-        "version": "v1",
-        "kind": "Job",
-        "namespace": "saleor",
-        "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
-        "message": "job completed",
-    },
-)
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -147,7 +121,7 @@ def step_for(world: KubeWorld, *, dry_run: bool = False) -> SyncStep:
 
 
 def controller(world: KubeWorld, **kw: object) -> ArgoCdController:
-    behaviour = AppBehaviour(**{"auto_sync": False, "hooks": HOOKS, "converge_after_reads": 2, **kw})
+    behaviour = AppBehaviour(**{"auto_sync": False, "hooks": SALEOR_MIGRATION_HOOKS, "converge_after_reads": 2, **kw})
     argo = world.mgmt.add_controller(ArgoCdController(revision=world.revision, default=behaviour))
     world.mgmt.add_controller(ArgoCdDeploys(world.cluster))
     return argo
@@ -183,7 +157,10 @@ def test_an_application_already_synced_at_the_revision_is_left_alone(world: Kube
     status = {
         "sync": {"status": "Synced", "revision": world.revision},
         "health": {"status": "Healthy"},
-        "operationState": {"phase": "Succeeded", "syncResult": {"revision": world.revision, "resources": list(HOOKS)}},
+        "operationState": {
+            "phase": "Succeeded",
+            "syncResult": {"revision": world.revision, "resources": list(SALEOR_MIGRATION_HOOKS)},
+        },
     }
     world.mgmt.put({**manifest, "status": status})
     world.cluster.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "saleor"}})
@@ -242,13 +219,13 @@ def test_a_degraded_application_fails_naming_the_resource(world: KubeWorld) -> N
 
 
 def test_a_failed_migration_hook_fails_the_sync_naming_the_job(world: KubeWorld) -> None:
-    failed_job = copy.deepcopy(HOOKS[1])
+    failed_job = copy.deepcopy(SALEOR_MIGRATION_HOOKS[1])
     failed_job.update(hookPhase="Failed", message="Job has reached the specified backoff limit")
     controller(
         world,
         operation_phase="Failed",
         operation_message="one or more synchronization tasks completed unsuccessfully",
-        hooks=(HOOKS[0], failed_job),
+        hooks=(SALEOR_MIGRATION_HOOKS[0], failed_job),
         health="Missing",
     )
     step = step_for(world)
@@ -344,7 +321,10 @@ def synced(world: KubeWorld, *, ingress: dict[str, Any] | None = None) -> None:
     status = {
         "sync": {"status": "Synced", "revision": world.revision},
         "health": {"status": "Healthy"},
-        "operationState": {"phase": "Succeeded", "syncResult": {"revision": world.revision, "resources": list(HOOKS)}},
+        "operationState": {
+            "phase": "Succeeded",
+            "syncResult": {"revision": world.revision, "resources": list(SALEOR_MIGRATION_HOOKS)},
+        },
     }
     world.mgmt.put({**manifest, "status": status})
     world.cluster.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "saleor"}})
@@ -558,7 +538,7 @@ def test_a_malformed_secret_is_refused_without_showing_it(world: KubeWorld, doc:
 
 
 def test_an_application_without_a_labelled_ingress_is_an_error(world: KubeWorld) -> None:
-    behaviour = AppBehaviour(auto_sync=False, hooks=HOOKS, converge_after_reads=2)
+    behaviour = AppBehaviour(auto_sync=False, hooks=SALEOR_MIGRATION_HOOKS, converge_after_reads=2)
     world.mgmt.add_controller(ArgoCdController(revision=world.revision, default=behaviour))  # no Ingress ever appears
     step = step_for(world)
     with pytest.raises(PermanentError) as failed:
