@@ -38,21 +38,31 @@ def refused(done: subprocess.CompletedProcess[str], *needles: str) -> str:
     return text
 
 
-def dry(
-    tmp_path: Path, *args: str, state: Path | None = None, config: Path | None = None, **env: str
+def deploy(
+    tmp_path: Path,
+    *args: str,
+    dry_run: bool = True,
+    state: Path | str | None = None,
+    config: Path | None = None,
+    runs: Path | str | None = None,
+    cwd: Path = ROOT,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
+    """``kyeol deploy --env dev`` (a dry run unless told) with this test's config copy, state and
+    runs folder; an empty string for ``state`` or ``runs`` is passed as it is."""
     return kyeol(
         "deploy",
         "--env",
         "dev",
-        "--dry-run",
+        *(["--dry-run"] if dry_run else []),
         "--config",
         str(config or config_copy(tmp_path)),
         "--state",
-        str(state or tmp_path / "state.json"),
+        str(tmp_path / "state.json" if state is None else state),
         "--runs-dir",
-        str(tmp_path / "runs"),
+        str(tmp_path / "runs" if runs is None else runs),
         *args,
+        cwd=cwd,
         **env,
     )
 
@@ -116,7 +126,7 @@ def test_the_readme_and_the_install_hint_name_the_same_terraform_version() -> No
 def test_an_empty_step_id_does_not_widen_the_selection(tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    refused(dry(tmp_path, *args, state=state), f"{flag} was given an empty step id")
+    refused(deploy(tmp_path, *args, state=state), f"{flag} was given an empty step id")
     assert state.read_bytes() == before and not (tmp_path / "runs").exists()
 
 
@@ -124,7 +134,7 @@ def test_an_empty_step_id_does_not_widen_the_selection(tmp_path: Path, args: tup
 def test_a_dry_run_of_a_step_whose_needs_are_not_done_says_so(tmp_path: Path) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    refused(dry(tmp_path, "--only", "dev.sync", state=state), "'dev.sync' needs", "which is not done")
+    refused(deploy(tmp_path, "--only", "dev.sync", state=state), "'dev.sync' needs", "which is not done")
     assert state.read_bytes() == before
 
 
@@ -150,28 +160,14 @@ def test_closed_stdin_is_no_traceback(tmp_path: Path) -> None:
 
 @needs_all_phases
 def test_an_empty_or_folder_state_path_is_refused(tmp_path: Path) -> None:
-    refused(
-        kyeol(
-            "deploy",
-            "--env",
-            "dev",
-            "--dry-run",
-            "--config",
-            str(config_copy(tmp_path)),
-            "--state",
-            "",
-            "--runs-dir",
-            str(tmp_path / "runs"),
-        ),
-        "the state location is empty",
-    )
+    refused(deploy(tmp_path, state=""), "the state location is empty")
     folder = tmp_path / "states"
     folder.mkdir()
-    refused(dry(tmp_path, state=folder), "is a folder, not a checkpoint file", f"{folder / 'state.json'}")
+    refused(deploy(tmp_path, state=folder), "is a folder, not a checkpoint file", f"{folder / 'state.json'}")
     assert list(folder.iterdir()) == []
     a_file = tmp_path / "plain"
     a_file.write_text("x")
-    refused(dry(tmp_path, state=a_file / "state.json"), "lies under a file")
+    refused(deploy(tmp_path, state=a_file / "state.json"), "lies under a file")
     assert a_file.read_text() == "x"
 
 
@@ -181,23 +177,8 @@ def test_a_runs_dir_that_is_a_file_is_refused_before_the_run(tmp_path: Path) -> 
     before = state.read_bytes()
     runs = tmp_path / "runs-file"
     runs.write_text("not a folder")
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--dry-run",
-        "--config",
-        str(config_copy(tmp_path)),
-        "--state",
-        str(state),
-        "--runs-dir",
-        str(runs),
-    )
-    refused(done, "is a file, not a folder")
-    done = kyeol(
-        "deploy", "--env", "dev", "--dry-run", "--config", str(config_copy(tmp_path)), "--state", str(state), "--runs-dir", ""
-    )
-    refused(done, "--runs-dir) is empty")
+    refused(deploy(tmp_path, state=state, runs=runs), "is a file, not a folder")
+    refused(deploy(tmp_path, state=state, runs=""), "--runs-dir) is empty")
     assert state.read_bytes() == before and runs.read_text() == "not a folder"
 
 
@@ -206,18 +187,7 @@ def test_a_report_that_cannot_be_written_does_not_turn_success_into_failure(tmp_
     # /proc/self is a folder nobody (root included) can create anything in: the check before
     # the run passes (a missing folder is created on write), the write after it fails.
     runs = "/proc/self/kyeol-runs"
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--dry-run",
-        "--config",
-        str(config_copy(tmp_path)),
-        "--state",
-        str(tmp_path / "state.json"),
-        "--runs-dir",
-        runs,
-    )
+    done = deploy(tmp_path, runs=runs)
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "warning: the run report could not be written to /proc/self/kyeol-runs" in done.stderr
     assert "Traceback" not in done.stderr and "report:" not in done.stdout
@@ -228,11 +198,11 @@ def test_a_report_that_cannot_be_written_does_not_turn_success_into_failure(tmp_
 def test_a_missing_tree_is_refused_naming_the_flag(tmp_path: Path, flag: str) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    refused(dry(tmp_path, flag, str(tmp_path / "nope"), state=state), "does not exist", f"from {flag}")
+    refused(deploy(tmp_path, flag, str(tmp_path / "nope"), state=state), "does not exist", f"from {flag}")
     a_file = tmp_path / "file"
     a_file.write_text("")
-    refused(dry(tmp_path, flag, str(a_file), state=state), "is a file, not a folder", f"from {flag}")
-    refused(dry(tmp_path, flag, "", state=state), f"{flag} is empty")
+    refused(deploy(tmp_path, flag, str(a_file), state=state), "is a file, not a folder", f"from {flag}")
+    refused(deploy(tmp_path, flag, "", state=state), f"{flag} is empty")
     assert state.read_bytes() == before
 
 
@@ -240,19 +210,7 @@ def test_a_missing_tree_is_refused_naming_the_flag(tmp_path: Path, flag: str) ->
 def test_a_real_run_with_a_missing_tree_is_refused_before_the_lock(tmp_path: Path) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--config",
-        str(config_copy(tmp_path)),
-        "--state",
-        str(state),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--infra-repo",
-        str(tmp_path / "nope"),
-    )
+    done = deploy(tmp_path, "--infra-repo", str(tmp_path / "nope"), dry_run=False, state=state)
     refused(done, "from --infra-repo")
     assert state.read_bytes() == before and not (tmp_path / "state.json.lock").exists()
 
@@ -267,34 +225,10 @@ def test_config_paths_are_relative_to_the_config_file_and_a_bad_one_names_the_fi
     config = elsewhere / "kyeol.toml"
     config.write_text(text)
     # Run from another folder: the trees are found next to the config file, not the working folder.
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--dry-run",
-        "--config",
-        str(config),
-        "--state",
-        str(tmp_path / "s.json"),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        cwd=tmp_path,
-    )
+    done = deploy(tmp_path, config=config, state=tmp_path / "s.json", cwd=tmp_path)
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     config.write_text(text.replace('app_repo = "kyeol-app-gitops"', 'app_repo = "no-such-tree"'))
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--dry-run",
-        "--config",
-        str(config),
-        "--state",
-        str(tmp_path / "s.json"),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        cwd=tmp_path,
-    )
+    done = deploy(tmp_path, config=config, state=tmp_path / "s.json", cwd=tmp_path)
     refused(done, str(elsewhere / "no-such-tree"), f"from paths.app_repo in {config}")
 
 
@@ -325,7 +259,7 @@ def test_a_config_that_is_a_folder_or_empty_is_refused(tmp_path: Path) -> None:
 
 @needs_all_phases
 def test_placeholder_account_ids_are_noted_in_a_dry_run(tmp_path: Path) -> None:
-    done = dry(tmp_path, AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent")
+    done = deploy(tmp_path, AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent")
     assert done.returncode == EXIT_OK, done.stdout + done.stderr
     assert "placeholder 123456789012" in done.stdout and "a real run refuses it" in done.stdout
 
@@ -334,19 +268,7 @@ def test_placeholder_account_ids_are_noted_in_a_dry_run(tmp_path: Path) -> None:
 def test_placeholder_account_ids_are_refused_in_a_real_run(tmp_path: Path) -> None:
     state = seeded_state(tmp_path)
     before = state.read_bytes()
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
-        "--config",
-        str(config_copy(tmp_path)),
-        "--state",
-        str(state),
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-    )
+    done = deploy(tmp_path, dry_run=False, state=state, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     refused(done, "placeholder 123456789012", "fill in your AWS account ids")
     assert state.read_bytes() == before and not (tmp_path / "state.json.lock").exists()
 
@@ -463,9 +385,9 @@ def test_status_json_keeps_runbook_order(tmp_path: Path) -> None:
 
 @needs_all_phases
 def test_a_dry_run_report_records_the_exit_code_returned_and_no_doubled_status(tmp_path: Path) -> None:
-    plain = dry(tmp_path)
+    plain = deploy(tmp_path)
     assert plain.returncode == EXIT_OK, plain.stdout + plain.stderr
-    detailed = dry(tmp_path, "--detailed-exitcode")
+    detailed = deploy(tmp_path, "--detailed-exitcode")
     assert detailed.returncode == 4
     reports = sorted((tmp_path / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     assert [json.loads(p.read_text())["exit_code"] for p in reports] == [0, 4]
@@ -477,7 +399,7 @@ def test_a_dry_run_report_records_the_exit_code_returned_and_no_doubled_status(t
 def test_after_a_failure_the_summary_says_what_to_do_next_and_the_report_has_a_hint(tmp_path: Path) -> None:
     empty = tmp_path / "not-the-infra-tree"
     empty.mkdir()  # a folder (so not bad input), but with no Terraform roots in it: bootstrap fails
-    done = dry(tmp_path, "--infra-repo", str(empty))
+    done = deploy(tmp_path, "--infra-repo", str(empty))
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     nexts = [line for line in lines if line.startswith("next: ")]
@@ -490,18 +412,12 @@ def test_after_a_failure_the_summary_says_what_to_do_next_and_the_report_has_a_h
 @needs_all_phases
 def test_a_state_folder_that_cannot_hold_the_lock_is_bad_input(tmp_path: Path, moto_endpoint: str) -> None:
     # /proc/self: nobody can create a folder there; the run is refused when it takes the lock.
-    done = kyeol(
-        "deploy",
-        "--env",
-        "dev",
+    done = deploy(
+        tmp_path,
         "--only",
         "bootstrap",
-        "--config",
-        str(config_copy(tmp_path)),
-        "--state",
-        "/proc/self/kyeol/state.json",
-        "--runs-dir",
-        str(tmp_path / "runs"),
+        dry_run=False,
+        state="/proc/self/kyeol/state.json",
         AWS_ENDPOINT_URL=moto_endpoint,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
