@@ -970,28 +970,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 # The PreSync migration hook of the Saleor Application (the migrate Job and its ServiceAccount),
 # as Argo CD reports them in .status.operationState.syncResult.resources after a sync.
+_PRESYNC_DONE = {"hookType": "PreSync", "hookPhase": "Succeeded", "status": "Synced", "syncPhase": "PreSync"}
 SALEOR_MIGRATION_HOOKS = (
-    {
-        "group": "",
-        "version": "v1",
-        "kind": "ServiceAccount",
-        "namespace": "saleor",
-        "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
-    },
+    {"group": "", "version": "v1", "kind": "ServiceAccount", "namespace": "saleor", "name": "saleor-migrate", **_PRESYNC_DONE},
     {
         "group": "batch",
         "version": "v1",
         "kind": "Job",
         "namespace": "saleor",
         "name": "saleor-migrate",
-        "hookType": "PreSync",
-        "hookPhase": "Succeeded",
-        "status": "Synced",
-        "syncPhase": "PreSync",
+        **_PRESYNC_DONE,
         "message": "job completed",
     },
 )
