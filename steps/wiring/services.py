@@ -78,8 +78,12 @@ class Services:
 
     @cached_property
     def process(self) -> ProcessRunner:
+        return self._runner(self.environ)
+
+    def _runner(self, environ: Mapping[str, str]) -> ProcessRunner:
+        """The subprocess chokepoint with this run's redaction, dry-run and read-only settings."""
         return ProcessRunner(
-            redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=self.environ, read_only=self.read_only
+            redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env=environ, read_only=self.read_only
         )
 
     @cached_property
@@ -98,9 +102,7 @@ class Services:
         from steps.adapters.terraform import Terraform
 
         if profile not in self._terraform:
-            process = ProcessRunner(
-                redactor=self.redactor, log=self.log, dry_run=self.dry_run, base_env={**self.environ, "AWS_PROFILE": profile}
-            )
+            process = self._runner({**self.environ, "AWS_PROFILE": profile})
             self._terraform[profile] = Terraform(process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
         return self._terraform[profile]
 

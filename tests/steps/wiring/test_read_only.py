@@ -155,3 +155,20 @@ def test_a_summary_that_cannot_be_written_is_a_warning_not_a_traceback(tmp_path:
     )
     assert result.exit_code == 0 and result.exception is None, result.output
     assert "could not write the summary" in result.stderr
+
+
+def test_every_terraform_a_read_only_run_builds_is_read_only() -> None:
+    """Envs that name a credentials profile get a Terraform of their own: it is read-only too."""
+    import dataclasses
+
+    from steps.wiring.config import load_config
+    from steps.wiring.services import Services
+
+    config = load_config(ROOT / "kyeol.toml")
+    services = Services(config, read_only=True, environ={"AWS_DEFAULT_REGION": "ap-northeast-1"})
+    with_profile = dataclasses.replace(config.envs["dev"], profile="kyeol-dev")
+    ambient, own = services.terraform_for(config.envs["mgmt"]), services.terraform_for(with_profile)
+    assert own is not ambient and own.process.base_env["AWS_PROFILE"] == "kyeol-dev"
+    assert ambient.process.read_only and own.process.read_only
+    with pytest.raises(ReadOnlyRefused):
+        own.process.run(["touch", "/nonexistent/kyeol-ro"], timeout=10, mutating=True)
