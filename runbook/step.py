@@ -211,13 +211,6 @@ class Step:
         return f"<Step {self.id} phase={self.phase}>"
 
 
-def record_change(ctx: Any, action: str, target: str, detail: str = "") -> None:
-    """:meth:`StepContext.changed` on a context that may be a test's stand-in without it."""
-    changed = getattr(ctx, "changed", None)
-    if callable(changed):
-        changed(action, target, detail)
-
-
 def digest_files(paths: list[Any], *, suffixes: tuple[str, ...] = ()) -> dict[str, str]:
     """sha256 of every file under the given paths (recursively), for fingerprints."""
     from pathlib import Path

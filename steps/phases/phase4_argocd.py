@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import SHARED, Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
+from runbook.step import SHARED, Change, CheckResult, Plan, Step, StepContext, digest_files
 from runbook.waits import wait_for
 from steps.adapters.helm import ChartInstall, Release, user_values
 from steps.wiring.config import ARGOCD_NAMESPACE, EnvConfig
@@ -217,8 +217,7 @@ class ArgoCdStep(Step):
                 self.services.helm.install(self.chart_install(role_arn), kube_env=kube, timeout=HELM_TIMEOUT_S, ctx=ctx)
                 or release
             )
-            record_change(
-                ctx,
+            ctx.changed(
                 "create" if before is None else "update",
                 f"helm release {ARGOCD_NAMESPACE}/{RELEASE}",
                 f"{CHART_REF} {CHART_VERSION}: " + "; ".join(problems),

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
+from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from steps.wiring.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
 from steps.wiring.services import Services
 
@@ -249,8 +249,7 @@ class RegisterStep(Step):
         wanted = cluster_secret(self.env, self._infra(ctx))
         live = self._live(ctx)
         self._mgmt(ctx).apply(wanted)
-        record_change(
-            ctx,
+        ctx.changed(
             "create" if live is None else "update",
             f"Secret {ARGOCD_NAMESPACE}/{secret_name(self.env)} on {self.services.config.mgmt.cluster_name}",
             "server-side apply",

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeClient, carries
 from steps.wiring.config import ADDONS, ARGOCD_NAMESPACE, EnvConfig
@@ -200,7 +200,7 @@ class AddonsStep(Step):
         kube = self._mgmt(ctx)
         for obj in self.render(ctx):
             kube.apply(obj)
-            record_change(ctx, "update", _target(obj, self.services.config.mgmt.cluster_name), "server-side apply")
+            ctx.changed("update", _target(obj, self.services.config.mgmt.cluster_name), "server-side apply")
             ctx.log.info(
                 "applied", kind=obj["kind"], name=obj["metadata"]["name"], cluster=self.services.config.mgmt.cluster_name
             )

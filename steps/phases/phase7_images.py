@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from runbook.errors import PermanentError, Unavailable
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files
 from steps.wiring.config import IMAGES, EnvConfig
 from steps.wiring.services import Services
 
@@ -225,7 +225,7 @@ class ImagesStep(Step):
             deadline=ctx.deadline,
         )
         _log(ctx, "images workflow dispatched", run_id=run.id, url=run.html_url, images=_refs(absent))
-        record_change(ctx, "run", f"GitHub workflow {WORKFLOW}", f"build and push {_refs(absent)} ({run.html_url})")
+        ctx.changed("run", f"GitHub workflow {WORKFLOW}", f"build and push {_refs(absent)} ({run.html_url})")
         github.wait_run(
             run.id,
             timeout=RUN_TIMEOUT_S,

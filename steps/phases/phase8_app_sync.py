@@ -38,7 +38,7 @@ import yaml
 
 from runbook.errors import PermanentError, Unavailable
 from runbook.retry import Classifier, RetryPolicy, call_with_retries
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files, record_change
+from runbook.step import Change, CheckResult, Plan, Step, StepContext, digest_files
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API, ApplicationState, KubeClient, KubeConflict, carries
 from steps.wiring.config import ARGOCD_NAMESPACE, SALEOR_NAMESPACE, EnvConfig
@@ -540,8 +540,7 @@ class SyncStep(Step):
         kube = self._mgmt(ctx)
         existed = self._state(kube) is not None
         kube.apply(self.application())
-        record_change(
-            ctx,
+        ctx.changed(
             "update" if existed else "create",
             f"Application {ARGOCD_NAMESPACE}/{self.app_name} on {self.services.config.mgmt.cluster_name}",
             "server-side apply",
@@ -550,7 +549,7 @@ class SyncStep(Step):
         state = self._state(kube)
         if state is not None and unmet(state, revision) and not state.operating:
             self.start_sync(ctx, kube, revision)
-            record_change(ctx, "run", f"sync {self.app_name}", f"to {revision[:12]}: " + "; ".join(unmet(state, revision)))
+            ctx.changed("run", f"sync {self.app_name}", f"to {revision[:12]}: " + "; ".join(unmet(state, revision)))
         self.wait_synced(ctx, kube, revision, origin, header)
         return self._outputs(revision)
 

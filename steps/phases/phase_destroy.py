@@ -29,7 +29,7 @@ import functools
 from typing import Any
 
 from runbook.errors import OutputUnknown, PermanentError, UsageError
-from runbook.step import Change, CheckResult, Plan, Step, StepContext, record_change
+from runbook.step import Change, CheckResult, Plan, Step, StepContext
 from runbook.waits import wait_for
 from steps.adapters.kube import ARGOCD_API, KubeClient
 from steps.adapters.terraform import TerraformError
@@ -375,7 +375,7 @@ class DeregisterStep(Step):
         deleted = self._mgmt(ctx).delete("v1", "Secret", secret_name(self.env), ARGOCD_NAMESPACE)
         ctx.log.info("cluster Secret deleted" if deleted else "cluster Secret was already gone", secret=secret_name(self.env))
         if deleted:
-            record_change(ctx, "delete", f"{self.ref} on {self.services.config.mgmt.cluster_name}")
+            ctx.changed("delete", f"{self.ref} on {self.services.config.mgmt.cluster_name}")
         return {"deregistered": self.env.cluster_name}
 
     def verify(self, ctx: StepContext) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from runbook.clock import Clock
 from runbook.redact import Redactor
 from runbook.retry import Classifier
 from runbook.runner import Runner, RunOptions
-from runbook.step import CheckResult, Step, StepContext, record_change
+from runbook.step import CheckResult, Step, StepContext
 from tests.runbook.test_runner import MemoryStore, RecordingLog
 
 
@@ -34,8 +34,7 @@ class Quiet(Step):
         return CheckResult(False, "due")
 
     def apply(self, ctx: StepContext) -> dict[str, Any]:
-        record_change(object(), "run", "ignored: a context without changed()")
-        return {}
+        return {}  # changes nothing, so records none
 
 
 def test_an_apply_records_its_changes_in_the_result() -> None:
