@@ -38,7 +38,7 @@ class Bootstrap(TerraformRootStep):
         return dict(self.facts())
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
-        aws = self.services.aws()
+        aws = self.aws
         problems = aws.check_state_backend(self.config.state_bucket, self.config.lock_table)
         if problems:
             return False, "; ".join(problems), {}
@@ -67,7 +67,7 @@ class Bootstrap(TerraformRootStep):
                     f"envs/bootstrap output {key} is {outputs.get(key)!r}, but kyeol.toml derives {wanted!r}",
                     hint="the bootstrap root must use the state_bucket, lock_table and region variables kyeol passes",
                 )
-        problems = self.services.aws().check_state_backend(self.config.state_bucket, self.config.lock_table)
+        problems = self.aws.check_state_backend(self.config.state_bucket, self.config.lock_table)
         if problems:
             raise PermanentError(
                 "the Terraform state backend is not as required after apply: " + "; ".join(problems),
@@ -134,7 +134,7 @@ class AccountBaseline(TerraformRootStep):
     def detect(self, ctx: StepContext) -> dict[str, str]:
         from steps.adapters.security import existing_controls
 
-        self._existing = existing_controls(self.services.aws(), **self.own_names)
+        self._existing = existing_controls(self.aws, **self.own_names)
         for what, description in sorted(self._existing.items()):
             ctx.log.warning("account control exists already: kyeol does not create its own", control=what, found=description)
         return self._existing
@@ -147,7 +147,7 @@ class AccountBaseline(TerraformRootStep):
     def _evidence(self) -> tuple[bool, str]:
         from steps.adapters.security import run_checks
 
-        results = run_checks(self.services.aws(), self.config.mgmt.account_id)
+        results = run_checks(self.aws, self.config.mgmt.account_id)
         failing = [f"{r.control}: {r.detail}" for r in results if not r.ok]
         if failing:
             return False, "; ".join(failing)

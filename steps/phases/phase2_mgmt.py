@@ -63,7 +63,7 @@ class GlobalEdge(TerraformRootStep):
         return {"domain": self.config.domain, "prefix": self.config.prefix}
 
     def _edge(self, outputs: dict[str, Any]) -> tuple[bool, str]:
-        aws = self.services.aws()
+        aws = self.aws
         cert = aws.certificate(outputs["cloudfront_certificate_arn"])
         if cert is None:
             return False, f"certificate {outputs['cloudfront_certificate_arn']} does not exist"
@@ -129,7 +129,7 @@ class MgmtRegistry(TerraformRootStep):
 
     def _registry(self, outputs: dict[str, Any]) -> tuple[bool, str]:
         names = [self.config.ecr_repository(image) for image in IMAGES]
-        found = self.services.aws().repositories(names)
+        found = self.aws.repositories(names)
         missing = [name for name, uri in found.items() if uri is None]
         if missing:
             return False, f"ECR repositories missing: {', '.join(missing)}"
@@ -140,7 +140,7 @@ class MgmtRegistry(TerraformRootStep):
         ips = list(outputs.get("nat_public_ips") or [])
         if not ips:
             return False, "envs/mgmt outputs no nat_public_ips (MGMT's NAT gateway addresses)"
-        released = self.services.aws().missing_elastic_ips(ips)
+        released = self.aws.missing_elastic_ips(ips)
         if released:
             return False, f"MGMT's NAT addresses {', '.join(released)} are no longer allocated"
         return True, f"ECR repositories {', '.join(names)} and MGMT's NAT addresses {', '.join(ips)} exist"
@@ -182,7 +182,7 @@ class MgmtInfra(TerraformRootStep):
         }
 
     def _cluster(self) -> dict[str, Any] | None:
-        return self.services.aws().eks_cluster(self.config.mgmt.cluster_name)
+        return self.aws.eks_cluster(self.config.mgmt.cluster_name)
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
         cluster = self._cluster()
@@ -191,7 +191,7 @@ class MgmtInfra(TerraformRootStep):
             return False, f"EKS cluster {name} does not exist", {}
         if cluster["status"] != "ACTIVE":
             return False, f"EKS cluster {name} is {cluster['status']}", {}
-        nodes_ready, nodes = node_groups_ready(self.services.aws(), name)
+        nodes_ready, nodes = node_groups_ready(self.aws, name)
         if not nodes_ready:
             return False, nodes, {}
         return True, f"EKS cluster {name} is ACTIVE, {nodes}", cluster_outputs(outputs, cluster, ctx.log)
@@ -220,7 +220,7 @@ def prove_cluster(step: TerraformRootStep, ctx: StepContext, outputs: dict[str, 
             f"{step.root} outputs cluster_name {outputs.get('cluster_name')!r}, but kyeol.toml derives {name!r}",
             hint="names must match docs/architecture.md §5: fix the root's cluster name",
         )
-    aws = step.services.aws()
+    aws = step.aws
     found: dict[str, Any] = {}
 
     def active() -> tuple[bool, str]:

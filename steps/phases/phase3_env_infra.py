@@ -156,10 +156,10 @@ class EnvInfra(TerraformRootStep):
 
     def probe(self, ctx: StepContext, outputs: dict[str, Any]) -> tuple[bool, str, dict[str, Any]]:
         name = self.env.cluster_name
-        cluster = self.services.aws_for(self.env).eks_cluster(name)
+        cluster = self.aws.eks_cluster(name)
         if cluster is None or cluster["status"] != "ACTIVE":
             return False, f"EKS cluster {name} is {cluster['status'] if cluster else 'missing'}", {}
-        nodes_ready, nodes = node_groups_ready(self.services.aws(), name)
+        nodes_ready, nodes = node_groups_ready(self.aws, name)
         if not nodes_ready:
             return False, nodes, {}
         ready, detail, db = self._database(outputs)
@@ -178,7 +178,7 @@ class EnvInfra(TerraformRootStep):
 
     def prove(self, ctx: StepContext, outputs: dict[str, Any]) -> dict[str, Any]:
         recorded = prove_cluster(self, ctx, outputs, self.env)
-        unreachable = self._unreachable_from_mgmt(ctx, self.services.aws_for(self.env).eks_cluster(self.env.cluster_name) or {})
+        unreachable = self._unreachable_from_mgmt(ctx, self.aws.eks_cluster(self.env.cluster_name) or {})
         if unreachable:
             raise PermanentError(
                 f"{self.id}: {unreachable}",

@@ -154,7 +154,7 @@ class ImagesStep(Step):
 
     def missing(self, images: list[WantedImage], *, repositories_must_exist: bool) -> list[WantedImage]:
         """The wanted images whose tag ECR does not have (all of a repository not made yet)."""
-        aws = self.services.aws()
+        aws = self.services.aws_for(self.config.mgmt)  # MGMT's ECR, with MGMT's credentials
         repositories = sorted({i.repository for i in images})
         uris = aws.repositories(repositories)
         absent_repos = [r for r in repositories if uris.get(r) is None]

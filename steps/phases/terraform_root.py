@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.errors import OutputUnknown, PermanentError, UsageError
 from runbook.step import Change, CheckResult, Plan, Step, StepContext
@@ -33,6 +33,9 @@ from runbook.waits import wait_for
 from steps.adapters.terraform import StateLocked, Terraform
 from steps.wiring.config import EnvConfig
 from steps.wiring.services import Services
+
+if TYPE_CHECKING:
+    from steps.adapters.aws import AwsSession
 
 BACKEND_EXTRA_ENV = "KYEOL_TF_BACKEND_EXTRA"
 INPUTS_OUTPUT = "terraform_inputs"  # the recorded digest of the files the last apply used
@@ -126,6 +129,11 @@ class TerraformRootStep(Step):
         """Terraform with the credentials of the account this root is in (MGMT's for shared
         roots, the env's profile for an env root)."""
         return self.services.terraform_for(self.config.owner(self.scope))
+
+    @property
+    def aws(self) -> AwsSession:
+        """AWS clients with the same account's credentials as :attr:`terraform`."""
+        return self.services.aws_for(self.config.owner(self.scope))
 
     def facts(self) -> dict[str, Any]:
         """The configuration values this step applies or checks (part of the fingerprint)."""
@@ -310,7 +318,7 @@ class TerraformRootStep(Step):
                     hint=self.import_hint(planned.creates, ctx),
                 )
             return CheckResult(False, f"the last apply of {self.root} did not finish: the plan has {planned.summary()}")
-        outputs = dict(self.services.terraform.output(self.root_dir, ctx))
+        outputs = dict(self.terraform.output(self.root_dir, ctx))
         missing = [name for name in self.required_outputs if outputs.get(name) in (None, "", {}, [])]
         if missing:
             return CheckResult(False, f"outputs of {self.root} not produced yet: {', '.join(missing)}")

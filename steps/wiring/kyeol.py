@@ -373,7 +373,7 @@ class KyeolProject:
 
         session = KyeolSession(Invocation(command="verify", env=env, log_format=log_format, extra={"config": config}))
         account = session.config.env(env).account_id
-        aws = session.services.aws()
+        aws = session.services.aws_for(session.config.env(env))
         started = datetime.now(UTC)
         identity = aws.caller_identity()
         if identity["Account"] != account:

@@ -229,3 +229,31 @@ def test_verify_security_refuses_credentials_of_another_account(aws: AwsSession,
             "dev", output="table", config=str(other), log_format="json", runs_dir=str(tmp_path / "runs")
         )
     assert not (tmp_path / "runs").exists(), "nothing was checked or recorded"
+
+
+def test_verify_security_reads_the_env_account_with_that_envs_credentials(
+    aws: AwsSession, analyzers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from steps.wiring.kyeol import KyeolProject
+    from steps.wiring.services import Services
+
+    make_compliant(aws)
+    text = (ROOT / "kyeol.toml").read_text()
+    for name in ("mgmt", "dev"):
+        text = text.replace(f"[envs.{name}]\n", f'[envs.{name}]\nprofile = "kyeol-{name}"\n')
+    config = tmp_path / "kyeol.toml"
+    config.write_text(text)
+    for tree in ("kyeol-infra-terraform", "kyeol-platform-gitops", "kyeol-app-gitops"):
+        (tmp_path / tree).symlink_to(ROOT / tree)
+    real, used = Services.aws, []
+
+    def spy(self: Services, region: str | None = None, *, profile: str = "") -> AwsSession:
+        used.append(profile)
+        return real(self, region)  # moto answers any credentials: the profile is only recorded
+
+    monkeypatch.setattr(Services, "aws", spy)
+    code = KyeolProject().verify_security(
+        "dev", output="table", config=str(config), log_format="json", runs_dir=str(tmp_path / "runs")
+    )
+    assert code == 0, capsys.readouterr()
+    assert used and set(used) == {"kyeol-dev"}, used

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,43 @@ def test_an_env_cluster_without_its_node_group_is_not_done(world: World) -> None
     step = steps(world)[-1]
     check = step.check(world.context(step))
     assert not check.done and "node group" in check.reason
+
+
+def test_every_aws_read_of_a_root_uses_the_credentials_of_the_account_it_is_in(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With credentials profiles, MGMT's roots read AWS as MGMT and an env's roots as that env,
+    like their Terraform and the account guard: never with the ambient credentials."""
+    import dataclasses
+
+    assert world.run(steps(world)).exit_code == 0
+    for name in ("mgmt", "dev"):
+        world.config.envs[name] = dataclasses.replace(world.config.envs[name], profile=f"kyeol-{name}")
+    services = world.services()
+    real, used = services.aws, []
+
+    def aws(region: str | None = None, *, profile: str = "") -> Any:
+        used.append(profile)
+        return real(region)  # moto answers any credentials: the profile is only recorded
+
+    monkeypatch.setattr(services, "aws", aws)
+    mgmt, dev = world.config.env("mgmt"), world.config.env("dev")
+    bootstrap, (global_edge, registry, _), (dev_infra,) = (
+        phase1_bootstrap.Bootstrap(services, mgmt),
+        phase2_mgmt.build(services, dev),
+        phase3_env_infra.build(services, dev),
+    )
+    outputs = {sid: rec.get("outputs") or {} for sid, rec in world.store.doc["steps"].items()}
+    for step, account in (
+        (bootstrap, "kyeol-mgmt"),
+        (global_edge, "kyeol-mgmt"),
+        (registry, "kyeol-mgmt"),
+        (dev_infra, "kyeol-dev"),
+    ):
+        used.clear()
+        ready, detail, _found = step.probe(world.context(step), outputs[step.id])
+        assert ready, detail
+        assert used and set(used) == {account}, (step.id, used)
+    used.clear()
+    dev_infra.prove(world.context(dev_infra), outputs[dev_infra.id])
+    assert used and set(used) == {"kyeol-dev"}, used

@@ -7,6 +7,7 @@ import json
 import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -437,3 +438,27 @@ def test_a_run_that_finishes_between_the_ecr_check_and_the_run_listing_is_not_di
     step.missing = missing_then_the_run_finishes  # type: ignore[method-assign]
     step.apply(context(step, clock))
     assert len(fake.dispatches) == 1, "nothing dispatched again"
+
+
+def test_ecr_is_read_with_mgmts_credentials(
+    app_tree: Path, moto_endpoint: str, ecr, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    """The images live in MGMT's ECR: with credentials profiles, it is read as MGMT, not as dev
+    and not with the ambient credentials."""
+    import dataclasses
+
+    for name, tag in TAGS.items():
+        push(ecr, f"jung-{name}", tag)
+    step = make_step(app_tree, moto_endpoint, clock)
+    config = step.config
+    for name in ("mgmt", "dev"):
+        config.envs[name] = dataclasses.replace(config.envs[name], profile=f"kyeol-{name}")
+    real, used = step.services.aws, []
+
+    def aws(region: str | None = None, *, profile: str = "") -> Any:
+        used.append(profile)
+        return real(region)  # moto answers any credentials: the profile is only recorded
+
+    monkeypatch.setattr(step.services, "aws", aws)
+    assert step.check(context(step, clock)).done
+    assert used and set(used) == {"kyeol-mgmt"}, used
