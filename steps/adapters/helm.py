@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from runbook import processes
 from runbook.errors import PermanentError, TransientError
 from steps.adapters.process import Completed, ProcessRunner
 
@@ -357,7 +358,7 @@ class Helm:
             return
         raise self._failure(done, f"uninstall {namespace}/{name}", name, namespace)
 
-    def live_operations(self, name: str, namespace: str, *, proc: Path = Path("/proc")) -> list[int]:
+    def live_operations(self, name: str, namespace: str) -> list[int]:
         """Pids of helm processes on this machine working on release ``namespace/name``
         (install, upgrade, rollback or uninstall) — whoever started them.
 
@@ -365,6 +366,7 @@ class Helm:
         whose run was killed with it is gone from this list; one that outlived its kyeol is in it.
         """
         found: list[int] = []
+        proc = Path("/proc")
         if not proc.is_dir():
             return found
         for entry in proc.iterdir():
@@ -380,7 +382,7 @@ class Helm:
             rest = args[1:]
             if not _OPERATIONS & set(rest) or name not in rest or not _names_namespace(rest, namespace):
                 continue
-            if _zombie(entry):
+            if not processes.alive(int(entry.name)):
                 continue
             found.append(int(entry.name))
         return sorted(found)
@@ -417,14 +419,6 @@ def _names_namespace(args: list[str], namespace: str) -> bool:
         if arg in (f"--namespace={namespace}", f"-n={namespace}"):
             return True
     return False
-
-
-def _zombie(entry: Path) -> bool:
-    try:
-        stat = (entry / "stat").read_text()
-        return stat[stat.rindex(")") + 2 :].split()[0] in ("Z", "X")
-    except (OSError, ValueError, IndexError):
-        return False
 
 
 def _json(done: Completed, what: str) -> Any:
