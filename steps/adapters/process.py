@@ -8,6 +8,7 @@ commands that would change anything during a dry-run.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import signal
@@ -86,6 +87,13 @@ class ProcessRunner:
         self.dry_run = dry_run or read_only
         self.base_env = dict(base_env) if base_env is not None else dict(os.environ)
         self._which = which
+
+    def quiet(self) -> ProcessRunner:
+        """This runner with every setting kept but its log: for commands whose output may hold
+        secrets kyeol cannot redact yet (it is parsed, never logged)."""
+        runner = copy.copy(self)
+        runner.log = None
+        return runner
 
     def require(self, program: str, *, hint: str) -> str:
         """Absolute path of ``program`` or Unavailable with an actionable hint."""

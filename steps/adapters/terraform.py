@@ -280,7 +280,7 @@ class Terraform:
         argv = [self._executable(), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
         if destroy:
             argv.append("-destroy")
-        if getattr(ctx, "dry_run", False) or getattr(self.process, "read_only", False):
+        if getattr(ctx, "dry_run", False) or self.process.read_only:
             argv.append("-lock=false")
         else:
             argv.append(f"-lock-timeout={self.lock_timeout_s:g}s")
@@ -422,9 +422,7 @@ class Terraform:
             if item.get("sensitive"):
                 sensitive.append(name)
                 for secret in _strings(item.get("value")):
-                    if ctx is not None and hasattr(ctx, "secret"):
-                        ctx.secret(secret)
-                    self.process.redactor.add(secret)
+                    self._secret(secret, ctx)
                 continue
             values[name] = item.get("value")
         if sensitive:
@@ -454,13 +452,7 @@ class Terraform:
         runner = self.process
         if quiet:
             self._log("debug", "run", command=" ".join(argv), cwd=str(root), output="not logged (may hold secrets)")
-            runner = ProcessRunner(
-                redactor=self.process.redactor,
-                log=None,
-                dry_run=self.process.dry_run,
-                base_env=self.process.base_env,
-                read_only=getattr(self.process, "read_only", False),
-            )
+            runner = self.process.quiet()
         return runner.run(
             argv,
             timeout=timeout or self.default_timeout_s,
