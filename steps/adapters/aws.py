@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from runbook.errors import PermanentError, TransientError, Unavailable
-from steps.wiring.errors_catalog import aws_error_reason
+from steps.wiring.errors_catalog import TRANSIENT_BOTOCORE, aws_error_reason
 
 if TYPE_CHECKING:
     # boto3-stubs, one package per service the adapters call (the test extra in pyproject.toml).
@@ -646,9 +646,6 @@ class AwsSession:
         }
 
 
-_LOST_CONNECTION_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError", "ResponseStreamingError"})
-
-
 def translate(exc: BaseException, what: str) -> Exception:
     """The engine's error for an AWS failure while trying to ``what``."""
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -659,7 +656,7 @@ def translate(exc: BaseException, what: str) -> Exception:
             f"could not {what}: the AWS endpoint is unreachable ({exc})",
             hint="check the network (and AWS_ENDPOINT_URL, if set), then run again",
         )
-    if names & _LOST_CONNECTION_ERRORS:
+    if names & TRANSIENT_BOTOCORE:
         # Sent, and the connection dropped or the answer never came (botocore retried already):
         # transient, like a 5xx. A read is simply asked again.
         return TransientError(f"could not {what}: {exc}", reason="aws connection lost")

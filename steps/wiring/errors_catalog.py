@@ -118,7 +118,7 @@ BUSY_CODES = frozenset(
     {"ResourceInUseException", "ConcurrentModificationException", "OptimisticLockException", "PriorRequestNotComplete"}
 )
 # botocore exceptions (by class name, so botocore need not be imported) that are network blips.
-_TRANSIENT_BOTOCORE = frozenset({"ReadTimeoutError", "ConnectionClosedError", "ResponseStreamingError"})
+TRANSIENT_BOTOCORE = frozenset({"ReadTimeoutError", "ConnectionClosedError", "ResponseStreamingError"})
 
 
 def _vetoed(exc: BaseException) -> bool:
@@ -149,7 +149,7 @@ def aws_error_reason(exc: BaseException) -> str | None:
             return f"http {status}" + (f" ({code})" if code else "")
         return None
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & _TRANSIENT_BOTOCORE:
+    if names & TRANSIENT_BOTOCORE:
         return f"connection ({type(exc).__name__})"
     return None
 
