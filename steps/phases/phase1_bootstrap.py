@@ -53,8 +53,7 @@ class Bootstrap(TerraformRootStep):
     def import_id(self, address: str) -> str | None:
         # The bucket's own settings import by the bucket's name, the table by its name (the
         # aws provider's import sections); the KMS key and the log bucket are not known here.
-        resource = address.rsplit(".", 2)[-2] if address.count(".") >= 1 else address
-        if address.startswith("aws_s3_bucket") and resource.startswith("aws_s3_bucket"):
+        if address.startswith("aws_s3_bucket"):
             return self.config.state_bucket
         if address.startswith("aws_dynamodb_table."):
             return self.config.lock_table
@@ -113,7 +112,7 @@ class AccountBaseline(TerraformRootStep):
         for name, env in sorted(self.config.envs.items()):
             if name == "mgmt":
                 continue
-            buckets += [env.media_bucket, f"{env.prefix}{env.name}-saleor-private-{env.account_id or 'ACCOUNT_ID'}"]
+            buckets += [env.media_bucket, env.private_media_bucket]
         return buckets
 
     def facts(self) -> dict[str, Any]:

@@ -276,7 +276,7 @@ class TerraformRootStep(Step):
         return self.prove(ctx, outputs)
 
     def check(self, ctx: StepContext) -> CheckResult:
-        if getattr(ctx, "apply_cut_short", False):
+        if ctx.apply_cut_short:
             return self.check_after_cut_short(ctx)
         recorded = _own_outputs(ctx)
         current = self.fingerprint()
@@ -341,22 +341,18 @@ class TerraformRootStep(Step):
         """The id ``terraform import`` needs for ``address``, where the step knows it."""
         return None
 
-    def import_hint(self, addresses: list[str], ctx: StepContext | None = None) -> str:
-        variables = ""
-        if ctx is not None:
-            # The values kyeol passes with -var-file (none of them secret): import needs them too.
-            for name, value in sorted((self.variables(ctx) or {}).items()):
-                rendered = value if isinstance(value, str) else json.dumps(value)
-                variables += f" -var '{name}={rendered}'"
-        commands = []
-        for address in addresses:
-            known = self.import_id(address)
-            commands.append(f"terraform -chdir={self.root_dir} import{variables} '{address}' {known or '<id>'}")
-        where = (
-            ""
-            if all(self.import_id(a) for a in addresses)
-            else (" (<id>: the existing resource's id, as the resource type's import section documents it)")
+    def import_hint(self, addresses: list[str], ctx: StepContext) -> str:
+        # The values kyeol passes with -var-file (none of them secret): import needs them too.
+        variables = "".join(
+            f" -var '{name}={value if isinstance(value, str) else json.dumps(value)}'"
+            for name, value in sorted((self.variables(ctx) or {}).items())
         )
+        ids = [self.import_id(address) for address in addresses]
+        commands = [
+            f"terraform -chdir={self.root_dir} import{variables} '{address}' {known or '<id>'}"
+            for address, known in zip(addresses, ids, strict=True)
+        ]
+        where = "" if all(ids) else " (<id>: the existing resource's id, as the resource type's import section documents it)"
         return "hand the existing resources to Terraform, then run kyeol again: " + "; ".join(commands) + where
 
     def plan_releasing_dead_locks(self, ctx: StepContext) -> Any:
