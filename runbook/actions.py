@@ -17,6 +17,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from runbook.summary import change_line
+
 
 def in_actions(environ: Mapping[str, str] | None = None) -> bool:
     """True inside a GitHub Actions job (GitHub sets GITHUB_ACTIONS=true on every runner)."""
@@ -49,8 +51,7 @@ def emit(report: Mapping[str, Any], *, out: TextIO, titles: Mapping[int, str] | 
             print(f"phase: {titles[phase]}", file=out)
         print(f"attempts: {step.get('attempts') or 0}", file=out)
         for change in step.get("changes") or []:
-            detail = f" – {change.get('detail')}" if change.get("detail") else ""
-            print(f"{change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
+            print(change_line(change, width=7), file=out)
         if step.get("plan_unknown"):
             print(f"unknown until applied: {step['plan_unknown']}", file=out)
         for note in step.get("notes") or []:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from runbook.errors import (
     EXIT_INTERRUPTED,
@@ -31,6 +31,10 @@ from runbook.errors import (
     UsageError,
 )
 from runbook.step import Step
+from runbook.summary import change_line
+
+if TYPE_CHECKING:
+    from runbook.progress import Progress
 
 STATUS_MARK = {
     "done": "✔",
@@ -212,7 +216,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
                 f"cannot take the lock of state {getattr(real_store, 'location', inv.state)}: {exc.strerror or exc}",
                 hint="point --state at a file in a folder you can write",
             ) from exc
-    progress = _progress_for(out)
+    progress = _progress_for()
     try:
         runner = Runner(
             steps,
@@ -238,9 +242,7 @@ def run(project: Project, inv: Invocation, *, out: TextIO | None = None) -> int:
         if not inv.dry_run:
             forget_undone(real_store, graph, result)
     finally:
-        stop = getattr(progress, "stop", None)
-        if stop is not None:  # a run that ended by an exception leaves no live view (or hidden cursor) behind
-            stop()
+        progress.stop()  # a run that ended by an exception leaves no live view (or hidden cursor) behind
         if holder is not None:
             real_store.release(run_id)
 
@@ -324,14 +326,14 @@ def _preflight(session: Session, steps: Sequence[Step], *, dry_run: bool) -> tup
     return identity, notes
 
 
-def _progress_for(out: TextIO) -> Any:
+def _progress_for() -> Progress:
     """The live view on stderr when it is a terminal (not in CI), where the log lines go too,
     so both share one screen; nothing otherwise (the summary goes to ``out`` either way)."""
     from runbook.progress import NullProgress, make_progress
 
-    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS") or sys.stderr is None:
+    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
         return NullProgress()
-    return make_progress(sys.stderr)
+    return make_progress()
 
 
 def _write_report(
@@ -424,8 +426,7 @@ def print_result(
         outcome = "" if s.outcome == s.status else s.outcome  # never "planned planned"
         print(f"  {mark} {s.id:<{id_width}} {s.status:<11} {outcome}{took}{tries}".rstrip(), file=out)
         for change in s.changes:
-            detail = f" – {change.get('detail')}" if change.get("detail") else ""
-            print(f"      {change.get('action', '?'):>7} {change.get('target', '')}{detail}", file=out)
+            print(f"      {change_line(change, width=7)}", file=out)
         if s.plan_unknown:
             print(f"      unknown until applied: {s.plan_unknown}", file=out)
         shown = {s.plan_unknown} if s.plan_unknown else set()
@@ -615,14 +616,13 @@ def show_steps(
 
     out = out or sys.stdout
     graph = Graph(steps)
-    estimates = {s.id: s.estimate_s for s in steps}
     if fmt == "mermaid":
-        out.write(graph.mermaid(titles or {}, critical=graph.critical_path(estimates)[1]) + "\n")
+        out.write(graph.mermaid(titles or {}, critical=graph.critical_path()[1]) + "\n")
     elif fmt == "json":
-        json.dump(graph.as_json({s.id: s.estimate_s for s in steps}), out, indent=2)
+        json.dump(graph.as_json(), out, indent=2)
         out.write("\n")
     elif fmt == "text":
-        length, path = graph.critical_path({s.id: s.estimate_s for s in steps})
+        length, path = graph.critical_path()
         phase = None
         for sid in graph.order():
             step = graph[sid]

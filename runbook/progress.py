@@ -27,6 +27,7 @@ class Progress(Protocol):
     def retrying(self, step_id: str, attempt: int, reason: str, delay: float) -> None: ...
     def step_finished(self, step_id: str, status: str, detail: str = "") -> None: ...
     def run_finished(self, status: str) -> None: ...
+    def stop(self) -> None: ...
 
 
 class NullProgress:
@@ -49,6 +50,9 @@ class NullProgress:
 
     def run_finished(self, status: str) -> None:
         """Nothing to draw."""
+
+    def stop(self) -> None:
+        """Nothing drawn, nothing to take down."""
 
 
 @dataclass

@@ -53,10 +53,8 @@ APPLIED = "applied"
 NO_CHANGES = "no changes"  # dry-run: nothing would change
 NOT_RUN = "not run"
 TIMED_OUT = "timed out"
-_NOT_STARTED = "not started"
-_BUDGETED_ATTEMPTS = (
-    1000  # with a retry time budget: a guard against a loop, not a limit  # a worker found the run stopping before the step began
-)
+_NOT_STARTED = "not started"  # a worker found the run stopping before the step began
+_BUDGETED_ATTEMPTS = 1000  # with a retry time budget: a guard against a loop, not a limit
 
 
 @dataclass
@@ -546,7 +544,7 @@ class Runner:
 
     def _with_retries(self, run: _StepRun, fn: Callable[[], Any], what: str) -> Any:
         policy = dataclasses.replace(self._policy, max_attempts=max(1, run.step.max_attempts))
-        budget = getattr(run.step, "retry_budget_s", None)
+        budget = run.step.retry_budget_s
         if budget:
             # The budget, not the count, is the limit; the count only guards against a loop.
             policy = dataclasses.replace(policy, max_attempts=max(policy.max_attempts, _BUDGETED_ATTEMPTS), budget_s=budget)

@@ -38,6 +38,12 @@ STATUS_WORD = {
 }
 
 
+def change_line(change: Mapping[str, Any], *, width: int = 0) -> str:
+    """One recorded change as people read it: ``action target – detail`` (action right-aligned to ``width``)."""
+    detail = f" – {change['detail']}" if change.get("detail") else ""
+    return f"{change.get('action', '?'):>{width}} {change.get('target', '')}{detail}"
+
+
 def _default_kind(step: Mapping[str, Any], change: Mapping[str, Any]) -> str:
     return "changes"
 
@@ -127,8 +133,7 @@ def drifted(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         if step.get("status") != "planned":
             continue
         for change in step.get("changes") or []:
-            detail = f" – {change['detail']}" if change.get("detail") else ""
-            found.append((step["id"], f"{change.get('action', '?')} {change.get('target', '')}{detail}"))
+            found.append((step["id"], change_line(change)))
         if step.get("plan_unknown") and not step.get("changes"):
             found.append((step["id"], f"unknown: {step['plan_unknown']}"))
     return found
