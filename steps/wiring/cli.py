@@ -235,7 +235,7 @@ def deploy(
     inv = _invocation(
         "deploy",
         label,
-        dry_run=dry_run or read_only,
+        dry_run=dry_run,  # --read-only implies it (Invocation)
         read_only=read_only,
         summary=summary,
         detailed_exitcode=detailed_exitcode,

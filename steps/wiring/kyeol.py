@@ -28,6 +28,7 @@ from steps.wiring.project import (
     split_envs,
 )
 from steps.wiring.services import Services, redactor_for_kyeol
+from steps.wiring.summary_kinds import TERRAFORM_PHASES
 
 if TYPE_CHECKING:
     from runbook.state import FileStateStore
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 # (runbook §5: Terraform for the infrastructure, helm for Argo CD, kubectl's kustomize for the
 # GitOps trees.) Checked before a real run touches anything; a dry-run only notes them.
 TOOLS: tuple[tuple[str, str | None, frozenset[int]], ...] = (
-    ("terraform", "KYEOL_TERRAFORM", frozenset({1, 2, 3, 12})),  # 12: the env's terraform destroy
+    ("terraform", "KYEOL_TERRAFORM", TERRAFORM_PHASES),
     ("helm", "KYEOL_HELM", frozenset({4})),
     ("kubectl", None, frozenset({6, 7, 8})),
 )

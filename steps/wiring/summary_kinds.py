@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_TERRAFORM_PHASES = frozenset({1, 2, 3, 12})
+# The phases that run Terraform (12: the env's terraform destroy); the tool check uses it too.
+TERRAFORM_PHASES = frozenset({1, 2, 3, 12})
 
 
 def kind_of(step: Mapping[str, Any], change: Mapping[str, Any]) -> str:
     phase = step.get("phase")
     target = str(change.get("target", ""))
-    if phase in _TERRAFORM_PHASES:
+    if phase in TERRAFORM_PHASES:
         return "Terraform resources"
     if phase == 4:
         return "Helm release" if change.get("action") != "read" else "checks"
