@@ -7,6 +7,7 @@ once, unchanged: retrying an access-denied error only delays the bad news.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -156,6 +157,31 @@ def call_with_retries(
         reraise=True,
     )
     return retrying(fn)
+
+
+def call_within_step(
+    fn: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    classifier: Classifier,
+    ctx: Any,
+    on_retry: OnRetry | None = None,
+    what: str = "operation",
+) -> T:
+    """:func:`call_with_retries` for an operation retried in place inside a step: the policy's
+    budget is cut to the time the step has left, and the step's clock and cancel are used."""
+    remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
+    if remaining is not None and policy.budget_s is not None:
+        policy = dataclasses.replace(policy, budget_s=max(0.0, min(policy.budget_s, remaining)))
+    return call_with_retries(
+        fn,
+        policy=policy,
+        classifier=classifier,
+        clock=getattr(ctx, "clock", None) or Clock(),
+        cancel=getattr(ctx, "cancel", None),
+        on_retry=on_retry,
+        what=what,
+    )
 
 
 class stop_when(stop_base):  # noqa: N801 - named like tenacity's own stop conditions

@@ -26,13 +26,15 @@ from typing import Any, Protocol, TypeVar
 
 from runbook import processes
 from runbook.errors import PermanentError, TransientError
+from runbook.retry import Classifier, RetryPolicy, call_within_step
 from steps.adapters.process import Completed, ProcessRunner
 
 _T = TypeVar("_T")
 
 INSTALL_HINT = "install helm 3.x or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, or set KYEOL_HELM to its path"
 READ_TIMEOUT_S = 120.0
-READ_RETRY_BUDGET_S = 120.0  # a read that keeps failing transiently: retried in place this long
+# A read that keeps failing transiently: retried in place for up to 2 minutes (bounded by the step).
+READ_RETRY = RetryPolicy(max_attempts=30, initial=1.0, maximum=15.0, jitter=1.0, budget_s=120.0)
 # helm downloads the chart before it starts its own --timeout clock.
 DOWNLOAD_ALLOWANCE_S = 120.0
 
@@ -268,20 +270,11 @@ class Helm:
     def _again_in_place(self, read: Callable[[], _T], what: str, ctx: Any) -> _T:
         """A read that failed transiently is run again here (its own backoff, a 2-minute
         budget, bounded by the step's deadline), not by throwing the step attempt away."""
-        from runbook.clock import Clock
-        from runbook.retry import Classifier, RetryPolicy, call_with_retries
-
-        budget = READ_RETRY_BUDGET_S
-        remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
-        if remaining is not None:
-            budget = max(0.0, min(budget, remaining))
-        policy = RetryPolicy(max_attempts=30, initial=1.0, maximum=15.0, jitter=1.0, budget_s=budget)
-        return call_with_retries(
+        return call_within_step(
             read,
-            policy=policy,
+            policy=READ_RETRY,
             classifier=Classifier(),
-            clock=getattr(ctx, "clock", None) or Clock(),
-            cancel=getattr(ctx, "cancel", None),
+            ctx=ctx,
             what=what,
             on_retry=lambda n, reason, exc, delay: self._note_retry(what, reason, delay),
         )

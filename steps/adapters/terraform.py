@@ -24,9 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from runbook.clock import Clock
 from runbook.errors import PermanentError, Unavailable, UsageError
-from runbook.retry import Classifier, RetryPolicy, call_with_retries
+from runbook.retry import Classifier, RetryPolicy, call_within_step
 from steps.adapters.process import Completed, ProcessRunner
 from steps.adapters.tempdirs import private_dir
 
@@ -500,23 +499,11 @@ class Terraform:
                 error=str(exc)[:300],
             )
 
-        budget = self.read_retry.budget_s
-        remaining = ctx.remaining() if ctx is not None and hasattr(ctx, "remaining") else None
-        if remaining is not None and budget is not None:
-            budget = max(0.0, min(budget, remaining))
-        policy = RetryPolicy(
-            max_attempts=self.read_retry.max_attempts,
-            initial=self.read_retry.initial,
-            maximum=self.read_retry.maximum,
-            jitter=self.read_retry.jitter,
-            budget_s=budget,
-        )
-        return call_with_retries(
+        return call_within_step(
             attempt,
-            policy=policy,
+            policy=self.read_retry,
             classifier=self._classifier,
-            clock=getattr(ctx, "clock", None) or Clock(),
-            cancel=getattr(ctx, "cancel", None),
+            ctx=ctx,
             on_retry=on_retry,
             what=f"terraform {command} in {root}",
         )

@@ -166,3 +166,31 @@ def test_nothing_runs_when_already_cancelled() -> None:
 def test_policy_needs_one_attempt() -> None:
     with pytest.raises(ValueError, match="max_attempts must be at least 1, not 0"):
         RetryPolicy(max_attempts=0)
+
+
+def test_a_retry_within_a_step_stops_when_the_step_has_no_time_left() -> None:
+    """call_within_step: the policy's budget is cut to the step's remaining time, on its clock."""
+    from runbook.retry import call_within_step
+
+    clock = FakeClock()
+    deadline = clock.monotonic() + 20
+
+    class Ctx:
+        def __init__(self) -> None:
+            self.clock, self.cancel = clock, None
+
+        def remaining(self) -> float:
+            return deadline - clock.monotonic()
+
+    calls: list[float] = []
+
+    def flaky() -> None:
+        calls.append(clock.monotonic())
+        raise TransientError("Rate exceeded", reason="throttled")
+
+    policy = RetryPolicy(max_attempts=100, initial=1.0, maximum=4.0, jitter=0.0, budget_s=300.0)
+    with pytest.raises(TransientError):
+        call_within_step(flaky, policy=policy, classifier=Classifier(), ctx=Ctx(), what="read")
+    assert len(calls) > 3 and calls[-1] <= deadline and clock.monotonic() <= deadline
+    # Without a step context: the policy as it is, on the real clock.
+    assert call_within_step(lambda: "done", policy=policy, classifier=Classifier(), ctx=None) == "done"
