@@ -531,14 +531,6 @@ class KubeClient:
         return cast("dict[str, Any]", self._call(what, fn, once=once))
 
     def _call(self, what: str, fn: Callable[[], Any], *, once: bool = False) -> Any:
-        if once:
-            try:
-                return fn()
-            except RunbookError:
-                raise
-            except Exception as exc:  # translated into the engine's errors
-                raise self._translate(exc, what) from exc
-
         def once_() -> Any:
             try:
                 return fn()
@@ -546,6 +538,9 @@ class KubeClient:
                 raise
             except Exception as exc:  # translated into the engine's errors
                 raise self._translate(exc, what) from exc
+
+        if once:
+            return once_()
 
         def on_retry(attempt: int, reason: str, exc: BaseException, delay: float) -> None:
             self._log("warning", f"retrying: {what}", reason=reason, attempt=attempt, delay_s=round(delay, 2))
