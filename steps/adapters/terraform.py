@@ -12,6 +12,7 @@ another run is not retried: :class:`StateLocked` names the lock, its holder and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from runbook.errors import PermanentError, Unavailable, UsageError
-from runbook.retry import Classifier, RetryPolicy, call_within_step
+from runbook.retry import RetryPolicy, call_within_step
 from steps.adapters.process import Completed, ProcessRunner
 from steps.adapters.tempdirs import private_dir
 
@@ -200,7 +201,7 @@ class Terraform:
         self.read_retry = read_retry
         from steps.wiring import errors_catalog
 
-        self._classifier = errors_catalog.register(Classifier())
+        self._classifier = errors_catalog.classifier()
         self.log = log
         self.binary = binary
         self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else _lock_timeout(process.base_env)
@@ -573,11 +574,8 @@ class ApplyProgress:
         self._running: dict[str, tuple[str, float]] = {}  # addr -> (action, elapsed seconds)
 
     def line(self, text: str) -> None:
-        try:
-            message = json.loads(text) if text.startswith("{") else None
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
+        message = _json_message(text)
+        if message is None:
             if self._log is not None and text.strip():
                 self._log("debug", text, program="terraform")
             return
@@ -589,7 +587,7 @@ class ApplyProgress:
                         self._secret(value)
         if self._log is not None and message.get("@message"):
             self._log("debug", str(message["@message"]), program="terraform", type=kind)
-        hook = message.get("hook") if isinstance(message, dict) else None
+        hook = message.get("hook")
         if not kind.startswith("apply_") or not isinstance(hook, dict):
             return
         addr = str((hook.get("resource") or {}).get("addr") or "")
@@ -620,11 +618,8 @@ def as_text(done: Completed) -> Completed:
     so the diagnostics and lock parsers read both forms. Lines that are not JSON stay as they are."""
     lines: list[str] = []
     for line in done.stdout.splitlines():
-        try:
-            message = json.loads(line) if line.startswith("{") else None
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
+        message = _json_message(line)
+        if message is None:
             lines.append(line)
             continue
         diag = message.get("diagnostic")
@@ -634,15 +629,16 @@ def as_text(done: Completed) -> Completed:
             lines += [f"{line_}" for line_ in str(diag.get("detail") or "").splitlines()]
         elif message.get("@message"):
             lines.append(str(message["@message"]))
-    return Completed(
-        argv=done.argv,
-        returncode=done.returncode,
-        stdout="\n".join(lines),
-        stderr=done.stderr,
-        duration_s=done.duration_s,
-        skipped_dry_run=done.skipped_dry_run,
-        lines=done.lines,
-    )
+    return dataclasses.replace(done, stdout="\n".join(lines))
+
+
+def _json_message(line: str) -> dict[str, Any] | None:
+    """One line of Terraform's ``-json`` output as its message; None for any other line."""
+    try:
+        message = json.loads(line) if line.startswith("{") else None
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def _lock_timeout(environ: Mapping[str, str]) -> float:

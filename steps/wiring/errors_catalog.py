@@ -183,6 +183,13 @@ def register(classifier: Classifier) -> Classifier:
     return classifier
 
 
+def classifier() -> Classifier:
+    """A new classifier with the engine's rules and the Terraform/AWS transient ones."""
+    from runbook.retry import Classifier
+
+    return register(Classifier())
+
+
 def _text_rule(pattern: re.Pattern[str]) -> Any:
     def predicate(exc: BaseException) -> bool:
         return not _vetoed(exc) and pattern.search(_text(exc)) is not None

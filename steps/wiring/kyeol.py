@@ -171,12 +171,9 @@ class KyeolSession:
         )
 
     def classifier(self) -> Any:
-        from runbook.retry import Classifier
         from steps.wiring import errors_catalog
 
-        classifier = Classifier()
-        errors_catalog.register(classifier)
-        return classifier
+        return errors_catalog.classifier()
 
     def preflight(self, steps: Sequence[Step], *, dry_run: bool) -> dict[str, Any]:
         """Tools, then the AWS identity, for the selected steps; a real run stops on either.
