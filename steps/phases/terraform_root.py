@@ -228,14 +228,21 @@ class TerraformRootStep(Step):
     def apply_saved_plan(self, ctx: StepContext) -> Any:
         """init → :meth:`saved_plan` → apply of that plan; returns the plan applied."""
         self._init(ctx)
+
+        def plan_and_apply() -> Any:
+            planned = self.saved_plan(ctx)
+            self.terraform.apply(self.root_dir, planned, ctx)
+            return planned
+
+        return self._releasing_dead_lock(ctx, plan_and_apply)
+
+    def _releasing_dead_lock(self, ctx: StepContext, operation: Callable[[], Any]) -> Any:
+        """Run ``operation``; if it meets a lock whose holder is gone, release it once and run it
+        again (a failed lock changed nothing, and a saved plan made before it is discarded)."""
         for attempt in (1, 2):
             try:
-                planned = self.saved_plan(ctx)
-                self.terraform.apply(self.root_dir, planned, ctx)
-                return planned
+                return operation()
             except StateLocked as locked:
-                # The plan or the apply met a lock whose holder is gone: release it once and
-                # plan again (a failed lock changed nothing, and the saved plan is discarded).
                 if attempt == 2 or not locked.holder_gone:
                     raise
                 self._release(ctx, locked)
@@ -357,14 +364,7 @@ class TerraformRootStep(Step):
 
     def plan_releasing_dead_locks(self, ctx: StepContext) -> Any:
         """:meth:`saved_plan`, releasing once a state lock whose holder is provably gone."""
-        for attempt in (1, 2):
-            try:
-                return self.saved_plan(ctx)
-            except StateLocked as locked:
-                if attempt == 2 or not locked.holder_gone:
-                    raise
-                self._release(ctx, locked)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+        return self._releasing_dead_lock(ctx, lambda: self.saved_plan(ctx))
 
     # -- what subclasses define ------------------------------------------------------------
 
