@@ -89,9 +89,7 @@ class Services:
     @cached_property
     def terraform(self) -> Terraform:
         """Terraform with the ambient credentials (MGMT's, and every env without a profile)."""
-        from steps.adapters.terraform import Terraform
-
-        return Terraform(self.process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
+        return self._terraform_on(self.process)
 
     def terraform_for(self, env: EnvConfig) -> Terraform:
         """Terraform for a root in ``env``'s account: its ``profile`` as AWS_PROFILE (the
@@ -99,12 +97,14 @@ class Services:
         return self._terraform_with(env.profile) if env.profile else self.terraform
 
     def _terraform_with(self, profile: str) -> Terraform:
+        if profile not in self._terraform:
+            self._terraform[profile] = self._terraform_on(self._runner({**self.environ, "AWS_PROFILE": profile}))
+        return self._terraform[profile]
+
+    def _terraform_on(self, process: ProcessRunner) -> Terraform:
         from steps.adapters.terraform import Terraform
 
-        if profile not in self._terraform:
-            process = self._runner({**self.environ, "AWS_PROFILE": profile})
-            self._terraform[profile] = Terraform(process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
-        return self._terraform[profile]
+        return Terraform(process, log=self.log, binary=self.environ.get("KYEOL_TERRAFORM", "terraform"))
 
     def aws(self, region: str | None = None, *, profile: str = "") -> AwsSession:
         """AWS clients for ``region``, with ``profile``'s credentials ("" = the ambient ones)."""
